@@ -1,0 +1,271 @@
+"""The city's card registry (個人番号カード管理): card state for every resident as numpy columns.
+
+A 3.8 M-resident city costs a few arrays; `card(serial)` returns a thin `Card` view whose PIN
+counters are the registry's own arrays, and keys and certificates are derived on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+import polars as pl
+
+from twin.card import face as face_items
+from twin.card.freearea import BY_NAME
+from twin.card.lifecycle import LifecycleMixin
+from twin.card.rules import (
+    MAX_TRIES,
+    SIGNING_MIN_AGE,
+    Pins,
+    age_on,
+    card_expiry_day,
+    cert_expiry_day,
+    date_of_day,
+    day_of,
+    day_start,
+    derive_pins,
+)
+from twin.clock import DAY
+from twin.errors import ValidationError
+from twin.events import EventLog
+from twin.keys import KeyCache
+from twin.pki import CertificateAuthority, FaceData
+from twin.trust_errors import CardExpired, CardNotIssued, CardRevoked, CardSuspended, UnknownCard
+from twin.trust_events import refuse
+
+APPLIED, ACTIVE, SUSPENDED, RETIRED, EXPIRED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("applied", "active", "suspended", "retired", "expired")
+NO_DAY = np.iinfo(np.int32).min  # "no certificate" in the day columns
+DEFAULT_LEAD_TIME = 30 * DAY  # application to hand-over (assumption: about a month)
+_CARD_COLUMNS = {  # name -> dtype of the per-card columns
+    "serial": np.int64, "resident": np.int64, "status": np.int8, "issued": np.int32, "expiry": np.int32,
+    "user_gen": np.int16, "user_from": np.int32, "user_until": np.int32,
+    "sign_gen": np.int16, "sign_from": np.int32, "sign_until": np.int32, "apps": np.uint32,
+}
+
+
+class CardRegistry(LifecycleMixin):
+    """Columnar card state for a city: status, validity, certificate generations, PIN tries, apps."""
+
+    def __init__(self, ca: CertificateAuthority, people: dict[str, np.ndarray], *, city_ja: str,
+                 pin_secret: bytes, ordinances: Iterable[str] = (), lead_time: float = DEFAULT_LEAD_TIME,
+                 events: EventLog | None = None) -> None:
+        self.ca = ca
+        self.events = events if events is not None else ca.events  # one trust log by default
+        self.city_ja = city_ja
+        self.pin_secret = pin_secret
+        self.lead_time = float(lead_time)
+        self.ordinances: set[str] = set()
+        for app in ordinances:
+            self.enact_ordinance(app)
+        n = len(people["birth"])
+        self.birth = np.asarray(people["birth"], dtype=np.int32)  # JST day numbers
+        self.sex = np.asarray(people["sex"], dtype=np.uint8)
+        self.ward = np.asarray(people["ward"], dtype=np.int16)
+        self.household = np.asarray(people["household"], dtype=np.int64)
+        self.my_number = np.asarray(people["my_number"], dtype=np.int64)
+        self.card_row = np.full(n, -1, dtype=np.int64)  # each resident's newest card
+        self.name_version: dict[int, int] = {}
+        self.address_version: dict[int, int] = {}
+        self._n = 0
+        for name, dtype in _CARD_COLUMNS.items():
+            setattr(self, name, np.zeros(0, dtype=dtype))
+        self.tries = np.zeros((0, 3), dtype=np.int8)
+        self.since: dict[int, tuple[float, str]] = {}  # row -> (time, reason) of suspension/retirement
+        self.ready_at: dict[int, float] = {}  # row -> when an applied card can be handed over
+        self.pin_override: dict[tuple[int, int], str] = {}
+        self._base_serial = np.zeros(0, dtype=np.int64)
+        self._base_row = np.zeros(0, dtype=np.int64)
+        self._extra: dict[int, int] = {}
+        self._next_serial = 0
+        self.seals = KeyCache(65536)  # the authority's signatures over card-face records
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_city(cls, city, ca: CertificateAuthority, now: float, *, seed: int | None = None,
+                  ordinances: Iterable[str] = (), lead_time: float = DEFAULT_LEAD_TIME,
+                  events: EventLog | None = None) -> CardRegistry:
+        """The registry of a built city at `now`: every `has_card` resident holds a valid card."""
+        r = city.residents
+        seed = city.seed if seed is None else int(seed)
+        people = {"birth": r["birth_date"].cast(pl.Int32).to_numpy(), "sex": r["sex"].to_numpy(),
+                  "ward": r["ward"].to_numpy(), "household": r["household_id"].to_numpy(),
+                  "my_number": r["my_number"].to_numpy()}
+        secret = hashlib.sha256(f"myna-twin/pins/{city.name}/{seed}".encode()).digest()
+        reg = cls(ca, people, city_ja=city.preset.name_ja, pin_secret=secret, ordinances=ordinances,
+                  lead_time=lead_time, events=events)
+        holders = np.flatnonzero(r["has_card"].to_numpy())
+        serials = r["card_serial"].to_numpy()[holders].astype(np.int64)
+        rng = np.random.default_rng(np.random.SeedSequence([seed, 0xCA2D]))
+        reg._load_snapshot(holders.astype(np.int64), serials, day_of(now), rng)
+        return reg
+
+    def _load_snapshot(self, residents: np.ndarray, serials: np.ndarray, today: int,
+                       rng: np.random.Generator) -> None:
+        """Cards valid today, issued since 2016 (cards began Jan 2016), certificates within 4 years."""
+        birth = self.birth[residents].astype(np.int64)
+        start = max(day_of(1451574000.0), today - 9 * 365)  # 2016-01-01 JST
+        issued = np.maximum(today - rng.integers(0, max(today - start, 1), residents.size), birth + 1)
+        expiry = card_expiry_day(issued, birth)
+        recent = np.maximum(today - rng.integers(0, 4 * 365, residents.size), birth + 1)
+        issued = np.where(expiry < today, recent, issued)
+        expiry = card_expiry_day(issued, birth)
+        cert_from = np.where(issued >= today - 4 * 365, issued,
+                             today - rng.integers(0, 4 * 365, residents.size))
+        rows = self._append(serials, residents, ACTIVE)
+        self.issued[rows], self.expiry[rows] = issued, expiry
+        self.user_from[rows], self.user_until[rows] = cert_from, cert_expiry_day(cert_from, birth)
+        signs = age_on(birth, cert_from) >= SIGNING_MIN_AGE
+        self.sign_from[rows] = np.where(signs, cert_from, NO_DAY)
+        self.sign_until[rows] = np.where(signs, self.user_until[rows], NO_DAY)
+        self.card_row[residents] = rows
+        order = np.argsort(serials, kind="stable")
+        self._base_serial, self._base_row = serials[order], rows[order]
+        self._next_serial = int(serials.max(initial=0)) + 1_000_000_000
+
+    def _append(self, serials: np.ndarray, residents: np.ndarray, status: int) -> np.ndarray:
+        """Add card rows (growing the columns) and return their row numbers."""
+        k = serials.size
+        need = self._n + k
+        if need > self.serial.size:
+            cap = max(need, int(self.serial.size * 1.5) + 16)
+            for name in _CARD_COLUMNS:
+                col = getattr(self, name)
+                grown = np.zeros(cap, dtype=col.dtype)
+                grown[: self._n] = col[: self._n]
+                setattr(self, name, grown)
+            tries = np.zeros((cap, 3), dtype=np.int8)
+            tries[: self._n] = self.tries[: self._n]
+            self.tries = tries
+        rows = np.arange(self._n, need, dtype=np.int64)
+        self.serial[rows], self.resident[rows], self.status[rows] = serials, residents, status
+        self.tries[rows] = MAX_TRIES
+        self._n = need
+        return rows
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def population(self) -> int:
+        """How many residents the registry knows (card holders or not)."""
+        return self.birth.size
+
+    def row_of(self, serial: int) -> int:
+        """The registry row of card `serial`, or UnknownCard."""
+        s = int(serial)
+        i = int(np.searchsorted(self._base_serial, s))
+        if i < self._base_serial.size and self._base_serial[i] == s:
+            return int(self._base_row[i])
+        row = self._extra.get(s)
+        if row is None:
+            raise UnknownCard(f"no card with serial number {s} is registered in {self.city_ja}")
+        return row
+
+    def rows_of(self, serials: np.ndarray) -> np.ndarray:
+        """Registry rows of many serials (-1 where unknown), vectorised."""
+        s = np.asarray(serials, dtype=np.int64)
+        i = np.minimum(np.searchsorted(self._base_serial, s), max(self._base_serial.size - 1, 0))
+        hit = self._base_serial[i] == s if self._base_serial.size else np.zeros(s.size, dtype=bool)
+        rows = np.where(hit, self._base_row[i] if self._base_serial.size else -1, -1)
+        for j in np.flatnonzero(~hit):
+            rows[j] = self._extra.get(int(s[j]), -1)
+        return rows
+
+    def card(self, serial: int):
+        """A thin view of card `serial` (its chip apps and counters live in this registry)."""
+        from twin.card.chip import Card
+
+        return Card(self, self.row_of(serial))
+
+    def holder_of(self, serial: int) -> int:
+        """The resident a card was issued to, whatever its status (readers map serials with it)."""
+        return int(self.resident[self.row_of(serial)])
+
+    def serial_of_resident(self, resident_id: int) -> int | None:
+        """The serial of a resident's newest card, or None."""
+        row = int(self.card_row[int(resident_id)])
+        return None if row < 0 else int(self.serial[row])
+
+    def check_usable(self, row: int, now: float, where: str) -> None:
+        """Raise (and record) why card row `row` cannot be used at `now`, if it cannot."""
+        st, serial = int(self.status[row]), int(self.serial[row])
+        err = None
+        if st == APPLIED:
+            err = CardNotIssued(f"card {serial} was applied for and can be collected from "
+                                f"{self.ready_at.get(row, now):.0f} (POSIX s); it is not in the holder's hands yet")
+        elif st == SUSPENDED:
+            err = CardSuspended(serial, self.since[row][0])
+        elif st == RETIRED:
+            err = CardRevoked(serial, *self.since[row])
+        elif now >= self.expires_at(row):
+            err = CardExpired(serial, self.expires_at(row))
+        if err is not None:
+            raise refuse(self.events, err, serial, where, now)
+
+    def resident_of(self, serial: int, now: float) -> int:
+        """The holder of a usable card at `now`; unknown, suspended, revoked or expired cards raise."""
+        try:
+            row = self.row_of(serial)
+        except UnknownCard as err:
+            raise refuse(self.events, err, int(serial), "registry", now) from None
+        self.check_usable(row, now, "registry")
+        return int(self.resident[row])
+
+    def residents_of(self, serials: np.ndarray, now: float) -> np.ndarray:
+        """Holders of many cards at `now`, -1 where a card is unknown or unusable (no events)."""
+        rows = self.rows_of(serials)
+        ok = rows >= 0
+        r = np.where(ok, rows, 0)
+        ok &= (self.status[r] == ACTIVE) & (self.expiry[r] >= day_of(now))
+        return np.where(ok, self.resident[r], -1)
+
+    def expires_at(self, row: int) -> float:
+        """The instant card row `row` stops being valid (the end of its last valid day, JST)."""
+        return float(day_start(int(self.expiry[row]) + 1))
+
+    def status_name(self, row: int, now: float) -> str:
+        """The card's status at `now`: applied, active, suspended, retired or expired."""
+        st = int(self.status[row])
+        if st == ACTIVE and now >= self.expires_at(row):
+            return "expired"
+        return STATUS_NAMES[st]
+
+    # -- face data and PINs -------------------------------------------------------------------
+
+    def face_of_resident(self, resident_id: int) -> FaceData:
+        """The 4 basic items of a resident as the card face shows them now."""
+        rid = int(resident_id)
+        h, sex = int(self.household[rid]), int(self.sex[rid])
+        return FaceData(face_items.synthetic_name(h, rid, sex, self.name_version.get(rid, 0)),
+                        face_items.synthetic_address(self.city_ja, int(self.ward[rid]), h,
+                                                     self.address_version.get(rid, 0)),
+                        date_of_day(int(self.birth[rid])), sex)
+
+    def pins(self, serial: int) -> Pins:
+        """The PINs the holder of `serial` set (a scenario uses this to model typing them)."""
+        row = self.row_of(serial)
+        base = derive_pins(self.pin_secret, int(self.serial[row]))
+        return Pins(*(self.pin_override.get((row, app), base.of(app)) for app in range(3)))
+
+    # -- free-area ordinances -----------------------------------------------------------------
+
+    def enact_ordinance(self, app: str) -> None:
+        """Record that the city enacted the ordinance that allows free-area app `app` (Art. 18)."""
+        if app not in BY_NAME:
+            raise ValidationError(f"unknown free-area app {app!r}; catalogue: {', '.join(BY_NAME)}")
+        self.ordinances.add(app)
+
+    def summary(self, now: float) -> dict[str, int]:
+        """Card counts by status at `now`."""
+        st = self.status[: self._n]
+        expired = (st == ACTIVE) & (self.expiry[: self._n] < day_of(now))
+        out = {name: int((st == i).sum()) for i, name in enumerate(STATUS_NAMES)}
+        out["active"] -= int(expired.sum())
+        out["expired"] += int(expired.sum())
+        return out

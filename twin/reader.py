@@ -1,0 +1,278 @@
+"""Card readers (カードリーダー) at kiosks, payment points, shelters and schools.
+
+Two ways to establish an identity:
+- `authenticate`: JPKI user-certificate authentication (Assurance.HIGH): the PIN to the card,
+  a fresh challenge signed by the card's key, the signature, the chain to the authority, the
+  validity at `now`, and revocation (the last list held, or online status);
+- `read_serial`: a PIN-less read of the serial number (製造番号) and the sealed face data
+  (Assurance.MEDIUM), as the report proposes for shelter check-in; the My Number is never read.
+Offline, a reader relies on its cached list and queues its taps; `sync` delivers them once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from twin.clock import DAY
+from twin.errors import ValidationError
+from twin.events import EventLog
+from twin.identity import Assurance, Identity
+from twin.pki import SIGNING, USER, CertificateAuthority
+from twin.trust_errors import (
+    CardExpired,
+    ForgedData,
+    ReplayedChallenge,
+    TrustError,
+    UnknownCard,
+    WrongHolder,
+)
+from twin.trust_events import Authenticated, TapsSynced, refuse
+from twin.verifier import CertificateVerifier
+
+CHALLENGE_BYTES = 32
+_SEEN_SIGNATURES = 100_000  # accepted signatures remembered to name replays
+
+
+class Chip(Protocol):
+    """What a reader talks to: the card's chip (a `twin.card.Card`, or a hostile stand-in in tests)."""
+
+    serial: int
+
+    def verify_pin(self, app: str, pin: str, now: float, where: str = ...) -> None: ...
+    def sign(self, message: bytes, now: float, purpose: int = ..., where: str = ...) -> bytes: ...
+    def certificate(self, purpose: int = ...) -> bytes: ...
+    def read_face(self): ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tap:
+    """One identity established at a reader, as delivered to the service behind it."""
+
+    tap_id: str
+    reader: str
+    serial: int
+    resident_id: int
+    method: str
+    at: float
+    offline: bool
+
+
+class TapInbox:
+    """The receiving end of taps: accepts each tap id once, so redelivery after a lost ack is harmless."""
+
+    def __init__(self) -> None:
+        self.taps: list[Tap] = []
+        self._ids: set[str] = set()
+
+    def accept(self, tap: Tap) -> bool:
+        """Store a tap; False (and nothing stored) when its id was already accepted."""
+        if tap.tap_id in self._ids:
+            return False
+        self._ids.add(tap.tap_id)
+        self.taps.append(tap)
+        return True
+
+    def __call__(self, tap: Tap) -> None:
+        self.accept(tap)
+
+
+class Reader:
+    """A card reader bound to one authority (pinned) and one city's card registry."""
+
+    def __init__(self, ca: CertificateAuthority, registry, *, reader_id: str = "reader",
+                 revocation: str = "list", online: bool = True, events: EventLog | None = None,
+                 sink: Callable[[Tap], object] | None = None, rng: np.random.Generator | None = None,
+                 challenge_ttl: float = 60.0, max_list_age: float = 7 * DAY) -> None:
+        if not challenge_ttl > 0:
+            raise ValidationError(f"challenge_ttl must be > 0 seconds, got {challenge_ttl!r}")
+        self.ca, self.registry, self.reader_id = ca, registry, str(reader_id)
+        self.events = events if events is not None else registry.events
+        self.verifier = CertificateVerifier(ca, where=self.reader_id, events=self.events,
+                                            revocation=revocation, max_list_age=max_list_age)
+        self.online, self.sink, self.rng = bool(online), sink, rng
+        self.challenge_ttl = float(challenge_ttl)
+        self._outstanding: dict[bytes, float] = {}  # challenge -> expiry
+        self._used: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
+        self._used_set: set[bytes] = set()
+        self._seen: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
+        self._seen_set: set[bytes] = set()
+        self._pending: deque[Tap] = deque()
+        self._seq = 0
+
+    def _refuse(self, err: TrustError, serial: int, now: float) -> TrustError:
+        return refuse(self.events, err, serial, self.reader_id, now)
+
+    # -- connectivity -------------------------------------------------------------------------
+
+    def refresh(self, now: float) -> None:
+        """Fetch the latest revocation list now (a reader does this before going into the field)."""
+        if not self.online:
+            raise ValidationError(f"reader {self.reader_id} is offline and cannot fetch a revocation list")
+        self.verifier.refresh(now)
+
+    def go_offline(self, now: float) -> None:
+        """Lose the network: keep the cached list, queue taps."""
+        self.online = False
+
+    def go_online(self, now: float) -> int:
+        """Regain the network: refresh the list and deliver queued taps (returns how many)."""
+        self.online = True
+        self.verifier.refresh(now)
+        return self.sync(now) if self.sink is not None else 0
+
+    @property
+    def pending(self) -> tuple[Tap, ...]:
+        """Taps waiting to be delivered."""
+        return tuple(self._pending)
+
+    def sync(self, now: float, sink: Callable[[Tap], object] | None = None) -> int:
+        """Deliver queued taps in order, each exactly once; a failing sink keeps the rest queued."""
+        target = sink if sink is not None else self.sink
+        if target is None:
+            raise ValidationError(f"reader {self.reader_id} has no sink to deliver taps to")
+        if not self.online:
+            raise ValidationError(f"reader {self.reader_id} is offline; {len(self._pending)} taps stay queued")
+        delivered = 0
+        try:
+            while self._pending:
+                target(self._pending[0])
+                self._pending.popleft()
+                delivered += 1
+        finally:
+            self.events.append(TapsSynced(now, self.reader_id, delivered, len(self._pending)))
+        return delivered
+
+    def _record(self, ident: Identity, now: float) -> Identity:
+        self._seq += 1
+        tap = Tap(f"{self.reader_id}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
+                  ident.method, now, not self.online)
+        self.events.append(Authenticated(now, tap.serial, tap.resident_id, tap.method, self.reader_id, tap.offline))
+        if not self.online:
+            self._pending.append(tap)
+        elif self.sink is not None:
+            self.sink(tap)
+        return ident
+
+    # -- challenge-response -------------------------------------------------------------------
+
+    def challenge(self, now: float, challenge_source: np.random.Generator | None = None) -> bytes:
+        """A fresh challenge, valid once and for `challenge_ttl` seconds."""
+        src = challenge_source if challenge_source is not None else self.rng
+        nonce = src.bytes(CHALLENGE_BYTES) if src is not None else os.urandom(CHALLENGE_BYTES)
+        if len(self._outstanding) > 4096:
+            self._outstanding = {c: t for c, t in self._outstanding.items() if t > now}
+        self._outstanding[nonce] = now + self.challenge_ttl
+        return nonce
+
+    def _consume(self, challenge: bytes, serial: int, now: float) -> None:
+        if challenge in self._used_set:
+            raise self._refuse(ReplayedChallenge("this challenge was already answered: a replayed response"),
+                               serial, now)
+        expiry = self._outstanding.pop(challenge, None)
+        if expiry is None:
+            raise self._refuse(ReplayedChallenge("a response to a challenge this reader never issued"), serial, now)
+        if len(self._used) == self._used.maxlen:
+            self._used_set.discard(self._used[0])
+        self._used.append(challenge)
+        self._used_set.add(challenge)
+        if now > expiry:
+            raise self._refuse(ReplayedChallenge(f"the challenge expired {now - expiry:.0f} s ago"), serial, now)
+
+    def verify_response(self, certificate: bytes, challenge: bytes, signature: bytes, now: float, *,
+                        chip_serial: int | None = None, expected_resident: int | None = None) -> Identity:
+        """Check a card's signed answer to this reader's challenge; the identity, or a recorded refusal."""
+        hint = int(chip_serial or 0)
+        self._consume(challenge, hint, now)
+        cc = self.verifier.certificate(certificate, USER, now, hint)
+        if chip_serial is not None and int(chip_serial) != cc.card_serial:
+            raise self._refuse(WrongHolder(f"card {chip_serial} presented the certificate of card "
+                                           f"{cc.card_serial}"), hint, now)
+        if signature in self._seen_set:
+            raise self._refuse(ReplayedChallenge("this signature was already accepted once: a replayed "
+                                                 "response"), cc.card_serial, now)
+        if not cc.check(signature, challenge):
+            raise self._refuse(ForgedData(f"the signature does not verify with card {cc.card_serial}'s "
+                                          "certificate: another card's key or tampered data"), cc.card_serial, now)
+        self._remember(signature)
+        self.verifier.check_revocation(cc, now, self.online)
+        resident = self._holder(cc.card_serial, now)
+        self._expect(resident, expected_resident, cc.card_serial, now)
+        return self._record(Identity(resident, "jpki_user_cert", Assurance.HIGH, now, cc.card_serial), now)
+
+    def _remember(self, signature: bytes) -> None:
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(signature)
+        self._seen_set.add(signature)
+
+    def _holder(self, card_serial: int, now: float) -> int:
+        try:
+            return self.registry.holder_of(card_serial)
+        except UnknownCard as err:
+            raise self._refuse(err, card_serial, now) from None
+
+    def _expect(self, resident: int, expected: int | None, serial: int, now: float) -> None:
+        if expected is not None and int(expected) != resident:
+            raise self._refuse(WrongHolder(f"card {serial} belongs to another resident than the one expected "
+                                           f"({expected})"), serial, now)
+
+    def _chip(self, card) -> Chip:
+        if isinstance(card, int | np.integer):
+            return self.registry.card(int(card))
+        return card
+
+    # -- the two reads ------------------------------------------------------------------------
+
+    def authenticate(self, card, pin: str, now: float, challenge_source: np.random.Generator | None = None, *,
+                     expected_resident: int | None = None) -> Identity:
+        """Full JPKI user authentication (Assurance.HIGH): PIN, signed challenge, chain, validity, revocation."""
+        chip = self._chip(card)
+        nonce = self.challenge(now, challenge_source)
+        try:
+            chip.verify_pin("user", pin, now, self.reader_id)
+            signature = chip.sign(nonce, now, USER, self.reader_id)
+        except Exception:
+            self._outstanding.pop(nonce, None)
+            raise
+        return self.verify_response(chip.certificate(USER), nonce, signature, now, chip_serial=chip.serial,
+                                    expected_resident=expected_resident)
+
+    def read_serial(self, card, now: float, *, expected_resident: int | None = None) -> Identity:
+        """PIN-less read of serial and face data (Assurance.MEDIUM); the My Number is never read."""
+        chip = self._chip(card)
+        face = chip.read_face()
+        if not self.verifier.anchor_check(face.signature, face.payload()):
+            raise self._refuse(ForgedData("the card-face data does not match the authority's seal: tampered"),
+                               int(face.serial), now)
+        if now >= face.expires_at:
+            raise self._refuse(CardExpired(face.serial, face.expires_at), face.serial, now)
+        if self.online:
+            try:
+                row = self.registry.row_of(face.serial)
+            except UnknownCard as err:
+                raise self._refuse(err, face.serial, now) from None
+            self.registry.check_usable(row, now, self.reader_id)
+            resident = int(self.registry.resident[row])
+        else:
+            resident = self._holder(face.serial, now)
+            if self.verifier.held is not None:  # with no list cached, a MEDIUM check-in still proceeds
+                cc = self.verifier.chain(chip.certificate(USER), now, face.serial)
+                self.verifier.check_revocation(cc, now, online=False)
+        self._expect(resident, expected_resident, face.serial, now)
+        return self._record(Identity(resident, "card_serial", Assurance.MEDIUM, now, int(face.serial)), now)
+
+    def verify_document(self, certificate: bytes, data: bytes, signature: bytes, now: float) -> Identity:
+        """Check a document signed with a signing certificate (署名用): chain, validity, revocation."""
+        cc = self.verifier.certificate(certificate, SIGNING, now)
+        if not cc.check(signature, data):
+            raise self._refuse(ForgedData(f"the document signature does not verify with card {cc.card_serial}'s "
+                                          "signing certificate: altered document or another key"), cc.card_serial, now)
+        self.verifier.check_revocation(cc, now, self.online, what="signing certificate")
+        resident = self._holder(cc.card_serial, now)
+        return Identity(resident, "jpki_signing_cert", Assurance.HIGH, now, cc.card_serial)
