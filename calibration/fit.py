@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import scipy
 
-from calibration.data import DATA_DIR, assumption, row, source_of, table
+from calibration.data import assumption, row, source_of, table
 from calibration.fit_certificates import KioskShareFit, PeakFit, fit_kiosk_share, fit_peaks
 from calibration.fit_checkin import CheckinFit, fit_checkin
 from calibration.fit_evacuation import EvacuationFit, fit_evacuation
@@ -22,6 +22,7 @@ from calibration.params import (
     ServiceTime,
     params_from_dict,
 )
+from twin.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,21 @@ def _demand(peaks: PeakFit) -> DemandProfile:
     )
 
 
+SOURCE_TABLES = (
+    "assumptions", "card_ownership_national", "checkin_trials", "convenience_store_volumes",
+    "counter_costs", "counter_waits", "demand_peaks", "evacuations", "kiosk_facts", "population_structure",
+)
+
+
 def all_sources() -> dict[str, str]:
-    """Every data row's source, keyed `table:first-column-value[:method]`."""
+    """Every calibration row's source, keyed `table:first-column-value[:method|observation|kind|period|start]`."""
     out: dict[str, str] = {}
-    for path in sorted(DATA_DIR.glob("*.csv")):
-        df = table(path.stem)
-        if "source" not in df.columns:
-            continue
-        key_cols = [c for c in df.columns[:1] + ["method", "observation", "kind"] if c in df.columns]
+    for name in SOURCE_TABLES:
+        df = table(name)
+        key_cols = [c for c in df.columns[:1] + ["method", "observation", "kind", "period", "start"] if c in df.columns]
         for r in df.iter_rows(named=True):
             status = r.get("status") or "published"
-            key = ":".join([path.stem, *(str(r[c]) for c in dict.fromkeys(key_cols))])
+            key = ":".join([name, *(str(r[c]) for c in dict.fromkeys(key_cols))])
             out[key] = r["source"] if status == "published" else f"{r['source']} [{status}]"
     return out
 
@@ -108,9 +113,12 @@ def fit_all() -> Fits:
 def write_params(params: FittedParams, path: str | Path) -> Path:
     """Write params.json (sorted keys, stable floats) and check it reads back identically."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(params.to_dict(), ensure_ascii=False, indent=2, sort_keys=True)
-    p.write_text(text + "\n", encoding="utf-8")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot write the fitted parameters to {p}: {exc.strerror or exc}") from exc
     if params_from_dict(json.loads(text)) != params:
         raise RuntimeError(f"{p} does not read back to the same parameters")
     return p
