@@ -1,0 +1,62 @@
+"""`run.py review`: the seven-point review of one or more rollout designs (designs/*.toml)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cli import add_format
+from twin.design import load_design
+from twin.presets import presets
+
+EXIT_ACCEPTED, EXIT_REFUSED = 0, 1  # an invalid design file exits 2 (run.py's TwinError path)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `review` subcommand."""
+    p = sub.add_parser(
+        "review",
+        help="review rollout designs against the report's seven-point checklist",
+        description="Review each DESIGN (a TOML file, e.g. designs/phased.toml) the way chapter 3 of the "
+        "designated cities' report asks, per enabled service: (1) legal provisions, (2) ordinances to enact, "
+        "(3) systems, (4) business processes, (5) safety measures and PIA, (6) impact on residents and other "
+        "bodies, with the residents who hold no card, (7) other; then the totals. Every finding cites the "
+        "report (chapter, page, table row, line). Exit 0 when every design is accepted, 1 when any is "
+        "refused (the reasons go to stderr too), 2 when a design file is invalid.",
+    )
+    p.add_argument("designs", nargs="+", metavar="DESIGN", help="design TOML file(s)")
+    p.add_argument(
+        "--city",
+        choices=sorted(presets()),
+        metavar="CITY",
+        help="review for this city preset instead of the one the design names",
+    )
+    add_format(p, ("text", "md", "json", "csv"))
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load every design first (all or nothing), review each, print in the chosen format."""
+    from twin.policy import review
+    from twin.policy_report import review_frame, review_markdown, review_text
+
+    designs = [load_design(path) for path in args.designs]
+    reviews = [review(d, args.city) for d in designs]
+    if args.format == "json":
+        body = [r.to_dict() for r in reviews]
+        json.dump(body[0] if len(body) == 1 else body, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        import polars as pl
+
+        sys.stdout.write(pl.concat([review_frame(r) for r in reviews]).write_csv())
+    else:
+        render = review_markdown if args.format == "md" else review_text
+        sys.stdout.write("\n\n".join(render(r).rstrip("\n") for r in reviews) + "\n")
+    refused = [(path, r) for path, r in zip(args.designs, reviews, strict=True) if r.refused]
+    for path, r in refused:
+        print(f"refused: {path} (design {r.design!r}):", file=sys.stderr)
+        for x in r.refusals:
+            print(f"  [{x.service}] {x.reason} (report: {x.ref})", file=sys.stderr)
+    return EXIT_REFUSED if refused else EXIT_ACCEPTED
