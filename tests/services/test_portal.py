@@ -30,7 +30,9 @@ T0 = jst(2026, 4, 1, 10)
 
 
 def card_pin(resident_id: int, at: float = T0) -> Identity:
-    return Identity(resident_id, "jpki_user_cert", Assurance.HIGH, at, card_serial=10**9 + resident_id)
+    return Identity(
+        resident_id, "jpki_user_cert", Assurance.HIGH, at, card_serial=10**9 + resident_id
+    )
 
 
 def test_deliver_returns_increasing_message_ids_and_records_an_event():
@@ -115,13 +117,21 @@ def test_a_birth_pushes_a_child_allowance_notice_once_and_take_up_is_measured():
     assert portal.notify_eligible(np.array([10, 11, 11]), "child_allowance", T0) == 2
     assert portal.notify_eligible(np.array([11]), "child_allowance", T0 + 1) == 0  # no repeat
     assert portal.notify_eligible(np.array([12]), "child_allowance", T0, push=False) == 1
-    assert portal.mailbox(card_pin(10), T0 + 1)["topic"].to_list() == ["eligibility:child_allowance"]
+    assert portal.mailbox(card_pin(10), T0 + 1)["topic"].to_list() == [
+        "eligibility:child_allowance"
+    ]
     assert portal.mailbox(card_pin(12), T0 + 1).height == 0
     portal.record_counter_application(10, "child_allowance", T0 + 60)
     portal.record_counter_application(12, "child_allowance", T0 + 60)
     portal.record_counter_application(99, "child_allowance", T0 + 60)  # not eligible: not counted
     t = portal.take_up("child_allowance")
-    assert (t.eligible, t.notified, t.applied, t.applied_notified, t.applied_unnotified) == (3, 2, 2, 1, 1)
+    assert (t.eligible, t.notified, t.applied, t.applied_notified, t.applied_unnotified) == (
+        3,
+        2,
+        2,
+        1,
+        1,
+    )
     assert t.share == pytest.approx(2 / 3)
     assert t.share_notified == 0.5 and t.share_unnotified == 1.0
 

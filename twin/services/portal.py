@@ -87,9 +87,7 @@ class LinkageLogRead(Event):
 class Desk(Protocol):
     """What files an application (see linkage_applications.ApplicationDesk)."""
 
-    def file(
-        self, resident_id: int, application: str, now: float, enabled_tasks: Any, channel: str
-    ) -> Any: ...
+    def file(self, resident_id: int, application: str, now: float, channel: str) -> Any: ...
 
 
 class Portal:
@@ -119,7 +117,9 @@ class Portal:
         self.events.append(MessageDelivered(now, mid, int(resident_id), topic))
         return mid
 
-    def deliver_many(self, resident_ids: np.ndarray, topic: str, body: str, now: float) -> np.ndarray:
+    def deliver_many(
+        self, resident_ids: np.ndarray, topic: str, body: str, now: float
+    ) -> np.ndarray:
         """Put the same message in many mailboxes; returns their message ids in order."""
         ids = np.asarray(resident_ids, dtype=np.int64)
         out = np.fromiter((self._store(int(r), topic, body, now) for r in ids), np.int64, ids.size)
@@ -130,7 +130,9 @@ class Portal:
     def _store(self, resident_id: int, topic: str, body: str, now: float) -> int:
         """Append one message and index it by resident."""
         if not topic or not isinstance(topic, str) or not isinstance(body, str):
-            raise ValidationError(f"a message needs a non-empty str topic and a str body, got {topic!r}")
+            raise ValidationError(
+                f"a message needs a non-empty str topic and a str body, got {topic!r}"
+            )
         if resident_id < 0:
             raise ValidationError(f"resident id must be >= 0, got {resident_id}")
         self._resident.append(resident_id)
@@ -142,7 +144,9 @@ class Portal:
         self._box.setdefault(resident_id, []).append(mid)
         return mid
 
-    def login(self, identity: Identity, now: float, action: str, resident_id: int | None = None) -> int:
+    def login(
+        self, identity: Identity, now: float, action: str, resident_id: int | None = None
+    ) -> int:
         """The resident a valid login may act for; refusals are logged and raised."""
         target = identity.resident_id if resident_id is None else int(resident_id)
         try:
@@ -160,11 +164,17 @@ class Portal:
         return target
 
     def mailbox(
-        self, identity: Identity, now: float, resident_id: int | None = None, unread_only: bool = False
+        self,
+        identity: Identity,
+        now: float,
+        resident_id: int | None = None,
+        unread_only: bool = False,
     ) -> pl.DataFrame:
         """The messages in the caller's own mailbox, oldest first (another's mailbox is refused)."""
         rid = self.login(identity, now, "read mailbox", resident_id)
-        mids = [m for m in self._box.get(rid, []) if not unread_only or self._read_at[m - 1] is None]
+        mids = [
+            m for m in self._box.get(rid, []) if not unread_only or self._read_at[m - 1] is None
+        ]
         self.events.append(MailboxRead(now, rid, len(mids)))
         return pl.DataFrame(
             {
@@ -240,11 +250,10 @@ class Portal:
         application: str,
         now: float,
         desk: Desk,
-        enabled_tasks: Any,
     ) -> Any:
         """File an e-application (電子申請); the desk fetches what linkage covers."""
         rid = self.login(identity, now, f"apply for {application}")
-        receipt = desk.file(rid, application, now, enabled_tasks, "portal")
+        receipt = desk.file(rid, application, now, "portal")
         self.take_ups.mark_applied(rid, application, now)
         return receipt
 
@@ -253,7 +262,9 @@ class Portal:
         self.take_ups.mark_applied(int(resident_id), application, now)
 
     # --- linkage log ---------------------------------------------------------------------------
-    def linkage_log(self, identity: Identity, now: float, resident_id: int | None = None) -> pl.DataFrame:
+    def linkage_log(
+        self, identity: Identity, now: float, resident_id: int | None = None
+    ) -> pl.DataFrame:
         """The linkage exchanges about the caller: who asked whom, when, for which items."""
         rid = self.login(identity, now, "read linkage log", resident_id)
         if self.broker is None:

@@ -50,7 +50,9 @@ class TakeUpTracker:
         self._eligible: dict[str, dict[int, tuple[float, bool]]] = {}
         self._applied: dict[str, dict[int, float]] = {}
 
-    def mark_eligible(self, ids: np.ndarray, benefit: str, now: float, notified: bool) -> np.ndarray:
+    def mark_eligible(
+        self, ids: np.ndarray, benefit: str, now: float, notified: bool
+    ) -> np.ndarray:
         """Record eligibility; returns the ids not already eligible (those to notify)."""
         book = self._eligible.setdefault(benefit, {})
         fresh = [int(r) for r in ids if int(r) not in book]
@@ -96,7 +98,9 @@ def household_guardians(residents: pl.DataFrame, subject_ids: np.ndarray) -> np.
         .with_columns(working=pl.col("age") < WORKING_AGE_END)
     )
     best = adults.sort(["household_id", "working", "age"], descending=[False, True, True])
-    return np.sort(best.group_by("household_id", maintain_order=True).first()["resident_id"].to_numpy())
+    return np.sort(
+        best.group_by("household_id", maintain_order=True).first()["resident_id"].to_numpy()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,9 @@ class TakeUpParams:
         return params_from_dict(cls, data, "portal.take_up")
 
 
-def draw_applicants(rng: np.random.Generator, notified: np.ndarray, params: TakeUpParams) -> np.ndarray:
+def draw_applicants(
+    rng: np.random.Generator, notified: np.ndarray, params: TakeUpParams
+) -> np.ndarray:
     """Which eligible residents apply, given a notified mask (one draw each)."""
     notified = np.asarray(notified, dtype=bool)
     p = np.where(notified, params.p_apply_notified, params.p_apply_unnotified)
