@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
 from twin.errors import ValidationError
 
@@ -121,6 +121,16 @@ def signer(key: PrivateKey, deterministic: bool = False) -> Callable[[bytes], by
         return lambda data: key.sign(data, mode)
     sha = hashes.SHA256()
     return lambda data: key.sign(data, _PKCS1, sha)
+
+
+def digest_signer(key: PrivateKey) -> Callable[[bytes], bytes]:
+    """A function that signs a SHA-256 digest computed elsewhere (RSA PKCS#1 v1.5 or ECDSA)."""
+    pre = utils.Prehashed(hashes.SHA256())
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ValidationError("Ed25519 keys sign whole messages, not digests; use an RSA-2048 or P-256 authority")
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return lambda digest: key.sign(digest, ec.ECDSA(pre))
+    return lambda digest: key.sign(digest, _PKCS1, pre)
 
 
 def verifier(public: PublicKey) -> Callable[[bytes, bytes], bool]:

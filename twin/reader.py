@@ -150,13 +150,16 @@ class Reader:
 
     def _record(self, ident: Identity, now: float) -> Identity:
         self._seq += 1
-        tap = Tap(f"{self.reader_id}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
-                  ident.method, now, not self.online)
-        self.events.append(Authenticated(now, tap.serial, tap.resident_id, tap.method, self.reader_id, tap.offline))
-        if not self.online:
-            self._pending.append(tap)
-        elif self.sink is not None:
-            self.sink(tap)
+        offline = not self.online
+        self.events.append(Authenticated(now, ident.card_serial, ident.resident_id, ident.method, self.reader_id,
+                                         offline))
+        if offline or self.sink is not None:
+            tap = Tap(f"{self.reader_id}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
+                      ident.method, now, offline)
+            if offline:
+                self._pending.append(tap)
+            else:
+                self.sink(tap)
         return ident
 
     # -- challenge-response -------------------------------------------------------------------

@@ -19,8 +19,9 @@ from twin.card.rules import (
     app_index,
     normalise_pin,
 )
+from twin.errors import ValidationError
 from twin.ids import format_my_number
-from twin.keys import signer
+from twin.keys import digest_signer, signer
 from twin.pki import SIGNING, USER, FaceData
 from twin.trust_errors import (
     AppNotInstalled,
@@ -120,7 +121,7 @@ class Card:
         reg, ev = self.registry, self.registry.events
         if reg.tries[self.row, a] <= 0:
             raise refuse(ev, PinLocked(self.serial, PIN_APPS[a]), self.serial, where, now)
-        if hmac.compare_digest(entered, reg.pins(self.serial).of(a)):
+        if hmac.compare_digest(entered, reg.pin_of(self.row, a)):
             reg.tries[self.row, a] = MAX_TRIES[a]
             self._open.add(a)
             return
@@ -136,20 +137,34 @@ class Card:
 
     def certificate(self, purpose: int = USER) -> bytes:
         """The DER certificate of `purpose` (readable without a PIN, as on the real chip)."""
-        reg = self.registry
-        return reg.ca.certificate(reg.cert_request(self.row, purpose))
+        reg, row = self.registry, self.row
+        if int(reg.status[row]) == _APPLIED:
+            raise CardNotIssued(f"card {self.serial} has not been handed over yet")
+        gen = int(reg.user_gen[row] if purpose == USER else reg.sign_gen[row])
+        return reg.cert_der.get((row, purpose, gen), lambda: reg.ca.certificate(reg.cert_request(row, purpose)))
 
     def sign(self, message: bytes, now: float, purpose: int = USER, where: str = "card") -> bytes:
         """Sign `message` with the card's key; needs this session's PIN for the app, used once."""
+        return signer(self._unlocked_key(purpose, now, where))(message)
+
+    def _unlocked_key(self, purpose: int, now: float, where: str):
+        """The private key behind `purpose`, once per PIN verification in this session."""
         a = APP_USER if purpose == USER else APP_SIGNING
         if a not in self._open:
             raise refuse(self.registry.events, PinRequired(f"the {PIN_APPS[a]} key of card {self.serial} "
-                                                               "signs only after its PIN in this session"),
+                                                           "signs only after its PIN in this session"),
                          self.serial, where, now)
         self._open.discard(a)
         reg = self.registry
         gen = int(reg.user_gen[self.row] if purpose == USER else reg.sign_gen[self.row])
-        return signer(reg.ca.card_private_key(self.serial, purpose, gen))(message)
+        return reg.ca.card_private_key(self.serial, purpose, gen)
+
+    def sign_digest(self, digest: bytes, now: float, purpose: int = USER, where: str = "card") -> bytes:
+        """Sign a SHA-256 digest made outside the card (the APDU path); same PIN rule as `sign`."""
+        if len(digest) != 32:
+            raise ValidationError(f"a SHA-256 digest has 32 bytes, got {len(digest)}")
+        key = self._unlocked_key(purpose, now, where)
+        return digest_signer(key)(digest)
 
     def sign_document(self, password: str, data: bytes, now: float, where: str = "card") -> bytes:
         """Sign a document with the signing key (署名用), behind the 6–16 character password."""

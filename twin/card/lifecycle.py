@@ -60,7 +60,7 @@ class LifecycleMixin:
             if start < -(1 << 30):
                 raise NoSigningCertificate(f"card {int(self.serial[row])} carries no signing certificate "
                                            f"(not issued under age {SIGNING_MIN_AGE} or not requested)")
-            holder = self.face_of_resident(int(self.resident[row]))
+            holder = self.sign_holder.get(row) or self.face_of_resident(int(self.resident[row]))
         return CertRequest(int(self.serial[row]), purpose, int(gen), float(day_start(int(start))),
                            float(day_start(int(until) + 1)) - 1.0, holder)
 
@@ -72,6 +72,7 @@ class LifecycleMixin:
         self.ca.issue(self.cert_request(row, USER), now)
         if signing and int(age_on(np.array([birth]), np.array([today]))[0]) >= SIGNING_MIN_AGE:
             self.sign_from[row], self.sign_until[row] = today, until
+            self.sign_holder[row] = self.face_of_resident(int(self.resident[row]))
             self.ca.issue(self.cert_request(row, SIGNING), now)
 
     def _revoke_certs(self, row: int, now: float, reason: str, user: bool = True) -> None:
@@ -220,6 +221,7 @@ class LifecycleMixin:
     def change_address(self, resident_id: int, now: float, ward: int | None = None) -> None:
         """A move (転居): the address changes and the signing certificate is revoked; the user one stays."""
         rid = int(resident_id)
+        self._freeze_signing_holders(rid)
         if ward is not None:
             self.ward[rid] = int(ward)
         self.address_version[rid] = self.address_version.get(rid, 0) + 1
@@ -228,8 +230,16 @@ class LifecycleMixin:
     def change_name(self, resident_id: int, now: float) -> None:
         """A name change: the signing certificate is revoked; the user certificate stays."""
         rid = int(resident_id)
+        self._freeze_signing_holders(rid)
         self.name_version[rid] = self.name_version.get(rid, 0) + 1
         self._holder_changed(rid, now, "name_change")
+
+    def _freeze_signing_holders(self, rid: int) -> None:
+        """Keep the 4 items inside existing signing certificates as they were issued, before a change."""
+        face = self.face_of_resident(rid)
+        for row in self._cards_of(rid):
+            if self.sign_from[row] > -(1 << 30):
+                self.sign_holder.setdefault(int(row), face)
 
     def _holder_changed(self, rid: int, now: float, reason: str) -> None:
         row = self._active_row_of_resident(rid, now)
@@ -252,6 +262,7 @@ class LifecycleMixin:
         if self.sign_from[row] > -(1 << 30):
             self.sign_gen[row] += 1
         self.sign_from[row], self.sign_until[row] = day_of(now), self.user_until[row]
+        self.sign_holder[row] = self.face_of_resident(int(self.resident[row]))
         self.ca.issue(self.cert_request(row, SIGNING), now)
         self._step(row, now, "signing_certificate_issued")
 

@@ -25,7 +25,7 @@ from twin.card.rules import (
     date_of_day,
     day_of,
     day_start,
-    derive_pins,
+    derive_pin,
 )
 from twin.clock import DAY
 from twin.errors import ValidationError
@@ -81,6 +81,9 @@ class CardRegistry(LifecycleMixin):
         self._extra: dict[int, int] = {}
         self._next_serial = 0
         self.seals = KeyCache(65536)  # the authority's signatures over card-face records
+        self.cert_der = KeyCache(65536)  # (row, purpose, generation) -> the certificate on the chip
+        self.sign_holder: dict[int, FaceData] = {}  # row -> 4 items frozen into its signing certificate
+        self._row_cache: dict[int, int] = {}
 
     # -- construction -------------------------------------------------------------------------
 
@@ -159,6 +162,16 @@ class CardRegistry(LifecycleMixin):
     def row_of(self, serial: int) -> int:
         """The registry row of card `serial`, or UnknownCard."""
         s = int(serial)
+        row = self._row_cache.get(s)
+        if row is not None:
+            return row
+        row = self._find_row(s)
+        if len(self._row_cache) >= 1 << 20:
+            self._row_cache.clear()
+        self._row_cache[s] = row
+        return row
+
+    def _find_row(self, s: int) -> int:
         i = int(np.searchsorted(self._base_serial, s))
         if i < self._base_serial.size and self._base_serial[i] == s:
             return int(self._base_row[i])
@@ -250,8 +263,15 @@ class CardRegistry(LifecycleMixin):
     def pins(self, serial: int) -> Pins:
         """The PINs the holder of `serial` set (a scenario uses this to model typing them)."""
         row = self.row_of(serial)
-        base = derive_pins(self.pin_secret, int(self.serial[row]))
-        return Pins(*(self.pin_override.get((row, app), base.of(app)) for app in range(3)))
+        return Pins(*(self.pin_of(row, app) for app in range(3)))
+
+    def pin_of(self, row: int, app: int) -> str:
+        """The PIN of app index `app` on card row `row` (a counter reset overrides the derived one)."""
+        if self.pin_override:
+            pin = self.pin_override.get((row, app))
+            if pin is not None:
+                return pin
+        return derive_pin(self.pin_secret, int(self.serial[row]), app)
 
     # -- free-area ordinances -----------------------------------------------------------------
 

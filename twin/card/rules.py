@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,16 +62,25 @@ class Pins:
         return (self.user, self.signing, self.support)[app]
 
 
+def _pin_digest(secret: bytes, serial: int) -> bytes:
+    return hashlib.blake2b(int(serial).to_bytes(8, "big", signed=True), key=secret[:64], digest_size=32).digest()
+
+
+def derive_pin(secret: bytes, serial: int, app: int) -> str:
+    """The PIN of one app of card `serial`, derived from the registry's secret seed (keyed BLAKE2b)."""
+    h = _pin_digest(secret, serial)
+    if app != APP_SIGNING:
+        return f"{int.from_bytes(h[4 * app:4 * app + 4], 'big') % 10000:04d}"
+    n = 6 + h[12] % 5  # 6–10 characters
+    body = [_ALNUM[b % 36] for b in h[13:13 + n]]
+    body[0] = _ALNUM[h[24] % 26]  # at least one letter …
+    body[-1] = str(h[25] % 10)  # … and one digit
+    return "".join(body)
+
+
 def derive_pins(secret: bytes, serial: int) -> Pins:
     """The PINs a resident set for card `serial`, derived from the registry's secret seed."""
-    h = hmac.new(secret, f"pins/{int(serial)}".encode(), hashlib.sha256).digest()
-    user = f"{int.from_bytes(h[0:4], 'big') % 10000:04d}"
-    support = f"{int.from_bytes(h[4:8], 'big') % 10000:04d}"
-    n = 6 + h[8] % 5  # 6–10 characters
-    body = [_ALNUM[b % 36] for b in h[9:9 + n]]
-    body[0] = _ALNUM[h[20] % 26]  # at least one letter …
-    body[-1] = str(h[21] % 10)  # … and one digit
-    return Pins(user, "".join(body), support)
+    return Pins(*(derive_pin(secret, serial, app) for app in range(3)))
 
 
 def mistype(pin: str, rng: np.random.Generator) -> str:
