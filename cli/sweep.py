@@ -1,0 +1,93 @@
+"""`run.py sweep`: replications of a scenario over several designs as parallel Ray tasks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cli import add_format, emit
+from cli.scenario import SCENARIO_NAMES, add_run_options, progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `sweep` subcommand."""
+    p = sub.add_parser(
+        "sweep",
+        help="run replications of a scenario over several designs on Ray",
+        description="Run R replications of a scenario for every design as Ray tasks in parallel "
+        "(each replication its own numpy SeedSequence stream; by default replication r of every "
+        "design shares stream r, so differences are paired). Writes Parquet (per-replication "
+        "KPIs, the KPI table with means and 95 %% confidence intervals, the differences against "
+        "the first design, and the scenario's frames), PNG plots and report.md into --out, and "
+        "prints the comparison. Runs on a local Ray (--num-cpus) or on a cluster (--address).",
+    )
+    p.add_argument("--scenario", required=True, choices=SCENARIO_NAMES, help="the scenario")
+    p.add_argument("--designs", nargs="+", required=True, metavar="DESIGN",
+                   help="design names in designs/ or TOML paths; the first is the reference")
+    p.add_argument("--reps", type=int, default=5, help="replications per design (default: 5)")
+    add_run_options(p)
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start a "
+                   "local Ray for this run")
+    p.add_argument("--num-cpus", type=int, default=None,
+                   help="CPUs for a local Ray (default: all); ignored with --address")
+    p.add_argument("--upload-code", action="store_true",
+                   help="ship this checkout to the cluster's workers (Ray working_dir); needed "
+                   "when the cluster's nodes do not share this file system")
+    p.add_argument("--sequential", action="store_true",
+                   help="run the replications one after another in this process (no Ray)")
+    p.add_argument("--independent-streams", action="store_true",
+                   help="give every (design, replication) its own seed stream (Welch "
+                   "differences) instead of common random numbers")
+    p.add_argument("--out", type=Path, default=Path("results") / "sweep",
+                   help="output folder (default: results/sweep)")
+    add_format(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build every design's parameters, run the sweep, write and print the comparison."""
+    from scenarios.params import parse_overrides
+    from scenarios.report import comparison_text, write_results
+    from scenarios.runner import make_params
+    from scenarios.sweep import run_sweep, start_ray
+
+    overrides = parse_overrides(args.overrides)
+    params = [make_params(args.scenario, d, args.city, args.scale, overrides) for d in args.designs]
+    names = [p.design for p in params]
+    if len(set(names)) != len(names):
+        from twin.errors import ValidationError
+
+        raise ValidationError(f"designs must have distinct names, got {names}")
+    started = False
+    if not args.sequential:
+        print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
+              file=sys.stderr, flush=True)
+        started = start_ray(args.address, args.num_cpus, args.upload_code)
+    total = len(params) * args.reps
+    print(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
+          f"{total} tasks", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    try:
+        sweep = run_sweep(args.scenario, params, args.reps, args.seed,
+                          executor="local" if args.sequential else "ray", progress=progress,
+                          common_random_numbers=not args.independent_streams)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+    print(f"done in {time.perf_counter() - t:.1f} s wall", file=sys.stderr)
+    title = f"Sweep: {args.scenario} on {', '.join(names)}"
+    paths = write_results([sweep], args.out, title, [
+        f"City {params[0].city}, scale {params[0].scale}, root seed {args.seed}."])
+    print(f"wrote {len(paths)} files to {args.out} (report: {paths[0]})", file=sys.stderr)
+    data = {"scenario": args.scenario, "designs": names, "reps": args.reps, "seed": args.seed,
+            "paired": sweep.paired, "kpi_table": sweep.table().to_dicts(),
+            "differences": sweep.differences().to_dicts(), "out": str(args.out)}
+    from cli.scenario import _json_safe
+
+    emit(_json_safe(data), args.format, comparison_text(sweep))
+    return 0

@@ -1,0 +1,178 @@
+"""Results on disk: Parquet data, matplotlib PNG plots and a Markdown report a planner can hand on."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from scenarios.plotspec import Plot
+from scenarios.registry import scenario as scenario_module
+from scenarios.sweep import SweepResult
+
+
+def fmt(x: float | None, unit: str = "") -> str:
+    """A number for a table: thousands separators, 3 significant digits for small values."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    ax = abs(x)
+    if unit == "share" or (0 < ax < 1 and unit in ("", "ratio")):
+        return f"{x:.3f}"
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}"
+
+
+def _ci_text(mean: float, low: float, high: float, unit: str) -> str:
+    """'mean [low, high]' or just the mean when the interval is undefined."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return fmt(mean, unit)
+    return f"{fmt(mean, unit)} [{fmt(low, unit)}, {fmt(high, unit)}]"
+
+
+def comparison_rows(sweep: SweepResult) -> list[list[str]]:
+    """Rows of KPI | unit | each design's mean [95 % CI] | each difference [CI] verdict."""
+    table, diffs = sweep.table(), sweep.differences()
+    rows = []
+    for kpi in scenario_module(sweep.scenario).KPIS:
+        t = table.filter(pl.col("kpi") == kpi.name)
+        row = [kpi.name, kpi.unit]
+        for name in sweep.designs:
+            r = t.filter(pl.col("design") == name).row(0, named=True)
+            row.append(_ci_text(r["mean"], r["ci_low"], r["ci_high"], kpi.unit))
+        for r in diffs.filter(pl.col("kpi") == kpi.name).iter_rows(named=True):
+            v = f" {r['verdict']}" if r["verdict"] else ""
+            row.append(_ci_text(r["difference"], r["ci_low"], r["ci_high"], kpi.unit) + v)
+        rows.append(row)
+    return rows
+
+
+def comparison_header(sweep: SweepResult) -> list[str]:
+    """The header of `comparison_rows`."""
+    head = ["KPI", "unit", *[f"{d} (mean [95% CI])" for d in sweep.designs]]
+    return head + [f"{d} − {sweep.designs[0]}" for d in sweep.designs[1:]]
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table with aligned columns."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def comparison_text(sweep: SweepResult) -> str:
+    """The KPI comparison of one sweep as plain text."""
+    head = (f"{sweep.scenario}: {len(sweep.designs)} design(s) x {sweep.reps} replication(s), "
+            f"seed {sweep.seed}, {'paired (common random numbers)' if sweep.paired else 'independent'}")
+    return head + "\n" + text_table(comparison_header(sweep), comparison_rows(sweep))
+
+
+def _series(frame: pl.DataFrame, plot: Plot, design: str) -> tuple[np.ndarray, np.ndarray,
+                                                                   np.ndarray, np.ndarray]:
+    """x, mean, min and max of a series over replications for one design."""
+    f = frame.filter(pl.col("design") == design)
+    if plot.filter_col:
+        f = f.filter(pl.col(plot.filter_col) == plot.filter_value)
+    g = (f.group_by(plot.x).agg(mean=pl.col(plot.y).mean(), lo=pl.col(plot.y).min(),
+                                hi=pl.col(plot.y).max()).sort(plot.x))
+    s = plot.scale
+    return (g[plot.x].to_numpy(), g["mean"].to_numpy() * s, g["lo"].to_numpy() * s,
+            g["hi"].to_numpy() * s)
+
+
+def draw(sweep: SweepResult, plot: Plot, path: Path) -> Path | None:
+    """Draw one plot of a sweep to a PNG; None when the frame has no rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = sweep.frame(plot.frame)
+    if frame.height == 0 or plot.y not in frame.columns:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for name in sweep.designs:
+        if plot.kind == "series":
+            x, mean, lo, hi = _series(frame, plot, name)
+            ax.plot(x, mean, label=name)
+            ax.fill_between(x, lo, hi, alpha=0.2)
+        else:
+            f = frame.filter(pl.col("design") == name)
+            if plot.filter_col:
+                f = f.filter(pl.col(plot.filter_col) == plot.filter_value)
+            y = f[plot.y].drop_nulls().to_numpy() * plot.scale
+            if y.size:
+                ax.hist(y, bins=50, histtype="step", density=True, label=name)
+    ax.set_title(plot.title)
+    ax.set_xlabel(plot.xlabel or plot.x)
+    ax.set_ylabel(plot.ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_sweep(sweep: SweepResult, out: Path) -> dict[str, list[Path]]:
+    """Parquet (per-replication KPIs, KPI table, differences, frames) and PNGs of one sweep."""
+    out.mkdir(parents=True, exist_ok=True)
+    s = sweep.scenario
+    data = {f"{s}_kpis": sweep.kpis(), f"{s}_kpi_table": sweep.table(),
+            f"{s}_differences": sweep.differences()}
+    names = sorted({k for _, _, r in sweep.results for k in r.frames})
+    data |= {f"{s}_{name}": sweep.frame(name) for name in names}
+    parquet = []
+    for stem, frame in data.items():
+        frame.write_parquet(out / f"{stem}.parquet")
+        parquet.append(out / f"{stem}.parquet")
+    plots = []
+    for i, plot in enumerate(scenario_module(s).PLOTS):
+        p = draw(sweep, plot, out / f"{s}_{i + 1}_{plot.y}.png")
+        if p is not None:
+            plots.append(p)
+    return {"parquet": parquet, "plots": plots}
+
+
+def markdown_report(sweeps: Sequence[SweepResult], files: dict[str, dict[str, list[Path]]],
+                    title: str, preamble: Sequence[str], out: Path) -> Path:
+    """Write report.md: the setting, each scenario's KPI comparison, its plots and notes."""
+    lines = [f"# {title}", "", *preamble, ""]
+    for sweep in sweeps:
+        mod = scenario_module(sweep.scenario)
+        lines += [f"## {sweep.scenario}: {mod.TITLE}", "", mod.__doc__.strip().splitlines()[0], "",
+                  f"{sweep.reps} replication(s) per design; 95 % confidence intervals (Student t); "
+                  f"differences are {'paired (common random numbers)' if sweep.paired else 'Welch'}"
+                  f" against **{sweep.designs[0]}**.", "",
+                  markdown_table(comparison_header(sweep), comparison_rows(sweep)), ""]
+        lines += [f"- **{k.name}** ({k.unit}): {k.doc}" for k in mod.KPIS] + [""]
+        lines += [f"![{p.stem}]({p.name})" for p in files[sweep.scenario]["plots"]] + [""]
+        notes = sorted({n for _, _, r in sweep.results for n in r.notes})
+        if notes:
+            lines += ["Assumptions and notes:", "", *[f"- {n}" for n in notes], ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def write_results(sweeps: Sequence[SweepResult], out: Path, title: str,
+                  preamble: Sequence[str] = ()) -> list[Path]:
+    """Write every sweep's Parquet and PNGs and one Markdown report into `out`; the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {s.scenario: write_sweep(s, out) for s in sweeps}
+    report = markdown_report(sweeps, files, title, preamble, out)
+    return [report] + [p for f in files.values() for kind in ("parquet", "plots") for p in f[kind]]

@@ -1,0 +1,193 @@
+"""Replications of a scenario over several designs, as Ray tasks (or one after another).
+
+Seeds: replication r of every design gets the r-th child of `SeedSequence(seed)` — common
+random numbers, so design differences are paired and their intervals tight. With
+`common_random_numbers=False` every (design, replication) gets its own child and differences
+use Welch's interval.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scenarios.params import ScenarioParams
+from scenarios.registry import scenario as scenario_module
+from scenarios.results import ScenarioResult
+from scenarios.stats import diff_ci, mean_ci
+from twin.errors import ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication: which design and replication, its parameters and seed stream."""
+
+    design_index: int
+    rep: int
+    params: ScenarioParams
+    seed: np.random.SeedSequence
+
+
+def plan(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int,
+         common_random_numbers: bool = True) -> list[Task]:
+    """The tasks of a sweep: every design's parameters times `reps` seed streams."""
+    if not (isinstance(reps, int) and reps >= 1):
+        raise ValidationError(f"reps must be a whole number >= 1, got {reps!r}")
+    if not params:
+        raise ValidationError("a sweep needs at least one design")
+    scenario_module(scenario)
+    root = np.random.SeedSequence(seed)
+    if common_random_numbers:
+        streams = root.spawn(reps)
+        return [Task(d, r, p, streams[r]) for d, p in enumerate(params) for r in range(reps)]
+    streams = root.spawn(reps * len(params))
+    return [Task(d, r, p, streams[d * reps + r]) for d, p in enumerate(params) for r in range(reps)]
+
+
+def run_task(scenario: str, task: Task) -> ScenarioResult:
+    """Run one replication (in a Ray worker or here)."""
+    return scenario_module(scenario).run(task.params, task.seed)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every replication's result and the KPI table over replications."""
+
+    scenario: str
+    designs: tuple[str, ...]
+    reps: int
+    seed: int
+    paired: bool
+    results: tuple[tuple[int, int, ScenarioResult], ...]  # (design index, rep, result)
+    wall_seconds: float = field(default=0.0, compare=False)
+
+    def kpis(self) -> pl.DataFrame:
+        """One row per (design, replication, KPI): the value."""
+        rows = [
+            {"scenario": self.scenario, "design": self.designs[d], "rep": r, "kpi": k,
+             "value": float("nan") if v is None else float(v)}
+            for d, r, res in self.results for k, v in res.kpis.items()
+        ]
+        return pl.DataFrame(rows, schema={"scenario": pl.Utf8, "design": pl.Utf8, "rep": pl.Int64,
+                                          "kpi": pl.Utf8, "value": pl.Float64})
+
+    def values(self, design: int, kpi: str) -> np.ndarray:
+        """The KPI's values over the replications of one design, in replication order."""
+        pairs = sorted((r, res.kpis[kpi]) for d, r, res in self.results if d == design)
+        return np.array([np.nan if v is None else v for _, v in pairs], dtype=np.float64)
+
+    def table(self) -> pl.DataFrame:
+        """Per design and KPI: replications, mean and 95 % confidence interval."""
+        mod = scenario_module(self.scenario)
+        rows = []
+        for kpi in mod.KPIS:
+            for d, name in enumerate(self.designs):
+                ci = mean_ci(self.values(d, kpi.name))
+                rows.append({"scenario": self.scenario, "kpi": kpi.name, "unit": kpi.unit,
+                             "design": name, "n": ci.n, "mean": ci.mean, "ci_low": ci.low,
+                             "ci_high": ci.high, "half_width": ci.half_width})
+        return pl.DataFrame(rows)
+
+    def differences(self) -> pl.DataFrame:
+        """Per KPI and design after the first: mean difference to the first design and its CI."""
+        mod = scenario_module(self.scenario)
+        rows = []
+        for kpi in mod.KPIS:
+            ref = self.values(0, kpi.name)
+            for d in range(1, len(self.designs)):
+                ci = diff_ci(ref, self.values(d, kpi.name), paired=self.paired)
+                rows.append({"scenario": self.scenario, "kpi": kpi.name, "unit": kpi.unit,
+                             "design": self.designs[d], "versus": self.designs[0],
+                             "difference": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+                             "verdict": verdict(kpi.better, ci.low, ci.high)})
+        schema = {"scenario": pl.Utf8, "kpi": pl.Utf8, "unit": pl.Utf8, "design": pl.Utf8,
+                  "versus": pl.Utf8, "difference": pl.Float64, "ci_low": pl.Float64,
+                  "ci_high": pl.Float64, "verdict": pl.Utf8}
+        return pl.DataFrame(rows, schema=schema)
+
+    def frame(self, name: str) -> pl.DataFrame:
+        """One named frame of every replication, stacked with design and rep columns."""
+        parts = [res.frames[name].with_columns(design=pl.lit(self.designs[d]), rep=pl.lit(r))
+                 for d, r, res in self.results if name in res.frames]
+        return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def verdict(better: str, low: float, high: float) -> str:
+    """'better', 'worse' or 'no clear difference' from a difference's CI and the KPI's direction."""
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 <= high or not better:
+        return "no clear difference" if better else ""
+    lower = high < 0
+    return "better" if lower == (better == "lower") else "worse"
+
+
+def run_sweep(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int = 0,
+              executor: str = "ray", progress: Progress | None = None,
+              common_random_numbers: bool = True) -> SweepResult:
+    """Run every task, on Ray (already initialised, see `ray_session`) or sequentially."""
+    tasks = plan(scenario, params, reps, seed, common_random_numbers)
+    t = time.perf_counter()
+    if executor == "ray":
+        outs = _run_on_ray(scenario, tasks, progress)
+    elif executor == "local":
+        outs = []
+        for i, task in enumerate(tasks):
+            outs.append(run_task(scenario, task))
+            if progress:
+                progress(i + 1, len(tasks), _label(task))
+    else:
+        raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
+    results = tuple((tk.design_index, tk.rep, res) for tk, res in zip(tasks, outs, strict=True))
+    return SweepResult(scenario, tuple(p.design for p in params), reps, seed,
+                       common_random_numbers, results, time.perf_counter() - t)
+
+
+def _label(task: Task) -> str:
+    """A progress label for a task."""
+    return f"{task.params.design} rep {task.rep + 1}"
+
+
+def _run_on_ray(scenario: str, tasks: list[Task], progress: Progress | None) -> list[Any]:
+    """Submit every task, report each completion, and fetch the results once at the end."""
+    import ray
+
+    if not ray.is_initialized():
+        raise ValidationError("Ray is not initialised; call scenarios.sweep.start_ray() first")
+    remote = ray.remote(num_cpus=1)(run_task)
+    refs = [remote.remote(scenario, task) for task in tasks]
+    labels = {ref: _label(task) for ref, task in zip(refs, tasks, strict=True)}
+    pending, done = list(refs), 0
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        done += 1
+        if progress:
+            progress(done, len(tasks), labels[ready[0]])
+    return ray.get(refs)
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None,
+              upload_code: bool = False) -> bool:
+    """Initialise Ray locally or on a cluster; True if this call started it (so stop it later)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    env: dict[str, Any] = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+    if upload_code:
+        env = {"working_dir": str(ROOT), "excludes": [".venv", ".git", "results", "*.parquet",
+                                                       "*.sqlite*", "__pycache__", "notebooks"]}
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "configure_logging": False, "runtime_env": env}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus, **kwargs)
+    return True
