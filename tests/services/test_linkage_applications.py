@@ -104,14 +104,21 @@ def test_certificate_demand_totals_the_requests_a_batch_of_applications_causes()
     )
     demand = certificate_demand(filed, ["municipal_housing"])
     assert demand.rows() == [
-        ("employment_certificate", 2, 0, 2),
-        ("residence_record", 1, 1, 0),
-        ("tax_certificate", 4, 2, 2),  # the mover's statutory one, and housing's
+        ("employment_certificate", "", 2, 0, 2),
+        ("residence_record", "residence_copy", 1, 1, 0),
+        ("tax_certificate", "tax_certificate", 4, 2, 2),  # the mover's statutory one, and housing's
     ]
     with pytest.raises(NotFound, match="unknown application"):
         certificate_demand(pl.DataFrame({"application": ["pet_licence"]}), [])
     with pytest.raises(ValidationError):
         certificate_demand(pl.DataFrame({"x": [1]}), [])
+
+
+def test_city_certificates_name_a_fee_type_the_ledger_knows():
+    from twin.services.ledger_rules import LedgerParams
+
+    for a in attachments():
+        assert (a.fee_type in LedgerParams().fee_types) == (a.issued_by == "city"), a
 
 
 def test_application_keys_and_attachments_match_the_design_task_catalogue():

@@ -12,6 +12,7 @@ from twin.events import EventLog
 from twin.identity import Assurance, Identity
 from twin.services._checks import WeakIdentity
 from twin.services.portal import (
+    FeePaidOnline,
     MailboxRead,
     MessageDelivered,
     MessagesDelivered,
@@ -167,3 +168,31 @@ def test_notified_residents_apply_more_often_with_the_default_assumptions():
     applied = draw_applicants(rng, notified, TakeUpParams())
     assert applied[notified].mean() == pytest.approx(0.90, abs=0.01)
     assert applied[~notified].mean() == pytest.approx(0.70, abs=0.01)
+
+
+def test_a_fee_paid_on_the_portal_posts_once_even_if_the_resident_clicks_twice():
+    from twin.services.payments import Ledger
+
+    ledger = Ledger.in_memory()
+    portal = Portal()
+    first = portal.pay(card_pin(7), "app-1", "tax_certificate", 300, T0, ledger)
+    again = portal.pay(card_pin(7), "app-1", "tax_certificate", 300, T0 + 5, ledger)
+    assert again.replayed and again.posting_id == first.posting_id
+    assert ledger.balance("revenue:tax_certificate") == 300
+    paid = portal.events.of(FeePaidOnline)
+    assert [(e.resident_id, e.amount, e.replayed) for e in paid] == [
+        (7, 300, False),
+        (7, 300, True),
+    ]
+
+
+def test_a_payment_needs_a_card_and_pin_login_and_a_reference():
+    from twin.services.payments import Ledger
+
+    ledger = Ledger.in_memory()
+    tap = Identity(7, "card_serial", Assurance.MEDIUM, T0, card_serial=1)
+    with pytest.raises(WeakIdentity):
+        Portal().pay(tap, "app-1", "tax_certificate", 300, T0, ledger)
+    with pytest.raises(ValidationError, match="reference"):
+        Portal().pay(card_pin(7), "", "tax_certificate", 300, T0, ledger)
+    assert ledger.balance("revenue:tax_certificate") == 0

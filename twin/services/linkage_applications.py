@@ -31,6 +31,7 @@ class Attachment:
     provider: str
     provider_external: str  # who holds it when the data is not the city's ("" if always the city's)
     issued_by: str
+    fee_type: str  # the ledger's fee type of a city certificate ("" when the city issues none)
     source: str
 
 
@@ -101,7 +102,14 @@ def certificates_avoided(
     for a in attachments():
         covered = usable(a, holder(a, held_elsewhere), table, scope)
         rows.append(
-            (a.application, a.certificate, a.issued_by, a.copies, a.copies if covered else 0)
+            (
+                a.application,
+                a.certificate,
+                a.issued_by,
+                a.fee_type,
+                a.copies,
+                a.copies if covered else 0,
+            )
         )
     return pl.DataFrame(
         rows,
@@ -109,6 +117,7 @@ def certificates_avoided(
             "application": pl.Utf8,
             "certificate": pl.Utf8,
             "issued_by": pl.Utf8,
+            "fee_type": pl.Utf8,
             "copies_needed": pl.Int64,
             "copies_avoided": pl.Int64,
         },
@@ -135,7 +144,8 @@ def certificate_demand(
     """Certificate requests a batch of filed applications causes, with and without linkage.
 
     `filed` has an `application` column and optionally a boolean `held_elsewhere` column;
-    the result has one row per certificate: needed, avoided, remaining.
+    the result has one row per certificate (with the ledger's fee type): needed, avoided,
+    remaining.
     """
     if "application" not in filed.columns:
         raise ValidationError("filed applications need an 'application' column")
@@ -156,7 +166,7 @@ def certificate_demand(
         per, on=["application", "held_elsewhere"]
     )
     return (
-        joined.group_by("certificate")
+        joined.group_by("certificate", "fee_type")
         .agg(needed=pl.col("copies_needed").sum(), avoided=pl.col("copies_avoided").sum())
         .with_columns(remaining=pl.col("needed") - pl.col("avoided"))
         .sort("certificate")

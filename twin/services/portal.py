@@ -76,6 +76,19 @@ class PortalRefused(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FeePaidOnline(Event):
+    """A fee was paid on the portal through the ledger (電子決済)."""
+
+    resident_id: int
+    reference: str
+    fee_type: str
+    amount: int
+    posting_id: int
+    replayed: bool
+    kind: ClassVar[str] = "portal_fee_paid"
+
+
+@dataclass(frozen=True, slots=True)
 class LinkageLogRead(Event):
     """A resident read the record of linkage exchanges about them (情報提供等記録)."""
 
@@ -88,6 +101,23 @@ class Desk(Protocol):
     """What files an application (see linkage_applications.ApplicationDesk)."""
 
     def file(self, resident_id: int, application: str, now: float, channel: str) -> Any: ...
+
+
+class FeeLedger(Protocol):
+    """What takes a fee (twin.services.payments.Ledger)."""
+
+    def pay_fee(
+        self,
+        key: str,
+        resident_id: int,
+        fee_type: str,
+        amount: int,
+        now: float,
+        *,
+        channel: str = ...,
+        method: str = ...,
+        site: int = ...,
+    ) -> Any: ...
 
 
 class Portal:
@@ -260,6 +290,37 @@ class Portal:
     def record_counter_application(self, resident_id: int, application: str, now: float) -> None:
         """Count an application filed at a counter toward take-up (no portal login)."""
         self.take_ups.mark_applied(int(resident_id), application, now)
+
+    # --- e-payment ------------------------------------------------------------------------------
+    def pay(
+        self,
+        identity: Identity,
+        reference: str,
+        fee_type: str,
+        amount: int,
+        now: float,
+        ledger: FeeLedger,
+        method: str = "card",
+    ) -> Any:
+        """Pay a fee online; paying the same reference again replays the first receipt."""
+        rid = self.login(identity, now, f"pay {fee_type}")
+        if not isinstance(reference, str) or not reference or not reference.isprintable():
+            raise ValidationError(f"a payment needs a printable reference, got {reference!r}")
+        receipt = ledger.pay_fee(
+            f"portal:{rid}:{reference}", rid, fee_type, amount, now, channel="portal", method=method
+        )
+        self.events.append(
+            FeePaidOnline(
+                now,
+                rid,
+                reference,
+                fee_type,
+                int(receipt.amount),
+                int(receipt.posting_id),
+                bool(receipt.replayed),
+            )
+        )
+        return receipt
 
     # --- linkage log ---------------------------------------------------------------------------
     def linkage_log(
