@@ -1,0 +1,131 @@
+"""Card serial numbers (製造番号) resolved to residents: the protocol shelters and child watch use.
+
+Safety confirmation keys a person by the serial printed on the card, never by the My Number.
+`SerialResolver` is what the services depend on; the card registry
+(`twin.card.CardRegistry.resident_of`) satisfies it, and `SerialIndex` is a columnar stand-in
+built from a city's `card_serial` column, with revocation, for tests and scenarios.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import polars as pl
+
+from twin.errors import Forbidden, NotFound, TwinError, ValidationError
+
+
+@runtime_checkable
+class SerialResolver(Protocol):
+    """Anything that turns a card serial into a resident id or refuses with a TwinError."""
+
+    def resident_of(self, serial: int, now: float) -> int:
+        """The resident holding the card `serial` at `now`; unknown/revoked cards raise."""
+        ...
+
+
+class UnknownCard(NotFound):
+    """No card with this serial was ever issued here (a forged or foreign card)."""
+
+    code = "unknown_card"
+
+
+class CardRevoked(Forbidden):
+    """The card was revoked (reported lost, replaced, or its holder moved away)."""
+
+    code = "card_revoked"
+
+
+class SerialIndex:
+    """Serial → resident for a whole city as sorted numpy columns, with revocation times."""
+
+    __slots__ = ("_serials", "_residents", "_revoked_at")
+
+    def __init__(self, serials: np.ndarray, residents: np.ndarray) -> None:
+        serials = np.asarray(serials, dtype=np.int64)
+        residents = np.asarray(residents, dtype=np.int64)
+        if serials.shape != residents.shape:
+            raise ValidationError(f"{serials.size} serials but {residents.size} residents")
+        order = np.argsort(serials, kind="stable")
+        self._serials = serials[order]
+        if self._serials.size > 1 and bool((np.diff(self._serials) == 0).any()):
+            raise ValidationError("card serials must be unique")
+        self._residents = residents[order]
+        self._revoked_at = np.full(serials.size, np.inf)
+
+    @classmethod
+    def from_residents(cls, residents: pl.DataFrame) -> SerialIndex:
+        """The index of every card holder in a residents frame (card_serial, resident_id)."""
+        held = residents.filter(pl.col("card_serial").is_not_null())
+        return cls(held["card_serial"].to_numpy(), held["resident_id"].to_numpy())
+
+    def __len__(self) -> int:
+        return int(self._serials.size)
+
+    def _position(self, serial: int) -> int:
+        """The row of `serial`, or -1."""
+        i = int(np.searchsorted(self._serials, serial))
+        return i if i < self._serials.size and int(self._serials[i]) == serial else -1
+
+    def resident_of(self, serial: int, now: float) -> int:
+        """The resident holding card `serial` at `now`; unknown or revoked cards are refused."""
+        i = self._position(int(serial))
+        if i < 0:
+            raise UnknownCard(f"card serial {serial} was never issued by this city; no check-in recorded")
+        if now >= self._revoked_at[i]:
+            raise CardRevoked(f"card serial {serial} was revoked; the holder can register on paper or by face check")
+        return int(self._residents[i])
+
+    def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
+        """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);
+        `now` is one time or one per serial."""
+        serials = np.asarray(serials, dtype=np.int64)
+        n = self._serials.size
+        if n == 0:
+            return np.full(serials.size, -1, np.int64), np.full(serials.size, UnknownCard.code, object)
+        pos = np.minimum(np.searchsorted(self._serials, serials), n - 1)
+        found = self._serials[pos] == serials
+        revoked = found & (now >= self._revoked_at[pos])
+        rids = np.where(found & ~revoked, self._residents[pos], -1).astype(np.int64)
+        reasons = np.where(~found, UnknownCard.code, np.where(revoked, CardRevoked.code, ""))
+        return rids, reasons.astype(object)
+
+    def revoke(self, serial: int, now: float) -> None:
+        """Revoke card `serial` from `now` on (unknown serials are an error)."""
+        i = self._position(int(serial))
+        if i < 0:
+            raise UnknownCard(f"cannot revoke card serial {serial}: never issued")
+        self._revoked_at[i] = min(self._revoked_at[i], now)
+
+    def serial_of(self, resident_id: int) -> int | None:
+        """The card serial a resident holds, or None (for scenarios building taps)."""
+        hit = np.flatnonzero(self._residents == resident_id)
+        return int(self._serials[hit[0]]) if hit.size else None
+
+
+def resolve_batch(resolver: SerialResolver, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
+    """Resolve many serials (at one time or one time each) through any resolver: its
+    `resolve_many(serials, now)` if it has one, else `resident_of` one by one."""
+    serials = np.asarray(serials, dtype=np.int64)
+    many = getattr(resolver, "resolve_many", None)
+    if many is not None:
+        return many(serials, now)
+    times = np.broadcast_to(np.asarray(now, dtype=np.float64), serials.shape).tolist()
+    rids = np.full(serials.size, -1, dtype=np.int64)
+    reasons = np.full(serials.size, "", dtype=object)
+    for i, s in enumerate(serials.tolist()):
+        try:
+            rids[i] = resolver.resident_of(s, times[i])
+        except TwinError as e:
+            reasons[i] = e.code
+    return rids, reasons
+
+
+def finite_time(now: float, what: str = "now") -> float:
+    """`now` as a float, refusing NaN and infinities (time is POSIX seconds)."""
+    t = float(now)
+    if not math.isfinite(t):
+        raise ValidationError(f"{what} must be finite POSIX seconds, got {now!r}")
+    return t

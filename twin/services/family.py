@@ -1,0 +1,92 @@
+"""Family look-up (家族の安否照会): a resident sees where their own household members are.
+
+Only members of the asker's household, and only for an asker identified at MEDIUM or above
+(a card tap, or a face check with interview). Every look-up, allowed or refused, is logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.errors import Forbidden, NotFound, TwinError
+from twin.events import EventLog
+from twin.identity import Identity
+from twin.services.card_serials import finite_time
+from twin.services.procedures import require_assurance
+from twin.services.safety_events import FamilyLookup
+
+if TYPE_CHECKING:
+    from twin.services.shelters import ShelterNetwork
+
+
+class NotHouseholdMember(Forbidden):
+    """The person looked up is not in the asker's household."""
+
+    code = "not_household_member"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLocation:
+    """Where the shelter system records a household member (None: not checked in anywhere)."""
+
+    resident_id: int
+    shelter_id: int | None
+    since: float | None
+    as_of: float
+
+
+class FamilyDirectory:
+    """Answers look-ups from the shelter records, limited to the asker's household."""
+
+    def __init__(self, network: ShelterNetwork, household_of: np.ndarray, events: EventLog | None = None) -> None:
+        self.network = network
+        self.household_of = np.asarray(household_of, dtype=np.int64)
+        self.events = events if events is not None else network.events
+        order = np.argsort(self.household_of, kind="stable")
+        self._members_sorted = order
+        self._starts = np.searchsorted(self.household_of[order], np.arange(self.household_of.max(initial=-1) + 2))
+
+    @classmethod
+    def from_city(cls, city, network: ShelterNetwork, events: EventLog | None = None) -> FamilyDirectory:
+        """The directory over a city's households."""
+        return cls(network, city.residents["household_id"].to_numpy(), events)
+
+    def members(self, resident_id: int) -> list[int]:
+        """Everyone in `resident_id`'s household, the resident included, in id order."""
+        h = int(self.household_of[self.network.resident_index(resident_id)])
+        return sorted(self._members_sorted[self._starts[h]:self._starts[h + 1]].tolist())
+
+    def _log(self, now: float, asker: int, target: int, allowed: bool, reason: str) -> None:
+        self.events.append(FamilyLookup(now, asker, target, allowed, reason))
+
+    def locate(self, asker: Identity, target_id: int, now: float) -> MemberLocation:
+        """Where household member `target_id` is; anyone outside the household is refused."""
+        t = finite_time(now)
+        try:
+            require_assurance(asker, "family_lookup")
+            self.network.resident_index(asker.resident_id)
+            self.network.resident_index(target_id)
+        except TwinError as e:
+            self._log(t, int(asker.resident_id), int(target_id) if isinstance(target_id, (int, np.integer)) else -1,
+                      False, e.code)
+            raise
+        if self.household_of[asker.resident_id] != self.household_of[target_id]:
+            self._log(t, asker.resident_id, int(target_id), False, NotHouseholdMember.code)
+            raise NotHouseholdMember(f"resident {target_id} is not in the household of resident "
+                                     f"{asker.resident_id}; only own household members can be looked up "
+                                     "(ask the shelter desk or the police for others)")
+        shelter, since = self.network.location_of(int(target_id))
+        self._log(t, asker.resident_id, int(target_id), True, "")
+        return MemberLocation(int(target_id), shelter, since, t)
+
+    def household(self, asker: Identity, now: float) -> list[MemberLocation]:
+        """Where every other member of the asker's household is (one logged look-up each)."""
+        try:
+            mates = self.members(asker.resident_id)
+        except NotFound:
+            self._log(finite_time(now), int(asker.resident_id), -1, False, NotFound.code)
+            raise
+        return [self.locate(asker, m, now) for m in mates if m != asker.resident_id]

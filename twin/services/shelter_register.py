@@ -1,0 +1,68 @@
+"""The shelter tap register (受付記録): every check-in attempt as columns, cheap to append."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from twin.services.shelter_outcomes import NAMES as OUTCOME_NAMES
+
+COLUMNS = ("at", "channel", "reader_id", "shelter", "resident_id", "outcome", "reason", "redirect", "queue_id")
+
+
+class TapRegister:
+    """Append-only columns of attempts; shelter columns hold internal indices until `to_frame`."""
+
+    __slots__ = ("facility_ids", "cols")
+
+    def __init__(self, facility_ids: np.ndarray) -> None:
+        self.facility_ids = np.asarray(facility_ids, dtype=np.int64)
+        self.cols: dict[str, list] = {c: [] for c in COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self.cols["at"])
+
+    def add(self, at: float, channel: str, reader_id: int, shelter: int, resident_id: int,
+            outcome: int, reason: str, redirect: int, queue_id: int) -> None:
+        """Append one attempt."""
+        c = self.cols
+        c["at"].append(at)
+        c["channel"].append(channel)
+        c["reader_id"].append(int(reader_id))
+        c["shelter"].append(int(shelter))
+        c["resident_id"].append(int(resident_id))
+        c["outcome"].append(int(outcome))
+        c["reason"].append(reason)
+        c["redirect"].append(int(redirect))
+        c["queue_id"].append(int(queue_id))
+
+    def extend(self, columns: dict[str, Sequence]) -> None:
+        """Append many attempts given as equal-length columns (lists)."""
+        for name in COLUMNS:
+            self.cols[name].extend(columns[name])
+
+    def _facility(self, idx: list[int]) -> np.ndarray:
+        """Facility ids for internal shelter indices (-1 stays -1)."""
+        a = np.asarray(idx, dtype=np.int64)
+        if self.facility_ids.size == 0:
+            return a
+        return np.where(a >= 0, self.facility_ids[np.maximum(a, 0)], -1)
+
+    def to_frame(self, start: int = 0) -> pl.DataFrame:
+        """Rows from `start` on: at, channel, reader_id, shelter_id, resident_id, outcome, reason,
+        redirect_to, queue_id (the offline tap id or paper form id); facility ids; -1 where none."""
+        c = {k: v[start:] for k, v in self.cols.items()}
+        return pl.DataFrame({
+            "at": np.asarray(c["at"], dtype=np.float64),
+            "channel": pl.Series(c["channel"], dtype=pl.Utf8),
+            "reader_id": np.asarray(c["reader_id"], dtype=np.int64),
+            "shelter_id": self._facility(c["shelter"]),
+            "resident_id": np.asarray(c["resident_id"], dtype=np.int64),
+            "outcome": pl.Series(c["outcome"], dtype=pl.Int64).replace_strict(
+                list(range(len(OUTCOME_NAMES))), list(OUTCOME_NAMES), return_dtype=pl.Utf8),
+            "reason": pl.Series(c["reason"], dtype=pl.Utf8),
+            "redirect_to": self._facility(c["redirect"]),
+            "queue_id": np.asarray(c["queue_id"], dtype=np.int64),
+        })

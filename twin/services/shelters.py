@@ -1,0 +1,319 @@
+"""Shelters (避難所): capacity, readers, card-tap check-in and check-out, redirects when full.
+
+`ShelterNetwork` holds every shelter of a city as columns. Two counts per shelter: the desk
+count (`occupancy`, people the desk let in by any channel, used for capacity) and the
+server count (`registered`, what the city's shelter system knows: identified residents plus
+anonymous paper forms and unidentified people). A resident's record is `where[resident]`.
+Per tap the work is O(1); `check_in_many` takes whole batches as columns (see `checkin_batch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from twin.errors import Conflict, Forbidden, NotFound, TwinError, ValidationError
+from twin.events import EventLog
+from twin.identity import Identity
+from twin.services import shelter_batch, shelter_offline, shelter_paper
+from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
+from twin.services.procedures import require_assurance
+from twin.services.safety_events import CheckInRefused, ReaderRegistered, ReaderStatusChanged
+from twin.services.safety_validate import check_int, check_rate, params_from_dict
+from twin.services.shelter_outcomes import (
+    CHECKED_OUT,
+    FULL,
+    IN,
+    MOVED,
+    NO_ROOM,
+    NOT_CHECKED_IN,
+    REFUSED,
+    Outcome,
+    step_in,
+)
+from twin.services.shelter_register import TapRegister
+
+
+class UnknownReader(Forbidden):
+    """A tap came from a reader that is not registered to any shelter."""
+
+    code = "unknown_reader"
+
+
+class ReaderOffline(Conflict):
+    """The reader has no network for an operation that needs the server."""
+
+    code = "reader_offline"
+
+
+@dataclass(frozen=True)
+class ShelterParams:
+    """Shelter settings (mirrors the design's `safety` section where names match)."""
+
+    readers_per_shelter: int = 2
+    paper_form_staff_per_shelter: int = 2
+    capacity_per_shelter: int = 0  # 0: each facility's own capacity column
+    paper_wrong_resident_rate: float = 0.02  # assumption (unverified): form transcribed to another resident
+    paper_unreadable_rate: float = 0.01  # assumption (unverified): form cannot be matched to anyone
+
+    def __post_init__(self) -> None:
+        check_int("readers_per_shelter", self.readers_per_shelter, 0, 100)
+        check_int("paper_form_staff_per_shelter", self.paper_form_staff_per_shelter, 0, 100)
+        check_int("capacity_per_shelter", self.capacity_per_shelter, 0, 10_000_000)
+        check_rate("paper_wrong_resident_rate", self.paper_wrong_resident_rate)
+        check_rate("paper_unreadable_rate", self.paper_unreadable_rate)
+        if self.paper_wrong_resident_rate + self.paper_unreadable_rate > 1.0:
+            raise ValidationError("paper_wrong_resident_rate + paper_unreadable_rate must be <= 1, got "
+                                  f"{self.paper_wrong_resident_rate + self.paper_unreadable_rate}")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ShelterParams:
+        """Build from a mapping; unknown keys are errors naming the key."""
+        return params_from_dict(cls, data, "shelter params")
+
+
+@dataclass(frozen=True, slots=True)
+class TapResult:
+    """The answer to one attempt: outcome, where (facility ids), who, and the offline tap id."""
+
+    outcome: Outcome
+    shelter_id: int
+    resident_id: int = -1
+    redirect_to: int | None = None
+    tap_id: int | None = None
+
+
+class ShelterNetwork:
+    """Every shelter of a city: capacity, readers, the desk and server counts, resident records."""
+
+    def __init__(self, shelters: pl.DataFrame, n_residents: int, resolver: SerialResolver,
+                 params: ShelterParams | None = None, events: EventLog | None = None) -> None:
+        self.params = params or ShelterParams()
+        self.resolver = resolver
+        self.events = events if events is not None else EventLog()
+        if shelters.height == 0:
+            raise ValidationError("a shelter network needs at least one shelter")
+        self.facility_ids = shelters["facility_id"].to_numpy().astype(np.int64)
+        self.taps = TapRegister(self.facility_ids)
+        self._index = {int(f): i for i, f in enumerate(self.facility_ids)}
+        self._xy = np.column_stack([shelters["x_km"].to_numpy(), shelters["y_km"].to_numpy()])
+        cap = shelters["capacity"].to_numpy().astype(np.int64)
+        if self.params.capacity_per_shelter:
+            cap = np.full(cap.size, self.params.capacity_per_shelter, dtype=np.int64)
+        self.cap: list[int] = cap.tolist()
+        self.occ: list[int] = [0] * cap.size  # desk counts
+        self.reg: list[int] = [0] * cap.size  # server counts (identified + anonymous)
+        self.anon: list[int] = [0] * cap.size  # anonymous part of reg
+        self.where = np.full(int(n_residents), -1, dtype=np.int32)  # shelter index per resident
+        self.since = np.full(int(n_residents), np.nan)
+        self.readers: dict[int, int] = {}  # reader id -> shelter index
+        self.online: dict[int, bool] = {}
+        self.queues: dict[int, shelter_offline.TapQueue] = {}
+        self.applied: dict[int, tuple[int, float]] = {}  # offline tap id -> (serial, at)
+        self.paper = shelter_paper.PaperForms()
+        self._neighbours: dict[int, list[int]] = {}
+
+    @classmethod
+    def from_city(cls, city, resolver: SerialResolver | None = None, params: ShelterParams | None = None,
+                  now: float = 0.0, events: EventLog | None = None) -> ShelterNetwork:
+        """The city's shelters with `readers_per_shelter` readers each; serials resolved by `resolver`
+        (default: a `SerialIndex` of the city's card holders)."""
+        shelters = city.facilities.filter(pl.col("kind") == "shelter")
+        net = cls(shelters, city.residents.height, resolver or SerialIndex.from_residents(city.residents),
+                  params, events)
+        for fid in net.facility_ids.tolist():
+            for _ in range(net.params.readers_per_shelter):
+                net.register_reader(fid, now)
+        return net
+
+    # ---- shelters and readers -------------------------------------------------------------
+    @property
+    def shelter_count(self) -> int:
+        """How many shelters the network has."""
+        return len(self.cap)
+
+    def shelter_index(self, shelter_id: int) -> int:
+        """The internal index of facility `shelter_id`; other facilities are an error."""
+        try:
+            return self._index[int(shelter_id)]
+        except (KeyError, TypeError, ValueError):
+            raise NotFound(f"facility {shelter_id!r} is not a shelter of this city") from None
+
+    def register_reader(self, shelter_id: int, now: float, journal: shelter_offline.Journal | None = None) -> int:
+        """Register a new reader at a shelter; returns its reader id."""
+        s = self.shelter_index(shelter_id)
+        rid = len(self.online) + 1
+        while rid in self.online:
+            rid += 1
+        self.readers[rid], self.online[rid] = s, True
+        self.queues[rid] = shelter_offline.TapQueue(rid, journal)
+        self.events.append(ReaderRegistered(finite_time(now), rid, int(shelter_id)))
+        return rid
+
+    def retire_reader(self, reader_id: int, now: float) -> None:
+        """Take a reader out of service; one with unsynced taps must sync first."""
+        self.reader_shelter(reader_id, now, serial=-1)
+        if self.queues[reader_id].pending():
+            raise Conflict(f"reader {reader_id} still holds {len(self.queues[reader_id].pending())} "
+                           "unsynced taps; bring it online and sync before retiring it")
+        del self.readers[reader_id], self.queues[reader_id]
+
+    def reader_shelter(self, reader_id: int, now: float, serial: int) -> int:
+        """The shelter index of a registered reader; an unregistered one is refused and logged."""
+        s = self.readers.get(reader_id)
+        if s is None:
+            self.refuse(now, reader_id, serial, UnknownReader.code, -1)
+            raise UnknownReader(f"reader {reader_id!r} is not registered to any shelter; the tap was "
+                                "not recorded (register the reader at the shelter desk first)")
+        return s
+
+    def set_online(self, reader_id: int, online: bool, now: float) -> shelter_offline.SyncReport | None:
+        """Mark a reader off or on the network; coming back online syncs its queue."""
+        self.reader_shelter(reader_id, now, serial=-1)
+        self.online[reader_id] = bool(online)
+        self.events.append(ReaderStatusChanged(finite_time(now), reader_id, bool(online)))
+        return self.sync(reader_id, now) if online else None
+
+    # ---- check-in and check-out -------------------------------------------------------------
+    def tap(self, reader_id: int, serial: int, now: float) -> TapResult:
+        """A card tapped on a shelter reader: check the holder in (queued if the reader is offline)."""
+        s = self.reader_shelter(reader_id, now, serial)
+        if not self.online[reader_id]:
+            return shelter_offline.queue_tap(self, reader_id, s, serial, now)
+        try:
+            rid = self.resolver.resident_of(serial, now)
+        except TwinError as e:
+            self.refuse(now, reader_id, serial, e.code, s)
+            raise
+        return self.admit(rid, s, now, "card", reader_id)
+
+    def check_in_identity(self, identity: Identity, shelter_id: int, now: float) -> TapResult:
+        """Check in a person identified another way (reader, counter, face check) at a desk."""
+        s = self.shelter_index(shelter_id)
+        try:
+            require_assurance(identity, "shelter_registration")
+            self.resident_index(identity.resident_id)
+        except TwinError as e:
+            self.refuse(now, -1, -1, e.code, s, "identity")
+            raise
+        return self.admit(identity.resident_id, s, now, identity.method, -1)
+
+    def check_in_many(self, reader_ids, serials, at) -> pl.DataFrame:
+        """Many card taps in order, as columns; same outcomes as calling `tap` for each (never raises)."""
+        return shelter_batch.check_in_many(self, reader_ids, serials, at)
+
+    def check_out(self, reader_id: int, serial: int, now: float) -> TapResult:
+        """A card tapped to leave: the holder's record is cleared wherever it is (idempotent)."""
+        s = self.reader_shelter(reader_id, now, serial)
+        if not self.online[reader_id]:
+            self.refuse(now, reader_id, serial, ReaderOffline.code, s)
+            raise ReaderOffline(f"reader {reader_id} is offline; check-outs need the server (note the "
+                                "departure on paper and enter it with check_out_identity later)")
+        try:
+            rid = self.resolver.resident_of(serial, now)
+        except TwinError as e:
+            self.refuse(now, reader_id, serial, e.code, s)
+            raise
+        return self.leave(rid, now, "card", reader_id)
+
+    def check_out_identity(self, identity: Identity, now: float) -> TapResult:
+        """Check out a person identified at a desk (any assurance above NONE)."""
+        try:
+            require_assurance(identity, "shelter_registration")
+            self.resident_index(identity.resident_id)
+        except TwinError as e:
+            self.refuse(now, -1, -1, e.code, -1, "identity")
+            raise
+        return self.leave(identity.resident_id, now, identity.method, -1)
+
+    def paper_form(self, shelter_id: int, resident_id: int, now: float, rng: np.random.Generator) -> TapResult:
+        """A person fills a paper form at the desk (the path without a card); entered at reconciliation."""
+        return shelter_paper.fill_form(self, self.shelter_index(shelter_id), resident_id, now, rng)
+
+    def reconcile_paper(self, now: float, limit: int | None = None) -> shelter_paper.PaperReport:
+        """Transcribe pending paper forms (oldest first, at most `limit`) into the shelter system."""
+        return shelter_paper.reconcile(self, now, limit)
+
+    def sync(self, reader_id: int, now: float) -> shelter_offline.SyncReport:
+        """Send a reader's queued taps to the server and drop the ones it processed."""
+        return shelter_offline.sync_reader(self, reader_id, now)
+
+    def apply_synced(self, reader_id: int, rows: list[dict], now: float) -> shelter_offline.SyncReport:
+        """Apply queued tap rows from a reader exactly once (idempotent by tap id)."""
+        return shelter_offline.apply_rows(self, reader_id, rows, now)
+
+    def restore_reader(self, reader_id: int, rows: list[dict], journal: shelter_offline.Journal | None = None) -> None:
+        """Replace a dead reader's queue with one rebuilt from its persisted rows."""
+        if reader_id not in self.readers:
+            raise UnknownReader(f"reader {reader_id!r} is not registered; nothing to restore")
+        self.queues[reader_id] = shelter_offline.TapQueue.from_rows(reader_id, rows, journal)
+
+    # ---- state transitions (shared by every channel) -------------------------------------
+    def resident_index(self, resident_id: int) -> int:
+        """`resident_id` if it names a resident of this city, else NotFound."""
+        if not isinstance(resident_id, (int, np.integer)) or not 0 <= resident_id < self.where.size:
+            raise NotFound(f"resident {resident_id!r} is not a resident of this city")
+        return int(resident_id)
+
+    def admit(self, rid: int, s: int, now: float, channel: str, reader_id: int) -> TapResult:
+        """Check resident `rid` into shelter index `s` unless already there or the shelter is full."""
+        t = finite_time(now)
+        cur = int(self.where[rid])
+        out = step_in(cur, s, self.occ, self.reg, self.cap)
+        redirect = -1
+        if out == IN or out == MOVED:
+            self.where[rid], self.since[rid] = s, t
+        elif out == FULL:
+            redirect = self.nearest_with_room(s)
+            out = FULL if redirect >= 0 else NO_ROOM
+        self.taps.add(t, channel, reader_id, s, rid, out, "", redirect, -1)
+        fid = int(self.facility_ids[s])
+        return TapResult(Outcome(out), fid, rid, int(self.facility_ids[redirect]) if redirect >= 0 else None)
+
+    def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
+        """Clear resident `rid`'s record (and free a place at its shelter)."""
+        t = finite_time(now)
+        cur = int(self.where[rid])
+        if cur < 0:
+            self.taps.add(t, channel, reader_id, -1, rid, NOT_CHECKED_IN, "", -1, -1)
+            return TapResult(Outcome.NOT_CHECKED_IN, -1, rid)
+        self.occ[cur] = max(self.occ[cur] - 1, 0)
+        self.reg[cur] -= 1
+        self.where[rid], self.since[rid] = -1, np.nan
+        self.taps.add(t, channel, reader_id, cur, rid, CHECKED_OUT, "", -1, -1)
+        return TapResult(Outcome.CHECKED_OUT, int(self.facility_ids[cur]), rid)
+
+    def refuse(self, now: float, reader_id: int, serial: int, reason: str, s: int, channel: str = "card") -> None:
+        """Log a refused attempt (typed event and a register row); nothing else changes."""
+        t = finite_time(now)
+        self.events.append(CheckInRefused(t, int(reader_id), int(serial), reason))
+        self.taps.add(t, channel, reader_id, s, -1, REFUSED, reason, -1, -1)
+
+    def nearest_with_room(self, s: int) -> int:
+        """The index of the nearest other shelter with a free place, or -1 if all are full."""
+        order = self._neighbours.get(s)
+        if order is None:
+            d = np.hypot(*(self._xy - self._xy[s]).T)
+            order = [int(i) for i in np.argsort(d, kind="stable") if i != s]
+            self._neighbours[s] = order
+        occ, cap = self.occ, self.cap
+        for t in order:
+            if occ[t] < cap[t]:
+                return t
+        return -1
+
+    # ---- views -------------------------------------------------------------------------------
+    def occupancy(self) -> pl.DataFrame:
+        """Per shelter: capacity, desk count, server count (identified + anonymous), free places."""
+        cap, occ, reg, anon = (np.array(v, dtype=np.int64) for v in (self.cap, self.occ, self.reg, self.anon))
+        return pl.DataFrame({"shelter_id": self.facility_ids, "capacity": cap, "desk_count": occ,
+                             "registered": reg, "identified": reg - anon, "anonymous": anon,
+                             "free": np.maximum(cap - occ, 0)})
+
+    def location_of(self, resident_id: int) -> tuple[int | None, float | None]:
+        """Where the shelter system records a resident (facility id or None) and since when."""
+        rid = self.resident_index(resident_id)
+        s = int(self.where[rid])
+        return (None, None) if s < 0 else (int(self.facility_ids[s]), float(self.since[rid]))
