@@ -5,12 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from cli import add_format
 from twin.design import load_design
 from twin.presets import presets
 
 EXIT_ACCEPTED, EXIT_REFUSED = 0, 1  # an invalid design file exits 2 (run.py's TwinError path)
+DESIGNS_DIR = Path(__file__).resolve().parent.parent / "designs"
+
+
+def design_path(name: str) -> Path:
+    """A design file path; a bare name that is not a file means designs/NAME.toml."""
+    p = Path(name)
+    shipped = DESIGNS_DIR / f"{name}.toml"
+    if not p.exists() and p.suffix != ".toml" and shipped.is_file():
+        return shipped
+    return p
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report (chapter, page, table row, line). Exit 0 when every design is accepted, 1 when any is "
         "refused (the reasons go to stderr too), 2 when a design file is invalid.",
     )
-    p.add_argument("designs", nargs="+", metavar="DESIGN", help="design TOML file(s)")
+    p.add_argument(
+        "designs",
+        nargs="+",
+        metavar="DESIGN",
+        help="design TOML file, or the name of one in designs/ (baseline, full, phased)",
+    )
     p.add_argument(
         "--city",
         choices=sorted(presets()),
@@ -41,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
     from twin.policy import review
     from twin.policy_report import review_frame, review_markdown, review_text
 
-    designs = [load_design(path) for path in args.designs]
+    designs = [load_design(design_path(name)) for name in args.designs]
     reviews = [review(d, args.city) for d in designs]
     if args.format == "json":
         body = [r.to_dict() for r in reviews]
-        json.dump(body[0] if len(body) == 1 else body, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True)
+        json.dump(body[0] if len(body) == 1 else body, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif args.format == "csv":
         import polars as pl

@@ -274,6 +274,8 @@ def with_overrides(design: Design, overrides: dict[str, Any], source: str = "ove
             data[head] = value
         elif head in SECTIONS and tail in data[head]:
             data[head][tail] = value
+        elif head in SECTIONS and not tail:
+            problems.append(Problem(head, f"expected a dotted key inside [{head}], e.g. '{head}.{next(iter(data[head]))}'"))
         else:
             problems.append(Problem(str(key), f"unknown key{_hint(str(key))}"))
     if problems:

@@ -274,3 +274,26 @@ def test_the_shipped_designs_are_valid_toml_with_only_known_keys():
         for k, v in data.items():
             if isinstance(v, dict):
                 assert {f"{k}.{n}" for n in v} <= fields
+
+
+def test_an_empty_file_names_the_missing_keys(tmp_path):
+    with pytest.raises(DesignError) as exc:
+        load_design(write(tmp_path, ""))
+    assert problems_of(exc) == {"name": "missing; expected a string", "city": "missing; expected a string (a city preset, e.g. 'kumamoto')"}
+
+
+def test_a_directory_is_not_a_design_file(tmp_path):
+    with pytest.raises(DesignError, match=r"\(file\): cannot be read"):
+        load_design(tmp_path)
+
+
+def test_an_override_of_a_whole_section_asks_for_a_dotted_key():
+    with pytest.raises(DesignError) as exc:
+        with_overrides(Design(), {"safety": {"enabled": True}})
+    assert problems_of(exc) == {"safety": "expected a dotted key inside [safety], e.g. 'safety.enabled'"}
+
+
+def test_an_enabled_service_keeps_its_other_defaults():
+    d = with_overrides(Design(), {"safety.enabled": True})
+    assert d.safety == Safety(enabled=True)
+    assert d.enabled_services() == ("safety",)
