@@ -54,7 +54,8 @@ class CardRevoked(TrustError, Forbidden):
     def __init__(self, serial: int, since: float, reason: str, what: str = "card") -> None:
         self.serial, self.since, self.reason = serial, since, reason
         subject = f"card {serial}" if what == "card" else f"the {what} of card {serial}"
-        super().__init__(f"{subject} was revoked on {_when(since)} ({reason}); it cannot be used again")
+        super().__init__(f"{subject} was revoked on {_when(since)} ({reason.replace('_', ' ')}); "
+                         "it cannot be used again")
 
 
 class CardExpired(TrustError, Forbidden):

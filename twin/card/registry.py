@@ -61,11 +61,11 @@ class CardRegistry(LifecycleMixin):
         for app in ordinances:
             self.enact_ordinance(app)
         n = len(people["birth"])
-        self.birth = np.asarray(people["birth"], dtype=np.int32)  # JST day numbers
-        self.sex = np.asarray(people["sex"], dtype=np.uint8)
-        self.ward = np.asarray(people["ward"], dtype=np.int16)
-        self.household = np.asarray(people["household"], dtype=np.int64)
-        self.my_number = np.asarray(people["my_number"], dtype=np.int64)
+        self.birth = np.array(people["birth"], copy=True, dtype=np.int32)  # JST day numbers
+        self.sex = np.array(people["sex"], copy=True, dtype=np.uint8)
+        self.ward = np.array(people["ward"], copy=True, dtype=np.int16)
+        self.household = np.array(people["household"], copy=True, dtype=np.int64)
+        self.my_number = np.array(people["my_number"], copy=True, dtype=np.int64)
         self.card_row = np.full(n, -1, dtype=np.int64)  # each resident's newest card
         self.name_version: dict[int, int] = {}
         self.address_version: dict[int, int] = {}
