@@ -9,9 +9,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import require
+from twin.apdu.backend import CardChip
+from twin.card import CardRegistry
+from twin.card.rules import age_on, day_of
+from twin.clock import jst
+from twin.pki import CertificateAuthority
 
 SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
@@ -66,78 +72,56 @@ def reader0(pcsc_stack) -> str:
     return name
 
 
-# --- TEMPORARY: a minimal chip backend until twin/card.py lands; replaced by the real Card ---
-class FakeChip:
-    """Card logic with the published PIN rules (3 tries; only a correct entry resets)."""
+NOW = jst(2026, 4, 1, 10)  # every card holder's card and certificates are valid then
 
-    def __init__(self, serial: int = 123456789012) -> None:
-        import datetime as dt
 
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.hazmat.primitives.serialization import Encoding
-        from cryptography.x509.oid import NameOID
-
-        from twin.apdu.layout import (
-            BasicItems,
-            Content,
-            FaceRecord,
-            PinRef,
-            encode_basic_items,
-            encode_face,
-            encode_my_number,
-            encode_token,
-        )
-
-        self.serial = serial
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "twin user")])
-        now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(self.key.public_key()).serial_number(serial << 10)
-                .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1800))
-                .sign(self.key, hashes.SHA256()))
-        self.cert = cert.public_bytes(Encoding.DER)
-        items = BasicItems("山田 花子", "熊本市中央区手取本町1-1", "19900401", "2")
-        self.files = {Content.AUTH_CERT: self.cert, Content.BASIC_ITEMS: encode_basic_items(items),
-                      Content.MY_NUMBER: encode_my_number("123456789018"), Content.TOKEN: encode_token(),
-                      Content.FACE: encode_face(FaceRecord(serial, items, 2_000_000_000, b"seal"))}
-        self.pins = {PinRef.AUTH: "1234", PinRef.INPUT_SUPPORT: "1234", PinRef.SIGN: "ABC123"}
-        self.tries = {PinRef.AUTH: 3, PinRef.INPUT_SUPPORT: 3, PinRef.SIGN: 5}
-        self.max_tries = dict(self.tries)
-
-    def tries_left(self, pin, now):
-        return self.tries[pin]
-
-    def verify(self, pin, value, now):
-        from twin.apdu.chip import PinCheck
-
-        if self.tries[pin] == 0:
-            return PinCheck(False, 0)
-        if value == self.pins[pin]:
-            self.tries[pin] = self.max_tries[pin]
-            return PinCheck(True, self.tries[pin])
-        self.tries[pin] -= 1
-        return PinCheck(False, self.tries[pin])
-
-    def content(self, what, now):
-        return self.files.get(what)
-
-    def sign(self, key, pin, info, now):
-        from cryptography.hazmat.primitives.asymmetric import padding, utils
-
-        from twin.apdu import digest_info
-
-        name, digest = digest_info.decode(info)
-        from cryptography.hazmat.primitives import hashes
-
-        algo = {"sha1": hashes.SHA1(), "sha256": hashes.SHA256(), "sha384": hashes.SHA384(),
-                "sha512": hashes.SHA512()}[name]
-        return self.key.sign(digest, padding.PKCS1v15(), utils.Prehashed(algo))
+@pytest.fixture(scope="session")
+def ca():
+    """A P-256 authority (the card signs digests over APDUs, which Ed25519 cannot)."""
+    return CertificateAuthority(seed=11, algorithm="p256")
 
 
 @pytest.fixture
-def chip_backend():
-    """A card's chip logic (TEMPORARY fake until twin/card.py lands)."""
-    return FakeChip()
+def registry(small_city, ca):
+    """Kumamoto at 1 %: every card holder's card is valid at NOW."""
+    return CardRegistry.from_city(small_city, ca, NOW)
+
+
+def _adult_serials(registry) -> list[int]:
+    rows = np.arange(len(registry))
+    ages = age_on(registry.birth[registry.resident[rows]].astype(np.int64), np.full(rows.size, day_of(NOW)))
+    return [int(s) for s in registry.serial[rows[ages >= 30][:4]]]
+
+
+@pytest.fixture
+def serial(registry) -> int:
+    """An adult's card (with a signing certificate)."""
+    return _adult_serials(registry)[0]
+
+
+@pytest.fixture
+def other_serial(registry) -> int:
+    """Another adult's card."""
+    return _adult_serials(registry)[1]
+
+
+@pytest.fixture
+def pins(registry, serial):
+    """The PINs the holder of `serial` set."""
+    return registry.pins(serial)
+
+
+def _wrong(pin: str) -> str:
+    return "".join("1" if c == "0" else "0" for c in pin)
+
+
+@pytest.fixture
+def wrong_pin(pins) -> str:
+    """A 4-digit PIN that is not the holder's user PIN."""
+    return _wrong(pins.user)
+
+
+@pytest.fixture
+def chip_backend(registry, serial):
+    """The real twin card `serial` as the APDU face's backend."""
+    return CardChip(registry.card(serial))

@@ -22,7 +22,7 @@ from twin.apdu.codec import (
     tries_left_sw,
 )
 from twin.apdu.layout import APPLICATIONS, EF, MF_FID, BinaryEF, Content, KeyEF, PinEF, PinRef
-from twin.errors import TwinError, ValidationError
+from twin.errors import Forbidden, TwinError, ValidationError
 from twin.events import Event, EventLog
 
 
@@ -34,10 +34,20 @@ class PinCheck:
     tries_left: int
 
 
+class SecurityNotSatisfied(Forbidden):
+    """The card logic refused an operation for want of a verified PIN (answered 6982)."""
+
+    code = "security_status_not_satisfied"
+
+
 class ChipBackend(Protocol):
     """The card logic the APDU face speaks for (the same counters and keys as the rest of the twin)."""
 
     serial: int
+
+    def reset(self) -> None:
+        """Power-up or reset: forget any PIN verified in the previous session."""
+        ...
 
     def tries_left(self, pin: PinRef, now: float) -> int:
         """Tries left on `pin` without using one."""
@@ -47,8 +57,8 @@ class ChipBackend(Protocol):
         """Check `value` against `pin`, counting a wrong entry."""
         ...
 
-    def content(self, what: Content, now: float) -> bytes | None:
-        """The bytes of a file's content, or None when the card holds no such object."""
+    def content(self, what: Content, now: float, pin: str | None = None) -> bytes | None:
+        """A file's bytes (`pin`: the file's verified PIN, if it has one); None if the card holds none."""
         ...
 
     def sign(self, key: PinRef, pin: str, digest_info: bytes, now: float) -> bytes:
@@ -94,6 +104,7 @@ class ChipSession:
 
     def reset(self) -> None:
         """Power-up or reset: nothing selected, no PIN verified."""
+        self.backend.reset()
         self._aid: bytes | None = None
         self._ef: EF | None = None
         self._verified: dict[PinRef, str] = {}
@@ -136,6 +147,8 @@ class ChipSession:
                 return handler(self, cmd, now)
             except ValidationError:
                 return _sw(SW.WRONG_DATA)
+            except SecurityNotSatisfied:
+                return _sw(SW.SECURITY_NOT_SATISFIED)
             except TwinError:
                 return _sw(SW.CONDITIONS_NOT_SATISFIED)
         if (not proprietary, cmd.ins) in HANDLERS:
@@ -218,9 +231,12 @@ class ChipSession:
             return _sw(SW.NO_CURRENT_EF)
         if not isinstance(self._ef, BinaryEF):
             return _sw(SW.INCOMPATIBLE_FILE_STRUCTURE)
-        if self._ef.requires is not None and self._ef.requires not in self._verified:
-            return _sw(SW.SECURITY_NOT_SATISFIED)
-        content = self.backend.content(self._ef.content, now)
+        pin = None
+        if self._ef.requires is not None:
+            pin = self._verified.get(self._ef.requires)
+            if pin is None:
+                return _sw(SW.SECURITY_NOT_SATISFIED)
+        content = self.backend.content(self._ef.content, now, pin)
         if content is None:
             return _sw(SW.FILE_NOT_FOUND)
         offset = (cmd.p1 << 8) | cmd.p2
@@ -242,6 +258,8 @@ class ChipSession:
         if pin is None:
             return _sw(SW.SECURITY_NOT_SATISFIED)
         signature = self.backend.sign(self._ef.pin, pin, cmd.data, now)
+        # The twin card's rule (`Card.sign`): one signature per PIN verification; VERIFY again.
+        del self._verified[self._ef.pin]
         if len(signature) > cmd.ne:
             return _sw(SW.WRONG_LENGTH)
         return ResponseApdu(signature, SW.OK)
