@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CITY",
         help="review for this city preset instead of the one the design names",
     )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="print the designs side by side (one row per question, one column per design) instead of each checklist",
+    )
     add_format(p, ("text", "md", "json", "csv"))
     p.set_defaults(func=run)
 
@@ -59,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
     designs = [load_design(design_path(name)) for name in args.designs]
     reviews = [review(d, args.city) for d in designs]
-    if args.format == "json":
+    if args.compare:
+        _print_comparison(reviews, args.format)
+    elif args.format == "json":
         body = [r.to_dict() for r in reviews]
         json.dump(body[0] if len(body) == 1 else body, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -70,7 +77,32 @@ def run(args: argparse.Namespace) -> int:
     else:
         render = review_markdown if args.format == "md" else review_text
         sys.stdout.write("\n\n".join(render(r).rstrip("\n") for r in reviews) + "\n")
-    refused = [(path, r) for path, r in zip(args.designs, reviews, strict=True) if r.refused]
+    return _report_refusals(args.designs, reviews)
+
+
+def _print_comparison(reviews: list, fmt: str) -> None:
+    """The side-by-side table in the chosen format."""
+    from twin.policy_report import review_comparison
+
+    df = review_comparison(reviews)
+    if fmt == "json":
+        json.dump(df.to_dicts(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    else:
+        sep = " | " if fmt == "md" else "  "
+        widths = [max(len(c), *(len(v) for v in df[c])) for c in df.columns]
+        lines = [sep.join(c.ljust(w) for c, w in zip(df.columns, widths, strict=True))]
+        if fmt == "md":
+            lines.append(sep.join("-" * w for w in widths))
+        lines += [sep.join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in df.iter_rows()]
+        sys.stdout.write("\n".join(f"| {x} |" if fmt == "md" else x.rstrip() for x in lines) + "\n")
+
+
+def _report_refusals(names: list[str], reviews: list) -> int:
+    """Print each refused design's reasons to stderr; the exit status."""
+    refused = [(path, r) for path, r in zip(names, reviews, strict=True) if r.refused]
     for path, r in refused:
         print(f"refused: {path} (design {r.design!r}):", file=sys.stderr)
         for x in r.refusals:

@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from twin.design import SERVICE_KEYS
 from twin.policy import Review, ServiceReview
 from twin.policy_rules import POINTS, policy_data
 
@@ -147,3 +148,44 @@ def review_frame(r: Review) -> pl.DataFrame:
         for f in r.common
     ]
     return pl.DataFrame(rows, schema={"design": pl.Utf8, "service": pl.Utf8, "point": pl.Int64, "kind": pl.Utf8, "item": pl.Utf8, "text": pl.Utf8, "ref": pl.Utf8, "basis": pl.Utf8})
+
+
+def review_comparison(reviews: list[Review]) -> pl.DataFrame:
+    """Designs side by side: one row per question (per service, then totals), one column per design."""
+    names = _column_names(reviews)
+    rows: dict[str, dict[str, str]] = {}
+    for name, r in zip(names, reviews, strict=True):
+        for key, value in _comparison_cells(r).items():
+            rows.setdefault(key, {})[name] = value
+    data = {"item": list(rows)} | {n: [rows[k].get(n, "—") for k in rows] for n in names}
+    return pl.DataFrame(data, schema={"item": pl.Utf8, **{n: pl.Utf8 for n in names}})
+
+
+def _column_names(reviews: list[Review]) -> list[str]:
+    """Design names, made unique (a name repeated gets #2, #3 …)."""
+    seen: dict[str, int] = {}
+    out = []
+    for r in reviews:
+        seen[r.design] = seen.get(r.design, 0) + 1
+        out.append(r.design if seen[r.design] == 1 else f"{r.design} #{seen[r.design]}")
+    return out
+
+
+def _comparison_cells(r: Review) -> dict[str, str]:
+    """The answers of one review, keyed by the question."""
+    cells: dict[str, str] = {"verdict": "refused" if r.refused else "accepted", "city": r.city.name}
+    enabled = {s.service: s for s in r.services}
+    for key in SERVICE_KEYS:
+        s = enabled.get(key)
+        cells[f"{key}: enabled"] = f"from FY{s.start_fiscal_year}" if s else "no"
+        cells[f"{key}: legal status"] = s.legal_status if s else "—"
+        cells[f"{key}: number ordinances"] = (", ".join(s.number_ordinances) or "none") if s else "—"
+        cells[f"{key}: PIA"] = ("yes" if s.pia_required else "no") if s else "—"
+        cells[f"{key}: non-card path"] = (s.non_card_path or ("not needed" if not s.card_needed else "NONE")) if s else "—"
+    cells["ordinances to enact"] = ", ".join(r.ordinances_to_enact)
+    cells["PIAs needed"] = ", ".join(r.pias_needed) or "none"
+    cells["systems touched"] = str(len(r.systems_touched))
+    cells["residents on the non-card path"] = f"{r.residents_on_non_card_path:,}"
+    cells["system changes (yen)"] = f"{r.costs.system_changes_yen:,}"
+    cells["refusals"] = "; ".join(f"[{x.service}] {x.rule}" for x in r.refusals) or "none"
+    return cells

@@ -137,3 +137,14 @@ def test_a_shipped_design_can_be_named_without_its_path(cli):
     assert json.loads(p.stdout)["design"] == "phased"
     missing = cli("review", "nonesuch")
     assert missing.returncode == 2 and "error: nonesuch: (file): no such design file" in missing.stderr
+
+
+def test_compare_prints_designs_side_by_side_and_still_exits_1_when_one_is_refused(cli, tmp_path):
+    f = tmp_path / "careless.toml"
+    f.write_text(REFUSED, encoding="utf-8")
+    p = cli("review", "baseline", str(f), "--compare", "--format", "json")
+    assert p.returncode == 1
+    rows = {r["item"]: r for r in json.loads(p.stdout)}
+    assert rows["verdict"] == {"item": "verdict", "baseline": "accepted", "careless": "refused"}
+    assert rows["safety: legal status"]["careless"] == "not_allowed"
+    assert "refused:" in p.stderr
