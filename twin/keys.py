@@ -23,9 +23,21 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519Public
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _E = 65537
-_SMALL_PRIMES = [p for p in range(3, 2000) if all(p % d for d in range(2, int(p**0.5) + 1))]
-_PRIMORIAL = math.prod(_SMALL_PRIMES)
-_MR_BASES = (2, 3, 5, 7, 11, 13, 17, 19)
+_MR_BASES = (2, 3, 5, 7, 11)  # 5 rounds: FIPS 186-4 Table C.2 for 1024-bit primes of RSA-2048
+_SIEVE_WINDOW = 4096  # odd candidates sieved at once
+
+
+def _odd_primes_below(n: int) -> list[int]:
+    """Odd primes below `n` (a sieve of Eratosthenes)."""
+    flags = bytearray([1]) * n
+    flags[:2] = b"\0\0"
+    for i in range(2, int(n**0.5) + 1):
+        if flags[i]:
+            flags[i * i::i] = bytes(len(range(i * i, n, i)))
+    return [i for i in range(3, n) if flags[i]]
+
+
+_SIEVE_PRIMES = _odd_primes_below(1 << 16)
 
 
 class Algorithm(StrEnum):
@@ -77,11 +89,22 @@ def _prime(seed: bytes, label: bytes, bits: int) -> int:
     """A deterministic prime of exactly `bits` bits with gcd(p-1, 65537) = 1."""
     start = int.from_bytes(_stream(seed, label, bits // 8), "big")
     start |= (3 << (bits - 2)) | 1  # top two bits set: the product has 2 * bits bits
-    cand = start
     while True:
-        if math.gcd(cand, _PRIMORIAL) == 1 and (cand - 1) % _E and _probably_prime(cand):
-            return cand
-        cand += 2
+        for i in _sieve(start):
+            cand = start + 2 * i
+            if (cand - 1) % _E and _probably_prime(cand):
+                return cand
+        start += 2 * _SIEVE_WINDOW
+
+
+def _sieve(base: int) -> list[int]:
+    """Offsets i < window for which base + 2i has no odd prime factor below 65536 (base odd)."""
+    flags = bytearray([1]) * _SIEVE_WINDOW
+    for p in _SIEVE_PRIMES:
+        i0 = (-(base % p) * ((p + 1) // 2)) % p  # solves base + 2i = 0 (mod p)
+        if i0 < _SIEVE_WINDOW:
+            flags[i0::p] = bytes((_SIEVE_WINDOW - 1 - i0) // p + 1)
+    return [i for i, f in enumerate(flags) if f]
 
 
 def _rsa_key(seed: bytes, label: bytes) -> rsa.RSAPrivateKey:
