@@ -191,7 +191,7 @@ def _top_level(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     """The top-level scalars; records unknown keys (with a hint) and missing required ones."""
     for key in data:
         if key not in TOP_LEVEL and key not in SECTIONS:
-            problems.append(Problem(str(key), f"unknown key{_hint(str(key))}; top-level keys: {', '.join((*TOP_LEVEL, *SECTIONS))}"))
+            problems.append(Problem(_shown(key), f"unknown key{_hint(str(key))}; top-level keys: {', '.join((*TOP_LEVEL, *SECTIONS))}"))
     for key in REQUIRED_TOP:
         if key not in data:
             problems.append(Problem(key, "missing; expected a string" + (" (a city preset, e.g. 'kumamoto')" if key == "city" else "")))
@@ -205,6 +205,11 @@ def _top_level(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
             else:
                 problems.append(Problem(key, f"expected a string, got {data[key]!r}"))
     return out
+
+
+def _shown(key: object) -> str:
+    """A key as written, quoted when it is empty or not a plain string."""
+    return key if isinstance(key, str) and key.strip() else repr(key)
 
 
 def _check_city(name: str, problems: list[Problem]) -> None:
@@ -227,7 +232,7 @@ def _section(key: str, raw: Any, problems: list[Problem]) -> Section | None:
     before = len(problems)
     for name in raw:
         if name not in specs:
-            problems.append(Problem(f"{key}.{name}", f"unknown key{_hint(f'{key}.{name}')}; keys of [{key}]: {', '.join(specs)}"))
+            problems.append(Problem(f"{key}.{_shown(name)}", f"unknown key{_hint(f'{key}.{name}')}; keys of [{key}]: {', '.join(specs)}"))
     if key in SERVICE_SECTIONS and "enabled" not in raw:
         problems.append(Problem(f"{key}.enabled", "missing; expected true or false in every service table"))
     values = {}
@@ -277,7 +282,7 @@ def with_overrides(design: Design, overrides: dict[str, Any], source: str = "ove
         elif head in SECTIONS and not tail:
             problems.append(Problem(head, f"expected a dotted key inside [{head}], e.g. '{head}.{next(iter(data[head]))}'"))
         else:
-            problems.append(Problem(str(key), f"unknown key{_hint(str(key))}"))
+            problems.append(Problem(_shown(key), f"unknown key{_hint(str(key))}"))
     if problems:
         raise DesignError(source, problems)
     return design_from_dict(data, source)
