@@ -71,8 +71,10 @@ class SerialIndex:
 
     def resident_of(self, serial: int, now: float) -> int:
         """The resident holding card `serial` at `now`; unknown or revoked cards are refused."""
-        i = self._position(int(serial))
-        if i < 0:
+        serial = int(serial)
+        serials = self._serials
+        i = int(serials.searchsorted(serial))
+        if i >= serials.size or int(serials[i]) != serial:
             raise UnknownCard(f"card serial {serial} was never issued by this city; no check-in recorded")
         if now >= self._revoked_at[i]:
             raise CardRevoked(f"card serial {serial} was revoked; the holder can register on paper or by face check")

@@ -1,6 +1,7 @@
 """Synthetic face embeddings and a matcher calibrated to a false-accept and a false-reject rate.
 
-Registered photo: a uniform random unit vector per resident (deterministic in seed and id).
+Registered photo: a uniform random unit vector per resident, a pure function of (seed, id)
+(hashed uniforms through Box-Muller, so a whole city's photos need no stored table).
 Live capture: normalize(registered + noise * N(0, I/d)). A different person's capture is then
 an independent uniform unit vector, so impostor cosines follow the exact law with density
 proportional to (1 - c^2)^((d-3)/2): the threshold is its (1 - FAR) quantile. The noise
@@ -57,6 +58,27 @@ def capture_noise(frr: float, threshold: float, dim: int) -> float:
     return 0.5 * (lo + hi)
 
 
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser over uint64 values (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = x + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _gaussians(seed: np.uint64, ids: np.ndarray, dim: int) -> np.ndarray:
+    """Standard normals, `dim` per id, a pure function of (seed, id, column): each 64-bit hash gives two
+    32-bit uniforms, Box-Muller turns them into two normals."""
+    key = _mix(_mix(np.full(ids.shape, seed, dtype=np.uint64)) ^ ids)
+    with np.errstate(over="ignore"):
+        h = _mix(key[:, None] + np.arange((dim + 1) // 2, dtype=np.uint64) * np.uint64(0x632BE59BD9B4E019))
+    u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32
+    u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * 2.0**-32
+    r, a = np.sqrt(-2.0 * np.log(u1)), 2.0 * np.pi * u2
+    return np.concatenate([r * np.cos(a), r * np.sin(a)], axis=1)[:, :dim]
+
+
 class FaceMatcher:
     """Registered embeddings, live captures and the calibrated accept threshold."""
 
@@ -65,15 +87,30 @@ class FaceMatcher:
         self.threshold = impostor_threshold(self.far, self.dim)
         self.noise = capture_noise(self.frr, self.threshold, self.dim)
 
+    def registered_many(self, resident_ids) -> np.ndarray:
+        """The unit embeddings (one row each) of the photos registered for `resident_ids` (deterministic)."""
+        ids = np.atleast_1d(np.asarray(resident_ids, dtype=np.int64)).astype(np.uint64)
+        v = _gaussians(np.uint64(self.seed), ids, self.dim)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
     def registered(self, resident_id: int) -> np.ndarray:
-        """The unit embedding of the photo registered for `resident_id` (deterministic)."""
-        v = np.random.default_rng(np.random.SeedSequence([self.seed, 0xFACE, int(resident_id)])).standard_normal(self.dim)
-        return v / np.linalg.norm(v)
+        """The unit embedding of the photo registered for `resident_id`."""
+        return self.registered_many([resident_id])[0]
+
+    def capture_many(self, person_ids, rng: np.random.Generator) -> np.ndarray:
+        """Live captures (one row each) of the given people at a desk camera."""
+        base = self.registered_many(person_ids)
+        v = base + self.noise * rng.standard_normal(base.shape) / np.sqrt(self.dim)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
 
     def capture(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
-        """A live capture of person `person_id` at a desk camera."""
-        v = self.registered(person_id) + self.noise * rng.standard_normal(self.dim) / np.sqrt(self.dim)
-        return v / np.linalg.norm(v)
+        """A live capture of person `person_id`."""
+        return self.capture_many([person_id], rng)[0]
+
+    def scores_many(self, probes: np.ndarray, resident_ids) -> np.ndarray:
+        """Cosines between captures (rows) and the registered photos of `resident_ids`."""
+        p = np.asarray(probes, dtype=np.float64)
+        return np.einsum("ij,ij->i", self.registered_many(resident_ids), p) / np.linalg.norm(p, axis=1)
 
     def score(self, probe: np.ndarray, resident_id: int) -> float:
         """The cosine between a capture and a resident's registered photo."""

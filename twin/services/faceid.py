@@ -107,9 +107,10 @@ class FaceCheckDesk:
         """How many of the three stated facts match the registry for the claimed resident."""
         r = self._resident(claimed_id)
         born = None if answers.birth_date is None else np.datetime64(answers.birth_date, "D")
-        return int((born is not None and born == self.birth[r])
-                   + (answers.ward is not None and answers.ward == int(self.ward[r]))
-                   + (answers.household_size is not None and answers.household_size == int(self.household_size[r])))
+        facts = (born is not None and bool(born == self.birth[r]),
+                 answers.ward is not None and answers.ward == int(self.ward[r]),
+                 answers.household_size is not None and answers.household_size == int(self.household_size[r]))
+        return sum(map(bool, facts))
 
     def answers_of(self, person_id: int, claimed_id: int, rng: np.random.Generator,
                    recall_error: float = 0.05, knows_claimed: bool = False) -> InterviewAnswers:

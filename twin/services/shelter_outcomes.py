@@ -23,6 +23,7 @@ class Outcome(IntEnum):
 IN, HERE, MOVED, FULL, NO_ROOM = 0, 1, 2, 3, 4
 CHECKED_OUT, NOT_CHECKED_IN, QUEUED, REFUSED = 5, 6, 7, 8
 NAMES = tuple(o.name.lower() for o in Outcome)
+OUTCOMES = tuple(Outcome)  # code -> member without the Enum call
 
 
 def step_in(cur: int, s: int, occ: list[int], reg: list[int], cap: list[int]) -> int:

@@ -13,33 +13,37 @@ COLUMNS = ("at", "channel", "reader_id", "shelter", "resident_id", "outcome", "r
 
 
 class TapRegister:
-    """Append-only columns of attempts; shelter columns hold internal indices until `to_frame`."""
+    """Append-only attempts; shelter columns hold internal indices until `to_frame`.
 
-    __slots__ = ("facility_ids", "cols")
+    Single attempts are appended as row tuples (one cheap append each) and folded into the
+    columns before a batch is added or the register is read, so the order is kept.
+    """
+
+    __slots__ = ("facility_ids", "cols", "_rows")
 
     def __init__(self, facility_ids: np.ndarray) -> None:
         self.facility_ids = np.asarray(facility_ids, dtype=np.int64)
         self.cols: dict[str, list] = {c: [] for c in COLUMNS}
+        self._rows: list[tuple] = []
 
     def __len__(self) -> int:
-        return len(self.cols["at"])
+        return len(self.cols["at"]) + len(self._rows)
 
     def add(self, at: float, channel: str, reader_id: int, shelter: int, resident_id: int,
             outcome: int, reason: str, redirect: int, queue_id: int) -> None:
-        """Append one attempt."""
-        c = self.cols
-        c["at"].append(at)
-        c["channel"].append(channel)
-        c["reader_id"].append(int(reader_id))
-        c["shelter"].append(int(shelter))
-        c["resident_id"].append(int(resident_id))
-        c["outcome"].append(int(outcome))
-        c["reason"].append(reason)
-        c["redirect"].append(int(redirect))
-        c["queue_id"].append(int(queue_id))
+        """Append one attempt (ints are stored as given: pass Python ints)."""
+        self._rows.append((at, channel, reader_id, shelter, resident_id, outcome, reason, redirect, queue_id))
+
+    def _fold(self) -> None:
+        """Move the pending row tuples into the columns."""
+        if self._rows:
+            for name, values in zip(COLUMNS, zip(*self._rows, strict=True), strict=True):
+                self.cols[name].extend(values)
+            self._rows = []
 
     def extend(self, columns: dict[str, Sequence]) -> None:
         """Append many attempts given as equal-length columns (lists)."""
+        self._fold()
         for name in COLUMNS:
             self.cols[name].extend(columns[name])
 
@@ -53,6 +57,7 @@ class TapRegister:
     def to_frame(self, start: int = 0) -> pl.DataFrame:
         """Rows from `start` on: at, channel, reader_id, shelter_id, resident_id, outcome, reason,
         redirect_to, queue_id (the offline tap id or paper form id); facility ids; -1 where none."""
+        self._fold()
         c = {k: v[start:] for k, v in self.cols.items()}
         return pl.DataFrame({
             "at": np.asarray(c["at"], dtype=np.float64),

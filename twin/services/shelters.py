@@ -10,6 +10,7 @@ Per tap the work is O(1); `check_in_many` takes whole batches as columns (see `c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -29,6 +30,7 @@ from twin.services.shelter_outcomes import (
     MOVED,
     NO_ROOM,
     NOT_CHECKED_IN,
+    OUTCOMES,
     REFUSED,
     Outcome,
     step_in,
@@ -74,9 +76,10 @@ class ShelterParams:
         return params_from_dict(cls, data, "shelter params")
 
 
-@dataclass(frozen=True, slots=True)
-class TapResult:
-    """The answer to one attempt: outcome, where (facility ids), who, and the offline tap id."""
+class TapResult(NamedTuple):
+    """The answer to one attempt: outcome, where (facility ids), who, and the queued tap or form id.
+
+    An immutable value (a named tuple: the cheapest to build on the per-tap path)."""
 
     outcome: Outcome
     shelter_id: int
@@ -97,7 +100,8 @@ class ShelterNetwork:
             raise ValidationError("a shelter network needs at least one shelter")
         self.facility_ids = shelters["facility_id"].to_numpy().astype(np.int64)
         self.taps = TapRegister(self.facility_ids)
-        self._index = {int(f): i for i, f in enumerate(self.facility_ids)}
+        self._fids: list[int] = self.facility_ids.tolist()
+        self._index = {f: i for i, f in enumerate(self._fids)}
         self._xy = np.column_stack([shelters["x_km"].to_numpy(), shelters["y_km"].to_numpy()])
         cap = shelters["capacity"].to_numpy().astype(np.int64)
         if self.params.capacity_per_shelter:
@@ -179,7 +183,9 @@ class ShelterNetwork:
     # ---- check-in and check-out -------------------------------------------------------------
     def tap(self, reader_id: int, serial: int, now: float) -> TapResult:
         """A card tapped on a shelter reader: check the holder in (queued if the reader is offline)."""
-        s = self.reader_shelter(reader_id, now, serial)
+        s = self.readers.get(reader_id)
+        if s is None:
+            s = self.reader_shelter(reader_id, now, serial)  # refuses and logs
         if not self.online[reader_id]:
             return shelter_offline.queue_tap(self, reader_id, s, serial, now)
         try:
@@ -260,17 +266,18 @@ class ShelterNetwork:
     def admit(self, rid: int, s: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Check resident `rid` into shelter index `s` unless already there or the shelter is full."""
         t = finite_time(now)
-        cur = int(self.where[rid])
-        out = step_in(cur, s, self.occ, self.reg, self.cap)
+        rid = int(rid)
+        out = step_in(int(self.where[rid]), s, self.occ, self.reg, self.cap)
         redirect = -1
         if out == IN or out == MOVED:
-            self.where[rid], self.since[rid] = s, t
+            self.where[rid] = s
+            self.since[rid] = t
         elif out == FULL:
             redirect = self.nearest_with_room(s)
             out = FULL if redirect >= 0 else NO_ROOM
         self.taps.add(t, channel, reader_id, s, rid, out, "", redirect, -1)
-        fid = int(self.facility_ids[s])
-        return TapResult(Outcome(out), fid, rid, int(self.facility_ids[redirect]) if redirect >= 0 else None)
+        fids = self._fids
+        return TapResult(OUTCOMES[out], fids[s], rid, fids[redirect] if redirect >= 0 else None)
 
     def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Clear resident `rid`'s record (and free a place at its shelter)."""
