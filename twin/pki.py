@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -192,9 +193,19 @@ class CertificateAuthority:
 
     def card_private_key(self, card_serial: int, purpose: int, gen: int) -> PrivateKey:
         """The card's private key for one certificate (derived once, then cached)."""
-        label = f"card/{int(card_serial)}/{int(purpose)}/{int(gen)}".encode()
-        return self.card_keys.get((card_serial, purpose, gen),
-                                  lambda: derive_private_key(self.seed, label, self.algorithm))
+        return self._card_key(card_serial, purpose, gen)[0]
+
+    def card_signer(self, card_serial: int, purpose: int, gen: int) -> Callable[[bytes], bytes]:
+        """A function signing with the card's key for one certificate (cached with the key)."""
+        return self._card_key(card_serial, purpose, gen)[1]
+
+    def _card_key(self, card_serial: int, purpose: int, gen: int) -> tuple[PrivateKey, Callable[[bytes], bytes]]:
+        def make() -> tuple[PrivateKey, Callable[[bytes], bytes]]:
+            label = f"card/{int(card_serial)}/{int(purpose)}/{int(gen)}".encode()
+            key = derive_private_key(self.seed, label, self.algorithm)
+            return key, signer(key)
+
+        return self.card_keys.get((card_serial, purpose, gen), make)
 
     def certificate(self, req: CertRequest) -> bytes:
         """The DER certificate for `req` (issued on first use, then cached; deterministic)."""

@@ -226,7 +226,7 @@ class Reader:
                                            f"({expected})"), serial, now)
 
     def _chip(self, card) -> Chip:
-        if isinstance(card, int | np.integer):
+        if type(card) is int or isinstance(card, np.integer):
             return self.registry.card(int(card))
         return card
 

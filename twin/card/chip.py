@@ -21,7 +21,7 @@ from twin.card.rules import (
 )
 from twin.errors import ValidationError
 from twin.ids import format_my_number
-from twin.keys import digest_signer, signer
+from twin.keys import digest_signer
 from twin.pki import SIGNING, USER, FaceData
 from twin.trust_errors import (
     AppNotInstalled,
@@ -145,10 +145,11 @@ class Card:
 
     def sign(self, message: bytes, now: float, purpose: int = USER, where: str = "card") -> bytes:
         """Sign `message` with the card's key; needs this session's PIN for the app, used once."""
-        return signer(self._unlocked_key(purpose, now, where))(message)
+        gen = self._unlock(purpose, now, where)
+        return self.registry.ca.card_signer(self.serial, purpose, gen)(message)
 
-    def _unlocked_key(self, purpose: int, now: float, where: str):
-        """The private key behind `purpose`, once per PIN verification in this session."""
+    def _unlock(self, purpose: int, now: float, where: str) -> int:
+        """The key generation behind `purpose`, usable once per PIN verification in this session."""
         a = APP_USER if purpose == USER else APP_SIGNING
         if a not in self._open:
             raise refuse(self.registry.events, PinRequired(f"the {PIN_APPS[a]} key of card {self.serial} "
@@ -156,15 +157,14 @@ class Card:
                          self.serial, where, now)
         self._open.discard(a)
         reg = self.registry
-        gen = int(reg.user_gen[self.row] if purpose == USER else reg.sign_gen[self.row])
-        return reg.ca.card_private_key(self.serial, purpose, gen)
+        return int(reg.user_gen[self.row] if purpose == USER else reg.sign_gen[self.row])
 
     def sign_digest(self, digest: bytes, now: float, purpose: int = USER, where: str = "card") -> bytes:
         """Sign a SHA-256 digest made outside the card (the APDU path); same PIN rule as `sign`."""
         if len(digest) != 32:
             raise ValidationError(f"a SHA-256 digest has 32 bytes, got {len(digest)}")
-        key = self._unlocked_key(purpose, now, where)
-        return digest_signer(key)(digest)
+        gen = self._unlock(purpose, now, where)
+        return digest_signer(self.registry.ca.card_private_key(self.serial, purpose, gen))(digest)
 
     def sign_document(self, password: str, data: bytes, now: float, where: str = "card") -> bytes:
         """Sign a document with the signing key (署名用), behind the 6–16 character password."""
