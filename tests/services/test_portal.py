@@ -196,3 +196,30 @@ def test_a_payment_needs_a_card_and_pin_login_and_a_reference():
     with pytest.raises(ValidationError, match="reference"):
         Portal().pay(card_pin(7), "", "tax_certificate", 300, T0, ledger)
     assert ledger.balance("revenue:tax_certificate") == 0
+
+
+def test_births_in_a_city_push_notices_and_take_up_is_measured_from_real_applications(small_city):
+    r = small_city.residents
+    babies = r.filter(pl.col("age") == 0)["resident_id"].to_numpy()
+    half = babies.size // 2
+    portal = Portal()
+    pushed = portal.on_life_event(r, "birth", babies[:half], T0)
+    quiet = portal.on_life_event(r, "birth", babies[half:], T0, push=False)
+    parents_pushed, parents_quiet = pushed["child_allowance"], quiet["child_allowance"]
+    assert set(pushed) == {"child_allowance", "child_medical_subsidy"}
+    assert parents_pushed.size > 10 and np.isin(parents_pushed, r["resident_id"].to_numpy()).all()
+    ages = dict(zip(r["resident_id"].to_list(), r["age"].to_list(), strict=True))
+    assert all(ages[p] >= 18 for p in parents_pushed)
+    assert portal.unread_count(int(parents_pushed[0])) == 2  # child allowance and medical subsidy
+    only_quiet = np.setdiff1d(parents_quiet, parents_pushed)
+    assert only_quiet.size > 10 and all(portal.unread_count(int(p)) == 0 for p in only_quiet)
+    rng = np.random.default_rng(11)
+    everyone = np.concatenate([parents_pushed, parents_quiet])
+    told = np.isin(everyone, parents_pushed)
+    applied = draw_applicants(rng, told, TakeUpParams(p_apply_notified=0.9, p_apply_unnotified=0.5))
+    for rid in everyone[applied]:
+        portal.record_counter_application(int(rid), "child_allowance", T0 + 3 * 86400)
+    t = portal.take_up("child_allowance")
+    assert t.eligible == np.unique(everyone).size
+    assert t.applied == np.unique(everyone[applied]).size
+    assert t.share_notified > t.share_unnotified

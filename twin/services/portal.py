@@ -12,7 +12,7 @@ from twin.errors import NotFound, ValidationError
 from twin.events import Event, EventLog
 from twin.identity import Assurance, Identity
 from twin.services._checks import WeakIdentity, check_identity, params_from_dict
-from twin.services.portal_push import TakeUp, TakeUpTracker
+from twin.services.portal_push import TakeUp, TakeUpTracker, benefits_after, household_guardians
 
 PORTAL_ORGAN = "portal"
 
@@ -268,6 +268,21 @@ class Portal:
             )
             self.deliver_many(fresh, f"eligibility:{benefit}", body, now)
         return int(fresh.size)
+
+    def on_life_event(
+        self,
+        residents: pl.DataFrame,
+        event: str,
+        subject_ids: np.ndarray,
+        now: float,
+        push: bool = True,
+    ) -> dict[str, np.ndarray]:
+        """Make the households of a life event (a birth …) eligible for its benefits; push notices."""
+        benefits = benefits_after(event)
+        applicants = household_guardians(residents, subject_ids)
+        for benefit in benefits:
+            self.notify_eligible(applicants, benefit, now, push)
+        return {b: applicants for b in benefits}
 
     def take_up(self, benefit: str) -> TakeUp:
         """Eligible residents who applied, split by whether they were pushed a notice."""
