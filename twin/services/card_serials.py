@@ -3,7 +3,8 @@
 Safety confirmation keys a person by the serial printed on the card, never by the My Number.
 `SerialResolver` is what the services depend on; the card registry
 (`twin.card.CardRegistry.resident_of`) satisfies it, and `SerialIndex` is a columnar stand-in
-built from a city's `card_serial` column, with revocation, for tests and scenarios.
+built from a city's `card_serial` column, with revocation, for tests and fast scenarios. Both
+refuse with the trust core's errors (`UnknownCard`, `CardRevoked`, … with their codes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import polars as pl
 
-from twin.errors import Forbidden, NotFound, TwinError, ValidationError
+from twin.errors import TwinError, ValidationError
+from twin.trust_errors import CardRevoked, UnknownCard  # the card registry's own refusals
 
 
 @runtime_checkable
@@ -24,18 +26,6 @@ class SerialResolver(Protocol):
     def resident_of(self, serial: int, now: float) -> int:
         """The resident holding the card `serial` at `now`; unknown/revoked cards raise."""
         ...
-
-
-class UnknownCard(NotFound):
-    """No card with this serial was ever issued here (a forged or foreign card)."""
-
-    code = "unknown_card"
-
-
-class CardRevoked(Forbidden):
-    """The card was revoked (reported lost, replaced, or its holder moved away)."""
-
-    code = "card_revoked"
 
 
 class SerialIndex:
@@ -75,9 +65,10 @@ class SerialIndex:
         serials = self._serials
         i = int(serials.searchsorted(serial))
         if i >= serials.size or int(serials[i]) != serial:
-            raise UnknownCard(f"card serial {serial} was never issued by this city; no check-in recorded")
+            raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign card); "
+                              "nothing was recorded")
         if now >= self._revoked_at[i]:
-            raise CardRevoked(f"card serial {serial} was revoked; the holder can register on paper or by face check")
+            raise CardRevoked(serial, float(self._revoked_at[i]), "revoked in the serial index")
         return int(self._residents[i])
 
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
@@ -108,18 +99,32 @@ class SerialIndex:
 
 
 def resolve_batch(resolver: SerialResolver, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
-    """Resolve many serials (at one time or one time each) through any resolver: its
-    `resolve_many(serials, now)` if it has one, else `resident_of` one by one."""
-    serials = np.asarray(serials, dtype=np.int64)
+    """Resolve many serials (at one time or one time each) through any resolver; returns resident ids
+    (-1 where refused) and reason codes ('' where resolved).
+
+    Uses `resolve_many(serials, now)` if the resolver has it; else the card registry's vectorised
+    `residents_of(serials, now)` (asked at the batch's first and last time, so a card that expires
+    inside the batch is settled one by one), with `resident_of` giving each refusal its reason;
+    else `resident_of` one by one.
+    """
+    serials = np.atleast_1d(np.asarray(serials, dtype=np.int64))
     many = getattr(resolver, "resolve_many", None)
     if many is not None:
         return many(serials, now)
-    times = np.broadcast_to(np.asarray(now, dtype=np.float64), serials.shape).tolist()
+    times = np.broadcast_to(np.asarray(now, dtype=np.float64), serials.shape)
     rids = np.full(serials.size, -1, dtype=np.int64)
     reasons = np.full(serials.size, "", dtype=object)
-    for i, s in enumerate(serials.tolist()):
+    one_by_one = np.arange(serials.size)
+    vector = getattr(resolver, "residents_of", None)
+    if vector is not None and serials.size:
+        first = np.asarray(vector(serials, float(times.min())), dtype=np.int64)
+        last = np.asarray(vector(serials, float(times.max())), dtype=np.int64)
+        settled = (first == last) & (first >= 0)
+        rids[settled] = first[settled]
+        one_by_one = np.flatnonzero(~settled)
+    for i in one_by_one.tolist():
         try:
-            rids[i] = resolver.resident_of(s, times[i])
+            rids[i] = resolver.resident_of(int(serials[i]), float(times[i]))
         except TwinError as e:
             reasons[i] = e.code
     return rids, reasons

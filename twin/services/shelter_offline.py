@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from twin.errors import TwinError, ValidationError
+from twin.errors import Conflict, TwinError, ValidationError
 from twin.services.card_serials import finite_time
 from twin.services.safety_events import CheckInRefused, OfflineBatchSynced, SyncRowRejected
 from twin.services.shelter_outcomes import FULL, HERE, IN, MOVED, NO_ROOM, QUEUED, REFUSED, Outcome
@@ -274,3 +274,30 @@ def settle(net: ShelterNetwork, rid: int, s: int, at: float, now: float, reader_
         net.where[rid], net.since[rid] = s, at
         out = IN if cur < 0 else MOVED
     net.taps.add(now, channel, reader_id, s, rid, out, "", -1, tap_id)
+
+
+def accept_reader_tap(net: ShelterNetwork, reader_id: int, tap: Any, now: float) -> TapResult:
+    """A tap delivered by a card reader (`twin.reader.Tap`: identity already established), once per tap id.
+
+    Online taps check in like any identity; a tap the reader queued offline was already let in
+    at the desk, so it is settled without a capacity check. A redelivered tap changes nothing;
+    a different tap under a known id is refused.
+    """
+    from twin.services.shelters import TapResult
+
+    t = finite_time(now)
+    s = net.reader_shelter(reader_id, t, int(getattr(tap, "serial", -1)))
+    key, fingerprint = str(tap.tap_id), (int(tap.resident_id), int(tap.serial), float(tap.at))
+    seen = net.reader_taps.get(key)
+    if seen is not None:
+        if seen == fingerprint:
+            return TapResult(Outcome.ALREADY_HERE, int(net.facility_ids[s]), fingerprint[0])
+        net.refuse(t, reader_id, fingerprint[1], "altered_replay", s, str(tap.method))
+        raise Conflict(f"reader tap {key} was already delivered with other contents; the redelivery was refused")
+    rid = net.resident_index(fingerprint[0])
+    net.reader_taps[key] = fingerprint
+    if not tap.offline:
+        return net.admit(rid, s, fingerprint[2], str(tap.method), reader_id)
+    net.occ[s] += 1  # the desk let the person in while the reader was offline
+    settle(net, rid, s, fingerprint[2], t, reader_id, -1, str(tap.method))
+    return TapResult(Outcome.CHECKED_IN, int(net.facility_ids[s]), rid)

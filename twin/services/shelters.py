@@ -9,6 +9,7 @@ Per tap the work is O(1); `check_in_many` takes whole batches as columns (see `c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -116,6 +117,7 @@ class ShelterNetwork:
         self.online: dict[int, bool] = {}
         self.queues: dict[int, shelter_offline.TapQueue] = {}
         self.applied: dict[int, tuple[int, float]] = {}  # offline tap id -> (serial, at)
+        self.reader_taps: dict[str, tuple[int, int, float]] = {}  # card-reader tap id -> (resident, serial, at)
         self.paper = shelter_paper.PaperForms()
         self._neighbours: dict[int, list[int]] = {}
 
@@ -249,6 +251,15 @@ class ShelterNetwork:
     def apply_synced(self, reader_id: int, rows: list[dict], now: float) -> shelter_offline.SyncReport:
         """Apply queued tap rows from a reader exactly once (idempotent by tap id)."""
         return shelter_offline.apply_rows(self, reader_id, rows, now)
+
+    def accept_tap(self, reader_id: int, tap, now: float) -> TapResult:
+        """Check in from a card reader's `Tap` (its identity already established), once per tap id."""
+        return shelter_offline.accept_reader_tap(self, reader_id, tap, now)
+
+    def reader_sink(self, reader_id: int) -> Callable[[object], TapResult]:
+        """A `sink` for `twin.reader.Reader`: its taps land at this reader's shelter (refusals raise)."""
+        self.reader_shelter(reader_id, 0.0, serial=-1)
+        return lambda tap: self.accept_tap(reader_id, tap, tap.at)
 
     def restore_reader(self, reader_id: int, rows: list[dict], journal: shelter_offline.Journal | None = None) -> None:
         """Replace a dead reader's queue with one rebuilt from its persisted rows."""
