@@ -227,3 +227,16 @@ def test_no_message_in_a_whole_city_run_carries_any_residents_my_number(small_ci
     assert not numbers & set(re.findall(r"\d{12}", wire))
     assert not any(n in wire for n in numbers)
     assert not any(str(int(n)) in wire for n in numbers if int(n) >= 10**9)
+
+
+def test_the_design_files_map_onto_the_linkage_scope():
+    from twin.design import load_design
+
+    full = LinkageScope.from_design(load_design(ROOT / "designs" / "full.toml").service("linkage"))
+    assert "school_aid" in full.internal_tasks and "school_aid" in full.external_tasks
+    base = LinkageScope.from_design(
+        load_design(ROOT / "designs" / "baseline.toml").service("linkage")
+    )
+    assert base == LinkageScope(frozenset())
+    out = avoided_per_application(full.internal_tasks, full.external_tasks)
+    assert out["school_aid"] == {"tax_certificate": 1}

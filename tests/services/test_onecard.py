@@ -200,3 +200,19 @@ def test_the_chip_refuses_too_when_its_registry_has_no_ordinance_and_a_wrong_car
     with pytest.raises(Forbidden, match="authenticated"):
         oc.install(me, "seal", T0, chip=reg.card(s1))
     assert oc.installed("seal") == 0
+
+
+def test_the_design_files_map_onto_onecard_params():
+    from pathlib import Path
+
+    from twin.design import load_design
+
+    root = Path(__file__).resolve().parents[2]
+    full = OneCardParams.from_design(load_design(root / "designs" / "full.toml").service("onecard"))
+    assert full.apps == ALL and full.art18_ordinances == ALL and full.keep_old_cards
+    base = OneCardParams.from_design(
+        load_design(root / "designs" / "baseline.toml").service("onecard")
+    )
+    oc = OneCard(base)
+    with pytest.raises((Forbidden, OrdinanceMissing)):
+        oc.install(card_pin(1), "library", T0)

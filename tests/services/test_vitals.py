@@ -255,3 +255,16 @@ def test_household_guardians_in_a_built_city_are_adults_of_minors_at_most_two_ea
     assert pairs.height > 500
     assert all(ages[c] < 18 <= ages[g] for c, g in pairs.iter_rows())
     assert pairs.group_by("child").len()["len"].max() <= 2
+
+
+def test_the_design_files_map_onto_vitals_params_and_a_my_number_link_is_refused():
+    from pathlib import Path
+
+    from twin.design import load_design, with_overrides
+
+    root = Path(__file__).resolve().parents[2]
+    full = load_design(root / "designs" / "full.toml")
+    assert VitalsParams.from_design(full.service("vitals")).records == ("maternal", "medication")
+    bad = with_overrides(full, {"vitals.link_key": "my_number"})
+    with pytest.raises(ValidationError, match="never keyed by the My Number"):
+        VitalsParams.from_design(bad.service("vitals"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import polars as pl
 
@@ -52,6 +53,13 @@ class LinkageScope:
         for task in (*internal, *external):
             check_name("task", task)
         return cls(frozenset(internal), frozenset(external))
+
+    @classmethod
+    def from_design(cls, section: Any) -> LinkageScope:
+        """The scope of a design's `linkage` section (empty when the service is off)."""
+        if not section.enabled:
+            return cls(frozenset())
+        return cls.of(section.internal_tasks, section.external_tasks)
 
 
 def load_agencies() -> dict[str, Agency]:

@@ -85,6 +85,18 @@ class OneCardParams:
         """Parameters from a design table; unknown keys are errors."""
         return params_from_dict(cls, data, "onecard")
 
+    @classmethod
+    def from_design(cls, section: Any, costs: OneCardCosts | None = None) -> OneCardParams:
+        """Parameters from a design's `onecard` section: an enabled section enacts its apps' ordinances."""
+        apps = tuple(a for a in section.apps if a in APPS)  # other free-area apps belong elsewhere
+        return cls(
+            apps=apps,
+            art18_ordinances=apps if section.enabled else (),
+            keep_old_cards=section.keep_old_cards,
+            use_jlis_app_system=section.use_jlis_app_system,
+            costs=costs or OneCardCosts(),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OldCard:

@@ -73,6 +73,15 @@ class VitalsParams:
         """Parameters from a design table; unknown keys are errors."""
         return params_from_dict(cls, data, "vitals")
 
+    @classmethod
+    def from_design(cls, section: Any) -> VitalsParams:
+        """Parameters from a design's `vitals` section (a My-Number link key is refused)."""
+        return cls(
+            records=tuple(section.records),
+            link_key=section.link_key,
+            break_glass=section.break_glass,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class VitalRecorded(Event):
