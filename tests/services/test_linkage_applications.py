@@ -240,3 +240,24 @@ def test_the_design_files_map_onto_the_linkage_scope():
     assert base == LinkageScope(frozenset())
     out = avoided_per_application(full.internal_tasks, full.external_tasks)
     assert out["school_aid"] == {"tax_certificate": 1}
+
+
+def test_an_unknown_task_is_refused_rather_than_counted_as_zero():
+    with pytest.raises(ValidationError, match="unknown linkage task 'child_alowance'"):
+        avoided_per_application(["child_alowance"])
+
+
+def test_the_linkage_command_prints_the_avoided_certificates_for_a_design(cli):
+    out = cli("linkage", "--design", "designs/full.toml", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    import json
+
+    data = json.loads(out.stdout)
+    assert (data["copies_needed"], data["copies_avoided"]) == (13, 9)
+    assert data["ordinances_needed"] == ["ordinance_19_9", "ordinance_9_2"]
+    text = cli("linkage", "--tasks", "child_allowance")
+    assert "child_allowance" in text.stdout and "ordinances needed: ordinance_9_2" in text.stdout
+    bad = cli("linkage", "--tasks", "child_alowance")
+    assert bad.returncode == 2 and "unknown linkage task" in bad.stderr
+    perms = cli("linkage", "--permissions", "--format", "json")
+    assert len(json.loads(perms.stdout)) == 16

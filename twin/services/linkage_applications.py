@@ -98,6 +98,11 @@ def certificates_avoided(
     """
     table = table or PermissionTable.load()
     scope = LinkageScope.of(enabled_tasks, external_tasks)
+    unknown = sorted((scope.internal_tasks | scope.external_tasks) - set(applications()))
+    if unknown:
+        raise ValidationError(
+            f"unknown linkage task {unknown[0]!r}; known: {', '.join(applications())}"
+        )
     rows = []
     for a in attachments():
         covered = usable(a, holder(a, held_elsewhere), table, scope)
