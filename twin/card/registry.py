@@ -16,16 +16,18 @@ from twin.card import face as face_items
 from twin.card.freearea import BY_NAME
 from twin.card.lifecycle import LifecycleMixin
 from twin.card.rules import (
+    CERT_YEARS,
     MAX_TRIES,
     SIGNING_MIN_AGE,
     Pins,
-    age_on,
-    card_expiry_day,
-    cert_expiry_day,
+    age_ymd,
+    card_expiry_ymd,
     date_of_day,
     day_of,
     day_start,
     derive_pin,
+    nth_birthday_ymd,
+    ymd,
 )
 from twin.clock import DAY
 from twin.errors import ValidationError
@@ -110,18 +112,22 @@ class CardRegistry(LifecycleMixin):
                        rng: np.random.Generator) -> None:
         """Cards valid today, issued since 2016 (cards began Jan 2016), certificates within 4 years."""
         birth = self.birth[residents].astype(np.int64)
+        b = ymd(birth)
         start = max(day_of(1451574000.0), today - 9 * 365)  # 2016-01-01 JST
         issued = np.maximum(today - rng.integers(0, max(today - start, 1), residents.size), birth + 1)
-        expiry = card_expiry_day(issued, birth)
+        expiry = card_expiry_ymd(ymd(issued), b)
         recent = np.maximum(today - rng.integers(0, 4 * 365, residents.size), birth + 1)
-        issued = np.where(expiry < today, recent, issued)
-        expiry = card_expiry_day(issued, birth)
+        redo = expiry < today
+        issued[redo] = recent[redo]
+        expiry[redo] = card_expiry_ymd(ymd(issued[redo]), tuple(x[redo] for x in b))
         cert_from = np.where(issued >= today - 4 * 365, issued,
                              today - rng.integers(0, 4 * 365, residents.size))
+        c = ymd(cert_from)
+        cert_until = nth_birthday_ymd(c, b, CERT_YEARS)
         rows = self._append(serials, residents, ACTIVE)
         self.issued[rows], self.expiry[rows] = issued, expiry
-        self.user_from[rows], self.user_until[rows] = cert_from, cert_expiry_day(cert_from, birth)
-        signs = age_on(birth, cert_from) >= SIGNING_MIN_AGE
+        self.user_from[rows], self.user_until[rows] = cert_from, cert_until
+        signs = age_ymd(b, c) >= SIGNING_MIN_AGE
         self.sign_from[rows] = np.where(signs, cert_from, NO_DAY)
         self.sign_until[rows] = np.where(signs, self.user_until[rows], NO_DAY)
         self.card_row[residents] = rows
@@ -183,10 +189,18 @@ class CardRegistry(LifecycleMixin):
     def rows_of(self, serials: np.ndarray) -> np.ndarray:
         """Registry rows of many serials (-1 where unknown), vectorised."""
         s = np.asarray(serials, dtype=np.int64)
-        i = np.minimum(np.searchsorted(self._base_serial, s), max(self._base_serial.size - 1, 0))
-        hit = self._base_serial[i] == s if self._base_serial.size else np.zeros(s.size, dtype=bool)
-        rows = np.where(hit, self._base_row[i] if self._base_serial.size else -1, -1)
-        for j in np.flatnonzero(~hit):
+        rows = np.full(s.size, -1, dtype=np.int64)
+        base = self._base_serial
+        if base.size:
+            order = np.argsort(s, kind="stable") if s.size > 4096 else None  # sorted probes stay in cache
+            probe = s if order is None else s[order]
+            i = np.minimum(np.searchsorted(base, probe), base.size - 1)
+            found = np.where(base[i] == probe, self._base_row[i], -1)
+            if order is None:
+                rows = found
+            else:
+                rows[order] = found
+        for j in np.flatnonzero(rows < 0) if self._extra else ():
             rows[j] = self._extra.get(int(s[j]), -1)
         return rows
 

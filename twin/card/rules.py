@@ -107,35 +107,64 @@ def date_of_day(day: int) -> dt.date:
 
 
 def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = np.asarray(days, dtype="int64").astype("datetime64[D]")
-    y = d.astype("datetime64[Y]")
-    m = d.astype("datetime64[M]")
-    return (y.astype(np.int64) + 1970, (m - y.astype("datetime64[M]")).astype(np.int64) + 1,
-            (d - m.astype("datetime64[D]")).astype(np.int64) + 1)
+    """(year, month, day) of day numbers, in integer arithmetic (H. Hinnant's civil_from_days)."""
+    z = np.asarray(days, dtype=np.int64) + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (m <= 2), m, doy - (153 * mp + 2) // 5 + 1
+
+
+def _days(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Day numbers of (year, month, day), in integer arithmetic (H. Hinnant's days_from_civil)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) arrays of day numbers (compute once, reuse in the `*_ymd` rules)."""
+    return _ymd(days)
+
+
+def age_ymd(birth: tuple, on: tuple) -> np.ndarray:
+    """Completed years of age on date `on` for people born on `birth` ((y, m, d) arrays)."""
+    return on[0] - birth[0] - ((on[1] * 100 + on[2]) < (birth[1] * 100 + birth[2]))
+
+
+def nth_birthday_ymd(issue: tuple, birth: tuple, n: np.ndarray | int) -> np.ndarray:
+    """Day number of the n-th birthday strictly after `issue` ((y, m, d) arrays; 29 Feb -> 28 Feb)."""
+    iy, im, idd = issue
+    _, bm, bd = birth
+    year = iy + np.asarray(n) - 1 + ((bm * 100 + bd) <= (im * 100 + idd))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return _days(year, bm, np.where((bm == 2) & (bd == 29) & ~leap, 28, bd))
+
+
+def card_expiry_ymd(issue: tuple, birth: tuple) -> np.ndarray:
+    """Last valid day of a card issued on `issue`: 10th birthday after it for 18+, else the 5th."""
+    years = np.where(age_ymd(birth, issue) >= ADULT_AGE, CARD_YEARS_ADULT, CARD_YEARS_MINOR)
+    return nth_birthday_ymd(issue, birth, years)
 
 
 def age_on(birth_day: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Completed years of age on `day` for people born on `birth_day` (vectorised)."""
-    by, bm, bd = _ymd(birth_day)
-    y, m, d = _ymd(day)
-    return y - by - ((m * 100 + d) < (bm * 100 + bd))
+    return age_ymd(_ymd(birth_day), _ymd(day))
 
 
 def nth_birthday_after(issue_day: np.ndarray, birth_day: np.ndarray, n: np.ndarray | int) -> np.ndarray:
     """Day number of the n-th birthday strictly after `issue_day` (29 Feb falls on 28 Feb)."""
-    iy, im, idd = _ymd(issue_day)
-    _, bm, bd = _ymd(birth_day)
-    year = iy + np.asarray(n) - 1 + ((bm * 100 + bd) <= (im * 100 + idd))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    bd = np.where((bm == 2) & (bd == 29) & ~leap, 28, bd)
-    months = (year - 1970) * 12 + bm - 1
-    return (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + bd - 1).astype(np.int64)
+    return nth_birthday_ymd(_ymd(issue_day), _ymd(birth_day), n)
 
 
 def card_expiry_day(issue_day: np.ndarray, birth_day: np.ndarray) -> np.ndarray:
     """Last valid day of a card: 10th birthday after issue for 18+, else the 5th."""
-    years = np.where(age_on(birth_day, issue_day) >= ADULT_AGE, CARD_YEARS_ADULT, CARD_YEARS_MINOR)
-    return nth_birthday_after(issue_day, birth_day, years)
+    return card_expiry_ymd(_ymd(issue_day), _ymd(birth_day))
 
 
 def cert_expiry_day(issue_day: np.ndarray, birth_day: np.ndarray) -> np.ndarray:
