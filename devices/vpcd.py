@@ -14,6 +14,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,11 @@ VPCD_HOST = "127.0.0.1"
 VPCD_PORT = 35963  # slot 0; slot n listens on VPCD_PORT + n
 POWER_OFF, POWER_ON, RESET, GET_ATR = 0, 1, 2, 4
 NO_PRECISE_DIAGNOSIS = b"\x6f\x00"
+# pcscd polls a vpcd reader's presence every 0.4 s. A card that reconnects before a poll has
+# seen the slot empty is taken for the old card (and, after a pull mid-command, is not seen at
+# all), so a new insertion waits until this long after the slot was last vacated.
+SETTLE = 1.0
+_vacated: dict[tuple[str, int], float] = {}
 
 
 def atr_with_checksum(historical: bytes) -> bytes:
@@ -87,6 +93,9 @@ class VirtualCard:
         with self._lock:
             if self.inserted:
                 return self
+            wait = _vacated.get(self.address, 0.0) + SETTLE - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             sock = socket.create_connection(self.address, timeout=timeout)
             sock.settimeout(None)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -127,6 +136,7 @@ class VirtualCard:
             log.debug("vpcd connection %s:%d ended: %s", *self.address, exc)
         finally:
             _close(sock)
+            _vacated[self.address] = time.monotonic()
 
     def _answer(self, payload: bytes) -> bytes | None:
         if len(payload) == 1:

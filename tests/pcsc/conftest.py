@@ -125,3 +125,94 @@ def wrong_pin(pins) -> str:
 def chip_backend(registry, serial):
     """The real twin card `serial` as the APDU face's backend."""
     return CardChip(registry.card(serial))
+
+
+def reader_name(slot: int) -> str:
+    """vpcd's name for its virtual reader `slot`."""
+    return f"Virtual PCD 00 {slot:02d}"
+
+
+class AdvancingClock:
+    """Wall-clock seconds since the test began, added to NOW (the cards' valid instant)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> float:
+        return NOW + (time.monotonic() - self.t0)
+
+
+@pytest.fixture
+def clock():
+    return AdvancingClock()
+
+
+@pytest.fixture
+def insert_card(pcsc_stack, registry, clock):
+    """insert_card(serial, slot=0, wrap=None): a twin card in a vpcd reader, removed after the test."""
+    from devices.twin_card import TwinCardHandler
+    from devices.vpcd import VirtualCard
+    from twin.apdu.chip import ChipSession
+
+    inserted = []
+
+    def insert(serial: int, slot: int = 0, wrap=None):
+        handler = TwinCardHandler(ChipSession(CardChip(registry.card(serial))), clock=clock)
+        card = VirtualCard(wrap(handler) if wrap else handler, slot=slot).insert()
+        inserted.append((card, slot))
+        assert pcsc_stack.wait_for(reader_name(slot), present=True), "pcscd did not see the card"
+        return card
+
+    yield insert
+    for card, _slot in inserted:
+        card.remove()
+    for slot in {slot for _card, slot in inserted}:
+        pcsc_stack.wait_for(reader_name(slot), present=False)
+
+
+@pytest.fixture
+def devices_registered():
+    """Two registered devices: a shelter reader and a kiosk reader, with fresh tokens."""
+    import secrets
+
+    from devices.reference_endpoint import Device
+
+    return {"shelter": Device("shelter-7a", secrets.token_hex(16), "shelter", "shelter-07"),
+            "kiosk": Device("kiosk-3a", secrets.token_hex(16), "kiosk", "kiosk-03")}
+
+
+@pytest.fixture
+def endpoint(devices_registered, ca, registry):
+    """The reference endpoint with the twin's trust checks, on a free 127.0.0.1 port; stopped after."""
+    from devices.reference_endpoint import ReferenceEndpoint
+    from devices.twin_judge import TwinJudge
+
+    ep = ReferenceEndpoint(list(devices_registered.values()), judge=TwinJudge(ca, registry))
+    ep.start()
+    yield ep
+    ep.stop()
+
+
+@pytest.fixture
+def make_client(tmp_path, devices_registered, endpoint, clock):
+    """make_client(role, pin_source=None, url=None): a reader client with its own queue file."""
+    from devices.reader_client import ReaderClient, ReaderSettings
+    from devices.tap_queue import TapQueue
+    from devices.uplink import Uplink
+
+    made = []
+
+    def make(role: str = "shelter", pin_source=None, url: str | None = None, events: list | None = None):
+        d = devices_registered[role]
+        settings = ReaderSettings(role, d.site_id, d.device_id, sync_interval=0.2, max_backoff=0.4, poll=0.1)
+        queue = TapQueue(tmp_path / f"{d.device_id}.sqlite")
+        uplink = Uplink(url or endpoint.url, d.device_id, d.token, timeout=2.0)
+        client = ReaderClient(settings, queue, uplink, pin_source, clock=clock,
+                              on_event=(events.append if events is not None else None))
+        made.append(client)
+        return client
+
+    yield make
+    for c in made:
+        c.uplink.close()
+        c.queue.close()
