@@ -124,6 +124,7 @@ class Broker:
         self.events = events if events is not None else EventLog()
         self._master = master_key if master_key is not None else os.urandom(32)
         self._organ_keys: dict[str, bytes] = {}
+        self._pivots: dict[int, bytes] = {}
         self._by_code: dict[str, dict[str, int]] = {}  # organ -> code -> resident id
         self.servers: dict[str, IntermediateServer] = {}
         self._log: dict[str, list] = {k: [] for k in _LOG_COLUMNS}
@@ -143,11 +144,17 @@ class Broker:
 
     def _pivot(self, resident_id: int) -> bytes:
         """The broker-internal key of a person, from their My Number (never leaves the broker)."""
+        hit = self._pivots.get(resident_id)
+        if hit is not None:
+            return hit
         i = int(np.searchsorted(self._rid, resident_id))
         if i >= self._rid.size or self._rid[i] != resident_id:
             raise NotFound(f"resident {resident_id} is not registered with the network")
         mn = format_my_number(int(self._mn[i])).encode()
-        return hmac.digest(self._master, b"person:" + mn, hashlib.sha256)
+        pivot = self._pivots[resident_id] = hmac.digest(
+            self._master, b"person:" + mn, hashlib.sha256
+        )
+        return pivot
 
     def _code(self, organ: str, resident_id: int) -> AgencyCode:
         """An organ's code for a resident; remembered so the broker can convert it back."""
