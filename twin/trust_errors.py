@@ -6,7 +6,7 @@ from twin.clock import to_jst
 from twin.errors import Conflict, Forbidden, NotFound, TwinError, ValidationError
 
 
-def _when(t: float) -> str:
+def when(t: float) -> str:
     """A POSIX instant as a readable JST time."""
     return to_jst(t).strftime("%Y-%m-%d %H:%M JST")
 
@@ -42,7 +42,7 @@ class CardSuspended(TrustError, Forbidden):
 
     def __init__(self, serial: int, since: float) -> None:
         self.serial, self.since = serial, since
-        super().__init__(f"card {serial} is suspended since {_when(since)} (reported lost); "
+        super().__init__(f"card {serial} is suspended since {when(since)} (reported lost); "
                          "the holder can report it found or ask for a reissue at a city counter")
 
 
@@ -54,7 +54,7 @@ class CardRevoked(TrustError, Forbidden):
     def __init__(self, serial: int, since: float, reason: str, what: str = "card") -> None:
         self.serial, self.since, self.reason = serial, since, reason
         subject = f"card {serial}" if what == "card" else f"the {what} of card {serial}"
-        super().__init__(f"{subject} was revoked on {_when(since)} ({reason.replace('_', ' ')}); "
+        super().__init__(f"{subject} was revoked on {when(since)} ({reason.replace('_', ' ')}); "
                          "it cannot be used again")
 
 
@@ -65,7 +65,7 @@ class CardExpired(TrustError, Forbidden):
 
     def __init__(self, serial: int, expired_at: float) -> None:
         self.serial, self.expired_at = serial, expired_at
-        super().__init__(f"card {serial} expired on {_when(expired_at)}; the holder must renew it at a city counter")
+        super().__init__(f"card {serial} expired on {when(expired_at)}; the holder must renew it at a city counter")
 
 
 class CertificateExpired(TrustError, Forbidden):
@@ -75,7 +75,7 @@ class CertificateExpired(TrustError, Forbidden):
 
     def __init__(self, cert_serial: int, not_after: float, purpose: str) -> None:
         self.cert_serial, self.not_after = cert_serial, not_after
-        super().__init__(f"the {purpose} certificate {cert_serial:#x} is valid only until {_when(not_after)}; "
+        super().__init__(f"the {purpose} certificate {cert_serial:#x} is valid only until {when(not_after)}; "
                          "renew it at a city counter")
 
 

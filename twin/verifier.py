@@ -28,6 +28,7 @@ from twin.trust_errors import (
     TrustError,
     UnknownIssuer,
     WrongCertificate,
+    when,
 )
 from twin.trust_events import RevokedAcceptedInWindow, refuse
 
@@ -89,7 +90,7 @@ class CertificateVerifier:
                                cc.card_serial, now)
         if now < cc.not_before:
             raise self._refuse(CertificateNotYetValid(f"certificate {cc.cert_serial:#x} is not valid before "
-                                                      f"{cc.not_before:.0f} (POSIX s)"), cc.card_serial, now)
+                                                      f"{when(cc.not_before)}"), cc.card_serial, now)
         return cc
 
     def chain(self, der: bytes, now: float, serial_hint: int = 0) -> CheckedCertificate:

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from twin.card import CardRegistry
-from twin.card.registry import NO_DAY
-from twin.card.rules import SIGNING_MIN_AGE, age_on, card_expiry_day, cert_expiry_day, day_of
+from twin.card.rules import (
+    NO_DAY,
+    SIGNING_MIN_AGE,
+    age_on,
+    card_expiry_day,
+    cert_expiry_day,
+    day_of,
+)
 from twin.errors import ValidationError
 from twin.pki import CertificateAuthority
 

@@ -2,8 +2,8 @@
 
 from twin.card.chip import Card, InputSupportData, SignedFace
 from twin.card.freearea import CATALOGUE, FREE_AREA_SLOTS, FreeAreaApp
-from twin.card.registry import STATUS_NAMES, CardRegistry
-from twin.card.rules import MAX_TRIES, PIN_APPS, Pins, derive_pins, mistype
+from twin.card.registry import CardRegistry
+from twin.card.rules import MAX_TRIES, PIN_APPS, STATUS_NAMES, Pins, derive_pins, mistype
 from twin.pki import FaceData
 
 __all__ = ["CATALOGUE", "FREE_AREA_SLOTS", "MAX_TRIES", "PIN_APPS", "STATUS_NAMES", "Card", "CardRegistry",

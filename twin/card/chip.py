@@ -14,6 +14,7 @@ from twin.card.rules import (
     APP_SIGNING,
     APP_SUPPORT,
     APP_USER,
+    APPLIED,
     MAX_TRIES,
     PIN_APPS,
     app_index,
@@ -33,8 +34,6 @@ from twin.trust_errors import (
     WrongPin,
 )
 from twin.trust_events import AppChanged, PinLockedEvent, PinRejected, refuse
-
-_APPLIED = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +106,7 @@ class Card:
         return self.tries_left(app) == 0
 
     def _in_hand(self, now: float, where: str) -> None:
-        if int(self.registry.status[self.row]) == _APPLIED:
+        if int(self.registry.status[self.row]) == APPLIED:
             raise refuse(self.registry.events, CardNotIssued(f"card {self.serial} has not been handed over yet"),
                          self.serial, where, now)
 
@@ -138,7 +137,7 @@ class Card:
     def certificate(self, purpose: int = USER) -> bytes:
         """The DER certificate of `purpose` (readable without a PIN, as on the real chip)."""
         reg, row = self.registry, self.row
-        if int(reg.status[row]) == _APPLIED:
+        if int(reg.status[row]) == APPLIED:
             raise CardNotIssued(f"card {self.serial} has not been handed over yet")
         gen = int(reg.user_gen[row] if purpose == USER else reg.sign_gen[row])
         return reg.cert_der.get((row, purpose, gen), lambda: reg.ca.certificate(reg.cert_request(row, purpose)))

@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from twin.card.rules import (
+    ACTIVE,
+    APPLIED,
+    EXPIRED,
     MAX_TRIES,
+    NO_DAY,
     PIN_APPS,
+    RETIRED,
     SIGNING_MIN_AGE,
+    STATUS_NAMES,
+    SUSPENDED,
     age_on,
     app_index,
     card_expiry_day,
@@ -30,7 +37,6 @@ from twin.trust_errors import (
 from twin.trust_events import CardLifecycle, PinUnlocked, refuse
 
 RENEWAL_WINDOW = 90 * DAY  # renewal accepted from 3 months before expiry (assumption per J-LIS notices)
-_APPLIED, _ACTIVE, _SUSPENDED, _RETIRED, _EXPIRED = 0, 1, 2, 3, 4
 
 
 class LifecycleMixin:
@@ -45,7 +51,7 @@ class LifecycleMixin:
     def _require(self, row: int, allowed: tuple[int, ...], now: float, doing: str) -> None:
         st = int(self.status[row])
         if st not in allowed:
-            names = ("applied", "active", "suspended", "retired", "expired")
+            names = STATUS_NAMES
             raise self._refuse(CardStateConflict(f"cannot {doing} card {int(self.serial[row])}: it is {names[st]} "
                                               f"(needs {' or '.join(names[a] for a in allowed)})"), row, now)
 
@@ -57,7 +63,7 @@ class LifecycleMixin:
             gen, start, until, holder = self.user_gen[row], self.user_from[row], self.user_until[row], None
         else:
             gen, start, until = self.sign_gen[row], self.sign_from[row], self.sign_until[row]
-            if start < -(1 << 30):
+            if start == NO_DAY:
                 raise NoSigningCertificate(f"card {int(self.serial[row])} carries no signing certificate "
                                            f"(not issued under age {SIGNING_MIN_AGE} or not requested)")
             holder = self.sign_holder.get(row) or self.face_of_resident(int(self.resident[row]))
@@ -79,12 +85,12 @@ class LifecycleMixin:
         serial = int(self.serial[row])
         if user:
             self.ca.revoke(cert_serial_of(serial, USER, int(self.user_gen[row])), now, reason)
-        if self.sign_from[row] > -(1 << 30):
+        if self.sign_from[row] != NO_DAY:
             self.ca.revoke(cert_serial_of(serial, SIGNING, int(self.sign_gen[row])), now, reason)
 
     def has_signing_certificate(self, row: int, now: float) -> bool:
         """Whether the card holds an unrevoked signing certificate."""
-        if self.sign_from[row] < -(1 << 30):
+        if self.sign_from[row] == NO_DAY:
             return False
         rec = self.ca.revocation_of(cert_serial_of(int(self.serial[row]), SIGNING, int(self.sign_gen[row])))
         return rec is None or rec.revoked_at > now
@@ -99,19 +105,19 @@ class LifecycleMixin:
         current = int(self.card_row[rid])
         if current >= 0:
             st, held = int(self.status[current]), int(self.serial[current])
-            why = {_APPLIED: f"already applied for card {held}",
-                   _ACTIVE: f"already holds valid card {held}; renew or reissue it instead",
-                   _SUSPENDED: f"holds suspended card {held}; report it found or reissue it"}.get(st)
-            if why and not (st == _ACTIVE and now >= self.expires_at(current)):
+            why = {APPLIED: f"already applied for card {held}",
+                   ACTIVE: f"already holds valid card {held}; renew or reissue it instead",
+                   SUSPENDED: f"holds suspended card {held}; report it found or reissue it"}.get(st)
+            if why and not (st == ACTIVE and now >= self.expires_at(current)):
                 raise self._refuse(CardStateConflict(f"resident {rid} {why}"), current, now)
         return self._new_card(rid, now, "applied")
 
     def _new_card(self, rid: int, now: float, detail: str) -> int:
         serial = self._next_serial
         self._next_serial += 7
-        row = int(self._append(np.array([serial], dtype=np.int64), np.array([rid], dtype=np.int64), _APPLIED)[0])
+        row = int(self._append(np.array([serial], dtype=np.int64), np.array([rid], dtype=np.int64), APPLIED)[0])
         self._extra[serial] = row
-        self.sign_from[row] = self.sign_until[row] = np.iinfo(np.int32).min
+        self.sign_from[row] = self.sign_until[row] = NO_DAY
         self.ready_at[row] = now + self.lead_time
         self.card_row[rid] = row
         self._step(row, now, "applied", detail)
@@ -120,18 +126,18 @@ class LifecycleMixin:
     def issue(self, serial: int, now: float) -> None:
         """Hand over an applied card once its lead time has passed (交付); any older card is retired."""
         row = self.row_of(serial)
-        self._require(row, (_APPLIED,), now, "hand over")
+        self._require(row, (APPLIED,), now, "hand over")
         if now < self.ready_at[row]:
             raise self._refuse(CardStateConflict(f"card {int(serial)} is not ready: it can be handed over "
                                               f"{(self.ready_at[row] - now) / DAY:.1f} days from now"), row, now)
         rid = int(self.resident[row])
         for old in self._cards_of(rid):
-            if old != row and int(self.status[old]) in (_ACTIVE, _SUSPENDED, _EXPIRED):
+            if old != row and int(self.status[old]) in (ACTIVE, SUSPENDED, EXPIRED):
                 self._retire(old, now, "returned")
         today = day_of(now)
         self.issued[row] = today
         self.expiry[row] = int(card_expiry_day(np.array([today]), np.array([int(self.birth[rid])]))[0])
-        self.status[row] = _ACTIVE
+        self.status[row] = ACTIVE
         self.tries[row] = MAX_TRIES
         del self.ready_at[row]
         self._issue_certs(row, now)
@@ -141,9 +147,9 @@ class LifecycleMixin:
         return np.flatnonzero(self.resident[: self._n] == rid)
 
     def _retire(self, row: int, now: float, reason: str) -> None:
-        if int(self.status[row]) != _SUSPENDED:  # a lost card's certificates were revoked already
+        if int(self.status[row]) != SUSPENDED:  # a lost card's certificates were revoked already
             self._revoke_certs(row, now, reason)
-        self.status[row] = _RETIRED
+        self.status[row] = RETIRED
         self.since[row] = (now, reason)
         self._step(row, now, "retired", reason)
 
@@ -152,8 +158,8 @@ class LifecycleMixin:
     def report_loss(self, serial: int, now: float) -> None:
         """The holder reports the card lost (紛失届): suspend it and revoke both certificates."""
         row = self.row_of(serial)
-        self._require(row, (_ACTIVE, _EXPIRED), now, "report lost")
-        self.status[row] = _SUSPENDED
+        self._require(row, (ACTIVE, EXPIRED), now, "report lost")
+        self.status[row] = SUSPENDED
         self.since[row] = (now, "loss")
         self._revoke_certs(row, now, "loss")
         self._step(row, now, "suspended", "loss")
@@ -161,11 +167,11 @@ class LifecycleMixin:
     def report_found(self, serial: int, now: float) -> None:
         """A lost card is found: lift the suspension and issue new certificates (the old ones stay revoked)."""
         row = self.row_of(serial)
-        self._require(row, (_SUSPENDED,), now, "restore")
-        self.status[row] = _ACTIVE
+        self._require(row, (SUSPENDED,), now, "restore")
+        self.status[row] = ACTIVE
         del self.since[row]
         self.user_gen[row] += 1
-        had_signing = self.sign_from[row] > -(1 << 30)
+        had_signing = self.sign_from[row] != NO_DAY
         if had_signing:
             self.sign_gen[row] += 1
         self._issue_certs(row, now, signing=had_signing)
@@ -174,14 +180,14 @@ class LifecycleMixin:
     def reissue(self, serial: int, now: float) -> int:
         """Apply for a replacement of a lost or damaged card (再交付); the old card is retired now."""
         row = self.row_of(serial)
-        self._require(row, (_ACTIVE, _SUSPENDED, _EXPIRED), now, "reissue")
+        self._require(row, (ACTIVE, SUSPENDED, EXPIRED), now, "reissue")
         self._retire(row, now, "reissue")
         return self._new_card(int(self.resident[row]), now, f"reissue of {int(serial)}")
 
     def renew_card(self, serial: int, now: float) -> int:
         """Apply for a new card near or after expiry (更新); the old one works until the new is handed over."""
         row = self.row_of(serial)
-        self._require(row, (_ACTIVE, _EXPIRED), now, "renew")
+        self._require(row, (ACTIVE, EXPIRED), now, "renew")
         if now < self.expires_at(row) - RENEWAL_WINDOW:
             raise self._refuse(CardStateConflict(f"card {int(serial)} can be renewed only from 3 months before it "
                                               f"expires; {(self.expires_at(row) - RENEWAL_WINDOW - now) / DAY:.0f} "
@@ -192,7 +198,7 @@ class LifecycleMixin:
         """Issue new certificates on the same card (電子証明書の更新); the old ones are revoked."""
         row = self.row_of(serial)
         self.check_usable(row, now, "counter")
-        had_signing = self.sign_from[row] > -(1 << 30)
+        had_signing = self.sign_from[row] != NO_DAY
         self._revoke_certs(row, now, "renewal")
         self.user_gen[row] += 1
         if had_signing:
@@ -203,8 +209,8 @@ class LifecycleMixin:
     def sweep_expired(self, now: float) -> int:
         """Mark active cards past their validity as expired (one event each); returns how many."""
         n = self._n
-        rows = np.flatnonzero((self.status[:n] == _ACTIVE) & (self.expiry[:n] < day_of(now)))
-        self.status[rows] = _EXPIRED
+        rows = np.flatnonzero((self.status[:n] == ACTIVE) & (self.expiry[:n] < day_of(now)))
+        self.status[rows] = EXPIRED
         for row in rows:
             self._step(int(row), now, "expired")
         return int(rows.size)
@@ -213,8 +219,8 @@ class LifecycleMixin:
 
     def _active_row_of_resident(self, resident_id: int, now: float) -> int:
         row = int(self.card_row[int(resident_id)])
-        if row < 0 or int(self.status[row]) == _APPLIED:
-            older = [r for r in self._cards_of(int(resident_id)) if int(self.status[r]) == _ACTIVE]
+        if row < 0 or int(self.status[row]) == APPLIED:
+            older = [r for r in self._cards_of(int(resident_id)) if int(self.status[r]) == ACTIVE]
             row = older[-1] if older else -1
         return row
 
@@ -238,7 +244,7 @@ class LifecycleMixin:
         """Keep the 4 items inside existing signing certificates as they were issued, before a change."""
         face = self.face_of_resident(rid)
         for row in self._cards_of(rid):
-            if self.sign_from[row] > -(1 << 30):
+            if self.sign_from[row] != NO_DAY:
                 self.sign_holder.setdefault(int(row), face)
 
     def _holder_changed(self, rid: int, now: float, reason: str) -> None:
@@ -259,7 +265,7 @@ class LifecycleMixin:
                                                     f"{SIGNING_MIN_AGE}"), row, now)
         if self.has_signing_certificate(row, now):
             self.ca.revoke(cert_serial_of(int(serial), SIGNING, int(self.sign_gen[row])), now, "renewal")
-        if self.sign_from[row] > -(1 << 30):
+        if self.sign_from[row] != NO_DAY:
             self.sign_gen[row] += 1
         self.sign_from[row], self.sign_until[row] = day_of(now), self.user_until[row]
         self.sign_holder[row] = self.face_of_resident(int(self.resident[row]))
@@ -269,7 +275,7 @@ class LifecycleMixin:
     def report_death(self, resident_id: int, now: float) -> None:
         """A death is registered: every card of the resident is retired and its certificates revoked."""
         for row in self._cards_of(int(resident_id)):
-            if int(self.status[row]) != _RETIRED:
+            if int(self.status[row]) != RETIRED:
                 self._retire(int(row), now, "death")
 
     # -- counter-only PIN operations ----------------------------------------------------------

@@ -16,9 +16,15 @@ from twin.card import face as face_items
 from twin.card.freearea import BY_NAME
 from twin.card.lifecycle import LifecycleMixin
 from twin.card.rules import (
+    ACTIVE,
+    APPLIED,
     CERT_YEARS,
     MAX_TRIES,
+    NO_DAY,
+    RETIRED,
     SIGNING_MIN_AGE,
+    STATUS_NAMES,
+    SUSPENDED,
     Pins,
     age_ymd,
     card_expiry_ymd,
@@ -34,12 +40,16 @@ from twin.errors import ValidationError
 from twin.events import EventLog
 from twin.keys import KeyCache
 from twin.pki import CertificateAuthority, FaceData
-from twin.trust_errors import CardExpired, CardNotIssued, CardRevoked, CardSuspended, UnknownCard
+from twin.trust_errors import (
+    CardExpired,
+    CardNotIssued,
+    CardRevoked,
+    CardSuspended,
+    UnknownCard,
+    when,
+)
 from twin.trust_events import refuse
 
-APPLIED, ACTIVE, SUSPENDED, RETIRED, EXPIRED = 0, 1, 2, 3, 4
-STATUS_NAMES = ("applied", "active", "suspended", "retired", "expired")
-NO_DAY = np.iinfo(np.int32).min  # "no certificate" in the day columns
 DEFAULT_LEAD_TIME = 30 * DAY  # application to hand-over (assumption: about a month)
 _CARD_COLUMNS = {  # name -> dtype of the per-card columns
     "serial": np.int64, "resident": np.int64, "status": np.int8, "issued": np.int32, "expiry": np.int32,
@@ -225,7 +235,7 @@ class CardRegistry(LifecycleMixin):
         err = None
         if st == APPLIED:
             err = CardNotIssued(f"card {serial} was applied for and can be collected from "
-                                f"{self.ready_at.get(row, now):.0f} (POSIX s); it is not in the holder's hands yet")
+                                f"{when(self.ready_at.get(row, now))}; it is not in the holder's hands yet")
         elif st == SUSPENDED:
             err = CardSuspended(serial, self.since[row][0])
         elif st == RETIRED:

@@ -18,6 +18,10 @@ MAX_TRIES = (3, 5, 3)  # consecutive wrong entries before the app locks
 CARD_YEARS_ADULT, CARD_YEARS_MINOR, ADULT_AGE = 10, 5, 18  # card validity: 10th / 5th birthday after issue
 CERT_YEARS = 5  # both certificates: until the 5th birthday after issue
 SIGNING_MIN_AGE = 15  # no signing certificate under 15
+# Card status codes (the registry's `status` column); "expired" is also computed from the date.
+APPLIED, ACTIVE, SUSPENDED, RETIRED, EXPIRED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("applied", "active", "suspended", "retired", "expired")
+NO_DAY = -(2**31)  # "no certificate" in the registry's int32 day columns
 _JST_OFFSET = 9 * 3600.0
 _EPOCH = dt.date(1970, 1, 1)
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
