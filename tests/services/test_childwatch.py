@@ -13,7 +13,12 @@ from twin.services.card_serials import UnknownCard
 from twin.services.childwatch import ChildWatch, ChildWatchParams, NotGuardian
 from twin.services.portal import Portal
 from twin.services.procedures import InsufficientAssurance
-from twin.services.safety_events import ChildTapIgnored, GuardianNotified, NotificationFailed
+from twin.services.safety_events import (
+    ChildTapIgnored,
+    ConsentRefused,
+    GuardianNotified,
+    NotificationFailed,
+)
 from twin.services.shelters import UnknownReader
 
 
@@ -98,8 +103,9 @@ def test_only_an_adult_of_the_childs_household_identified_with_the_pin_may_conse
     with pytest.raises(Forbidden, match="child watch is for children"):
         watch.enrol(guardian, _pin(guardian), T0)
     assert watch.guardian_of == {}
-    assert [e.reason for e in watch.events.of(ChildTapIgnored)] == [
-        "enrol_refused:not_guardian", "enrol_refused:insufficient_assurance", "enrol_refused:forbidden"]
+    assert [(e.child_id, e.guardian_id, e.reason) for e in watch.events.of(ConsentRefused)] == [
+        (child, other_adult, "not_guardian"), (child, guardian, "insufficient_assurance"),
+        (guardian, guardian, "forbidden")]
 
 
 def test_a_failed_delivery_stays_pending_and_is_flagged_late_when_retried_after_the_deadline(small_city, watch, outbox):
@@ -157,7 +163,10 @@ def test_a_second_guardian_cannot_take_over_an_enrolment(small_city, watch):
                                         & (pl.col("resident_id") != guardian))["resident_id"][0]
     with pytest.raises(Conflict, match="already enrolled"):
         watch.enrol(child, _pin(int(other)), T0 + 2)
+    with pytest.raises(NotGuardian, match="not enrolled by"):
+        watch.withdraw(child, _pin(int(other)), T0 + 3)
     assert watch.guardian_of == {child: guardian}
+    assert [e.reason for e in watch.events.of(ConsentRefused)] == ["conflict", "not_guardian"]
 
 
 def test_taps_from_unregistered_readers_or_unknown_cards_are_refused_and_logged(small_city, watch):

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from tests.services.safety_helpers import T0, no_card
-from twin.errors import ValidationError
+from twin.errors import NotFound, ValidationError
 from twin.identity import Assurance
 from twin.services.face_events import FaceCheckAttempted
 from twin.services.face_matcher import FaceMatcher, impostor_threshold
@@ -174,6 +174,16 @@ def test_procedures_state_the_level_they_need():
     assert {k: p.required for k, p in PROCEDURES.items()} == {
         "shelter_registration": Assurance.LOW, "family_lookup": Assurance.MEDIUM,
         "relief_payment": Assurance.MEDIUM, "child_watch_consent": Assurance.HIGH}
+
+
+def test_an_unknown_claimed_resident_or_procedure_is_refused_and_logged(small_city, desk):
+    rid = _holder(small_city)
+    with pytest.raises(NotFound, match="not in this city's registry"):
+        desk.check(10**9, None, _truthful(desk, rid), "shelter_registration", T0)
+    with pytest.raises(NotFound, match="unknown procedure 'bank_loan'"):
+        desk.check(rid, None, _truthful(desk, rid), "bank_loan", T0)
+    assert [(e.claimed_id, e.procedure, e.reason) for e in desk.events.of(FaceCheckAttempted)] == [
+        (10**9, "shelter_registration", "not_found"), (rid, "bank_loan", "not_found")]
 
 
 def test_bad_captures_and_parameters_are_refused(small_city, desk):

@@ -27,6 +27,18 @@ def test_the_city_network_has_each_shelter_with_its_capacity_and_two_readers(sma
     assert sorted(net.readers.values()) == sorted(list(range(net.shelter_count)) * 2)
 
 
+def test_each_shelter_shows_its_readers_and_paper_staff(small_city):
+    net = ShelterNetwork.from_city(small_city, params=ShelterParams(readers_per_shelter=3), now=T0)
+    first = int(net.facility_ids[0])
+    net.register_reader(first, T0)
+    net.set_staff(first, 5)
+    occ = net.occupancy()
+    assert occ["readers"].to_list() == [4, 3, 3, 3, 3]
+    assert occ["paper_staff"].to_list() == [5, 2, 2, 2, 2]
+    with pytest.raises(ValidationError):
+        net.set_staff(first, -1)
+
+
 def test_a_card_tap_checks_the_holder_in_at_the_readers_shelter(small_city, net):
     (rid,), (serial,) = card_holders(small_city, 1)
     res = net.tap(3, serial, T0 + 60)  # readers 3 and 4 belong to the second shelter

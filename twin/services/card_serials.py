@@ -136,3 +136,8 @@ def finite_time(now: float, what: str = "now") -> float:
     if not math.isfinite(t):
         raise ValidationError(f"{what} must be finite POSIX seconds, got {now!r}")
     return t
+
+
+def id_or_minus_one(value: object) -> int:
+    """An id as an int for a log entry, or -1 when the caller passed something that is not one."""
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else -1

@@ -19,13 +19,14 @@ from twin.clock import DAY, to_jst
 from twin.errors import Conflict, Forbidden, NotFound, TwinError
 from twin.events import EventLog
 from twin.identity import Identity
-from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
+from twin.services.card_serials import SerialIndex, SerialResolver, finite_time, id_or_minus_one
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import (
     ChildEnrolled,
     ChildRecordsPurged,
     ChildTapIgnored,
     ChildTapRecorded,
+    ConsentRefused,
     ConsentWithdrawn,
     GuardianNotified,
     NotificationFailed,
@@ -137,15 +138,21 @@ class ChildWatch:
                               "consent for the child (the guardian registers at a city counter)")
         return child, g
 
+    def _checked(self, child_id: int, guardian: Identity, t: float) -> tuple[int, int]:
+        """`_check_guardian`, logging a refusal before raising it."""
+        try:
+            return self._check_guardian(child_id, guardian)
+        except TwinError as e:
+            self.events.append(ConsentRefused(t, id_or_minus_one(child_id), id_or_minus_one(guardian.resident_id),
+                                              e.code))
+            raise
+
     def enrol(self, child_id: int, guardian: Identity, now: float) -> None:
         """Record the guardian's consent: from now on the child's taps are tracked and notified."""
         t = finite_time(now)
-        try:
-            child, g = self._check_guardian(child_id, guardian)
-        except TwinError as e:
-            self.events.append(ChildTapIgnored(t, -1, f"enrol_refused:{e.code}"))
-            raise
+        child, g = self._checked(child_id, guardian, t)
         if self.guardian_of.get(child, g) != g:
+            self.events.append(ConsentRefused(t, child, g, Conflict.code))
             raise Conflict(f"child {child} is already enrolled by guardian {self.guardian_of[child]}; "
                            "that guardian must withdraw first")
         self.guardian_of[child] = g
@@ -154,8 +161,9 @@ class ChildWatch:
     def withdraw(self, child_id: int, guardian: Identity, now: float) -> int:
         """Withdraw consent: tracking stops and the child's records and notices are deleted."""
         t = finite_time(now)
-        child, g = self._check_guardian(child_id, guardian)
+        child, g = self._checked(child_id, guardian, t)
         if self.guardian_of.get(child) != g:
+            self.events.append(ConsentRefused(t, child, g, NotGuardian.code))
             raise NotGuardian(f"child {child} is not enrolled by resident {g}")
         del self.guardian_of[child]
         deleted = self._delete(lambda cols, i: cols["child_id"][i] == child)

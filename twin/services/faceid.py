@@ -21,7 +21,7 @@ from twin.clock import local_date
 from twin.errors import Forbidden, NotFound, TwinError
 from twin.events import EventLog
 from twin.identity import Assurance, Identity
-from twin.services.card_serials import finite_time
+from twin.services.card_serials import finite_time, id_or_minus_one
 from twin.services.face_events import FaceCheckAttempted
 from twin.services.face_matcher import FaceMatcher
 from twin.services.procedures import procedure, require_assurance
@@ -147,8 +147,12 @@ class FaceCheckDesk:
               procedure_key: str, now: float) -> Identity:
         """Check a claimed identity by live capture `probe` and interview, for a procedure; logged."""
         t = finite_time(now)
-        proc = procedure(procedure_key)
-        claimed = self._resident(claimed_id)
+        try:
+            proc = procedure(procedure_key)
+            claimed = self._resident(claimed_id)
+        except NotFound as e:
+            self._log(t, id_or_minus_one(claimed_id), str(procedure_key), float("nan"), False, False, Assurance.NONE, e.code)
+            raise
         self._count_attempt(t, claimed, proc.key)
         photo = bool(self.has_photo[claimed])
         score = self.matcher.score(probe, claimed) if photo and probe is not None else float("nan")

@@ -14,7 +14,7 @@ import numpy as np
 from twin.errors import Forbidden, NotFound, TwinError
 from twin.events import EventLog
 from twin.identity import Identity
-from twin.services.card_serials import finite_time
+from twin.services.card_serials import finite_time, id_or_minus_one
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import FamilyLookup
 
@@ -70,8 +70,7 @@ class FamilyDirectory:
             self.network.resident_index(asker.resident_id)
             self.network.resident_index(target_id)
         except TwinError as e:
-            self._log(t, int(asker.resident_id), int(target_id) if isinstance(target_id, (int, np.integer)) else -1,
-                      False, e.code)
+            self._log(t, id_or_minus_one(asker.resident_id), id_or_minus_one(target_id), False, e.code)
             raise
         if self.household_of[asker.resident_id] != self.household_of[target_id]:
             self._log(t, asker.resident_id, int(target_id), False, NotHouseholdMember.code)

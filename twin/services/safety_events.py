@@ -102,6 +102,16 @@ class ChildEnrolled(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentRefused(Event):
+    """An enrolment or withdrawal was refused (not the guardian, too weak an identity, not a child)."""
+
+    child_id: int
+    guardian_id: int
+    reason: str
+    kind: ClassVar[str] = "consent_refused"
+
+
+@dataclass(frozen=True, slots=True)
 class ConsentWithdrawn(Event):
     """A guardian withdrew consent; the child's records were deleted."""
 

@@ -111,6 +111,7 @@ class ShelterNetwork:
         self.occ: list[int] = [0] * cap.size  # desk counts
         self.reg: list[int] = [0] * cap.size  # server counts (identified + anonymous)
         self.anon: list[int] = [0] * cap.size  # anonymous part of reg
+        self.staff: list[int] = [self.params.paper_form_staff_per_shelter] * cap.size  # paper-desk staff
         self.where = np.full(int(n_residents), -1, dtype=np.int32)  # shelter index per resident
         self.since = np.full(int(n_residents), np.nan)
         self.readers: dict[int, int] = {}  # reader id -> shelter index
@@ -258,7 +259,8 @@ class ShelterNetwork:
 
     def reader_sink(self, reader_id: int) -> Callable[[object], TapResult]:
         """A `sink` for `twin.reader.Reader`: its taps land at this reader's shelter (refusals raise)."""
-        self.reader_shelter(reader_id, 0.0, serial=-1)
+        if reader_id not in self.readers:
+            raise UnknownReader(f"reader {reader_id!r} is not registered to any shelter; register it first")
         return lambda tap: self.accept_tap(reader_id, tap, tap.at)
 
     def restore_reader(self, reader_id: int, rows: list[dict], journal: shelter_offline.Journal | None = None) -> None:
@@ -323,10 +325,19 @@ class ShelterNetwork:
         return -1
 
     # ---- views -------------------------------------------------------------------------------
+    def set_staff(self, shelter_id: int, staff: int) -> None:
+        """Set how many staff take paper forms at a shelter (a scenario sizes the paper desk by it)."""
+        check_int("staff", staff, 0, 1000)
+        self.staff[self.shelter_index(shelter_id)] = staff
+
     def occupancy(self) -> pl.DataFrame:
-        """Per shelter: capacity, desk count, server count (identified + anonymous), free places."""
+        """Per shelter: capacity, readers, paper staff, desk count, server count (identified +
+        anonymous) and free places."""
         cap, occ, reg, anon = (np.array(v, dtype=np.int64) for v in (self.cap, self.occ, self.reg, self.anon))
-        return pl.DataFrame({"shelter_id": self.facility_ids, "capacity": cap, "desk_count": occ,
+        readers = np.bincount(np.fromiter(self.readers.values(), np.int64, len(self.readers)),
+                              minlength=cap.size)
+        return pl.DataFrame({"shelter_id": self.facility_ids, "capacity": cap, "readers": readers,
+                             "paper_staff": np.array(self.staff, dtype=np.int64), "desk_count": occ,
                              "registered": reg, "identified": reg - anon, "anonymous": anon,
                              "free": np.maximum(cap - occ, 0)})
 
