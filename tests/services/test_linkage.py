@@ -132,6 +132,32 @@ def test_statutory_exchanges_with_other_authorities_need_no_city_ordinance():
     assert net.broker.exchange_frame()["basis"].to_list() == ["statutory"]
 
 
+def test_a_national_agency_asks_the_city_under_the_act_alone():
+    net = network(internal=())
+    resp = net.system("nat.pension").ask(
+        1, "national_pension_exemption", ("resident_tax_income",), "city.tax", T0
+    )
+    assert resp.as_dict() == {"resident_tax_income": 3_200_000}
+    assert net.system("nat.pension").code_of(1) != net.system("city.tax").code_of(1)
+    with pytest.raises(NotPermitted, match="outside the permission table"):
+        net.system("nat.pension").ask(
+            1, "national_pension_exemption", ("household_composition",), "city.resident_records", T0
+        )
+
+
+def test_welfare_reads_income_inside_the_city_only_with_the_ordinance():
+    net = network(internal=())
+    with pytest.raises(NotPermitted, match=r"Art. 9\(2\)"):
+        net.system("city.welfare").ask(
+            2, "public_assistance", ("resident_tax_income",), "city.tax", T0
+        )
+    net = network(internal=("public_assistance",))
+    resp = net.system("city.welfare").ask(
+        2, "public_assistance", ("resident_tax_income",), "city.tax", T0
+    )
+    assert resp.as_dict() == {"resident_tax_income": 1_800_000}
+
+
 def test_a_forged_code_is_refused_and_logged_without_a_person():
     net = network()
     forged = LinkageRequest(
@@ -288,7 +314,7 @@ def test_the_permission_table_refuses_rows_that_cannot_be_lawful(row, why):
 def test_the_shipped_table_is_sourced_and_names_the_ordinances_a_scope_needs():
     table = PermissionTable.load()
     frame = table.frame()
-    assert frame.height == 16 and frame["source"].str.len_chars().min() > 10
+    assert frame.height == 19 and frame["source"].str.len_chars().min() > 10
     assert table.ordinances_needed(LinkageScope.of(["child_allowance"])) == {"ordinance_9_2"}
     assert table.ordinances_needed(LinkageScope.of(["school_aid"])) == {"ordinance_19_9"}
     assert table.ordinances_needed(LinkageScope.of([])) == frozenset()

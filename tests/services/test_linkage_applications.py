@@ -260,4 +260,4 @@ def test_the_linkage_command_prints_the_avoided_certificates_for_a_design(cli):
     bad = cli("linkage", "--tasks", "child_alowance")
     assert bad.returncode == 2 and "unknown linkage task" in bad.stderr
     perms = cli("linkage", "--permissions", "--format", "json")
-    assert len(json.loads(perms.stdout)) == 16
+    assert len(json.loads(perms.stdout)) == 19
