@@ -1,0 +1,250 @@
+"""The double-entry book (複式簿記): posts a batch of requests inside one store transaction.
+
+One batch reads what it needs up front (earlier postings by key, balances, refunds, point
+lots), applies the requests in order in memory, refusing any that break a rule, and writes
+everything back with a handful of statements: that is the group commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from twin.errors import TwinError, ValidationError
+from twin.services import points as pts
+from twin.services.ledger_requests import REQUEST_TYPES, Receipt, Row
+from twin.services.ledger_rules import (
+    POINTS_BREAKAGE,
+    POINTS_EXPENSE,
+    IdempotencyConflict,
+    InsufficientFunds,
+    InsufficientPoints,
+    LedgerParams,
+    PaymentNotFound,
+    RefundRefused,
+    account_rule,
+    kind_of,
+    revenue,
+    source_account,
+    wallet,
+)
+from twin.services.ledger_rules import points as points_account
+from twin.store import Tx
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS ledger_accounts (
+        account_id TEXT PRIMARY KEY, kind TEXT NOT NULL, balance BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_postings (
+        posting_id ID PRIMARY KEY, idem_key TEXT NOT NULL UNIQUE, op TEXT NOT NULL,
+        resident_id BIGINT NOT NULL, amount BIGINT NOT NULL, detail TEXT NOT NULL,
+        channel TEXT NOT NULL, method TEXT NOT NULL, site BIGINT NOT NULL, ref TEXT NOT NULL,
+        expires_at REAL NOT NULL, at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_entries (
+        posting_id BIGINT NOT NULL, account_id TEXT NOT NULL, amount BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_refunds (
+        payment_key TEXT PRIMARY KEY, refunded BIGINT NOT NULL)""",
+    *pts.SCHEMA,
+)
+POSTING_COLUMNS = "posting_id, idem_key, op, resident_id, amount, detail, channel, method, site, ref, expires_at, at"
+FINGERPRINT = ("op", "resident_id", "amount", "detail", "channel", "method", "site", "ref", "expires_at")
+REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the refunded payment
+Legs = list[tuple[str, int]]
+
+
+def load_receipts(tx: Tx, keys: Sequence[str]) -> dict[str, Receipt]:
+    """Earlier postings by idempotency key, as replay receipts."""
+    rows = tx.query_in(f"SELECT {POSTING_COLUMNS} FROM ledger_postings WHERE idem_key IN ({{in}})", keys)
+    return {r[1]: Receipt(*r, replayed=True) for r in rows}
+
+
+def _conflict(row: Row, first: Receipt) -> IdempotencyConflict | None:
+    """A conflict naming each field where a reused key's request differs from the first one."""
+    names = REFUND_FINGERPRINT if row.op == "refund" else FINGERPRINT
+    diffs = [(f, getattr(first, f), getattr(row, f)) for f in names
+             if not (f == "amount" and row.amount is None) and getattr(first, f) != getattr(row, f)]
+    if not diffs:
+        return None
+    said = "; ".join(f"{f} was {a!r}, now {b!r}" for f, a, b in diffs)
+    return IdempotencyConflict(f"idempotency key {row.key!r} was already used for posting "
+                               f"#{first.posting_id} ({first.op} of {first.amount:,} by resident "
+                               f"{first.resident_id}); this request differs ({said}); refused, nothing posted")
+
+
+class Batch:
+    """One group commit in progress."""
+
+    def __init__(self, tx: Tx, now: float, params: LedgerParams) -> None:
+        self.tx, self.now, self.params = tx, float(now), params
+        self.balances: dict[str, int] = {}
+        self.loaded: dict[str, int] = {}
+        self.rules: dict[str, tuple[int, bool]] = {}
+        self.posted: list[Receipt] = []
+        self.entries: list[tuple[int, str, int]] = []
+        self.refunded: dict[str, int] = {}
+        self.refunds_new: set[str] = set()
+        self.next_id = int(tx.scalar("SELECT COALESCE(MAX(posting_id), 0) FROM ledger_postings")) + 1
+        self.receipts: dict[str, Receipt] = {}
+        self.lots: pts.LotBook | None = None
+        self.legs: list[Legs] = []
+
+    def prepare(self, rows: list[Row]) -> None:
+        """Read every earlier posting, refund total, balance and point lot the batch needs."""
+        refs = [r.ref for r in rows if r.op == "refund"]
+        self.receipts = load_receipts(self.tx, [r.key for r in rows] + refs)
+        for key, total in self.tx.query_in("SELECT payment_key, refunded FROM ledger_refunds "
+                                           "WHERE payment_key IN ({in})", refs):
+            self.refunded[key] = int(total)
+        rules = self.rules
+        for acc in (POINTS_EXPENSE, POINTS_BREAKAGE):
+            rules[acc] = account_rule(acc)
+        self.legs = [self._legs(r, r.amount or 0, self.receipts.get(r.ref)) for r in rows]
+        for legs in self.legs:
+            for acc, _ in legs:
+                if acc not in rules:
+                    rules[acc] = account_rule(acc)
+        for acc, bal in self.tx.query_in("SELECT account_id, balance FROM ledger_accounts "
+                                         "WHERE account_id IN ({in})", sorted(rules)):
+            self.balances[acc] = int(bal)
+        self.loaded = dict(self.balances)
+        self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
+
+    def _legs(self, r: Row, amount: int, original: Receipt | None) -> Legs:
+        """The balanced legs (account, signed amount, debit positive) of one request."""
+        rid = r.resident_id
+        if r.op == "fee":
+            return [(source_account(rid, r.channel, r.method, r.site), amount), (revenue(r.detail), -amount)]
+        if r.op == "top_up":
+            return [(source_account(rid, r.channel, r.method, r.site), amount), (wallet(rid), -amount)]
+        if r.op == "grant":
+            return [(POINTS_EXPENSE, amount), (points_account(rid), -amount)]
+        if r.op == "redeem":
+            return [(points_account(rid), amount), (wallet(rid), -amount)]
+        if r.op == "expire":
+            return [(points_account(rid), amount), (POINTS_BREAKAGE, -amount)]
+        if original is None or original.op != "fee":
+            return []
+        return [(revenue(original.detail), amount),
+                (source_account(original.resident_id, original.channel, original.method, original.site), -amount)]
+
+    def apply(self, row: Row, legs: Legs) -> Receipt:
+        """Post one request (legs as planned in `prepare`), replay it, or raise the refusal."""
+        first = self.receipts.get(row.key)
+        if first is not None:
+            err = _conflict(row, first)
+            if err is not None:
+                raise err
+            return first if first.replayed else first._replace(replayed=True)
+        if row.op in ("refund", "redeem", "expire"):
+            row, legs = self._plan(row)
+        self._check(row, legs)
+        return self._post(row, legs)
+
+    def _plan(self, row: Row) -> tuple[Row, Legs]:
+        """Resolve refunds against their payment and check point lots; return the legs."""
+        if row.op == "refund":
+            return self._plan_refund(row)
+        if row.op == "redeem":
+            usable = self.lots.usable(row.resident_id, self.now)
+            if row.amount > usable:
+                lapsed = self.lots.lapsed(row.resident_id, self.now)
+                raise InsufficientPoints(
+                    f"resident {row.resident_id} holds {usable:,} unexpired points"
+                    + (f" ({lapsed:,} more have expired)" if lapsed else "")
+                    + f" and asked to redeem {row.amount:,}; refused, nothing redeemed")
+        if row.op == "expire":
+            lot = self.lots.lot(row.resident_id, int(row.ref))
+            if lot is None or lot.expires_at > self.now or lot.remaining != row.amount:
+                raise ValidationError(f"point lot {row.ref} of resident {row.resident_id} has no "
+                                      f"{row.amount:,} points due to expire at this time")
+        return row, self._legs(row, row.amount, None)
+
+    def _plan_refund(self, row: Row) -> tuple[Row, Legs]:
+        original = self.receipts.get(row.ref)
+        if original is None:
+            raise PaymentNotFound(f"no payment with key {row.ref!r} to refund; nothing posted")
+        if original.op != "fee":
+            raise RefundRefused(f"key {row.ref!r} is a {original.op}, not a fee payment; only fees are refunded")
+        amount = original.amount if row.amount is None else row.amount
+        done = self.refunded.get(row.ref, 0)
+        if done + amount > original.amount:
+            raise RefundRefused(f"payment {row.ref!r} was ¥{original.amount:,} and ¥{done:,} is already "
+                                f"refunded; a refund of ¥{amount:,} would exceed it; nothing posted")
+        row = row._replace(amount=amount, resident_id=original.resident_id, detail=original.detail,
+                           channel=original.channel, method=original.method, site=original.site)
+        return row, self._legs(row, amount, original)
+
+    def _check(self, row: Row, legs: Legs) -> None:
+        """Refuse a posting that takes a no-overdraft account below zero."""
+        for acc, amt in legs:
+            sign, free = self.rules.get(acc) or account_rule(acc)
+            if free:
+                continue
+            natural = self.balances.get(acc, 0) * sign
+            if natural + amt * sign < 0:
+                unit = "points" if kind_of(acc) == "points" else "yen"
+                raise InsufficientFunds(f"{acc} holds {natural:,} {unit}; this {row.op} needs "
+                                        f"{row.amount:,}; refused, nothing posted")
+
+    def _post(self, row: Row, legs: Legs) -> Receipt:
+        pid = self.next_id
+        self.next_id += 1
+        balances, entries = self.balances, self.entries
+        for acc, amt in legs:
+            balances[acc] = balances.get(acc, 0) + amt
+            entries.append((pid, acc, amt))
+        if row.op == "refund":
+            if row.ref not in self.refunded:
+                self.refunds_new.add(row.ref)
+            self.refunded[row.ref] = self.refunded.get(row.ref, 0) + row.amount
+        elif row.op == "grant":
+            self.lots.add(row.resident_id, pid, row.detail, row.amount, self.now, row.expires_at)
+        elif row.op == "redeem":
+            self.lots.take(row.resident_id, row.amount, self.now, pid)
+        elif row.op == "expire":
+            self.lots.lapse(self.lots.lot(row.resident_id, int(row.ref)), pid)
+        receipt = tuple.__new__(Receipt, (pid, *row, self.now, False))
+        self.posted.append(receipt)
+        self.receipts[row.key] = receipt
+        return receipt
+
+    def write(self) -> None:
+        """Write the batch's postings, entries, balances, refunds and lots."""
+        tx = self.tx
+        tx.executemany(f"INSERT INTO ledger_postings ({POSTING_COLUMNS}) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r[:12] for r in self.posted])
+        tx.executemany("INSERT INTO ledger_entries (posting_id, account_id, amount) VALUES (?, ?, ?)",
+                       self.entries)
+        old = self.loaded
+        tx.executemany("INSERT INTO ledger_accounts (account_id, kind, balance) VALUES (?, ?, ?)",
+                       [(a, kind_of(a), b) for a, b in self.balances.items() if a not in old])
+        tx.executemany("UPDATE ledger_accounts SET balance = ? WHERE account_id = ?",
+                       [(b, a) for a, b in self.balances.items() if a in old and old[a] != b])
+        tx.executemany("INSERT INTO ledger_refunds (payment_key, refunded) VALUES (?, ?)",
+                       [(k, self.refunded[k]) for k in self.refunds_new])
+        tx.executemany("UPDATE ledger_refunds SET refunded = ? WHERE payment_key = ?",
+                       [(v, k) for k, v in self.refunded.items() if k not in self.refunds_new])
+        self.lots.write(tx)
+
+
+def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams) -> list[Receipt | TwinError]:
+    """Post each request in order inside `tx`; each answer is a receipt or the refusal."""
+    out: list[Receipt | TwinError] = []
+    rows: list[Row | None] = []
+    for req in requests:
+        try:
+            if not isinstance(req, REQUEST_TYPES):
+                raise ValidationError(f"not a ledger request: {type(req).__name__}")
+            rows.append(req.row(params))
+            out.append(None)  # type: ignore[arg-type]
+        except TwinError as err:
+            rows.append(None)
+            out.append(err)
+    batch = Batch(tx, now, params)
+    valid = [(i, r) for i, r in enumerate(rows) if r is not None]
+    batch.prepare([r for _, r in valid])
+    for (i, row), legs in zip(valid, batch.legs, strict=True):
+        try:
+            out[i] = batch.apply(row, legs)
+        except TwinError as err:
+            out[i] = err
+    batch.write()
+    return out

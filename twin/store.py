@@ -1,0 +1,196 @@
+"""A small durable store over DB-API: SQLite in WAL mode by default, portable SQL for others.
+
+Code above this module writes plain SQL with `?` placeholders and the portable column types
+`ID`, `BIGINT`, `TEXT`, `REAL` in its DDL; a `Dialect` translates both for its backend.
+Only `Dialect.begin_write` (how a write transaction takes its lock) is backend-specific.
+A backend such as PostgreSQL (psycopg 3, paramstyle "format") is one more `Dialect` and a
+`connect` callable; the tests run against any `Store`.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from twin.errors import ValidationError
+
+_TYPE_TOKEN = re.compile(r"\b(ID|BIGINT|TEXT|REAL)\b")
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+IN_CHUNK = 500  # ids per `IN (...)` list; far below every backend's parameter limit
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one backend spells placeholders, column types and a locking write transaction."""
+
+    name: str
+    paramstyle: str  # "qmark" (?) or "format" (%s)
+    types: dict[str, str] = field(default_factory=dict)  # portable type token -> backend type
+    begin_write: tuple[str, ...] = ("BEGIN",)
+
+    def __post_init__(self) -> None:
+        if self.paramstyle not in ("qmark", "format"):
+            raise ValidationError(f"paramstyle must be 'qmark' or 'format', got {self.paramstyle!r}")
+
+    def sql(self, text: str) -> str:
+        """The statement with placeholders in this backend's style."""
+        return _translate(text, self.paramstyle)
+
+    def ddl(self, text: str) -> str:
+        """A CREATE statement with portable type tokens mapped to this backend's types."""
+        return _TYPE_TOKEN.sub(lambda m: self.types.get(m.group(1), m.group(1)), self.sql(text))
+
+
+@lru_cache(maxsize=512)
+def _translate(text: str, paramstyle: str) -> str:
+    """`?` placeholders to `%s` (escaping literal `%`) for the format paramstyle."""
+    if paramstyle == "qmark":
+        return text
+    return text.replace("%", "%%").replace("?", "%s")
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    paramstyle="qmark",
+    types={"ID": "INTEGER", "BIGINT": "INTEGER", "TEXT": "TEXT", "REAL": "REAL"},
+    begin_write=("BEGIN IMMEDIATE",),  # take the write lock first, so reads inside are stable
+)
+
+
+class Tx:
+    """One open transaction: run statements with `?` placeholders."""
+
+    __slots__ = ("_cur", "_dialect")
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cur = cursor
+        self._dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self._cur.execute(self._dialect.sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for many parameter rows (a no-op for none)."""
+        rows = list(rows)
+        if rows:
+            self._cur.executemany(self._dialect.sql(sql), rows)
+
+    def ddl(self, statement: str) -> None:
+        """Run a CREATE statement written with the portable type tokens."""
+        self._cur.execute(self._dialect.ddl(statement))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of a query."""
+        self._cur.execute(self._dialect.sql(sql), tuple(params))
+        return self._cur.fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (None for no row)."""
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def query_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of a query whose `{in}` marks an IN list, run in chunks over `values`."""
+        out: list[tuple] = []
+        values = list(values)
+        for i in range(0, len(values), IN_CHUNK):
+            chunk = values[i : i + IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            out += self.query(sql.replace("{in}", marks), [*params, *chunk])
+        return out
+
+
+class Store:
+    """A database connection with transactions; durable unless built by `Store.memory()`."""
+
+    def __init__(self, connection: Any, dialect: Dialect, *, durable: bool, where: str) -> None:
+        self._conn = connection
+        self.dialect = dialect
+        self.durable = durable
+        self.where = where
+        self._lock = threading.RLock()
+        self._schemas: set[str] = set()
+
+    @classmethod
+    def sqlite(cls, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> Store:
+        """A SQLite file in WAL mode; FULL syncs the log on every commit (survives power loss)."""
+        level = str(synchronous).upper()
+        if level not in SYNCHRONOUS_LEVELS:
+            raise ValidationError(f"synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}, got {synchronous!r}")
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise ValidationError(f"cannot open store {path}: folder {path.parent} does not exist")
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise ValidationError(f"cannot put {path} in WAL mode (got {mode!r})")
+        conn.execute(f"PRAGMA synchronous={level}")
+        return cls(conn, SQLITE, durable=level != "OFF", where=str(path))
+
+    @classmethod
+    def memory(cls) -> Store:
+        """An in-memory SQLite database: the same SQL and rules, nothing kept after close."""
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        return cls(conn, SQLITE, durable=False, where=":memory:")
+
+    @classmethod
+    def connect(cls, connect: Callable[[], Any], dialect: Dialect, *, where: str) -> Store:
+        """A store over any DB-API connection in autocommit mode (e.g. a PostgreSQL backend)."""
+        return cls(connect(), dialect, durable=True, where=where)
+
+    def ensure_schema(self, name: str, statements: Sequence[str]) -> None:
+        """Create tables and indexes once (each statement uses IF NOT EXISTS)."""
+        if name in self._schemas:
+            return
+        with self.transaction() as tx:
+            for stmt in statements:
+                tx.ddl(stmt)
+        self._schemas.add(name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A write transaction: committed on normal exit (durably), rolled back on an exception."""
+        with self._lock:
+            cur = self._conn.cursor()
+            for stmt in self.dialect.begin_write:
+                cur.execute(stmt)
+            try:
+                yield Tx(cur, self.dialect)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A read-only transaction (a consistent snapshot)."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield Tx(cur, self.dialect)
+            finally:
+                cur.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.dialect.name}, {self.where!r}, durable={self.durable})"
