@@ -1,0 +1,165 @@
+"""KPIs and frames of the disaster check-in scenario, computed from a finished model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scenarios.evacuation import FACE, METHOD_NAMES, PAPER
+from scenarios.results import KPI
+
+STATUS_NAMES = ("not_registered", "registered", "no_place", "left")
+
+KPIS = (
+    KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", ""),
+    KPI("checkin_wait_p50_min", "min", "median wait at the check-in desk"),
+    KPI("checkin_wait_p95_min", "min", "95th percentile of that wait"),
+    KPI("checkin_wait_max_min", "min", "longest wait"),
+    KPI("time_to_95pct_registered_h", "h", "hours after the quake until 95 % of the evacuees are "
+        "registered at a desk (empty if never within the horizon)"),
+    KPI("registered_share", "share", "evacuees registered at a desk by the horizon", "higher"),
+    KPI("hq_error_mean", "share", "mean |HQ head count - true| / true over time"),
+    KPI("hq_error_max", "share", "largest head-count error after the first report"),
+    KPI("hq_staleness_mean_min", "min", "mean age of the HQ's head counts"),
+    KPI("identified_share", "share", "evacuees the shelter system can name at the horizon",
+        "higher"),
+    KPI("households_found_all_share", "share", "households that arrived apart and found where "
+        "every member is (look-up or same shelter)", "higher"),
+    KPI("family_found_median_h", "h", "median hours from a household's first arrival until all "
+        "members were found"),
+    KPI("staff_hours", "staff-h", "desk, face-check and transcription staff hours"),
+    KPI("cost_yen", "yen", "staff hours at the design's rate plus the readers bought"),
+    KPI("paper_share", "share", "registrations made on paper forms"),
+    KPI("face_checks", "people", "registrations by face-photo check", ""),
+    KPI("offline_taps", "taps", "taps queued on offline readers and synced later", ""),
+    KPI("lost_checkins", "people", "card check-ins acknowledged but missing at the end "
+        "(must be 0)"),
+    KPI("redirected", "people", "people sent on from a full shelter", ""),
+    KPI("no_place", "people", "people every shelter turned away"),
+    KPI("simulation_events", "events", "SimPy events processed (for speed figures)", ""),
+)
+
+
+def _wait_stats(m: Any) -> tuple[float, float, float]:
+    """p50, p95, max of desk waits of registered people, in minutes."""
+    w = m.waited[~np.isnan(m.registered)] / 60.0
+    if not w.size:
+        return (np.nan, np.nan, np.nan)
+    p50, p95 = np.percentile(w, [50, 95])
+    return float(p50), float(p95), float(w.max())
+
+
+def _time_to_share(m: Any, share: float = 0.95) -> float:
+    """Hours until `share` of the evacuees who arrived are registered (NaN if never)."""
+    arrived = int(np.count_nonzero(~np.isnan(m.arrived)))
+    reg = np.sort(m.registered[~np.isnan(m.registered)])
+    k = int(np.ceil(share * arrived))
+    return float(reg[k - 1] / 3600.0) if arrived and k <= reg.size else float("nan")
+
+
+def _families(m: Any) -> tuple[float, float]:
+    """Share of apart households whose members all found each other, and the median time."""
+    if not m.members_of:
+        return float("nan"), float("nan")
+    times = []
+    for h, members in m.members_of.items():
+        first = np.nanmin(m.arrived[members]) if (~np.isnan(m.arrived[members])).any() else np.nan
+        found = m.found_at.get(h, np.inf)
+        shelters = m.here[members]
+        if (shelters >= 0).all() and (shelters == shelters[0]).all():
+            found = min(found, float(np.nanmax(m.arrived[members])))
+        times.append(found - first if np.isfinite(found) and np.isfinite(first) else np.inf)
+    t = np.array(times) / 3600.0
+    ok = np.isfinite(t)
+    return float(ok.mean()), float(np.median(t[ok])) if ok.any() else float("nan")
+
+
+def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
+    """Desk staff hours per shelter (first arrival to last service), face-check and entry hours."""
+    p, hours = m.p, 0.0
+    for s, paper in enumerate(m.paper):
+        recs = paper.records + (m.readers[s].records if m.readers else [])
+        if recs:
+            arr = np.array(recs)
+            span = (arr[:, 3].max() - arr[:, 1].min()) / 3600.0
+            hours += span * (p.paper_staff_per_shelter + p.readers_per_shelter * p.staff_per_reader)
+    for desk in m.face.values():
+        if desk.records:
+            arr = np.array(desk.records)
+            hours += (arr[:, 3].max() - arr[:, 1].min()) / 3600.0 * p.face_checkers_per_ward
+    if p.paper_entry_forms_per_hour > 0:
+        hours += forms_entered / p.paper_entry_forms_per_hour
+    return hours, p.readers_per_shelter * len(m.paper)
+
+
+def _hq(series: pl.DataFrame) -> tuple[float, float, float]:
+    """Mean and max head-count error, and mean staleness, after the first report arrived."""
+    s = series.filter(pl.col("hq_mean_age_min").is_finite() & (pl.col("true_present") > 0))
+    if s.height == 0:
+        return float("nan"), float("nan"), float("nan")
+    e = s["hq_relative_error"]
+    return float(e.mean()), float(e.max()), float(s["hq_mean_age_min"].mean())
+
+
+def _lost(m: Any) -> int:
+    """Card check-ins the desk acknowledged that the system does not hold at the end."""
+    idx = np.array(m.card_admitted, dtype=np.int64)
+    if not idx.size:
+        return 0
+    still = idx[m.status[idx] == 1]
+    return int(np.count_nonzero(m.net.where[m.ev.member_resident[still]] < 0))
+
+
+def kpis_of(m: Any, series: pl.DataFrame, stats: dict) -> dict[str, float]:
+    """Every KPI of one run."""
+    p50, p95, mx = _wait_stats(m)
+    found, found_t = _families(m)
+    hours, readers = _staff_hours(m, stats["forms_entered"])
+    err_mean, err_max, stale = _hq(series)
+    arrived = np.count_nonzero(~np.isnan(m.arrived))
+    reg = (m.status == 1) | (m.status == 3)  # registered, possibly left since
+    method = m.final_method[m.final_method >= 0]
+    identified = np.count_nonzero(m.net.where[m.ev.member_resident[m.here >= 0]] >= 0)
+    return {
+        "evacuees": float(arrived), "checkin_wait_p50_min": p50, "checkin_wait_p95_min": p95,
+        "checkin_wait_max_min": mx, "time_to_95pct_registered_h": _time_to_share(m),
+        "registered_share": float(np.count_nonzero(reg) / arrived) if arrived else np.nan,
+        "hq_error_mean": err_mean, "hq_error_max": err_max, "hq_staleness_mean_min": stale,
+        "identified_share": float(identified / max(np.count_nonzero(m.here >= 0), 1)),
+        "households_found_all_share": found, "family_found_median_h": found_t,
+        "staff_hours": hours, "cost_yen": hours * m.p.staff_hour_yen + readers * m.p.card_reader_yen,
+        "paper_share": float(np.mean(method == PAPER)) if method.size else np.nan,
+        "face_checks": float(np.count_nonzero(method == FACE)),
+        "offline_taps": float(sum(1 for _ in m.net.applied)),
+        "lost_checkins": float(_lost(m)), "redirected": float(np.count_nonzero(m.redirects)),
+        "no_place": float(np.count_nonzero(m.status == 2)),
+        "simulation_events": float(stats["simpy_events"]),
+    }
+
+
+def evacuees_frame(m: Any) -> pl.DataFrame:
+    """One row per evacuee: who, household, shelter, method, arrival, wait, registration, status."""
+    ev = m.ev
+    fid = m.net.facility_ids
+    return pl.DataFrame({
+        "resident_id": ev.member_resident, "household_id": ev.member_household,
+        "method": [METHOD_NAMES[x] if x >= 0 else "" for x in m.final_method.tolist()],
+        "planned_method": [METHOD_NAMES[x] for x in ev.member_method.tolist()],
+        "shelter_id": np.where(m.here >= 0, fid[np.maximum(m.here, 0)], -1),
+        "arrived_h": m.arrived / 3600.0, "waited_min": m.waited / 60.0,
+        "registered_h": m.registered / 3600.0,
+        "status": [STATUS_NAMES[x] for x in m.status.tolist()], "redirects": m.redirects,
+    }, nan_to_null=True)
+
+
+def shelters_frame(m: Any) -> pl.DataFrame:
+    """Per shelter: ward, capacity, arrivals, people present at the end, desk and system counts."""
+    occ = m.net.occupancy()
+    arrivals = np.bincount(m.ev.group_shelter, weights=np.diff(m.ev.group_start),
+                           minlength=len(m.paper))
+    return occ.with_columns(ward=pl.Series(m.wards), planned_arrivals=pl.Series(arrivals),
+                            present_at_end=pl.Series(m.present))
+
+

@@ -1,0 +1,280 @@
+"""The disaster check-in model in virtual time, around the twin's real safety and face-check code.
+
+Evacuee groups are SimPy processes: they reach their shelter, queue at the reader desk (card
+holders), the paper desk (everyone else) or the ward's face-check desk (no ID at all), and
+are checked in by `ShelterNetwork` (tap, paper form, or identity from `FaceCheckDesk`). A full
+shelter redirects them to the nearest one with room (the service decides; they walk there).
+Families who arrived apart look each other up through `FamilyDirectory`; shelters report
+head counts to `DisasterHQ`; readers lose the network and sync later; staff transcribe paper
+forms; evacuees leave over time. The truth (who is physically where) is kept here only to
+measure the service against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scenarios.evacuation import CARD, FACE, PAPER, Evacuation
+from scenarios.queueing import ServicePoint
+from twin.errors import TwinError
+from twin.identity import Assurance, Identity
+from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
+
+MAX_REDIRECTS = 5
+LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S = 1.5, 6 * 3600.0  # families look up less often over time
+NOT_YET, REGISTERED, NO_PLACE, LEFT = 0, 1, 2, 3
+
+
+class DisasterModel:
+    """One run: desks per shelter and ward, the safety service, and per-evacuee records."""
+
+    def __init__(self, env: simpy.Environment, p: Any, ev: Evacuation, safety: Any,
+                 face_desk: Any, rng: np.random.Generator, t0: float) -> None:
+        self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
+        self.net, self.rng, self.t0 = safety.shelters, rng, t0
+        n_s, n = ev.shelters.height, ev.people
+        self.wards = ev.shelters["ward"].to_numpy()
+        self.xy = ev.shelters.select("x_km", "y_km").to_numpy()
+        self.paper = [ServicePoint(env, p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
+        self.readers = ([ServicePoint(env, p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
+                        if p.readers_per_shelter else [])
+        face_on = p.face_check_enabled and p.face_checkers_per_ward > 0
+        self.face = ({int(w): ServicePoint(env, p.face_checkers_per_ward, f"face{w}")
+                      for w in np.unique(self.wards)} if face_on else {})
+        self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
+        for rid, s in sorted(self.net.readers.items()):
+            self.reader_ids[s].append(rid)
+        self.durations = self._draw_durations(n).tolist()
+        self.method = ev.member_method.tolist()
+        self.group_shelter = ev.group_shelter.tolist()
+        self.n_arrived = self.n_registered = 0
+        self.resident = ev.member_resident.tolist()
+        self.serial = ev.member_serial.tolist()
+        self.household = ev.member_household.tolist()
+        nan = float("nan")
+        self.present = [0] * n_s  # truth: people physically at each shelter
+        self.here = [-1] * n  # shelter a person is physically at (-1: not at any)
+        self.arrived, self.registered, self.waited = [nan] * n, [nan] * n, [nan] * n
+        self.status, self.final_method, self.redirects = [NOT_YET] * n, [-1] * n, [0] * n
+        self.identity: dict[int, Identity] = {}
+        self.card_admitted: list[int] = []
+        self.face_refused = 0
+        self.lookups_started: set[int] = set()
+        self.found_at: dict[int, float] = {}
+        self.members_of = self._members_by_household()
+
+    def finish(self) -> None:
+        """Turn the per-person lists into numpy arrays for the KPIs and frames."""
+        for name, dtype in (("here", np.int64), ("arrived", np.float64), ("waited", np.float64),
+                            ("registered", np.float64), ("status", np.int8),
+                            ("final_method", np.int8), ("redirects", np.int16),
+                            ("present", np.int64)):
+            setattr(self, name, np.array(getattr(self, name), dtype=dtype))
+
+    def _draw_durations(self, n: int) -> np.ndarray:
+        """Each person's desk time for their method (lognormal around the calibrated means)."""
+        p = self.p
+        means = np.array([p.card_tap_mean_s, p.paper_form_mean_s, p.face_check_mean_s])
+        m = means[self.ev.member_method]
+        return self.rng.lognormal(np.log(m) - p.checkin_sigma**2 / 2, p.checkin_sigma, n)
+
+    def _members_by_household(self) -> dict[int, list[int]]:
+        """Member indices of each apart household (the ones that look each other up)."""
+        hh = self.ev.member_household
+        idx = np.flatnonzero(np.isin(hh, self.ev.apart_household))
+        order = idx[np.argsort(hh[idx], kind="stable")]
+        keys, starts = np.unique(hh[order], return_index=True)
+        return {int(k): a.tolist() for k, a in zip(keys, np.split(order, starts[1:]), strict=True)}
+
+    # ---- arrivals and desks ------------------------------------------------------------------
+    def source(self) -> Any:
+        """Start each arrival group at its time."""
+        env, ev = self.env, self.ev
+        starts = ev.group_start.tolist()
+        for g, at in enumerate(ev.group_arrival_s.tolist()):
+            if at > self.p.horizon_h * 3600.0:
+                return
+            yield env.timeout(at - env.now)
+            env.process(self.group(g, starts[g], starts[g + 1]))
+
+    def group(self, g: int, a: int, b: int) -> Any:
+        """A group reaches its shelter and splits by check-in method (desks run in parallel)."""
+        s = self.group_shelter[g]
+        members = list(range(a, b))
+        self._arrive(members, s)
+        method = self.method
+        parts: dict[int, list[int]] = {}
+        for m in members:
+            parts.setdefault(method[m], []).append(m)
+        first, *rest = parts.items()
+        for how, part in rest:
+            self.env.process(self.check_in(g, part, s, how))
+        yield from self.check_in(g, first[1], s, first[0])
+
+    def _arrive(self, members: list[int], s: int) -> None:
+        """People physically reach shelter s."""
+        now, here, arrived = self.env.now, self.here, self.arrived
+        for m in members:
+            here[m] = s
+            if arrived[m] != arrived[m]:  # NaN: first arrival
+                arrived[m] = now
+                self.n_arrived += 1
+        self.present[s] += len(members)
+
+    def _desk(self, method: int, s: int) -> ServicePoint:
+        """The desk a method queues at in shelter s."""
+        if method == CARD:
+            return self.readers[s]
+        if method == FACE:
+            return self.face[int(self.wards[s])]
+        return self.paper[s]
+
+    def check_in(self, g: int, members: list[int], s: int, method: int) -> Any:
+        """Queue at the desk, be served one after another, and be checked in by the service."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            d = [self.durations[m] for m in members]
+            total = sum(d)
+            queued = self.env.now
+            yield from self._desk(method, s).serve(g, total)
+            t = self.env.now - total  # service of the first member began
+            done = []
+            for m, dm in zip(members, d, strict=True):
+                w = self.waited[m]
+                self.waited[m] = (0.0 if w != w else w) + t - queued
+                t += dm
+                done.append(t)
+            full, target, paper = self._register(members, s, method, done)
+            if paper:
+                self.env.process(self.check_in(g, paper, s, PAPER))
+            if not full:
+                return
+            if target < 0:
+                self._no_room(full)
+                return
+            yield from self._walk(full, s, target)
+            members, s = full, target
+
+    def _walk(self, members: list[int], s: int, target: int) -> Any:
+        """Redirected people leave shelter s and walk to the target shelter."""
+        self.present[s] -= len(members)
+        for m in members:
+            self.here[m] = -1
+            self.redirects[m] += 1
+        km = float(np.hypot(*(self.xy[target] - self.xy[s])))
+        yield self.env.timeout(km / self.p.walk_speed_kmh * 3600.0)
+        self._arrive(members, target)
+
+    def _no_room(self, members: list[int]) -> None:
+        """Every shelter is full: these people leave without a place."""
+        for m in members:
+            if self.here[m] >= 0:
+                self.present[self.here[m]] -= 1
+            self.here[m] = -1
+            self.status[m] = NO_PLACE
+
+    # ---- the service calls -----------------------------------------------------------------
+    def _register(self, members: list[int], s: int, method: int, done: list[float]
+                  ) -> tuple[list[int], int, list[int]]:
+        """Check each member in; returns (redirected members, target index, members sent to paper)."""
+        now = self.t0 + self.env.now
+        fid = int(self.net.facility_ids[s])
+        full, to_paper, target = [], [], -1
+        for m, t in zip(members, done, strict=True):
+            res = self._one(m, s, fid, method, now)
+            if res is None:
+                to_paper.append(m)
+                continue
+            if res.outcome == FULL or res.outcome == NO_ROOM:
+                full.append(m)
+                if res.redirect_to is not None and target < 0:
+                    target = self.net.shelter_index(res.redirect_to)
+                continue
+            self._registered(m, method, t)
+        return full, target, to_paper
+
+    def _one(self, m: int, s: int, fid: int, method: int, now: float) -> Any:
+        """One person's check-in through the service; None means 'go to the paper desk'."""
+        rid = self.resident[m]
+        try:
+            if method == CARD:
+                readers = self.reader_ids[s]
+                res = self.net.tap(readers[m % len(readers)], self.serial[m], now)
+                if res.outcome != REFUSED:
+                    self.identity[m] = Identity(rid, "card_serial", Assurance.MEDIUM, now,
+                                                self.serial[m])
+                return res
+            if method == FACE:
+                ident = self.face_desk.attempt(rid, rid, "shelter_registration", now, self.rng)
+                res = self.net.check_in_identity(ident, fid, now)
+                self.identity[m] = ident
+                return res
+            return self.net.paper_form(fid, rid, now, self.rng)
+        except TwinError:
+            if method == FACE:
+                self.face_refused += 1
+            return None
+
+    def _registered(self, m: int, method: int, t: float) -> None:
+        """Bookkeeping for a person the desk let in; schedules the departure and look-ups."""
+        self.status[m] = REGISTERED
+        self.n_registered += 1
+        self.final_method[m] = method
+        self.registered[m] = t
+        if method == CARD:
+            self.card_admitted.append(m)
+        stay_h = (self.rng.exponential(24.0 / self.p.stay_decline_per_day)
+                  if self.p.stay_decline_per_day > 0 else np.inf)
+        leave = self.env.now + stay_h * 3600.0
+        if leave < self.p.horizon_h * 3600.0:
+            self.env.timeout(leave - self.env.now).callbacks.append(lambda _e, m=m: self._leave(m))
+        h = self.household[m]
+        ident = self.identity.get(m)
+        if (self.p.family_lookup and h in self.members_of and h not in self.lookups_started
+                and ident is not None and ident.assurance >= Assurance.MEDIUM):
+            self.lookups_started.add(h)
+            self.env.process(self.lookup(h, m, ident))
+
+    def _leave(self, m: int) -> None:
+        """A person leaves the shelter; the desk records it when it can."""
+        s = self.here[m]
+        if s < 0:
+            return
+        self.present[s] -= 1
+        self.here[m] = -1
+        self.status[m] = LEFT
+        now = self.t0 + self.env.now
+        method = self.final_method[m]
+        try:
+            if method == CARD:
+                readers = self.reader_ids[s]
+                self.net.check_out(readers[m % len(readers)], self.serial[m], now)
+            elif m in self.identity:
+                self.net.check_out_identity(self.identity[m], now)
+            elif self.rng.random() < self.p.paper_checkout_share:
+                rid = self.resident[m]
+                self.net.check_out_identity(Identity(rid, "paper_form", Assurance.LOW, now), now)
+        except TwinError:
+            pass  # e.g. the reader is offline: the departure goes unrecorded, as at a real desk
+
+    def lookup(self, h: int, asker: int, ident: Identity) -> Any:
+        """Look up the other members until the system or the shelter floor shows them all.
+
+        The asker tries again after `lookup_retry_min`, then less and less often (x1.5 each
+        time, at most every 6 hours), as people do when the answer keeps being "not yet".
+        """
+        mates = [x for x in self.members_of[h] if x != asker]
+        family, resident, where = self.safety.family, self.resident, self.here
+        wait = self.p.lookup_retry_min * 60.0
+        while True:
+            locs = {loc.resident_id: loc.shelter_id
+                    for loc in family.household(ident, self.t0 + self.env.now)}
+            here = where[asker]
+            if all(locs.get(resident[x]) is not None or (here >= 0 and where[x] == here)
+                   for x in mates):
+                self.found_at[h] = self.env.now
+                return
+            yield self.env.timeout(wait)
+            wait = min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S)
