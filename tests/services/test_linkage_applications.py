@@ -257,7 +257,5 @@ def test_the_linkage_command_prints_the_avoided_certificates_for_a_design(cli):
     assert data["ordinances_needed"] == ["ordinance_19_9", "ordinance_9_2"]
     text = cli("linkage", "--tasks", "child_allowance")
     assert "child_allowance" in text.stdout and "ordinances needed: ordinance_9_2" in text.stdout
-    bad = cli("linkage", "--tasks", "child_alowance")
-    assert bad.returncode == 2 and "unknown linkage task" in bad.stderr
     perms = cli("linkage", "--permissions", "--format", "json")
     assert len(json.loads(perms.stdout)) == 19
