@@ -225,9 +225,12 @@ class Reader:
             raise self._refuse(WrongHolder(f"card {serial} belongs to another resident than the one expected "
                                            f"({expected})"), serial, now)
 
-    def _chip(self, card) -> Chip:
+    def _chip(self, card, now: float) -> Chip:
         if type(card) is int or isinstance(card, np.integer):
-            return self.registry.card(int(card))
+            try:
+                return self.registry.card(int(card))
+            except UnknownCard as err:
+                raise self._refuse(err, int(card), now) from None
         return card
 
     # -- the two reads ------------------------------------------------------------------------
@@ -235,7 +238,7 @@ class Reader:
     def authenticate(self, card, pin: str, now: float, challenge_source: np.random.Generator | None = None, *,
                      expected_resident: int | None = None) -> Identity:
         """Full JPKI user authentication (Assurance.HIGH): PIN, signed challenge, chain, validity, revocation."""
-        chip = self._chip(card)
+        chip = self._chip(card, now)
         nonce = self.challenge(now, challenge_source)
         try:
             chip.verify_pin("user", pin, now, self.reader_id)
@@ -248,11 +251,14 @@ class Reader:
 
     def read_serial(self, card, now: float, *, expected_resident: int | None = None) -> Identity:
         """PIN-less read of serial and face data (Assurance.MEDIUM); the My Number is never read."""
-        chip = self._chip(card)
+        chip = self._chip(card, now)
         face = chip.read_face()
         if not self.verifier.anchor_check(face.signature, face.payload()):
             raise self._refuse(ForgedData("the card-face data does not match the authority's seal: tampered"),
                                int(face.serial), now)
+        if int(chip.serial) != int(face.serial):
+            raise self._refuse(WrongHolder(f"card {chip.serial} answered with the face record of card "
+                                           f"{face.serial}"), int(chip.serial), now)
         if now >= face.expires_at:
             raise self._refuse(CardExpired(face.serial, face.expires_at), face.serial, now)
         if self.online:

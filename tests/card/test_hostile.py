@@ -172,6 +172,22 @@ def test_tampered_face_data_is_refused(registry, reader, adult_serial, now):
     assert [e.reason for e in registry.events.of(Refused)][-2:] == ["forged", "forged"]
 
 
+def test_a_face_record_copied_from_another_card_is_the_wrong_holder(registry, reader, adult_serial, now):
+    other = registry.card(other_serial(registry, adult_serial))
+    copier = HostileChip(registry.card(adult_serial), read_face=other.read_face)
+    with pytest.raises(WrongHolder, match="face record of card"):
+        reader.read_serial(copier, now)
+    assert last_refusal(registry.events).reason == "wrong_holder"
+
+
+def test_an_unknown_serial_is_refused_by_the_reader(registry, reader, now):
+    from twin.trust_errors import UnknownCard
+
+    with pytest.raises(UnknownCard):
+        reader.authenticate(424242, "1234", now)
+    assert (last_refusal(registry.events).reason, last_refusal(registry.events).where) == ("unknown_card", "kiosk-1")
+
+
 def test_a_card_revoked_after_the_last_list_is_accepted_and_counted(registry, reader, adult_serial, now):
     pin = registry.pins(adult_serial).user
     reader.authenticate(registry.card(adult_serial), pin, now)  # fetches today's list

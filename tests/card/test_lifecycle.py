@@ -134,6 +134,13 @@ def test_certificate_renewal_revokes_the_old_and_extends_validity(ca, registry, 
     assert ca.revocation_of(cert_serial_of(adult_serial, USER, 0)).reason == "renewal"
 
 
+def test_renewed_certificates_never_outlive_the_card(registry, adult_serial, now):
+    row = registry.row_of(adult_serial)
+    late = registry.expires_at(row) - 100 * DAY
+    registry.renew_certificates(adult_serial, late)
+    assert registry.user_until[row] == registry.expiry[row] == registry.sign_until[row]
+
+
 def test_an_expired_card_is_refused_and_swept_once(registry, adult_serial, now):
     row = registry.row_of(adult_serial)
     after = registry.expires_at(row) + 1

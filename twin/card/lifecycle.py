@@ -71,9 +71,9 @@ class LifecycleMixin:
                            float(day_start(int(until) + 1)) - 1.0, holder)
 
     def _issue_certs(self, row: int, now: float, signing: bool = True) -> None:
-        """New user (and signing, if 15+) certificates from today to the 5th birthday."""
+        """New user (and signing, if 15+) certificates from today to the 5th birthday (or the card's end)."""
         today, birth = day_of(now), int(self.birth[int(self.resident[row])])
-        until = int(cert_expiry_day(np.array([today]), np.array([birth]))[0])
+        until = min(int(cert_expiry_day(np.array([today]), np.array([birth]))[0]), int(self.expiry[row]))
         self.user_from[row], self.user_until[row] = today, until
         self.ca.issue(self.cert_request(row, USER), now)
         if signing and int(age_on(np.array([birth]), np.array([today]))[0]) >= SIGNING_MIN_AGE:

@@ -133,7 +133,7 @@ class CardRegistry(LifecycleMixin):
         cert_from = np.where(issued >= today - 4 * 365, issued,
                              today - rng.integers(0, 4 * 365, residents.size))
         c = ymd(cert_from)
-        cert_until = nth_birthday_ymd(c, b, CERT_YEARS)
+        cert_until = np.minimum(nth_birthday_ymd(c, b, CERT_YEARS), expiry)  # never past the card
         rows = self._append(serials, residents, ACTIVE)
         self.issued[rows], self.expiry[rows] = issued, expiry
         self.user_from[rows], self.user_until[rows] = cert_from, cert_until

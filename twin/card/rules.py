@@ -16,7 +16,8 @@ APP_USER, APP_SIGNING, APP_SUPPORT = 0, 1, 2
 PIN_APPS = ("user", "signing", "support")  # 利用者証明用 / 署名用 / 券面事項入力補助
 MAX_TRIES = (3, 5, 3)  # consecutive wrong entries before the app locks
 CARD_YEARS_ADULT, CARD_YEARS_MINOR, ADULT_AGE = 10, 5, 18  # card validity: 10th / 5th birthday after issue
-CERT_YEARS = 5  # both certificates: until the 5th birthday after issue
+CERT_YEARS = 5  # both certificates: until the 5th birthday after issue, never past the card's
+# own validity (J-LIS's rule as recalled, not re-checked against its pages: assumption)
 SIGNING_MIN_AGE = 15  # no signing certificate under 15
 # Card status codes (the registry's `status` column); "expired" is also computed from the date.
 APPLIED, ACTIVE, SUSPENDED, RETIRED, EXPIRED = 0, 1, 2, 3, 4
