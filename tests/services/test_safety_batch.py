@@ -53,3 +53,17 @@ def test_a_batch_with_an_offline_reader_queues_its_taps_in_order(small_city):
     assert out["outcome"].to_list() == ["checked_in", "queued", "checked_in"]
     assert out["queue_id"].to_list()[1] == (2 << 32) | 1
     assert net.occ[0] == 3 and net.reg[0] == 2
+
+
+def test_redirects_and_no_room_come_out_of_a_batch_as_from_single_taps(small_city):
+    _, serials = card_holders(small_city, 7)
+    params = ShelterParams(capacity_per_shelter=1)
+    one = ShelterNetwork.from_city(small_city, params=params, now=T0)
+    many = ShelterNetwork.from_city(small_city, params=params, now=T0)
+    readers = [1, 1, 3, 5, 7, 9, 1]  # shelters 0, 0, 1, 2, 3, 4, 0: the last one finds every place taken
+    for r, s in zip(readers, serials, strict=True):
+        one.tap(r, s, T0)
+    out = many.check_in_many(readers, serials, T0)
+    assert out["outcome"].to_list() == ["checked_in", "redirected", "checked_in", "checked_in", "checked_in",
+                                        "checked_in", "no_room"]
+    assert out.equals(one.taps.to_frame())

@@ -204,3 +204,27 @@ def test_the_jsonl_journal_reads_back_what_it_wrote(tmp_path):
     j.append({"type": "watermark", "next_seq": 3})
     assert j.rows() == [{"type": "watermark", "next_seq": 3}]
     assert json.loads((tmp_path / "j.jsonl").read_text()) == {"next_seq": 3, "type": "watermark"}
+
+
+def test_a_compacted_journal_keeps_only_pending_taps_and_the_sequence(small_city, tmp_path):
+    _, serials = card_holders(small_city, 3)
+    journal = JsonlJournal(tmp_path / "r.jsonl")
+    q = TapQueue(1, journal)
+    ids = [q.enqueue(s, T0) for s in serials]
+    q.confirm(ids[:2])
+    q.compact()
+    rows = journal.rows()
+    assert rows == [{"type": "watermark", "next_seq": 4}, {"type": "tap", "tap_id": ids[2], "reader_id": 1,
+                                                           "serial": serials[2], "at": T0}]
+    assert not (tmp_path / "r.jsonl.tmp").exists()
+    assert TapQueue.from_rows(1, rows).enqueue(serials[0], T0) == (1 << 32) | 4
+
+
+def test_a_reader_registered_with_a_used_journal_resumes_its_queue(small_city, tmp_path):
+    _, (serial,) = card_holders(small_city, 1)
+    net = ShelterNetwork.from_city(small_city, now=T0)
+    journal = JsonlJournal(tmp_path / "r11.jsonl")
+    TapQueue(11, journal).enqueue(serial, T0)  # reader 11 was used before the twin restarted
+    rid = net.register_reader(int(net.facility_ids[0]), T0, journal)
+    assert rid == 11 and [r["serial"] for r in net.queues[rid].pending()] == [serial]
+    assert net.sync(rid, T0 + 5).applied == 1

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from twin.clock import local_date
-from twin.errors import Forbidden, NotFound, TwinError
+from twin.errors import Forbidden, NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Assurance, Identity
 from twin.services.card_serials import finite_time, id_or_minus_one
@@ -58,7 +58,7 @@ class FaceCheckParams:
         check_int("interview_min_correct", self.interview_min_correct, 1, 3)
         check_int("max_attempts_per_day", self.max_attempts_per_day, 1, 100)
         if not isinstance(self.interview_only_fallback, bool):
-            raise TypeError(f"interview_only_fallback must be a bool, got {self.interview_only_fallback!r}")
+            raise ValidationError(f"interview_only_fallback must be a bool, got {self.interview_only_fallback!r}")
 
     @classmethod
     def from_dict(cls, data: dict) -> FaceCheckParams:

@@ -37,6 +37,10 @@ class Journal(Protocol):
         """Every row persisted so far, in order."""
         ...
 
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Replace every row at once (compaction); either all of `rows` persist or none."""
+        ...
+
 
 class MemoryJournal:
     """A journal in a list: survives the queue object, not the process (tests, scenarios)."""
@@ -51,6 +55,10 @@ class MemoryJournal:
     def rows(self) -> list[dict[str, Any]]:
         """Copies of every row."""
         return [dict(r) for r in self._rows]
+
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Replace every row."""
+        self._rows = [dict(r) for r in rows]
 
 
 class JsonlJournal:
@@ -78,6 +86,15 @@ class JsonlJournal:
             f.write(json.dumps(row, sort_keys=True) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the file atomically: write a sibling, fsync it, rename it over the journal."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
 
     def rows(self) -> list[dict[str, Any]]:
         """Every complete line written so far."""
@@ -156,6 +173,10 @@ class TapQueue:
     def to_rows(self) -> list[dict[str, Any]]:
         """The queue as compact rows: the sequence watermark, then the pending taps."""
         return [{"type": "watermark", "next_seq": self._next_seq}, *self.pending()]
+
+    def compact(self) -> None:
+        """Shrink the journal to `to_rows()` (confirmed taps dropped, the sequence kept)."""
+        self.journal.rewrite(self.to_rows())
 
 
 @dataclass(frozen=True, slots=True)

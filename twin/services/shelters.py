@@ -149,13 +149,15 @@ class ShelterNetwork:
             raise NotFound(f"facility {shelter_id!r} is not a shelter of this city") from None
 
     def register_reader(self, shelter_id: int, now: float, journal: shelter_offline.Journal | None = None) -> int:
-        """Register a new reader at a shelter; returns its reader id."""
+        """Register a new reader at a shelter; returns its reader id. A journal with rows resumes its queue
+        (its tap ids must belong to the new id)."""
         s = self.shelter_index(shelter_id)
         rid = len(self.online) + 1
         while rid in self.online:
             rid += 1
         self.readers[rid], self.online[rid] = s, True
-        self.queues[rid] = shelter_offline.TapQueue(rid, journal)
+        rows = journal.rows() if journal is not None else []
+        self.queues[rid] = shelter_offline.TapQueue.from_rows(rid, rows, journal)  # a reused journal resumes
         self.events.append(ReaderRegistered(finite_time(now), rid, int(shelter_id)))
         return rid
 
