@@ -105,7 +105,7 @@ def test_certificate_demand_totals_the_requests_a_batch_of_applications_causes()
     demand = certificate_demand(filed, ["municipal_housing"])
     assert demand.rows() == [
         ("employment_certificate", "", 2, 0, 2),
-        ("residence_record", "residence_copy", 1, 1, 0),
+        ("residence_record", "residence_record", 1, 1, 0),
         ("tax_certificate", "tax_certificate", 4, 2, 2),  # the mover's statutory one, and housing's
     ]
     with pytest.raises(NotFound, match="unknown application"):
