@@ -63,7 +63,7 @@ def _interleaved(tmp: Path, n: int, batch: int, rounds: int) -> tuple[list[float
     raw.ensure_schema("ledger", SCHEMA)
     residents = max(n // 20, 1)
     _fund(ledger, residents, 300 * (n // residents + 1))
-    reqs = [FeePayment(f"pay-{i}", i % residents, "residence_copy", 300, "kiosk", "wallet", i % 50)
+    reqs = [FeePayment(f"pay-{i}", i % residents, "residence_record", 300, "kiosk", "wallet", i % 50)
             for i in range(n)]
     per = -(-n // rounds)
     led_rates, raw_rates, total = [], [], 0
@@ -95,7 +95,7 @@ def _single_rate(tmp: Path, k: int) -> float:
     _fund(single, 10, 10**5)
     t = time.perf_counter()
     for i in range(k):
-        single.pay_fee(f"one-{i}", i % 10, "residence_copy", 300, T0)
+        single.pay_fee(f"one-{i}", i % 10, "residence_record", 300, T0)
     secs = time.perf_counter() - t
     single.store.close()
     return k / secs

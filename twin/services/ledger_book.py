@@ -116,8 +116,10 @@ class Batch:
             return [(source_account(rid, r.channel, r.method, r.site), amount), (wallet(rid), -amount)]
         if r.op == "grant":
             return [(POINTS_EXPENSE, amount), (points_account(rid), -amount)]
-        if r.op == "redeem":
-            return [(points_account(rid), amount), (wallet(rid), -amount)]
+        if r.op == "redeem":  # retire the points; the wallet gets their yen value
+            value = amount * self.params.point_value_yen
+            legs = [(points_account(rid), amount), (wallet(rid), -value)]
+            return legs + [(POINTS_EXPENSE, value - amount)] if value != amount else legs
         if r.op == "expire":
             return [(points_account(rid), amount), (POINTS_BREAKAGE, -amount)]
         if original is None or original.op != "fee":

@@ -32,11 +32,11 @@ EXTERNAL_METHOD = {"kiosk": "cash", "counter": "cash", "portal": "card"}  # paid
 METHODS = ("wallet", "cash", "card")
 POINTS_EXPENSE = "expense:points"
 POINTS_BREAKAGE = "income:points_expired"
-CERTIFICATE_FEES = (
-    "residence_copy", "residence_items", "seal_certificate", "tax_certificate",
-    "family_register_full", "family_register_individual", "family_register_attachment",
+CERTIFICATE_FEES = (  # the certificate types, named as in the design files
+    "residence_record", "residence_record_items", "seal_registration", "tax_certificate",
+    "family_register", "family_register_attachment",
 )
-OTHER_FEES = ("facility_use", "other")
+OTHER_FEES = ("facility_booking", "bulky_waste")
 
 
 class InvalidAmount(ValidationError):
@@ -84,12 +84,14 @@ class LedgerParams:
     fee_types: tuple[str, ...] = CERTIFICATE_FEES + OTHER_FEES
     max_key_chars: int = 128
     point_validity_days: int = 365  # default life of granted points
+    point_value_yen: int = 1  # wallet yen per redeemed point
 
     def __post_init__(self) -> None:
         require_int("max_amount_yen", self.max_amount_yen, 1, 10**12)
         require_int("max_points", self.max_points, 1, 10**12)
         require_int("max_key_chars", self.max_key_chars, 8, 1024)
         require_int("point_validity_days", self.point_validity_days, 1, 3650)
+        require_int("point_value_yen", self.point_value_yen, 1, 1_000)
         if not self.fee_types or not all(isinstance(f, str) and f.isidentifier() for f in self.fee_types):
             raise ValidationError(f"fee_types must be non-empty identifiers, got {self.fee_types!r}")
         object.__setattr__(self, "fee_types", tuple(self.fee_types))

@@ -1,0 +1,64 @@
+"""The durable register of issued documents (交付記録): one audit row per document number."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+
+from twin.clock import local_date
+from twin.services.certificate_rules import Document
+from twin.store import Tx
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS certificate_documents (
+        doc_no TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, request_key TEXT NOT NULL UNIQUE,
+        resident_id BIGINT NOT NULL, cert_type TEXT NOT NULL, copies BIGINT NOT NULL,
+        channel TEXT NOT NULL, site BIGINT NOT NULL, window_no BIGINT NOT NULL,
+        fee_yen BIGINT NOT NULL, fee_key TEXT NOT NULL, identity_method TEXT NOT NULL,
+        assurance BIGINT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL)""",
+)
+COLUMNS = ("doc_no, request_key, resident_id, cert_type, copies, channel, site, window_no, fee_yen, "
+           "fee_key, identity_method, assurance, status, reason, at")
+_INT, _STR = pl.Int64, pl.Utf8
+FRAME_SCHEMA = {"seq": _INT, "doc_no": _STR, "request_key": _STR, "resident_id": _INT, "cert_type": _STR,
+                "copies": _INT, "channel": _STR, "site": _INT, "window_no": _INT, "fee_yen": _INT,
+                "fee_key": _STR, "identity_method": _STR, "assurance": _INT, "status": _STR,
+                "reason": _STR, "at": pl.Float64}
+CHANNEL_LETTER = {"kiosk": "K", "counter": "C"}
+
+
+def find(tx: Tx, request_key: str) -> Document | None:
+    """The document an earlier request with this key produced, or None."""
+    rows = tx.query(f"SELECT {COLUMNS} FROM certificate_documents WHERE request_key = ?", (request_key,))
+    return Document(*rows[0]) if rows else None
+
+
+def get(tx: Tx, doc_no: str) -> Document | None:
+    """A document by its number, or None."""
+    rows = tx.query(f"SELECT {COLUMNS} FROM certificate_documents WHERE doc_no = ?", (doc_no,))
+    return Document(*rows[0]) if rows else None
+
+
+def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
+    """The next sequence number and document number, e.g. (17, '2026-K000000017')."""
+    seq = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM certificate_documents")) + 1
+    return seq, f"{local_date(now).year}-{CHANNEL_LETTER[channel]}{seq:09d}"
+
+
+def add(tx: Tx, seq: int, doc: Document) -> None:
+    """Write a document's audit row."""
+    values = dataclasses.astuple(doc)[:-1]  # all but `replayed`
+    tx.execute(f"INSERT INTO certificate_documents (seq, {COLUMNS}) VALUES ({', '.join('?' * (len(values) + 1))})",
+               (seq, *values))
+
+
+def void(tx: Tx, doc_no: str, reason: str) -> None:
+    """Mark a document voided (its paper never came out), keeping the row."""
+    tx.execute("UPDATE certificate_documents SET status = 'voided', reason = ? WHERE doc_no = ?", (reason, doc_no))
+
+
+def frame(tx: Tx) -> pl.DataFrame:
+    """Every audit row, in issue order."""
+    rows = tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq")
+    return pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")

@@ -1,0 +1,168 @@
+"""Convenience-store / kiosk issuance and ward counters (コンビニ交付・キオスク端末・窓口交付).
+
+`CertificateService` is the city's side: the issuance server's eligibility check, the fee
+through the ledger, and a durable audit record per document, committed together. Kiosks
+and counters (`Kiosk`, `CounterOffice` in `twin.services.kiosks`) add their own checks:
+card authentication, hours, faults, staff windows. Every refusal is logged as an event and
+changes no balance and no record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from twin.errors import Conflict, TwinError, ValidationError
+from twin.events import EventLog
+from twin.identity import Identity
+from twin.services import certificate_register as register
+from twin.services.certificate_rules import (
+    CERTIFICATE_TYPES,
+    CertificateIssued,
+    CertificateParams,
+    CertificateRefused,
+    CertificateType,
+    CertificateVoided,
+    Document,
+    IssuanceServer,
+    KioskFault,
+    LowAssurance,
+    NetworkDown,
+    NotEligible,
+    PaperOut,
+    ServiceClosed,
+    refusal_event,
+    type_of,
+)
+from twin.services.param_dicts import require_int
+from twin.services.payments import FeePayment, Ledger, Refund
+
+if TYPE_CHECKING:
+    from twin.population import City
+    from twin.services.kiosks import CounterOffice, Kiosk
+
+__all__ = [
+    "CERTIFICATE_TYPES", "CertificateType", "CertificateParams", "CertificateService", "Document",
+    "IssuanceServer", "NotEligible", "LowAssurance", "ServiceClosed", "KioskFault", "NetworkDown",
+    "PaperOut", "CertificateIssued", "CertificateRefused", "CertificateVoided", "type_of",
+]
+
+
+def _same_request(doc: Document, rid: int, cert_type: str, copies: int, channel: str, site: int) -> None:
+    """Refuse a reused request key whose request differs from the first one."""
+    first = (doc.resident_id, doc.cert_type, doc.copies, doc.channel, doc.site)
+    if first != (rid, cert_type, copies, channel, site):
+        raise Conflict(f"request key {doc.request_key!r} already issued document {doc.doc_no} "
+                       f"(resident {doc.resident_id}, {doc.cert_type} x{doc.copies} at {doc.channel} "
+                       f"{doc.site}); this request differs; refused, nothing issued")
+
+
+class CertificateService:
+    """The city's issuance server and document register, on the ledger's store."""
+
+    def __init__(self, residents: pl.DataFrame, ledger: Ledger | None = None,
+                 params: CertificateParams | None = None, events: EventLog | None = None) -> None:
+        self.events = events if events is not None else EventLog()
+        self.ledger = ledger if ledger is not None else Ledger.in_memory(events=self.events)
+        self.params = params or CertificateParams()
+        self.server = IssuanceServer(residents)
+        self.ledger.store.ensure_schema("certificates", register.SCHEMA)
+
+    @classmethod
+    def from_city(cls, city: City, path: str | Path | None = None, params: CertificateParams | None = None,
+                  events: EventLog | None = None) -> CertificateService:
+        """A service for a built city: durable in a SQLite file at `path`, else in memory."""
+        events = events if events is not None else EventLog()
+        ledger = Ledger.open(path, events=events) if path is not None else Ledger.in_memory(events=events)
+        return cls(city.residents, ledger, params, events)
+
+    def kiosk(self, kiosk_id: int, ward: int, site_kind: str = "store") -> Kiosk:
+        """A kiosk in a convenience store or a public building."""
+        from twin.services.kiosks import Kiosk
+
+        return Kiosk(kiosk_id, ward, self, site_kind)
+
+    def counter(self, ward: int) -> CounterOffice:
+        """The certificate counter of a ward office, with the configured staff windows."""
+        from twin.services.kiosks import CounterOffice
+
+        return CounterOffice(ward, self)
+
+    def refused(self, identity: object, cert_type: object, channel: str, site: int, err: TwinError,
+                now: float) -> TwinError:
+        """Log a refusal and hand the error back for raising."""
+        self.events.append(refusal_event(identity if isinstance(identity, Identity) else None,
+                                         cert_type, channel, site, err, now))
+        return err
+
+    def find(self, request_key: str) -> Document | None:
+        """The document a request key produced, or None."""
+        with self.ledger.store.reading() as tx:
+            return register.find(tx, request_key)
+
+    def replay(self, request_key: str, identity: Identity, cert_type: str, copies: int, channel: str,
+               site: int) -> Document | None:
+        """The first answer to a repeated request key (or a Conflict if it differs); None if new."""
+        doc = self.find(request_key)
+        if doc is None:
+            return None
+        _same_request(doc, identity.resident_id, cert_type, copies, channel, site)
+        return _replayed(doc)
+
+    def issue(self, identity: Identity, cert_type: str, now: float, *, request_key: str, channel: str,
+              site: int, window: int = -1, copies: int = 1, method: str = "cash") -> Document:
+        """Check eligibility, take the fee and record the document in one transaction."""
+        if not isinstance(request_key, str) or not request_key or len(request_key) > 100:
+            raise ValidationError(f"request_key must be 1..100 characters, got {request_key!r}")
+        require_int("copies", copies, 1, self.params.max_copies)
+        rid = identity.resident_id
+        self.server.check(rid, cert_type)
+        fee = self.params.fee(cert_type, channel) * copies
+        fee_req = FeePayment(f"cert:{request_key}", rid, cert_type, fee, channel, method, site) if fee else None
+        with self.ledger.transaction() as tx:
+            first = register.find(tx, request_key)
+            if first is not None:
+                _same_request(first, rid, cert_type, copies, channel, site)
+                return _replayed(first)
+            results = self.ledger.post_in(tx, [fee_req], now) if fee_req else []
+            if results and isinstance(results[0], TwinError):
+                raise results[0]
+            seq, doc_no = register.number(tx, channel, now)
+            doc = Document(doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
+                           fee_req.key if fee_req else "", identity.method, int(identity.assurance),
+                           "issued", "", now)
+            register.add(tx, seq, doc)
+        if fee_req:
+            self.ledger.record([fee_req], results, now)
+        self.events.append(CertificateIssued(now, doc_no, rid, cert_type, channel, site, fee))
+        return doc
+
+    def void(self, doc: Document, reason: str, now: float) -> Document:
+        """Void a document that did not print and refund its fee, in one transaction."""
+        refund = Refund(f"void:{doc.request_key}", doc.fee_key) if doc.fee_key else None
+        with self.ledger.transaction() as tx:
+            results = self.ledger.post_in(tx, [refund], now) if refund else []
+            if results and isinstance(results[0], TwinError):
+                raise results[0]
+            register.void(tx, doc.doc_no, reason)
+        if refund:
+            self.ledger.record([refund], results, now)
+        self.events.append(CertificateVoided(now, doc.doc_no, doc.resident_id, reason))
+        return dataclasses.replace(doc, status="voided", reason=reason)
+
+    def document(self, doc_no: str) -> Document | None:
+        """A document by number, or None."""
+        with self.ledger.store.reading() as tx:
+            return register.get(tx, doc_no)
+
+    def documents(self) -> pl.DataFrame:
+        """The audit register, one row per document, in issue order."""
+        with self.ledger.store.reading() as tx:
+            return register.frame(tx)
+
+
+def _replayed(doc: Document) -> Document:
+    return dataclasses.replace(doc, replayed=True)
