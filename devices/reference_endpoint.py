@@ -108,35 +108,39 @@ class ReferenceEndpoint:
         return None
 
     def accept(self, device: Device, body: Any) -> tuple[int, TapResult]:
-        """The HTTP status and answer for one posted tap."""
+        """The HTTP status and answer for one posted tap (idempotent per device by tap id)."""
         tap_id = body.get("tap_id") if isinstance(body, dict) else None
         try:
             tap = Tap.from_json(body)
         except ValidationError as exc:
             return 422, TapResult(str(tap_id), "rejected", exc.code, str(exc))
+        refusal = _not_this_device(device, tap)
+        if refusal:
+            return 403, TapResult(tap.tap_id, "rejected", "forbidden", refusal)
         canonical = json.dumps(tap.to_json(), sort_keys=True, ensure_ascii=False)
         with self._lock:
             seen = self.taps.get(tap.tap_id)
             if seen is not None:
-                seen.posts += 1
-                if seen.body != canonical:
-                    return 409, TapResult(tap.tap_id, "rejected", "conflict",
-                                          "this tap id was already used for a different tap")
-                a = seen.answer
-                return (200, TapResult(a.tap_id, "duplicate", result=a.result)) if a.status == "recorded" \
-                    else (seen.http_status, a)
-            status, answer = self._judge(device, tap)
+                return self._repeat(seen, canonical)
+            status, answer = self._judge(tap)
             self.taps[tap.tap_id] = Recorded(canonical, answer, status)
         return status, answer
 
-    def _judge(self, device: Device, tap: Tap) -> tuple[int, TapResult]:
+    @staticmethod
+    def _repeat(seen: Recorded, canonical: str) -> tuple[int, TapResult]:
+        seen.posts += 1
+        if seen.body != canonical:
+            return 409, TapResult(seen.answer.tap_id, "rejected", "conflict",
+                                  "this tap id was already used for a different tap")
+        a = seen.answer
+        if a.status == "recorded":
+            return 200, TapResult(a.tap_id, "duplicate", result=a.result)
+        return seen.http_status, a
+
+    def _judge(self, tap: Tap) -> tuple[int, TapResult]:
         def no(status: int, error: str, detail: str) -> tuple[int, TapResult]:
             return status, TapResult(tap.tap_id, "rejected", error, detail)
 
-        if tap.device_id != device.device_id or tap.site_id != device.site_id:
-            return no(403, "forbidden", f"device {device.device_id} posts only its own taps at {device.site_id}")
-        if tap.kind not in ROLE_KINDS[device.role]:
-            return no(403, "forbidden", f"a {device.role} reader cannot post {tap.kind} taps")
         if tap.auth is not None:
             why = _signature_problem(tap)
             if why:
@@ -148,6 +152,15 @@ class ReferenceEndpoint:
         except TwinError as exc:
             return no(exc.status, exc.code, str(exc))
         return 201, TapResult(tap.tap_id, "recorded", result=result)
+
+
+def _not_this_device(device: Device, tap: Tap) -> str | None:
+    """Why `device` may not post `tap` (another device's or site's tap, or another role's kind)."""
+    if tap.device_id != device.device_id or tap.site_id != device.site_id:
+        return f"device {device.device_id} posts only its own taps at {device.site_id}"
+    if tap.kind not in ROLE_KINDS[device.role]:
+        return f"a {device.role} reader cannot post {tap.kind} taps"
+    return None
 
 
 def _signature_problem(tap: Tap) -> str | None:
