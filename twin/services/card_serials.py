@@ -31,7 +31,7 @@ class SerialResolver(Protocol):
 class SerialIndex:
     """Serial → resident for a whole city as sorted numpy columns, with revocation times."""
 
-    __slots__ = ("_serials", "_residents", "_revoked_at")
+    __slots__ = ("_serials", "_residents", "_revoked_at", "_revoked")
 
     def __init__(self, serials: np.ndarray, residents: np.ndarray) -> None:
         serials = np.asarray(serials, dtype=np.int64)
@@ -43,7 +43,8 @@ class SerialIndex:
         if self._serials.size > 1 and bool((np.diff(self._serials) == 0).any()):
             raise ValidationError("card serials must be unique")
         self._residents = residents[order]
-        self._revoked_at = np.full(serials.size, np.inf)
+        self._revoked_at = np.full(serials.size, np.inf)  # for the vectorised path
+        self._revoked: dict[int, float] = {}  # row -> revoked at, for the one-at-a-time path (few)
 
     @classmethod
     def from_residents(cls, residents: pl.DataFrame) -> SerialIndex:
@@ -67,8 +68,9 @@ class SerialIndex:
         if i >= serials.size or int(serials[i]) != serial:
             raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign card); "
                               "nothing was recorded")
-        if now >= self._revoked_at[i]:
-            raise CardRevoked(serial, float(self._revoked_at[i]), "revoked in the serial index")
+        revoked = self._revoked.get(i)
+        if revoked is not None and now >= revoked:
+            raise CardRevoked(serial, revoked, "revoked in the serial index")
         return int(self._residents[i])
 
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
@@ -91,6 +93,7 @@ class SerialIndex:
         if i < 0:
             raise UnknownCard(f"cannot revoke card serial {serial}: never issued")
         self._revoked_at[i] = min(self._revoked_at[i], now)
+        self._revoked[i] = float(self._revoked_at[i])
 
     def serial_of(self, resident_id: int) -> int | None:
         """The card serial a resident holds, or None (for scenarios building taps)."""

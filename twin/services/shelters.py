@@ -280,7 +280,9 @@ class ShelterNetwork:
 
     def admit(self, rid: int, s: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Check resident `rid` into shelter index `s` unless already there or the shelter is full."""
-        t = finite_time(now)
+        t = float(now)
+        if t - t != 0.0:  # NaN or infinite
+            finite_time(t)
         rid = int(rid)
         out = step_in(int(self.where[rid]), s, self.occ, self.reg, self.cap)
         redirect = -1
@@ -290,7 +292,7 @@ class ShelterNetwork:
         elif out == FULL:
             redirect = self.nearest_with_room(s)
             out = FULL if redirect >= 0 else NO_ROOM
-        self.taps.add(t, channel, reader_id, s, rid, out, "", redirect, -1)
+        self.taps.append_row((t, channel, reader_id, s, rid, out, "", redirect, -1))
         fids = self._fids
         return TapResult(OUTCOMES[out], fids[s], rid, fids[redirect] if redirect >= 0 else None)
 
