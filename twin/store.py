@@ -2,9 +2,11 @@
 
 Code above this module writes plain SQL with `?` placeholders and the portable column types
 `ID`, `BIGINT`, `TEXT`, `REAL` in its DDL; a `Dialect` translates both for its backend.
-Only `Dialect.begin_write` (how a write transaction takes its lock) is backend-specific.
-A backend such as PostgreSQL (psycopg 3, paramstyle "format") is one more `Dialect` and a
-`connect` callable; the tests run against any `Store`.
+Only `Dialect.begin_write` (how a write transaction takes its lock) and `Dialect.begin_read`
+(how a read snapshot starts) are backend-specific. PostgreSQL (psycopg 3, paramstyle "format")
+is the `POSTGRES` dialect and `Store.postgres(dsn, schema=...)`: each store lives in its own
+schema, and a write transaction takes that schema's advisory lock, so writers are serialised
+as SQLite's `BEGIN IMMEDIATE` serialises them; the tests run against any `Store`.
 """
 
 from __future__ import annotations
@@ -19,11 +21,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from twin.errors import ValidationError
+from twin.errors import TwinError, ValidationError
 
 _TYPE_TOKEN = re.compile(r"\b(ID|BIGINT|TEXT|REAL)\b")
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 IN_CHUNK = 500  # ids per `IN (...)` list; far below every backend's parameter limit
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class StoreUnavailable(TwinError):
+    """The database server cannot be reached (or refused the connection)."""
+
+    code = "store_unavailable"
+    status = 503
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Dialect:
     paramstyle: str  # "qmark" (?) or "format" (%s)
     types: dict[str, str] = field(default_factory=dict)  # portable type token -> backend type
     begin_write: tuple[str, ...] = ("BEGIN",)
+    begin_read: tuple[str, ...] = ("BEGIN",)
 
     def __post_init__(self) -> None:
         if self.paramstyle not in ("qmark", "format"):
@@ -61,6 +72,17 @@ SQLITE = Dialect(
     paramstyle="qmark",
     types={"ID": "INTEGER", "BIGINT": "INTEGER", "TEXT": "TEXT", "REAL": "REAL"},
     begin_write=("BEGIN IMMEDIATE",),  # take the write lock first, so reads inside are stable
+)
+
+
+POSTGRES = Dialect(
+    name="postgresql",
+    paramstyle="format",
+    types={"ID": "BIGINT", "BIGINT": "BIGINT", "TEXT": "TEXT", "REAL": "DOUBLE PRECISION"},
+    # one writer per schema at a time (the lock is released at COMMIT/ROLLBACK)
+    begin_write=("BEGIN ISOLATION LEVEL READ COMMITTED",
+                 "SELECT pg_advisory_xact_lock(hashtext(current_schema()))"),
+    begin_read=("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",),  # one snapshot for every query
 )
 
 
@@ -143,6 +165,24 @@ class Store:
         return cls(conn, SQLITE, durable=False, where=":memory:")
 
     @classmethod
+    def postgres(cls, dsn: str, *, schema: str | None = None, connect_timeout: float = 10.0) -> Store:
+        """A PostgreSQL store (psycopg 3), its tables in `schema` (created if missing; default: public)."""
+        import psycopg  # only deployments on PostgreSQL need the driver loaded
+
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise ValidationError(f"schema must be 1-63 of a-z 0-9 _ starting with a letter or _, got {schema!r}")
+        where = f"{_redact(dsn)}#{schema or 'public'}"
+        try:
+            conn = psycopg.connect(dsn, autocommit=True, connect_timeout=max(1, int(connect_timeout)))
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL at {_redact(dsn)}: "
+                                   f"{str(exc).strip() or type(exc).__name__}") from None
+        if schema is not None:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            conn.execute(f'SET search_path TO "{schema}"')
+        return cls(conn, POSTGRES, durable=True, where=where)
+
+    @classmethod
     def connect(cls, connect: Callable[[], Any], dialect: Dialect, *, where: str) -> Store:
         """A store over any DB-API connection in autocommit mode (e.g. a PostgreSQL backend)."""
         return cls(connect(), dialect, durable=True, where=where)
@@ -175,7 +215,8 @@ class Store:
         """A read-only transaction (a consistent snapshot)."""
         with self._lock:
             cur = self._conn.cursor()
-            cur.execute("BEGIN")
+            for stmt in self.dialect.begin_read:
+                cur.execute(stmt)
             try:
                 yield Tx(cur, self.dialect)
             finally:
@@ -194,3 +235,9 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.dialect.name}, {self.where!r}, durable={self.durable})"
+
+
+def _redact(dsn: str) -> str:
+    """A connection string with any password replaced by ***, for messages."""
+    dsn = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", dsn)
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", dsn, flags=re.IGNORECASE)
