@@ -1,10 +1,11 @@
 """Shelters (避難所): capacity, readers, card-tap check-in and check-out, redirects when full.
 
 `ShelterNetwork` holds every shelter of a city as columns. Two counts per shelter: the desk
-count (`occupancy`, people the desk let in by any channel, used for capacity) and the
-server count (`registered`, what the city's shelter system knows: identified residents plus
-anonymous paper forms and unidentified people). A resident's record is `where[resident]`.
-Per tap the work is O(1); `check_in_many` takes whole batches as columns (see `checkin_batch`).
+count (`occ`: people the desk let in by any channel, used for capacity) and the server count
+(`reg`: what the city's shelter system knows, identified residents plus `anon`, the paper forms
+and people it cannot name yet). A resident's record is `where[resident]` (a shelter index, -1
+for none) since `since[resident]`. Per tap the work is O(1); `check_in_many` takes whole
+batches as columns (see `shelter_batch`); `occupancy()` shows the counts by facility id.
 """
 
 from __future__ import annotations
