@@ -165,6 +165,7 @@ class VirtualCard:
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     buf = b""
     while len(buf) < n:
+        _quick_ack(sock)
         chunk = sock.recv(n - len(buf))
         if not chunk:
             return None
@@ -178,6 +179,17 @@ def _recv_message(sock: socket.socket) -> bytes | None:
         return None
     (n,) = struct.unpack(">H", head)
     return _recv_exact(sock, n) if n else b""
+
+
+def _quick_ack(sock: socket.socket) -> None:
+    """Acknowledge at once (Linux): Debian's vpcd sends the length and the APDU as two writes, and a
+    delayed ACK of the first would hold the second back by Nagle's algorithm for ~40 ms."""
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if quickack is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        except OSError:
+            pass
 
 
 def _close(sock: socket.socket) -> None:
