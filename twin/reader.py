@@ -12,7 +12,7 @@ Offline, a reader relies on its cached list and queues its taps; `sync` delivers
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,6 +37,7 @@ from twin.verifier import CertificateVerifier
 
 CHALLENGE_BYTES = 32
 _SEEN_SIGNATURES = 100_000  # accepted signatures remembered to name replays
+_MAX_OUTSTANDING = 4096  # unanswered challenges a reader keeps (the oldest are dropped first)
 
 
 class Chip(Protocol):
@@ -97,7 +98,7 @@ class Reader:
                                             revocation=revocation, max_list_age=max_list_age)
         self.online, self.sink, self.rng = bool(online), sink, rng
         self.challenge_ttl = float(challenge_ttl)
-        self._outstanding: dict[bytes, float] = {}  # challenge -> expiry
+        self._outstanding: OrderedDict[bytes, float] = OrderedDict()  # challenge -> expiry
         self._used: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
         self._used_set: set[bytes] = set()
         self._seen: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
@@ -168,9 +169,13 @@ class Reader:
         """A fresh challenge, valid once and for `challenge_ttl` seconds."""
         src = challenge_source if challenge_source is not None else self.rng
         nonce = src.bytes(CHALLENGE_BYTES) if src is not None else os.urandom(CHALLENGE_BYTES)
-        if len(self._outstanding) > 4096:
-            self._outstanding = {c: t for c, t in self._outstanding.items() if t > now}
-        self._outstanding[nonce] = now + self.challenge_ttl
+        out = self._outstanding  # insertion order is expiry order: drop expired and excess from the front
+        while out:
+            _, expiry = next(iter(out.items()))
+            if len(out) < _MAX_OUTSTANDING and expiry >= now:
+                break
+            out.popitem(last=False)
+        out[nonce] = now + self.challenge_ttl
         return nonce
 
     def _consume(self, challenge: bytes, serial: int, now: float) -> None:

@@ -237,3 +237,16 @@ def test_a_certificate_for_a_later_generation_is_not_yet_valid(ca, registry, rea
     with pytest.raises(CertificateNotYetValid):
         reader.authenticate(chip, "0000", now)
     assert last_refusal(registry.events).reason == "certificate_not_yet_valid"
+
+
+def test_a_flood_of_unanswered_challenges_drops_the_oldest(registry, reader, adult_serial, now):
+    card, pin = registry.card(adult_serial), registry.pins(adult_serial).user
+    first = reader.challenge(now)
+    for i in range(5000):
+        last = reader.challenge(now + i / 1000)
+    card.verify_pin("user", pin, now)
+    with pytest.raises(ReplayedChallenge, match="never issued"):
+        reader.verify_response(card.certificate(), first, card.sign(first, now), now + 5)
+    card.verify_pin("user", pin, now + 5)
+    assert reader.verify_response(card.certificate(), last, card.sign(last, now + 5), now + 5).card_serial == \
+        adult_serial

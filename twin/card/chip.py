@@ -69,10 +69,10 @@ class Card:
 
     __slots__ = ("registry", "row", "serial", "_open")
 
-    def __init__(self, registry, row: int) -> None:
+    def __init__(self, registry, row: int, serial: int | None = None) -> None:
         self.registry = registry
         self.row = int(row)
-        self.serial = int(registry.serial[self.row])
+        self.serial = int(registry.serial[self.row]) if serial is None else serial
         self._open: set[int] = set()  # apps whose PIN was verified in this session
 
     def __repr__(self) -> str:

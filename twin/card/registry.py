@@ -96,6 +96,7 @@ class CardRegistry(LifecycleMixin):
         self.cert_der = KeyCache(65536)  # (row, purpose, generation) -> the certificate on the chip
         self.sign_holder: dict[int, FaceData] = {}  # row -> 4 items frozen into its signing certificate
         self._row_cache: dict[int, int] = {}
+        self._pin_cache: dict[tuple[int, int], str] = {}
 
     # -- construction -------------------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class CardRegistry(LifecycleMixin):
         """A thin view of card `serial` (its chip apps and counters live in this registry)."""
         from twin.card.chip import Card
 
-        return Card(self, self.row_of(serial))
+        return Card(self, self.row_of(serial), int(serial))
 
     def holder_of(self, serial: int) -> int:
         """The resident a card was issued to, whatever its status (readers map serials with it)."""
@@ -295,7 +296,13 @@ class CardRegistry(LifecycleMixin):
             pin = self.pin_override.get((row, app))
             if pin is not None:
                 return pin
-        return derive_pin(self.pin_secret, int(self.serial[row]), app)
+        key = (row, app)
+        pin = self._pin_cache.get(key)
+        if pin is None:
+            if len(self._pin_cache) >= 1 << 18:
+                self._pin_cache.clear()
+            pin = self._pin_cache[key] = derive_pin(self.pin_secret, int(self.serial[row]), app)
+        return pin
 
     # -- free-area ordinances -----------------------------------------------------------------
 
