@@ -105,6 +105,8 @@ class Reader:
         self._seen_set: set[bytes] = set()
         self._pending: deque[Tap] = deque()
         self._seq = 0
+        # a per-instance boot id keeps tap ids unique when a restarted reader counts from 1 again
+        self._boot = (rng.bytes(4) if rng is not None else os.urandom(4)).hex()
 
     def _refuse(self, err: TrustError, serial: int, now: float) -> TrustError:
         return refuse(self.events, err, serial, self.reader_id, now)
@@ -155,7 +157,7 @@ class Reader:
         self.events.append(Authenticated(now, ident.card_serial, ident.resident_id, ident.method, self.reader_id,
                                          offline))
         if offline or self.sink is not None:
-            tap = Tap(f"{self.reader_id}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
+            tap = Tap(f"{self.reader_id}:{self._boot}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
                       ident.method, now, offline)
             if offline:
                 self._pending.append(tap)

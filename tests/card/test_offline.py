@@ -125,3 +125,15 @@ def test_a_pinless_read_never_touches_the_my_number(ca, registry, adult_serial, 
     assert "read_input_support" not in touched
     my_number = str(int(registry.my_number[ident.resident_id]))
     assert my_number not in repr(reader.pending) and my_number not in repr(ident)
+
+
+def test_a_restarted_reader_never_reuses_a_tap_id(ca, registry, now):
+    """After a restart the counter starts again, but the tap ids stay unique."""
+    serial = int(registry.serial[0])
+    ids = set()
+    for _ in range(2):
+        inbox = TapInbox()
+        reader = Reader(ca, registry, reader_id="shelter-9", sink=inbox)
+        reader.read_serial(serial, now)
+        ids |= {t.tap_id for t in inbox.taps}
+    assert len(ids) == 2
