@@ -9,6 +9,8 @@ import pytest
 from devices.reference_endpoint import Device, ReferenceEndpoint
 from devices.tap_queue import TapQueue
 
+pytestmark = pytest.mark.pcsc  # needs pcscd + vpcd + pyscard
+
 DEVICE = Device("shelter-cli", "cli-token-0123456789", "shelter", "shelter-11")
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from devices.pcsc import CardConnection
 from devices.tap_queue import TapQueue
 from devices.vpcd import CardRemoved
 
 from .conftest import reader_name
+
+pytestmark = pytest.mark.pcsc  # needs pcscd + vpcd + pyscard
 
 
 def run_in_thread(client, **kwargs) -> tuple[threading.Thread, threading.Event, list]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from devices.vpcd import VirtualCard, atr_with_checksum
+
+pytestmark = pytest.mark.pcsc  # needs pcscd + vpcd + pyscard
 
 TWIN_ATR = atr_with_checksum(b"mynatwin")
 

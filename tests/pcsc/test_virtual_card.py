@@ -14,6 +14,8 @@ from twin.trust_errors import WrongPin
 
 from .conftest import NOW, reader_name
 
+pytestmark = pytest.mark.pcsc  # needs pcscd + vpcd + pyscard
+
 JPKI_SELECT = bytes.fromhex("00A4040C0AD392F000260100000001")
 
 
