@@ -118,7 +118,8 @@ def sampler(env: simpy.Environment, m: DisasterModel, rows: list[dict]) -> Any:
         waiting = sum(d.queue_length + d.busy for d in (*m.paper, *m.readers, *m.face.values()))
         rows.append({"hours": env.now / 3600.0, "arrived": arrived, "true_present": acc.true_total,
                      "hq_total": acc.reported_total, "hq_relative_error": acc.relative_error,
-                     "hq_mean_age_min": acc.mean_age_s / 60.0, "identified": known,
+                     "hq_mean_age_min": acc.mean_age_s / 60.0, "unreported": acc.unreported,
+                     "identified": known,
                      "desk_count": int(sum(m.net.occ)), "waiting": waiting,
                      "registered_share": m.n_registered / arrived if arrived else 0.0})
         yield env.timeout(m.p.series_step_min * 60.0)

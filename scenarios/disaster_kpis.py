@@ -21,7 +21,7 @@ KPIS = (
         "registered at a desk (empty if never within the horizon)"),
     KPI("registered_share", "share", "evacuees registered at a desk by the horizon", "higher"),
     KPI("hq_error_mean", "share", "mean |HQ head count - true| / true over time"),
-    KPI("hq_error_max", "share", "largest head-count error after the first report"),
+    KPI("hq_error_max", "share", "largest head-count error once every shelter has reported"),
     KPI("hq_staleness_mean_min", "min", "mean age of the HQ's head counts"),
     KPI("identified_share", "share", "evacuees the shelter system can name at the horizon",
         "higher"),
@@ -95,12 +95,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
 
 
 def _hq(series: pl.DataFrame) -> tuple[float, float, float]:
-    """Mean and max head-count error, and mean staleness, after the first report arrived."""
+    """Mean head-count error and staleness once reports arrive, max once every shelter reported."""
     s = series.filter(pl.col("hq_mean_age_min").is_finite() & (pl.col("true_present") > 0))
     if s.height == 0:
         return float("nan"), float("nan"), float("nan")
     e = s["hq_relative_error"]
-    return float(e.mean()), float(e.max()), float(s["hq_mean_age_min"].mean())
+    full = s.filter(pl.col("unreported") == 0)["hq_relative_error"]
+    return (float(e.mean()), float(full.max()) if full.len() else float("nan"),
+            float(s["hq_mean_age_min"].mean()))
 
 
 def _lost(m: Any) -> int:

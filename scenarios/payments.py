@@ -32,7 +32,7 @@ from twin.services.payments import FeePayment, Ledger, PointGrant, PointRedempti
 TITLE = "payment throughput"
 OPS = ("fee", "top_up", "grant", "redeem")
 CHANNELS = ("kiosk", "counter", "portal")
-FEE_TYPES = ("residence_copy", "tax_certificate", "seal_certificate", "facility_use")
+FEE_TYPES = ("residence_record", "tax_certificate", "seal_registration", "facility_booking")
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ Progress = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class Task:
-    """One replication: which design and replication, its parameters and seed stream."""
+    """One replication: the scenario, which design and replication, parameters and seed stream."""
 
+    scenario: str
     design_index: int
     rep: int
     params: ScenarioParams
@@ -48,14 +49,16 @@ def plan(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int,
     root = np.random.SeedSequence(seed)
     if common_random_numbers:
         streams = root.spawn(reps)
-        return [Task(d, r, p, streams[r]) for d, p in enumerate(params) for r in range(reps)]
+        return [Task(scenario, d, r, p, streams[r]) for d, p in enumerate(params)
+                for r in range(reps)]
     streams = root.spawn(reps * len(params))
-    return [Task(d, r, p, streams[d * reps + r]) for d, p in enumerate(params) for r in range(reps)]
+    return [Task(scenario, d, r, p, streams[d * reps + r]) for d, p in enumerate(params)
+            for r in range(reps)]
 
 
-def run_task(scenario: str, task: Task) -> ScenarioResult:
+def run_task(task: Task) -> ScenarioResult:
     """Run one replication (in a Ray worker or here)."""
-    return scenario_module(scenario).run(task.params, task.seed)
+    return scenario_module(task.scenario).run(task.params, task.seed)
 
 
 @dataclass(frozen=True)
@@ -132,37 +135,52 @@ def verdict(better: str, low: float, high: float) -> str:
 def run_sweep(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int = 0,
               executor: str = "ray", progress: Progress | None = None,
               common_random_numbers: bool = True) -> SweepResult:
-    """Run every task, on Ray (already initialised, see `ray_session`) or sequentially."""
-    tasks = plan(scenario, params, reps, seed, common_random_numbers)
-    t = time.perf_counter()
+    """Run every replication of every design, on Ray (already initialised) or sequentially."""
+    return run_sweeps([(scenario, params)], reps, seed, executor, progress,
+                      common_random_numbers)[0]
+
+
+def run_sweeps(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], reps: int, seed: int = 0,
+               executor: str = "ray", progress: Progress | None = None,
+               common_random_numbers: bool = True) -> list[SweepResult]:
+    """Several scenarios' sweeps at once (all tasks submitted together, so no core idles)."""
+    if executor not in ("ray", "local"):
+        raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
+    plans = [plan(name, params, reps, seed, common_random_numbers) for name, params in specs]
+    tasks = [t for p in plans for t in p]
+    t0 = time.perf_counter()
     if executor == "ray":
-        outs = _run_on_ray(scenario, tasks, progress)
-    elif executor == "local":
+        outs = _run_on_ray(tasks, progress)
+    else:
         outs = []
         for i, task in enumerate(tasks):
-            outs.append(run_task(scenario, task))
+            outs.append(run_task(task))
             if progress:
                 progress(i + 1, len(tasks), _label(task))
-    else:
-        raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
-    results = tuple((tk.design_index, tk.rep, res) for tk, res in zip(tasks, outs, strict=True))
-    return SweepResult(scenario, tuple(p.design for p in params), reps, seed,
-                       common_random_numbers, results, time.perf_counter() - t)
+    wall = time.perf_counter() - t0
+    sweeps, i = [], 0
+    for (name, params), p in zip(specs, plans, strict=True):
+        results = tuple((t.design_index, t.rep, r) for t, r in zip(p, outs[i:i + len(p)],
+                                                                     strict=True))
+        i += len(p)
+        sweeps.append(SweepResult(name, tuple(x.design for x in params), reps, seed,
+                                  common_random_numbers, results, wall))
+    return sweeps
 
 
 def _label(task: Task) -> str:
     """A progress label for a task."""
-    return f"{task.params.design} rep {task.rep + 1}"
+    return f"{task.scenario} {task.params.design} rep {task.rep + 1}"
 
 
-def _run_on_ray(scenario: str, tasks: list[Task], progress: Progress | None) -> list[Any]:
+def _run_on_ray(tasks: list[Task], progress: Progress | None) -> list[Any]:
     """Submit every task, report each completion, and fetch the results once at the end."""
     import ray
 
     if not ray.is_initialized():
         raise ValidationError("Ray is not initialised; call scenarios.sweep.start_ray() first")
     remote = ray.remote(num_cpus=1)(run_task)
-    refs = [remote.remote(scenario, task) for task in tasks]
+    refs = [remote.remote(task) for task in tasks]
     labels = {ref: _label(task) for ref, task in zip(refs, tasks, strict=True)}
     pending, done = list(refs), 0
     while pending:

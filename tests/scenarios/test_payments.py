@@ -65,6 +65,7 @@ def test_the_baseline_takes_only_cash_fees_and_the_full_design_wallets_and_point
     base = payments.run(params("baseline"), 21)
     ops = set(base.frames["requests"]["op"].unique())
     assert ops == {"fee"} and base.kpis["electronic_share"] == 0.0
+    assert base.kpis["refused"] == 0  # cash fees of known types: nothing to refuse
     assert set(full.frames["requests"]["op"].unique()) == {"fee", "top_up", "grant", "redeem"}
     assert full.kpis["electronic_share"] > 0.3
 
