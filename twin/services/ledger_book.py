@@ -135,7 +135,7 @@ class Batch:
             if err is not None:
                 raise err
             return first if first.replayed else first._replace(replayed=True)
-        if row.op in ("refund", "redeem", "expire"):
+        if row.op in ("refund", "redeem", "expire", "grant"):
             row, legs = self._plan(row)
         self._check(row, legs)
         return self._post(row, legs)
@@ -152,6 +152,9 @@ class Batch:
                     f"resident {row.resident_id} holds {usable:,} unexpired points"
                     + (f" ({lapsed:,} more have expired)" if lapsed else "")
                     + f" and asked to redeem {row.amount:,}; refused, nothing redeemed")
+        if row.op == "grant" and row.expires_at <= self.now:
+            raise ValidationError(f"points granted at {pts.expiry_text(self.now)} must expire later, "
+                                  f"not at {pts.expiry_text(row.expires_at)}; nothing granted")
         if row.op == "expire":
             lot = self.lots.lot(row.resident_id, int(row.ref))
             if lot is None or lot.expires_at > self.now or lot.remaining != row.amount:
