@@ -91,6 +91,20 @@ def _printer(fmt: str):
     return show
 
 
+def _warn_plain_http(endpoint: str) -> None:
+    host = urlparse(endpoint).hostname or ""
+    if endpoint.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: {endpoint} is plain HTTP off this machine; the device token travels "
+              "unencrypted — use https:// for a real deployment", file=sys.stderr)
+
+
+def _check_pcsc() -> None:
+    """Fail at once, with the fix, when there is no PC/SC service to watch."""
+    from devices.pcsc import PcscContext
+
+    PcscContext().close()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the reader until stopped; print what happens; exit 1 if taps stay queued."""
     from devices.reader_client import ReaderClient, ReaderSettings
@@ -102,12 +116,12 @@ def run(args: argparse.Namespace) -> int:
     kind = args.kind if args.role == "shelter" else "kiosk_auth"
     settings = ReaderSettings(args.role, args.site, args.device_id, kind, sync_interval=args.sync_interval,
                               max_backoff=max(60.0, args.sync_interval), reader_filter=args.readers)
-    host = urlparse(args.endpoint).hostname or ""
-    if args.endpoint.startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: {args.endpoint} is plain HTTP off this machine; the device token travels "
-              "unencrypted — use https:// for a real deployment", file=sys.stderr)
+    _warn_plain_http(args.endpoint)
+    token = _token(args)
+    if not args.sync_only:
+        _check_pcsc()
     queue = TapQueue(args.queue or Path(f"reader-{args.device_id}.sqlite"))
-    uplink = Uplink(args.endpoint, args.device_id, _token(args), timeout=3.0)
+    uplink = Uplink(args.endpoint, args.device_id, token, timeout=3.0)
     pins = _pin_source(args.pin_from) if args.role == "kiosk" else None
     client = ReaderClient(settings, queue, uplink, pins, on_event=_printer(args.format))
     try:

@@ -43,7 +43,8 @@ class PcscContext:
         self.scard = _scard()
         rc, self.handle = self.scard.SCardEstablishContext(self.scard.SCARD_SCOPE_USER)
         if rc != self.scard.SCARD_S_SUCCESS:
-            raise PcscUnavailable(f"cannot reach pcscd: {self.scard.SCardGetErrorMessage(rc)}")
+            raise PcscUnavailable(f"cannot reach pcscd ({self.scard.SCardGetErrorMessage(rc).strip()}); "
+                                  "start it: `sudo systemctl start pcscd` or `bash .ci/start-pcsc.sh`")
 
     def close(self) -> None:
         """Release the context."""

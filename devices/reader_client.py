@@ -67,7 +67,7 @@ class ReaderSettings:
 class ReaderEvent(Event):
     """Something the reader did or saw, for the operator's screen and the log."""
 
-    what: str  # tap_queued | read_aborted | read_refused | synced | offline | credentials_refused | pcsc_lost
+    what: str  # tap_queued read_aborted read_refused synced tap_rejected offline credentials_refused pcsc_lost
     reader: str = ""
     tap_id: str = ""
     detail: str = ""

@@ -104,3 +104,11 @@ def test_a_kiosk_reader_reads_the_pin_from_stdin_and_posts_a_signed_tap(insert_c
     assert "PIN for the card in Virtual PCD 00 00?" in out.stderr
     (tap,) = ep.recorded()
     assert tap.kind == "kiosk_auth" and tap.auth is not None and tap.site_id == "kiosk-22"
+
+
+def test_reader_without_pcscd_says_how_to_start_it(cli, tmp_path):
+    # libpcsclite finds pcscd through this socket path; pointing it nowhere is "pcscd is not running"
+    out = cli(*reader_args("http://127.0.0.1:9", tmp_path, "--duration", "1"),
+              env={"PCSCLITE_CSOCK_NAME": str(tmp_path / "no-pcscd.comm")})
+    assert out.returncode == 2, out.stderr
+    assert "cannot reach pcscd" in out.stderr and "start-pcsc.sh" in out.stderr
