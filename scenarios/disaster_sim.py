@@ -48,6 +48,10 @@ class DisasterModel:
         for rid, s in sorted(self.net.readers.items()):
             self.reader_ids[s].append(rid)
         self.durations = self._draw_durations(n).tolist()
+        self.horizon_s = p.horizon_h * 3600.0
+        decline = p.stay_decline_per_day
+        self.stay_s = (self.rng.exponential(24.0 * 3600.0 / decline, n).tolist() if decline > 0
+                       else [float("inf")] * n)  # how long each stays once registered
         self.method = ev.member_method.tolist()
         self.group_shelter = ev.group_shelter.tolist()
         self.n_arrived = self.n_registered = 0
@@ -106,6 +110,10 @@ class DisasterModel:
         members = list(range(a, b))
         self._arrive(members, s)
         method = self.method
+        how = method[a]
+        if all(method[m] == how for m in members):  # the common case: one desk for all
+            yield from self.check_in(g, members, s, how)
+            return
         parts: dict[int, list[int]] = {}
         for m in members:
             parts.setdefault(method[m], []).append(m)
@@ -225,10 +233,8 @@ class DisasterModel:
         self.registered[m] = t
         if method == CARD:
             self.card_admitted.append(m)
-        stay_h = (self.rng.exponential(24.0 / self.p.stay_decline_per_day)
-                  if self.p.stay_decline_per_day > 0 else np.inf)
-        leave = self.env.now + stay_h * 3600.0
-        if leave < self.p.horizon_h * 3600.0:
+        leave = self.env.now + self.stay_s[m]
+        if leave < self.horizon_s:
             self.env.timeout(leave - self.env.now).callbacks.append(lambda _e, m=m: self._leave(m))
         h = self.household[m]
         ident = self.identity.get(m)
@@ -265,15 +271,15 @@ class DisasterModel:
         The asker tries again after `lookup_retry_min`, then less and less often (x1.5 each
         time, at most every 6 hours), as people do when the answer keeps being "not yet".
         """
-        mates = [x for x in self.members_of[h] if x != asker]
+        missing = [x for x in self.members_of[h] if x != asker]
         family, resident, where = self.safety.family, self.resident, self.here
         wait = self.p.lookup_retry_min * 60.0
         while True:
-            locs = {loc.resident_id: loc.shelter_id
-                    for loc in family.household(ident, self.t0 + self.env.now)}
-            here = where[asker]
-            if all(locs.get(resident[x]) is not None or (here >= 0 and where[x] == here)
-                   for x in mates):
+            now, here = self.t0 + self.env.now, where[asker]
+            # ask only for those not found yet (the asker remembers the others)
+            missing = [x for x in missing if not (here >= 0 and where[x] == here)
+                       and family.locate(ident, resident[x], now).shelter_id is None]
+            if not missing:
                 self.found_at[h] = self.env.now
                 return
             yield self.env.timeout(wait)
