@@ -1,0 +1,164 @@
+"""The planners' page: pick a city and designs, run the three scenarios, compare, export.
+
+Start it with `run.py dashboard` (or `streamlit run dashboards/app.py`). The page only reads
+and asks (STYLE.md rule 11): every run, review, city and plot comes from a cached function
+in `dashboards.compute`, so a rerun of the script rebuilds nothing it has built before.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run dashboards/app.py` puts only dashboards/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboards import compute, views  # noqa: E402
+from dashboards.spec import (  # noqa: E402
+    DEFAULT_DESIGNS,
+    DEFAULT_REPS,
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    MAX_REPS,
+    QUICK_OVERRIDES,
+    DesignChoice,
+    SpecError,
+    make_spec,
+    shipped_choice,
+)
+from scenarios.designs import available  # noqa: E402
+from scenarios.registry import names as scenario_names  # noqa: E402
+from twin.errors import TwinError  # noqa: E402
+from twin.presets import DEFAULT_CITY, presets  # noqa: E402
+
+TABS = ("Results", "Review", "Map", "Report", "Edit a design", "Scenario parameters")
+
+
+@st.cache_data(show_spinner=False)
+def _shipped(name: str) -> DesignChoice:
+    """A shipped design, read and validated once."""
+    return shipped_choice(name)
+
+
+def design_pool() -> dict[str, DesignChoice]:
+    """Shipped designs, then the ones edited or uploaded in this session."""
+    pool = {name: _shipped(name) for name in available()}
+    return pool | st.session_state.get("custom_designs", {})
+
+
+def sidebar(pool: dict[str, DesignChoice]) -> dict:
+    """The planner's choices: city, designs, scenarios, replications, seed, scale, settings."""
+    sb = st.sidebar
+    sb.header("Compare designs")
+    cities = sorted(presets())
+    inputs = {"city": sb.selectbox("City", cities, index=cities.index(DEFAULT_CITY), key="city")}
+    default = [d for d in DEFAULT_DESIGNS if d in pool]
+    inputs["designs"] = sb.multiselect("Designs (the first is the reference)", list(pool),
+                                       default=default, key="designs")
+    inputs["scenarios"] = sb.multiselect("Scenarios", scenario_names(), default=scenario_names(),
+                                         key="scenarios")
+    inputs["reps"] = int(sb.number_input("Replications per design", min_value=1,
+                                         max_value=MAX_REPS, value=DEFAULT_REPS, step=1,
+                                         key="reps"))
+    inputs["seed"] = int(sb.number_input("Seed", min_value=0, value=DEFAULT_SEED, step=1,
+                                         key="seed"))
+    inputs["scale"] = float(sb.number_input(
+        "Population scale", min_value=0.001, max_value=1.0, value=DEFAULT_SCALE, step=0.01,
+        format="%g", key="scale",
+        help="Share of the city's residents to build. 0.01 runs in seconds; 1 is the whole city."))
+    with sb.expander("Scenario settings (KEY=VALUE per line)"):
+        inputs["overrides"] = {s: st.text_area(s, value=QUICK_OVERRIDES.get(s, ""),
+                                               key=f"overrides:{s}") for s in scenario_names()}
+        st.caption("The payments settings shorten the load to a minute, faults included; "
+                   "clear them for the scenario's own five-minute load. See 'Scenario parameters'.")
+    inputs["run"] = sb.button("Run the scenarios", type="primary", key="run", width="stretch")
+    return inputs
+
+
+def _request(inputs: dict, pool: dict[str, DesignChoice]) -> tuple:
+    """What the inputs ask for, comparable between reruns."""
+    return (inputs["city"], tuple(pool[d].toml for d in inputs["designs"]),
+            tuple(inputs["scenarios"]), inputs["reps"], inputs["seed"], inputs["scale"],
+            tuple(sorted(inputs["overrides"].items())))
+
+
+def start_run(inputs: dict, pool: dict[str, DesignChoice]) -> None:
+    """Validate the inputs and remember them as the run to show (errors shown, nothing run)."""
+    try:
+        spec = make_spec(city=inputs["city"], designs=[pool[d] for d in inputs["designs"]],
+                         scenarios=inputs["scenarios"], reps=inputs["reps"], seed=inputs["seed"],
+                         scale=inputs["scale"], overrides=inputs["overrides"])
+    except SpecError as exc:
+        st.error("Cannot run:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+        return
+    st.session_state["spec"] = spec
+    st.session_state["spec_request"] = _request(inputs, pool)
+
+
+def fetch(spec, fresh: bool) -> dict | None:
+    """The spec's sweeps from the cache, running what is missing (with progress when fresh)."""
+    bar = st.progress(0.0, text="starting") if fresh else None
+    t = time.perf_counter()
+
+    def progress(done: int, total: int, label: str) -> None:
+        if bar is not None:
+            bar.progress(done / total, text=f"{done}/{total} replications: {label}")
+
+    try:
+        with st.spinner("Fetching results…"):
+            sweeps = compute.run_all(spec, progress)
+    except TwinError as exc:
+        st.session_state.pop("spec", None)
+        st.error(f"The run stopped: {exc}")
+        return None
+    if bar is not None:
+        bar.empty()
+        st.success(f"{len(spec.scenarios) * len(spec.designs) * spec.reps} replications ready "
+                   f"in {time.perf_counter() - t:.1f} s.")
+    return sweeps
+
+
+def main() -> None:
+    """Draw the page."""
+    st.set_page_config(page_title="myna-twin: compare rollout designs", layout="wide")
+    st.title("Compare My Number card rollout designs")
+    st.caption("A digital twin of a designated city's My Number card services: run the disaster "
+               "check-in, certificate peak and payment scenarios on two or more rollout designs, "
+               "and read the seven-point review of each.")
+    pool = design_pool()
+    inputs = sidebar(pool)
+    if inputs["run"]:
+        start_run(inputs, pool)
+    spec = st.session_state.get("spec")
+    sweeps = fetch(spec, fresh=inputs["run"]) if spec is not None else None
+    spec = st.session_state.get("spec")
+    chosen = [pool[d] for d in inputs["designs"]]
+    tabs = dict(zip(TABS, st.tabs(list(TABS)), strict=True))
+    with tabs["Results"]:
+        if spec is None or sweeps is None:
+            st.info("Pick a city and two or more designs in the sidebar, then press "
+                    "**Run the scenarios**.")
+        else:
+            if st.session_state.get("spec_request") != _request(inputs, pool):
+                st.caption("The sidebar has changed since this run: press Run to update.")
+            views.results(spec, sweeps, compute.reviews(spec))
+    with tabs["Review"]:
+        views.review(chosen, inputs["city"])
+    with tabs["Map"]:
+        views.service_map(chosen, inputs["city"], inputs["scale"])
+    with tabs["Report"]:
+        if spec is None or sweeps is None:
+            st.info("Run the scenarios first; the report covers the last run.")
+        else:
+            views.report(spec)
+    with tabs["Edit a design"]:
+        views.design_editor(pool, available())
+    with tabs["Scenario parameters"]:
+        views.parameters()
+
+
+main()

@@ -1,0 +1,37 @@
+"""The dashboard page under Streamlit's AppTest, driven as a planner would, small and quick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+REPS = 2  # replications in the tests (the page defaults to 3)
+
+
+def fresh_page():
+    """The page, run once, as a planner first sees it."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=240)
+    at.run()
+    return at
+
+
+def run_comparison(at, designs=("baseline", "phased"), reps: int = REPS):
+    """Pick designs and replications in the sidebar and press Run."""
+    at.sidebar.multiselect(key="designs").set_value(list(designs))
+    at.sidebar.number_input(key="reps").set_value(reps)
+    at.sidebar.button(key="run").click().run()
+    return at
+
+
+def widget_keys(at) -> list[str]:
+    """The keys of every input widget on the page."""
+    kinds = ("checkbox", "number_input", "selectbox", "multiselect", "text_input", "text_area",
+             "toggle")
+    return [w.key for kind in kinds for w in getattr(at, kind) if w.key]
+
+
+def errors(at) -> str:
+    """Every error message on the page, one per line."""
+    return "\n".join(e.value for e in at.error)
