@@ -80,6 +80,7 @@ def _demand(peaks: PeakFit) -> DemandProfile:
 SOURCE_TABLES = (
     "assumptions", "card_ownership_national", "checkin_trials", "convenience_store_volumes",
     "counter_costs", "counter_waits", "demand_peaks", "evacuations", "kiosk_facts", "population_structure",
+    "queueing_checks",
 )
 
 

@@ -75,6 +75,8 @@ def validation_table(fits: Fits, seed: int = 0, scenarios: bool = True) -> list[
     rows = [*checkin_checks(fits.params, rng), *evacuation_checks(fits), *kiosk_checks(fits)]
     rows += [*validate_peaks.calendar_checks(fits.params, rng), *validate_peaks.hour_checks(fits.params, rng)]
     rows += validate_peaks.counter_guide_checks(fits.params, rng)
+    if scenarios:
+        rows += validate_peaks.queueing_checks(seed)
     rows += [*validate_city.ownership_checks(seed), *validate_city.structure_checks(seed=seed)]
     if scenarios:
         rows += validate_scenarios.scenario_checks(fits.params, seed)

@@ -14,6 +14,7 @@ from calibration.params import FittedParams
 
 TOL_GUIDE = 0.2  # the Sakai guide's 'about 2 minutes'
 TOL_PEAK = 0.1  # Ishigaki's 200-250 / under 50 a day
+TOL_QUEUE = 0.05  # simulation noise at 200,000 customers is about 1-3 %
 
 
 def _year_days(year: int = 2023) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,3 +106,22 @@ def counter_guide_checks(params: FittedParams, rng: np.random.Generator, custome
            f"{params.counter.reference_windows} windows at load {load}, {customers:,} customers")
     return [check("counter", "Sakai Naka: minutes of wait per person ahead", Published(r["value"], r["value"]),
                   float(slope), "min", TOL_GUIDE, how, r["source"])]
+
+
+def queueing_checks(seed: int = 0, customers: int = 200_000) -> list[Check]:
+    """FACTS.md's Erlang C values against the scenarios' queue run as an M/M/c."""
+    from scenarios.mmc import simulate_mmc
+
+    out = []
+    cases = table("queueing_checks")
+    for case in cases["case"].unique(maintain_order=True):
+        rows = cases.filter(pl.col("case") == case)
+        first = rows.row(0, named=True)
+        run = simulate_mmc(first["arrivals_per_hour"] / 60, float(first["service_mean_min"]), int(first["servers"]),
+                           customers, seed)
+        for r in rows.iter_rows(named=True):
+            twin = run.p_wait if r["figure"] == "p_wait" else run.mean_wait
+            out.append(check("queue", f"{case}: {r['figure']}", Published(r["value"], r["value"]), twin, r["unit"],
+                             TOL_QUEUE, f"scenarios.mmc.simulate_mmc (ServicePoint), {customers:,} customers",
+                             r["source"]))
+    return out
