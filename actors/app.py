@@ -1,0 +1,84 @@
+"""The HTTP app: FastAPI routes (OpenAPI at /openapi.json), JSON errors, the Serve ingress.
+
+Every refusal is a JSON body `{"error": code, "detail": sentence}` with the twin's status
+(`TwinError.status`): malformed input 422 (with the problems listed), unknown things 404,
+wrong credentials 401, not allowed 403, conflicts 409; an actor restarting is a 503 that
+says to retry with the same key. Bad input never yields a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actors import routes_city, routes_readers, routes_residents
+from actors.context import Context, install
+from actors.supervisor import Wiring
+from twin.errors import TwinError
+
+log = logging.getLogger(__name__)
+DESCRIPTION = (
+    "The myna-twin live endpoints: the twin's services (safety confirmation, certificates, "
+    "payments and points, linkage, portal, vital records) served by Ray actors. Devices send "
+    "`Authorization: Bearer <token>` with `X-Device-Id`, agencies with `X-Agency-Id`; residents "
+    "log in with the card (`/v1/residents/challenge`, `/v1/residents/sessions`) and send the session token."
+)
+
+
+def problems_of(exc: RequestValidationError) -> list[dict]:
+    """Pydantic's errors as plain JSON: where, what."""
+    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
+
+
+def make_app() -> FastAPI:
+    """The FastAPI app with every route and the JSON error handlers."""
+    app = FastAPI(title="myna-twin live endpoints", version="1", description=DESCRIPTION)
+
+    @app.exception_handler(TwinError)
+    async def _twin(_request: Request, exc: TwinError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        return JSONResponse(exc.to_dict(), status_code=int(exc.status), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        probs = problems_of(exc)
+        first = probs[0] if probs else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'][1:] or first['loc']) or 'body'}: {first['msg']}"
+        return JSONResponse({"error": "invalid_input", "detail": detail, "problems": probs}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
+                             "nothing was acknowledged, retry with the same key"}, status_code=500)
+
+    for module in (routes_readers, routes_residents, routes_city):
+        app.include_router(module.router)
+    return app
+
+
+app = make_app()
+
+
+def ingress_deployment():
+    """The Serve deployment of the app (imported lazily: Serve is heavy)."""
+    from ray import serve
+
+    @serve.deployment(name="ingress", ray_actor_options={"num_cpus": 0}, max_ongoing_requests=256)
+    @serve.ingress(app)
+    class Ingress:
+        """One replica: the app plus this replica's context."""
+
+        def __init__(self, wiring: Wiring) -> None:
+            install(Context(wiring))
+
+    return Ingress

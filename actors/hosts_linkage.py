@@ -1,0 +1,70 @@
+"""The linkage broker and the agencies' systems (情報提供ネットワーク) as one actor.
+
+Hosts the twin's `LinkageNetwork`: the broker (codes, permission table, exchange record),
+the intermediate servers with the city's synthetic copies, and one business system per
+agency. An agency, with its own credential, asks for items about a resident it serves; the
+broker checks the permission table and the design's ordinances and logs the exchange, which
+the resident reads on the portal. The broker's master key is generated once and kept in the
+store, so a restarted broker issues the same codes; asks are journaled and replayed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from actors import world
+from actors.host import Host
+from actors.hosts_safety import identity_of
+from actors.spec import ServiceSpec
+from twin.services.linkage_network import LinkageNetwork, seed_copies
+from twin.services.linkage_tables import LinkageScope
+from twin.services.portal import Portal
+
+MASTER_KEY = "broker_master_key"
+
+
+class LinkageHost(Host):
+    """The broker, the agencies and a portal view of the exchange record."""
+
+    kind = "linkage"
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        super().__init__(spec, "linkage")
+
+    def build(self) -> None:
+        """The network for the city with its copies; the broker key from the store."""
+        c, d = world.city(self.spec), world.design(self.spec)
+        self.journal.set_meta(MASTER_KEY, os.urandom(32).hex())
+        key = bytes.fromhex(self.journal.meta(MASTER_KEY) or "")
+        self.network = LinkageNetwork.build(c.residents, LinkageScope.from_design(d.linkage), master_key=key)
+        seed_copies(self.network, c.residents, np.random.default_rng([self.spec.seed, 0x11A6E]), self.spec.built_at)
+        self.portal = Portal(broker=self.network.broker)
+
+    def ops(self) -> dict:
+        return {"ask": self._ask}
+
+    def _ask(self, b: dict, at: float) -> dict[str, Any]:
+        system = self.network.system(b["agency"])
+        res = system.ask(int(b["resident_id"]), b["task"], tuple(b["items"]), b["provider"], float(b["now"]))
+        return {"request_id": res.request_id, "requester": res.requester, "provider": res.provider,
+                "task": res.task, "subject": res.subject.value, "values": res.as_dict(),
+                "missing": list(res.missing), "at": res.at}
+
+    def agencies(self) -> list[str]:
+        """Every agency on the network (each gets a credential)."""
+        return sorted(self.network.systems)
+
+    def ask(self, agency: str, resident_id: int, task: str, items: list[str], provider: str,
+            now: float) -> dict[str, Any]:
+        """`agency` asks `provider` for items about a resident it serves (refusals raised and logged)."""
+        body = {"agency": agency, "resident_id": int(resident_id), "task": task, "items": list(items),
+                "provider": provider, "now": float(now)}
+        return self.run("ask", body, time.time())
+
+    def linkage_log(self, identity: dict, now: float) -> list[dict[str, Any]]:
+        """The exchanges about the resident, as the portal shows them to the resident."""
+        return self.portal.linkage_log(identity_of(identity), now).to_dicts()

@@ -1,0 +1,209 @@
+"""Shelter groups (避難所グループ): one actor per group of wards, hosting `twin.services.safety`.
+
+Each group runs the twin's `Safety` service over its wards' shelters: card check-in (batched
+through `ShelterNetwork.check_in_many`), check-out, family look-up, head counts to the HQ.
+A full shelter redirects within the group. A resident is recorded in one shelter city-wide:
+when a check-in lands in one group, the caller asks the other groups to `release` the
+resident (the domain's `leave`, journaled there). Desk channels (identity check-ins, paper
+forms, reader outages) are ops too, so a trace recorded in a SimPy scenario replays here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from actors import world
+from actors.host import Host
+from actors.journal import Answer
+from actors.replies import from_error, recorded, rejected
+from actors.spec import ServiceSpec
+from twin.errors import TwinError
+from twin.identity import Assurance, Identity
+from twin.services.safety import Safety, ShelterParams, TapResult, shelter_reports
+
+CHANNEL_MOVED = "moved_elsewhere"
+
+
+def identity_of(d: dict[str, Any]) -> Identity:
+    """An Identity from its JSON form (resident_id, method, assurance name or number, at, card_serial)."""
+    a = d["assurance"]
+    level = Assurance[a] if isinstance(a, str) else Assurance(int(a))
+    serial = d.get("card_serial")
+    return Identity(int(d["resident_id"]), str(d["method"]), level, float(d["at"]),
+                    None if serial is None else int(serial))
+
+
+def identity_json(i: Identity) -> dict[str, Any]:
+    """The JSON form of an Identity."""
+    return {"resident_id": i.resident_id, "method": i.method, "assurance": i.assurance.name, "at": i.at,
+            "card_serial": i.card_serial}
+
+
+def tap_json(res: TapResult) -> dict[str, Any]:
+    """A shelter outcome as JSON."""
+    return {"outcome": res.outcome.name.lower(), "shelter_id": res.shelter_id, "resident_id": res.resident_id,
+            "redirect_to": res.redirect_to}
+
+
+class ShelterHost(Host):
+    """One shelter group: `Safety` over its wards' shelters, journaled."""
+
+    kind = "shelters"
+
+    def __init__(self, spec: ServiceSpec, group: int) -> None:
+        self.group = int(group)
+        super().__init__(spec, f"shelters_{group}")
+
+    def build(self) -> None:
+        """Safety over this group's wards, with the design's readers per shelter."""
+        c, d = world.city(self.spec), world.design(self.spec)
+        self.wards = world.group_wards(c, self.spec.shelter_groups)[self.group]
+        params = ShelterParams(readers_per_shelter=d.safety.readers_per_shelter,
+                               paper_form_staff_per_shelter=d.safety.paper_form_staff_per_shelter)
+        self.safety = Safety.from_city(world.group_view(c, self.wards), self.spec.built_at, shelter_params=params)
+        self.net = self.safety.shelters
+
+    def ops(self) -> dict:
+        return {"checkin": self._checkin, "checkout": self._checkout, "release": self._release,
+                "identity_in": self._identity_in, "identity_out": self._identity_out, "paper": self._paper,
+                "reconcile": self._reconcile, "online": self._online, "report": self._report}
+
+    # -- ops (journaled; replayed on restart) ---------------------------------------------------
+    def _checkin(self, b: dict, at: float) -> pl.DataFrame:
+        return self.net.check_in_many(b["readers"], b["serials"], b["at"])
+
+    def _checkout(self, b: dict, at: float) -> list[TapResult | TwinError]:
+        out: list[TapResult | TwinError] = []
+        for r, s, t in zip(b["readers"], b["serials"], b["at"], strict=True):
+            try:
+                out.append(self.net.check_out(int(r), int(s), float(t)))
+            except TwinError as err:
+                out.append(err)
+        return out
+
+    def _release(self, b: dict, at: float) -> int:
+        """Clear the records of residents who checked in at another group's shelter."""
+        gone = 0
+        for rid in b["residents"]:
+            if int(self.net.where[int(rid)]) >= 0:
+                self.net.leave(int(rid), float(b["at"]), CHANNEL_MOVED, -1)
+                gone += 1
+        return gone
+
+    def _identity_in(self, b: dict, at: float) -> TapResult:
+        return self.net.check_in_identity(identity_of(b["identity"]), int(b["shelter_id"]), float(b["now"]))
+
+    def _identity_out(self, b: dict, at: float) -> TapResult:
+        return self.net.check_out_identity(identity_of(b["identity"]), float(b["now"]))
+
+    def _paper(self, b: dict, at: float) -> TapResult:
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = b["rng_state"]
+        return self.net.paper_form(int(b["shelter_id"]), int(b["resident_id"]), float(b["now"]), rng)
+
+    def _reconcile(self, b: dict, at: float) -> Any:
+        return self.net.reconcile_paper(float(b["now"]), b.get("limit"))
+
+    def _online(self, b: dict, at: float) -> Any:
+        return self.net.set_online(int(b["reader_id"]), bool(b["online"]), float(b["now"]))
+
+    def _report(self, b: dict, at: float) -> int:
+        now = float(b["now"])
+        return self.safety.hq.receive(shelter_reports(self.net, now, b.get("shelters")), now)
+
+    # -- the live calls -------------------------------------------------------------------------
+    def readers(self) -> list[tuple[int, int]]:
+        """(reader id, shelter facility id) of every reader in this group."""
+        fids = self.net.facility_ids
+        return [(int(r), int(fids[s])) for r, s in sorted(self.net.readers.items())]
+
+    def shelters(self) -> list[int]:
+        """The facility ids of this group's shelters."""
+        return self.net.facility_ids.tolist()
+
+    def taps(self, kind: str, rows: list[dict[str, Any]]) -> list[tuple[dict, int]]:
+        """Reader taps (`checkin` or `checkout`), each once by tap id; (answer, HTTP status) per tap.
+
+        A row: tap_id, fingerprint, reader_id, serial, at (POSIX s)."""
+        if kind not in ("checkin", "checkout"):
+            raise ValueError(f"kind must be checkin or checkout, not {kind!r}")
+        keys = [f"tap:{r['tap_id']}" for r in rows]
+        fps = [r["fingerprint"] for r in rows]
+
+        def body(fresh: list[int]) -> dict:
+            return {"readers": [int(rows[i]["reader_id"]) for i in fresh],
+                    "serials": [int(rows[i]["serial"]) for i in fresh],
+                    "at": [float(rows[i]["at"]) for i in fresh]}
+
+        answers = self._checkin_answers if kind == "checkin" else self._checkout_answers
+        return self.once(keys, fps, kind, body, lambda res, fresh: answers(res, [rows[i] for i in fresh]),
+                         time.time())
+
+    def _checkin_answers(self, frame: pl.DataFrame, rows: list[dict]) -> list[Answer]:
+        out = []
+        for row, reg in zip(rows, frame.iter_rows(named=True), strict=True):
+            if reg["outcome"] == "refused":
+                out.append(rejected(row["tap_id"], row["fingerprint"], reg["reason"],
+                                    f"card {row['serial']} was refused ({reg['reason']}); nothing was recorded"))
+                continue
+            out.append(recorded(row["tap_id"], row["fingerprint"], {
+                "resident_id": reg["resident_id"], "card_serial": int(row["serial"]), "method": "card_serial",
+                "assurance": "MEDIUM", "outcome": reg["outcome"], "shelter_id": reg["shelter_id"],
+                "redirect_to": None if reg["redirect_to"] < 0 else reg["redirect_to"]}))
+        return out
+
+    def _checkout_answers(self, results: list, rows: list[dict]) -> list[Answer]:
+        out = []
+        for row, res in zip(rows, results, strict=True):
+            if isinstance(res, TwinError):
+                out.append(from_error(row["tap_id"], row["fingerprint"], res))
+            else:
+                out.append(recorded(row["tap_id"], row["fingerprint"], {
+                    **tap_json(res), "card_serial": int(row["serial"]), "method": "card_serial",
+                    "assurance": "MEDIUM"}))
+        return out
+
+    def release(self, resident_ids: list[int], at: float) -> int:
+        """Clear these residents' records here (they checked in at another group's shelter)."""
+        present = [int(r) for r in resident_ids if int(self.net.where[int(r)]) >= 0]
+        return self.run("release", {"residents": present, "at": float(at)}, time.time()) if present else 0
+
+    def command(self, op: str, body: dict[str, Any]) -> Any:
+        """A desk or HQ command (identity check-in/out, paper form, reconcile, reader online, report)."""
+        if op not in ("identity_in", "identity_out", "paper", "reconcile", "online", "report"):
+            raise ValueError(f"unknown shelter command {op!r}")
+        result = self.run(op, body, time.time())
+        return tap_json(result) if isinstance(result, TapResult) else result
+
+    # -- reads ------------------------------------------------------------------------------------
+    def family(self, identity: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        """Where the asker's household members are, as this group's shelters record them (logged)."""
+        locs = self.safety.family.household(identity_of(identity), now)
+        return [{"resident_id": m.resident_id, "shelter_id": m.shelter_id, "since": m.since} for m in locs]
+
+    def headcounts(self, now: float, report: bool = True) -> dict[str, Any]:
+        """Every shelter reports now (journaled) unless `report` is False; the HQ view and desk counts."""
+        if report:
+            self.run("report", {"now": float(now), "shelters": None}, time.time())
+        view = self.safety.hq.view(now).join(self.net.occupancy(), on="shelter_id", how="left")
+        return {"group": self.group, "wards": self.wards, "rows": view.to_dicts()}
+
+    def occupancy(self) -> pl.DataFrame:
+        """Per shelter: capacity, desk and server counts, free places."""
+        return self.net.occupancy()
+
+    def register(self, start: int = 0) -> pl.DataFrame:
+        """The tap register from row `start` on (every attempt, every channel)."""
+        return self.net.taps.to_frame(start)
+
+    def where(self, resident_ids: list[int]) -> list[int | None]:
+        """The shelter each resident is recorded at in this group (None: not here)."""
+        out = []
+        for r in resident_ids:
+            s = int(self.net.where[int(r)])
+            out.append(None if s < 0 else int(self.net.facility_ids[s]))
+        return out

@@ -1,0 +1,128 @@
+"""The card registry and certificate authority (J-LIS role) as one actor: every trust check.
+
+Built deterministically from the city (seed and build instant), so its keys and certificates
+are the ones the twin's cards carry. It checks what readers post (the authority's seal on a
+twin card's face record; a kiosk card's certificate chain, signature and revocation, through
+`devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
+user key behind its PIN: `twin.reader.Reader.verify_response`). Kiosk authentications are
+kept by tap id, durably, so a kiosk can name the one its certificate request rests on.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from actors import world
+from actors.host import Host
+from actors.hosts_safety import identity_json
+from actors.journal import Answer
+from actors.replies import from_error, recorded
+from actors.spec import ServiceSpec
+from devices import contract
+from devices.twin_judge import TwinJudge
+from twin.card import CardRegistry
+from twin.errors import NotFound, TwinError, ValidationError
+from twin.pki import CertificateAuthority
+
+CA_ALGORITHM = "p256"  # the card signs digests over APDUs, which Ed25519 cannot
+
+
+def authority(spec: ServiceSpec) -> tuple[CertificateAuthority, CardRegistry]:
+    """The service's authority and card registry (the same on every build of the spec)."""
+    ca = CertificateAuthority(seed=spec.seed, algorithm=CA_ALGORITHM)
+    return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at)
+
+
+class TrustHost(Host):
+    """The authority, the registry, a judge for posted taps and a reader for resident logins."""
+
+    kind = "trust"
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self._replaying = True
+        super().__init__(spec, "trust")
+        self._replaying = False
+
+    def build(self) -> None:
+        """The authority and registry; the judge keeps a current revocation list."""
+        self.ca, self.registry = authority(self.spec)
+        self.judge = TwinJudge(self.ca, self.registry)
+        self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
+
+    def ops(self) -> dict:
+        return {"kiosk_auth": self._kiosk_auth}
+
+    def _kiosk_auth(self, body: dict, at: float) -> list[dict | TwinError]:
+        """Check kiosk taps (skipped on replay: a check changes no state; the answers are kept)."""
+        if self._replaying:
+            return []
+        out: list[dict | TwinError] = []
+        for raw in body["taps"]:
+            try:
+                out.append(self.judge(contract.Tap.from_json(raw)))
+            except TwinError as err:
+                out.append(err)
+        return out
+
+    # -- reader taps ------------------------------------------------------------------------------
+    def check_faces(self, taps: list[dict[str, Any]]) -> list[dict | tuple[str, int, str]]:
+        """Shelter taps with a face record: the identity, or (code, HTTP status, detail) if refused."""
+        out: list[dict | tuple[str, int, str]] = []
+        for raw in taps:
+            try:
+                out.append(self.judge(contract.Tap.from_json(raw)))
+            except TwinError as err:
+                out.append((err.code, int(err.status), str(err)))
+        return out
+
+    def kiosk_taps(self, taps: list[dict[str, Any]], fingerprints: list[str]) -> list[tuple[dict, int]]:
+        """Kiosk authentications, each checked once by tap id; (answer, HTTP status) per tap."""
+        keys = [f"kiosk:{t['tap_id']}" for t in taps]
+
+        def answers(results: list, fresh: list[int]) -> list[Answer]:
+            out = []
+            for i, res in zip(fresh, results, strict=True):
+                tap_id, fp = taps[i]["tap_id"], fingerprints[i]
+                if isinstance(res, TwinError):
+                    out.append(from_error(tap_id, fp, res))
+                else:
+                    out.append(recorded(tap_id, fp, {**res, "at": float(taps[i]["at"]),
+                                                     "device_id": taps[i]["device_id"]}))
+            return out
+
+        return self.once(keys, fingerprints, "kiosk_auth", lambda fresh: {"taps": [taps[i] for i in fresh]},
+                         answers, time.time())
+
+    def kiosk_identity(self, tap_id: str, device_id: str) -> dict[str, Any]:
+        """The identity a recorded kiosk authentication established, for the same kiosk only."""
+        prior = self.answers.get(f"kiosk:{tap_id}")
+        if prior is None or prior.answer.get("status") != "recorded":
+            raise NotFound(f"no recorded kiosk authentication with tap id {tap_id!r}; authenticate with the "
+                           "card and PIN at the kiosk first")
+        res = prior.answer["result"]
+        if res["device_id"] != device_id:
+            raise NotFound(f"kiosk authentication {tap_id} was made at another kiosk; authenticate here")
+        return {"resident_id": res["resident_id"], "method": res["method"], "assurance": res["assurance"],
+                "at": res["at"], "card_serial": res["card_serial"]}
+
+    # -- resident logins ----------------------------------------------------------------------------
+    def challenge(self, now: float) -> str:
+        """A fresh login challenge (hex), valid once for the reader's challenge lifetime."""
+        return self.login_reader.challenge(now).hex()
+
+    def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float) -> dict[str, Any]:
+        """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN."""
+        try:
+            cert = base64.b64decode(certificate_b64, validate=True)
+            sig = base64.b64decode(signature_b64, validate=True)
+            chal = bytes.fromhex(challenge_hex)
+        except ValueError as exc:
+            raise ValidationError(f"certificate and signature must be base64 and the challenge hex: {exc}") from None
+        ident = self.login_reader.verify_response(cert, chal, sig, now)
+        return identity_json(ident)
+
+    def resident_of_serial(self, serial: int, now: float) -> int:
+        """The holder of a usable card (refusals as the registry's errors)."""
+        return self.registry.resident_of(int(serial), now)

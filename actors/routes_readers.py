@@ -1,0 +1,216 @@
+"""Reader endpoints: the reader contract (devices/contract.py, docs/readers.md) served by the actors.
+
+A shelter reader's check-in or check-out goes to its shelter group (a face record is first
+checked by the trust actor); a kiosk's card authentication to the trust actor; a school
+reader's tap to child watch, whose notices are then put in the guardians' mailboxes. Each
+tap id is recorded once; a repeat gets the first answer; another body under a known id is 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticError
+
+from actors import routing
+from actors.auth import Device
+from actors.context import MAX_SKEW_S, Context, Ctx, call
+from actors.models import ErrorOut, TapBatchOut, TapIn, TapResultOut
+from devices import contract
+from twin.errors import ValidationError
+from twin.pki import split_cert_serial
+
+router = APIRouter(tags=["readers"])
+READER_ROLES = tuple(contract.ROLE_KINDS)
+_TAPS = TypeAdapter(list[TapIn])
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 409, 413, 422, 503)}
+_BATCH_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["taps"],
+                 "properties": {"taps": {"type": "array", "maxItems": contract.MAX_BATCH,
+                                         "items": {"$ref": "#/components/schemas/TapIn"}}}}
+
+
+def reader(c: Ctx, authorization: Annotated[str | None, Header()] = None,
+           x_device_id: Annotated[str | None, Header()] = None) -> Device:
+    """The calling reader (shelter, kiosk or school device)."""
+    return c.credentials.device(authorization, x_device_id, READER_ROLES)
+
+
+Reader = Annotated[Device, Depends(reader)]
+
+
+@router.post(contract.TAPS_PATH, response_model=TapResultOut, status_code=201, responses=_ERRORS,
+             summary="Record one tap (check-in, check-out, kiosk authentication, child-watch tap)")
+async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> JSONResponse:
+    """201 recorded; 200 a repeat of a recorded tap; 4xx a refusal (the body says why)."""
+    (answer, status), = await process(c, device, [tap])
+    return JSONResponse(answer, status_code=status)
+
+
+@router.post(contract.BATCH_PATH, response_model=TapBatchOut, responses=_ERRORS,
+             openapi_extra={"requestBody": {"required": True,
+                                            "content": {"application/json": {"schema": _BATCH_SCHEMA}}}},
+             summary="Upload queued taps (at most 500); one answer per tap, in order")
+async def post_batch(request: Request, device: Reader, c: Ctx) -> JSONResponse:
+    """200 with one answer per tap; a malformed tap is rejected on its own (422 in its answer)."""
+    taps = parse_batch(await request.body())
+    results = await process(c, device, taps)
+    return JSONResponse({"results": [a for a, _ in results]})
+
+
+class TooLarge(ValidationError):
+    """More taps than one batch may hold."""
+
+    code = "too_large"
+    status = 413
+
+
+def parse_batch(raw: bytes) -> list[TapIn | dict]:
+    """The taps of a batch body: validated taps, or for a malformed one the answer refusing it."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise ValidationError("the body is not JSON") from None
+    if not isinstance(data, dict) or set(data) != {"taps"} or not isinstance(data["taps"], list):
+        raise ValidationError('expected {"taps": [tap, ...]}')
+    items = data["taps"]
+    if len(items) > contract.MAX_BATCH:
+        raise TooLarge(f"{len(items)} taps in one batch; at most {contract.MAX_BATCH}")
+    try:
+        return list(_TAPS.validate_python(items))
+    except PydanticError:
+        return [_one(item) for item in items]
+
+
+def _one(item: Any) -> TapIn | dict:
+    try:
+        return TapIn.model_validate(item)
+    except PydanticError as err:
+        e = err.errors()[0]
+        where = ".".join(str(p) for p in e.get("loc", ())) or "tap"
+        tap_id = item.get("tap_id") if isinstance(item, dict) else None
+        return {"tap_id": str(tap_id), "status": "rejected", "error": "invalid_input", "detail": f"{where}: {e['msg']}"}
+
+
+def fingerprint(tap: TapIn) -> str:
+    """A digest of the tap's canonical JSON: the same tap always has the same one."""
+    canon = json.dumps(tap.model_dump(exclude_none=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(canon.encode(), digest_size=16).hexdigest()
+
+
+def serial_of(tap: TapIn) -> int:
+    """The card serial a tap names (a real card's certificate serial carries it)."""
+    if tap.card.card_serial is not None:
+        return int(tap.card.card_serial)
+    return split_cert_serial(int(tap.card.certificate_serial, 16))[0]
+
+
+def _refused(tap: TapIn, status: int, code: str, detail: str) -> tuple[dict, int]:
+    return {"tap_id": tap.tap_id, "status": "rejected", "error": code, "detail": detail}, status
+
+
+def precheck(device: Device, tap: TapIn, now: float) -> tuple[dict, int] | None:
+    """Refusals that need no actor (not stored): another device's tap, a kind outside the role, a future time."""
+    if tap.device_id != device.device_id or tap.site_id != device.site_id:
+        return _refused(tap, 403, "forbidden", f"device {device.device_id} posts only its own taps at {device.site_id}")
+    if tap.kind not in contract.ROLE_KINDS[device.role]:
+        return _refused(tap, 403, "forbidden", f"a {device.role} reader cannot post {tap.kind} taps")
+    if tap.at > now + MAX_SKEW_S:
+        return _refused(tap, 422, "invalid_input", f"at {tap.at:.3f} is {tap.at - now:.0f} s in the future; "
+                        "check the reader's clock")
+    return None
+
+
+async def process(c: Context, device: Device, taps: list[TapIn | dict]) -> list[tuple[dict, int]]:
+    """One answer per tap, in order."""
+    out: list[tuple[dict, int] | None] = [None] * len(taps)
+    todo: list[int] = []
+    now = c.now()
+    for i, tap in enumerate(taps):
+        if isinstance(tap, dict):
+            out[i] = (tap, 422)
+            continue
+        out[i] = precheck(device, tap, now)
+        if out[i] is None:
+            todo.append(i)
+    if todo:
+        kind = taps[todo[0]].kind  # one device posts one role's kinds; shelters split check-in/out
+        handler = {"kiosk_auth": _kiosk, "childwatch": _school}.get(kind, _shelter)
+        done = await handler(c, device, [taps[i] for i in todo])
+        for i, answer in zip(todo, done, strict=True):
+            out[i] = answer
+    return out  # type: ignore[return-value]
+
+
+async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
+    c.require("safety")
+    out: list[tuple[dict, int] | None] = [None] * len(taps)
+    faced = [i for i, t in enumerate(taps) if t.card.face is not None]
+    if faced:
+        checks = await call(c.trust.check_faces.remote([taps[i].model_dump(exclude_none=True) for i in faced]))
+        for i, res in zip(faced, checks, strict=True):
+            if isinstance(res, (tuple, list)):
+                out[i] = _refused(taps[i], int(res[1]), str(res[0]), str(res[2]))
+    group = c.shelters[device.group]
+    for kind in ("checkin", "checkout"):
+        idx = [i for i, t in enumerate(taps) if t.kind == kind and out[i] is None]
+        if not idx:
+            continue
+        rows = [{"tap_id": taps[i].tap_id, "fingerprint": fingerprint(taps[i]), "reader_id": device.reader_id,
+                 "serial": serial_of(taps[i]), "at": taps[i].at} for i in idx]
+        answers = await call(group.taps.remote(kind, rows))
+        for i, a in zip(idx, answers, strict=True):
+            out[i] = (a[0], a[1])
+        if kind == "checkin":
+            await release_elsewhere(c, device.group, [a[0] for a in answers], [taps[i].at for i in idx])
+    return out  # type: ignore[return-value]
+
+
+async def release_elsewhere(c: Context, group: int, answers: list[dict], ats: list[float]) -> None:
+    """Residents newly checked in here are cleared from the other groups' shelters (one record city-wide)."""
+    if len(c.shelters) < 2:
+        return
+    fresh = [(a["result"]["resident_id"], at) for a, at in zip(answers, ats, strict=True)
+             if a.get("status") == "recorded" and a["result"].get("outcome") == "checked_in"]
+    if not fresh:
+        return
+    rids, at = [r for r, _ in fresh], max(t for _, t in fresh)
+    await asyncio.gather(*[call(g.release.remote(rids, at)) for k, g in enumerate(c.shelters) if k != group])
+
+
+async def _kiosk(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
+    c.require("certificates")
+    raw = [t.model_dump(exclude_none=True) for t in taps]
+    answers = await call(c.trust.kiosk_taps.remote(raw, [fingerprint(t) for t in taps]))
+    return [(a[0], a[1]) for a in answers]
+
+
+async def _school(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
+    c.require("safety")
+    if not c.design.safety.child_watch:
+        from actors.context import ServiceDisabled
+
+        raise ServiceDisabled(f"child watch is not enabled in design {c.design.name!r}")
+    rows = [{"tap_id": t.tap_id, "fingerprint": fingerprint(t), "facility_id": device.facility_id,
+             "serial": serial_of(t), "at": t.at} for t in taps]
+    answers = await call(c.childwatch.taps.remote(rows))
+    await forward_notices(c)
+    return [(a[0], a[1]) for a in answers]
+
+
+async def forward_notices(c: Context) -> int:
+    """Put child watch's pending notices in the guardians' mailboxes, then acknowledge them."""
+    pending = await call(c.childwatch.pending.remote())
+    if not pending:
+        return 0
+    by_shard: dict[int, list] = {}
+    for _seq, guardian, topic, body, now in pending:
+        by_shard.setdefault(routing.shard_of(guardian, len(c.residents)), []).append((guardian, topic, body, now))
+    await asyncio.gather(*[call(c.residents[k].deliver.remote(msgs)) for k, msgs in by_shard.items()])
+    await call(c.childwatch.delivered.remote(max(p[0] for p in pending)))
+    return len(pending)

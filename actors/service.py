@@ -1,0 +1,97 @@
+"""Starting and stopping the live service: Ray (with token authentication), the actors, Serve.
+
+The composition root of the live deployment: `connect` joins or starts Ray, `start` creates
+the actors through the supervisor and deploys the FastAPI ingress on Serve, `Service.stop`
+takes it all down again (the stores keep the state for the next start).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actors.spec import ServiceSpec
+from actors.supervisor import Supervisor, Wiring
+from twin.errors import ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "myna-twin"
+AUTH_MODE = "RAY_AUTH_MODE"
+
+
+def require_token_auth() -> None:
+    """Refuse a setting that turns Ray's token authentication off (Ray 2.60 turns it on for a local
+    cluster, and for a joined one when a token is found: $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or
+    ~/.ray/auth_token)."""
+    mode = os.environ.get(AUTH_MODE)
+    if mode is not None and mode.strip().lower() != "token":
+        raise ValidationError(f"{AUTH_MODE}={mode!r}: the live service keeps Ray's token authentication on; "
+                              f"unset it or set {AUTH_MODE}=token")
+
+
+def token_auth_on() -> bool:
+    """Whether this Ray session authenticates with a token."""
+    from ray._private.authentication.authentication_utils import is_token_auth_enabled
+
+    return bool(is_token_auth_enabled())
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
+    """Start a local Ray (address None) or join a cluster, with token authentication; its context."""
+    require_token_auth()
+    import ray
+
+    env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+    kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "configure_logging": False}
+    if address is None:
+        kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}
+    ctx = ray.init(address=address, **kwargs)
+    if not token_auth_on():
+        ray.shutdown()
+        raise ValidationError(f"the Ray cluster at {address or 'local'} runs without token authentication; start it "
+                              f"with {AUTH_MODE}=token (see `ray get-auth-token --generate`)")
+    return {"address": ctx.address_info.get("gcs_address", ""), "node_id": ray.get_runtime_context().get_node_id()}
+
+
+@dataclass
+class Service:
+    """A running service: its supervisor, wiring and base URL."""
+
+    supervisor: Supervisor
+    wiring: Wiring
+    url: str
+    stopped: bool = field(default=False)
+
+    def stop(self) -> None:
+        """Undeploy the endpoints and kill the actors (state stays in the stores)."""
+        if self.stopped:
+            return
+        from ray import serve
+
+        try:
+            serve.delete(APP_NAME)
+        finally:
+            self.supervisor.stop()
+            self.stopped = True
+
+
+def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1) -> Service:
+    """Create the actors and deploy the endpoints on Serve at http://host:port (Ray must be up)."""
+    from ray import serve
+
+    from actors.app import ingress_deployment
+
+    if not 1 <= int(replicas) <= 64:
+        raise ValidationError(f"replicas must be 1..64, got {replicas!r}")
+    sup = Supervisor(spec)
+    try:
+        wiring = sup.start()
+        serve.start(http_options={"host": host, "port": int(port)})
+        ingress = ingress_deployment().options(num_replicas=int(replicas))
+        serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/")
+    except BaseException:
+        sup.stop()
+        raise
+    return Service(sup, wiring, f"http://{host}:{int(port)}")
