@@ -242,3 +242,11 @@ def test_a_refund_in_the_same_batch_as_its_payment_is_posted_after_it(ledger):
     assert [o.op for o in out] == ["fee", "refund"]
     assert ledger.balance("revenue:bulky_waste") == 300
     assert ledger.reconcile().ok
+
+
+@pytest.mark.parametrize("field", ["channel", "method", "fee_type", "key"])
+def test_unhashable_junk_in_any_field_is_a_validation_error_not_a_crash(ledger, field):
+    args = dict(key="j", resident_id=5, fee_type="residence_record", amount=300, channel="kiosk", method="cash")
+    args[field] = ["junk"]
+    (out,) = ledger.post_many([FeePayment(**args)], T0)
+    assert isinstance(out, ValidationError)

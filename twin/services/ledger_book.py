@@ -48,6 +48,7 @@ POSTING_COLUMNS = "posting_id, idem_key, op, resident_id, amount, detail, channe
 FINGERPRINT = ("op", "resident_id", "amount", "detail", "channel", "method", "site", "ref", "expires_at")
 REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the refunded payment
 Legs = list[tuple[str, int]]
+SIMPLE_OPS = frozenset(("fee", "top_up"))  # no refund totals or point lots to keep
 
 
 def load_receipts(tx: Tx, keys: Sequence[str]) -> dict[str, Receipt]:
@@ -111,7 +112,8 @@ class Batch:
         """The balanced legs (account, signed amount, debit positive) of one request."""
         rid = r.resident_id
         if r.op == "fee":
-            return [(source_account(rid, r.channel, r.method, r.site), amount), (revenue(r.detail), -amount)]
+            src = f"wallet:{rid}" if r.method == "wallet" else source_account(rid, r.channel, r.method, r.site)
+            return [(src, amount), (revenue(r.detail), -amount)]
         if r.op == "top_up":
             return [(source_account(rid, r.channel, r.method, r.site), amount), (wallet(rid), -amount)]
         if r.op == "grant":
@@ -135,10 +137,26 @@ class Batch:
             if err is not None:
                 raise err
             return first if first.replayed else first._replace(replayed=True)
-        if row.op in ("refund", "redeem", "expire", "grant"):
+        simple = row.op in SIMPLE_OPS
+        if not simple:
             row, legs = self._plan(row)
-        self._check(row, legs)
-        return self._post(row, legs)
+        balances, rules = self.balances, self.rules
+        for acc, amt in legs:  # the no-overdraft rule, checked before anything changes
+            sign, free = rules.get(acc) or account_rule(acc)
+            if not free and (balances.get(acc, 0) + amt) * sign < 0:
+                raise self._insufficient(row, acc, balances.get(acc, 0) * sign)
+        pid = self.next_id
+        self.next_id = pid + 1
+        entries = self.entries
+        for acc, amt in legs:
+            balances[acc] = balances.get(acc, 0) + amt
+            entries.append((pid, acc, amt))
+        if not simple:
+            self._side_effects(row, pid)
+        receipt = tuple.__new__(Receipt, (pid, *row, self.now, False))
+        self.posted.append(receipt)
+        self.receipts[row.key] = receipt
+        return receipt
 
     def _plan(self, row: Row) -> tuple[Row, Legs]:
         """Resolve refunds against their payment and check point lots; return the legs."""
@@ -177,25 +195,14 @@ class Batch:
                            channel=original.channel, method=original.method, site=original.site)
         return row, self._legs(row, amount, original)
 
-    def _check(self, row: Row, legs: Legs) -> None:
-        """Refuse a posting that takes a no-overdraft account below zero."""
-        for acc, amt in legs:
-            sign, free = self.rules.get(acc) or account_rule(acc)
-            if free:
-                continue
-            natural = self.balances.get(acc, 0) * sign
-            if natural + amt * sign < 0:
-                unit = "points" if kind_of(acc) == "points" else "yen"
-                raise InsufficientFunds(f"{acc} holds {natural:,} {unit}; this {row.op} needs "
-                                        f"{row.amount:,}; refused, nothing posted")
+    @staticmethod
+    def _insufficient(row: Row, acc: str, natural: int) -> InsufficientFunds:
+        unit = "points" if kind_of(acc) == "points" else "yen"
+        return InsufficientFunds(f"{acc} holds {natural:,} {unit}; this {row.op} needs "
+                                 f"{row.amount:,}; refused, nothing posted")
 
-    def _post(self, row: Row, legs: Legs) -> Receipt:
-        pid = self.next_id
-        self.next_id += 1
-        balances, entries = self.balances, self.entries
-        for acc, amt in legs:
-            balances[acc] = balances.get(acc, 0) + amt
-            entries.append((pid, acc, amt))
+    def _side_effects(self, row: Row, pid: int) -> None:
+        """Refund totals and point lots, for the ops that have them."""
         if row.op == "refund":
             if row.ref not in self.refunded:
                 self.refunds_new.add(row.ref)
@@ -206,10 +213,6 @@ class Batch:
             self.lots.take(row.resident_id, row.amount, self.now, pid)
         elif row.op == "expire":
             self.lots.lapse(self.lots.lot(row.resident_id, int(row.ref)), pid)
-        receipt = tuple.__new__(Receipt, (pid, *row, self.now, False))
-        self.posted.append(receipt)
-        self.receipts[row.key] = receipt
-        return receipt
 
     def write(self) -> None:
         """Write the batch's postings, entries, balances, refunds and lots."""

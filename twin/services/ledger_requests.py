@@ -15,6 +15,8 @@ from twin.services.ledger_rules import (
     check_resident,
 )
 
+PAY_PAIRS = frozenset([(c, "wallet") for c in EXTERNAL_METHOD] + list(EXTERNAL_METHOD.items()))
+
 
 class Row(NamedTuple):
     """What a request asks for, normalised: the fields an idempotent replay must match."""
@@ -80,6 +82,13 @@ class FeePayment:
 
     def row(self, p: LedgerParams) -> Row:
         """The validated, normalised request."""
+        key, rid, amount, site = self.key, self.resident_id, self.amount, self.site
+        if (type(key) is str and 0 < len(key) <= p.max_key_chars and type(rid) is int and rid >= 0
+                and type(amount) is int and 0 < amount <= p.max_amount_yen and type(site) is int
+                and site >= 0 and type(self.channel) is str and type(self.method) is str
+                and (self.channel, self.method) in PAY_PAIRS and self.fee_type in p.fee_types
+                and key.isprintable()):  # the common, valid case in one test
+            return Row(key, "fee", rid, amount, self.fee_type, self.channel, self.method, site, "", 0.0)
         check_channel(self.channel, self.method)
         return Row(check_key(self.key, p.max_key_chars), self.op, check_resident(self.resident_id),
                    check_amount(self.amount, p.max_amount_yen), _fee_type(self.fee_type, p),
