@@ -21,7 +21,7 @@ DEFAULT_REPS = 3
 # Per-scenario settings that keep the default study within about five minutes on 2 cores.
 STUDY_OVERRIDES: dict[str, dict[str, object]] = {
     "disaster": {},
-    "certificates": {},
+    "certificates": {"days": 3},
     "payments": {"duration_s": 120.0, "writer_kill_before_commit_at_s": [30.0],
                  "writer_kill_after_commit_at_s": [80.0], "network_drop_at_s": [50.0]},
 }

@@ -1,0 +1,214 @@
+"""Who asks for which certificate, when, and where they go: the moving-season workload, in bulk.
+
+Demand is the whole city's (the calibrated rate times the season, day-of-week and time-of-day
+profile), whatever the population scale: requesters are drawn from the synthetic residents of
+each ward. Some visits are attachments to city applications; linkage removes those it covers
+(the linkage service says which). Card holders choose a kiosk or a counter by a calibrated
+probability bent by the fee difference and the distance to the nearest kiosk; counter visits
+go to the ward office or (not simulated) a branch office.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.spatial import cKDTree
+
+from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
+from twin.clock import jst
+from twin.population import City
+from twin.services.certificate_rules import CERTIFICATE_TYPES
+from twin.services.hours import is_business_day
+from twin.services.linkage_applications import certificates_avoided
+
+KIOSK, COUNTER, BRANCH, AVOIDED = 0, 1, 2, 3
+CHANNEL_NAMES = ("kiosk", "counter", "branch", "avoided")
+SLOT_H = 0.25  # preferred times are drawn on a quarter-hour grid, uniform within the slot
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Every visit in time order: requester, certificate, copies, channel, kiosk, times."""
+
+    at: np.ndarray  # POSIX seconds the requester sets out
+    resident: np.ndarray
+    ward: np.ndarray
+    cert: np.ndarray  # index into CERT_TYPES
+    copies: np.ndarray
+    channel: np.ndarray  # KIOSK, COUNTER, BRANCH or AVOIDED
+    kiosk: np.ndarray  # nearest kiosk index (-1: none)
+    serial: np.ndarray  # card serial, -1 without a card
+    application: np.ndarray  # attachment's application ("" if not an attachment)
+    patience_s: np.ndarray
+
+
+def with_ownership(city: City, share: float, rng: np.random.Generator) -> City:
+    """The city with extra card holders (random non-holders) up to `share`; unchanged if at or above."""
+    r = city.residents
+    have = r["has_card"].to_numpy()
+    want = int(round(share * r.height)) - int(have.sum())
+    if share <= 0 or want <= 0:
+        return city
+    new = rng.choice(np.flatnonzero(~have), size=want, replace=False)
+    serial = r["card_serial"].fill_null(-1).to_numpy().copy()
+    serial[new] = serial.max() + 7 * np.arange(1, want + 1)
+    have = have.copy()
+    have[new] = True
+    res = r.with_columns(has_card=pl.Series(have),
+                         card_serial=pl.Series(serial).replace(-1, None))
+    return dataclasses.replace(city, residents=res)
+
+
+def daily_visits(p: CertificatesParams, city: City, rng: np.random.Generator) -> list[int]:
+    """Visits per simulated day at the whole city's rate."""
+    from calibration.params import fitted
+
+    demand, first = fitted().demand, start_day(p.start_date)
+    out = []
+    for k in range(p.days):
+        d = first + dt.timedelta(days=k)
+        factor = float(demand.daily_factor(d.timetuple().tm_yday, d.weekday()))
+        docs = (city.preset.population * p.demand_share * p.requests_per_resident_per_year
+                / 365.0 * factor)
+        out.append(int(rng.poisson(docs / p.copies_mean)))
+    return out
+
+
+def _slot_times(rng: np.random.Generator, day: dt.date, n: int, open_h: float,
+                close_h: float) -> np.ndarray:
+    """n times on `day` between open and close, by the calibrated time-of-day profile."""
+    from calibration.params import fitted
+
+    slots = np.arange(open_h, close_h, SLOT_H)
+    w = fitted().demand.hourly_weights(slots + SLOT_H / 2)
+    pick = rng.choice(slots.size, size=n, p=w / w.sum())
+    return jst(day.year, day.month, day.day) + (slots[pick] + rng.random(n) * SLOT_H) * 3600.0
+
+
+def _eligible_pools(res: pl.DataFrame) -> dict[tuple[int, int], np.ndarray]:
+    """Adult residents by (ward, certificate type) who can have that certificate."""
+    adult = res["age"].to_numpy() >= 18
+    ward = res["ward"].to_numpy()
+    pools = {}
+    for t, name in enumerate(CERT_TYPES):
+        col = CERTIFICATE_TYPES[name].requires
+        ok = adult & (res[col].to_numpy() if col else True)
+        for w in np.unique(ward):
+            pools[(int(w), t)] = np.flatnonzero(ok & (ward == w))
+    return pools
+
+
+def _attachments(p: CertificatesParams, n: int, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For n attachment visits: application, certificate type index, and whether linkage covers it."""
+    rows = [certificates_avoided(p.linkage_internal_tasks, p.linkage_external_tasks, flag)
+            .filter(pl.col("issued_by") == "city").with_columns(held=pl.lit(flag))
+            for flag in (False, True)]
+    pick = rng.integers(0, rows[0].height, n)
+    held = rng.random(n) < p.held_elsewhere_share
+    apps = rows[0]["application"].to_numpy()[pick]
+    cert = np.array([CERT_TYPES.index(c) for c in rows[0]["certificate"].to_list()])[pick]
+    covered = np.where(held, rows[1]["copies_avoided"].to_numpy()[pick],
+                       rows[0]["copies_avoided"].to_numpy()[pick]) > 0
+    return apps, cert, covered
+
+
+def kiosk_sites(p: CertificatesParams, city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kiosk positions, kiosks per site (a sampled store stands for 1/scale stores), site kind."""
+    fac = city.facilities
+    xy, per, public = [], [], []
+    if p.kiosks_enabled and p.store_kiosks:
+        stores = fac.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
+        xy.append(stores)
+        per += [max(1, round(1.0 / p.scale))] * len(stores)
+        public += [False] * len(stores)
+    if p.kiosks_enabled and p.public_kiosks_per_ward:
+        for _w, g in fac.filter(pl.col("kind") == "public_kiosk_site").group_by("ward",
+                                                                              maintain_order=True):
+            sites = g.select("x_km", "y_km").to_numpy()
+            for k in range(p.public_kiosks_per_ward):
+                xy.append(sites[k % len(sites)][None, :])
+                per.append(1)
+                public.append(True)
+    if not xy:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    return np.vstack(xy), np.array(per, dtype=np.int64), np.array(public, dtype=bool)
+
+
+def _requesters(rng: np.random.Generator, res: pl.DataFrame, ward: np.ndarray,
+                cert: np.ndarray) -> np.ndarray:
+    """For each visit, an adult of its ward who is eligible for its certificate."""
+    out = np.empty(ward.size, dtype=np.int64)
+    adults = np.flatnonzero(res["age"].to_numpy() >= 18)
+    for (w, t), pool in _eligible_pools(res).items():
+        sel = np.flatnonzero((ward == w) & (cert == t))
+        src = pool if pool.size else adults
+        out[sel] = src[rng.integers(0, src.size, sel.size)]
+    return out
+
+
+def _kiosk_odds(p: CertificatesParams, holder_p: float, d_store: np.ndarray,
+                d_kiosk: np.ndarray) -> np.ndarray:
+    """Probability a card holder picks a kiosk: calibrated base, fee and distance adjustments."""
+    base = min(max(holder_p, 1e-9), 1 - 1e-9)
+    odds = base / (1 - base) * p.fee_odds_per_100_yen ** ((p.counter_fee_yen - p.kiosk_fee_yen)
+                                                          / 100.0)
+    odds = odds * np.exp(np.clip((d_store - d_kiosk) / p.distance_scale_km, -50, 50))
+    return odds / (1 + odds)
+
+
+def _times(rng: np.random.Generator, p: CertificatesParams, day: np.ndarray,
+           channel: np.ndarray) -> np.ndarray:
+    """When each visit sets out: kiosk hours for kiosk users, office hours on business days else."""
+    first, at = start_day(p.start_date), np.zeros(day.size)
+    for k in np.unique(day):
+        d = first + dt.timedelta(days=int(k))
+        kiosk = np.flatnonzero((day == k) & (channel == KIOSK))
+        at[kiosk] = _slot_times(rng, d, kiosk.size, p.kiosk_open_hour, p.kiosk_close_hour)
+        office = np.flatnonzero((day == k) & (channel != KIOSK))
+        while not is_business_day(d):  # counters are closed: go on the next business day
+            d += dt.timedelta(days=1)
+        at[office] = _slot_times(rng, d, office.size, p.counter_open_hour, p.counter_close_hour)
+    return at
+
+
+def make_visits(rng: np.random.Generator, p: CertificatesParams, city: City,
+                kiosk_xy: np.ndarray, holder_p: float) -> Visits:
+    """Draw every visit of the period (see the module docstring)."""
+    res = city.residents
+    day = np.repeat(np.arange(p.days), daily_visits(p, city, rng))
+    n = day.size
+    wards, counts = np.unique(res["ward"].to_numpy(), return_counts=True)
+    ward = rng.choice(wards, size=n, p=counts / counts.sum())
+    mix = np.array(p.type_mix) / sum(p.type_mix)
+    cert = rng.choice(len(CERT_TYPES), size=n, p=mix)
+    application = np.full(n, "", dtype=object)
+    covered = np.zeros(n, dtype=bool)
+    attach = np.flatnonzero(rng.random(n) < p.attachment_share)
+    application[attach], cert[attach], covered[attach] = _attachments(p, attach.size, rng)
+    resident = _requesters(rng, res, ward, cert)
+    copies = np.where(application == "", 1 + rng.poisson(p.copies_mean - 1.0, n), 1)
+    serial = res["card_serial"].fill_null(-1).to_numpy()[resident]
+    hh = city.households
+    home = np.stack([hh["x_km"].to_numpy(), hh["y_km"].to_numpy()], 1)[
+        res["household_id"].to_numpy()[resident]]
+    stores = city.facilities.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
+    d_store = cKDTree(stores).query(home)[0] if len(stores) else np.full(n, np.inf)
+    kiosk, d_kiosk = np.full(n, -1), np.full(n, np.inf)
+    if len(kiosk_xy):
+        d_kiosk, kiosk = cKDTree(kiosk_xy).query(home)
+    offered = np.isin(cert, [CERT_TYPES.index(t) for t in p.kiosk_certificate_types])
+    p_k = _kiosk_odds(p, holder_p, d_store, d_kiosk)
+    to_kiosk = (serial >= 0) & offered & (kiosk >= 0) & (rng.random(n) < p_k)
+    channel = np.where(to_kiosk, KIOSK, np.where(rng.random(n) < p.ward_office_share, COUNTER,
+                                                 BRANCH)).astype(np.int8)
+    channel[covered] = AVOIDED
+    at = _times(rng, p, day, channel)
+    patience = rng.lognormal(np.log(p.counter_patience_min * 60.0), 0.5, n)
+    o = np.argsort(at, kind="stable")
+    return Visits(at[o], resident[o], ward[o], cert[o], copies[o], channel[o],
+                  np.asarray(kiosk)[o].astype(np.int64), serial[o], application[o], patience[o])

@@ -1,0 +1,126 @@
+"""Peak certificate demand: the March-April moving season at kiosks and ward counters.
+
+Requests follow the published day-of-week and time-of-day peaks at the whole city's rate; each
+goes to a kiosk or a counter by card holding, hours, distance, fee and certificate type; linkage
+(when the design enables it) removes the attachment certificates it covers. Kiosk requests are
+authenticated by the real JPKI reader and issued by the real `Kiosk`; counter requests by the
+real `CounterOffice`; fees and the audit record go through the real ledger.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+import simpy
+
+from scenarios.certificate_demand import COUNTER, KIOSK, kiosk_sites, make_visits, with_ownership
+from scenarios.certificates_kpis import KPIS, kpis_of, series_frame, visits_frame, wards_frame
+from scenarios.certificates_params import CertificatesParams as Params
+from scenarios.certificates_params import start_day
+from scenarios.certificates_sim import CertificateModel
+from scenarios.cities import city_for
+from scenarios.plotspec import Plot
+from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
+from twin.clock import jst
+from twin.errors import ValidationError
+
+__all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
+TITLE = "peak certificate demand"
+PLOTS = (
+    Plot("series", "series", "counter_queue", "People waiting at ward counters (all wards)",
+         "people", x="hours", xlabel="hours from the first day's midnight"),
+    Plot("series", "series", "kiosks_busy", "Kiosks in use", "kiosks", x="hours",
+         xlabel="hours from the first day's midnight"),
+    Plot("hist", "visits", "waited_min", "Wait at the ward counter", "density", xlabel="minutes",
+         filter_col="final_channel", filter_value="counter"),
+)
+
+
+@lru_cache(maxsize=2)
+def authority(city: str, city_seed: int, algorithm: str):
+    """The card authority of a city's cards, kept per process: its keys and certificates are
+    derived lazily and deterministically, so later replications reuse them (nothing here is
+    revoked, so no state carries over that could change an outcome)."""
+    from twin.pki import CertificateAuthority
+
+    return CertificateAuthority(seed=city_seed * 1009 + sum(map(ord, city)), algorithm=algorithm)
+
+
+def build_services(p: Params, city, t_start: float):
+    """The certificate service (in-memory ledger), the card registry and a kiosk reader."""
+    from twin.card import CardRegistry
+    from twin.reader import Reader
+    from twin.services.certificates import CertificateParams, CertificateService
+
+    cp = CertificateParams(
+        kiosk_certificate_types=p.kiosk_certificate_types, kiosk_fee_yen=p.kiosk_fee_yen,
+        counter_fee_yen=p.counter_fee_yen, kiosk_open_hour=p.kiosk_open_hour,
+        kiosk_close_hour=p.kiosk_close_hour,
+        family_register_weekdays_only=p.family_register_weekdays_only,
+        counter_open_hour=p.counter_open_hour, counter_close_hour=p.counter_close_hour,
+        counter_windows_per_ward=p.counter_windows_per_ward,
+        kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
+    service = CertificateService(city.residents, params=cp)
+    ca = authority(p.city, p.city_seed, p.card_algorithm)
+    registry = CardRegistry.from_city(city, ca, t_start)
+    return service, registry, Reader(ca, registry, reader_id="kiosk-network")
+
+
+def holder_probability(p: Params, city) -> float:
+    """The kiosk probability of a card holder: set, or calibrated at the city's ownership."""
+    if p.kiosk_holder_probability > 0:
+        return p.kiosk_holder_probability
+    from calibration.params import fitted
+
+    return float(fitted().kiosk.holder_probability(float(city.residents["has_card"].mean())))
+
+
+def simulate(p: Params, rng: np.random.Generator):
+    """Draw the visits, build the services and run every visit to its end."""
+    d = start_day(p.start_date)
+    t_start = jst(d.year, d.month, d.day)
+    city = with_ownership(city_for(p.city, p.city_seed, p.scale), p.card_ownership, rng)
+    xy, per_site, public = kiosk_sites(p, city)
+    visits = make_visits(rng, p, city, xy, holder_probability(p, city))
+    services = build_services(p, city, t_start)
+    kiosk_ward = _kiosk_wards(city, xy)
+    env = simpy.Environment()
+    m = CertificateModel(env, p, visits, services, per_site, kiosk_ward, rng, t_start)
+    simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
+    env.process(m.source(simulated))
+    env.run()
+    return m, city, public
+
+
+def _kiosk_wards(city, xy: np.ndarray) -> np.ndarray:
+    """The ward of each kiosk site (the ward whose counter is nearest)."""
+    if not len(xy):
+        return np.zeros(0, dtype=np.int64)
+    c = city.facilities.filter(pl.col("kind") == "counter")
+    cxy = c.select("x_km", "y_km").to_numpy()
+    near = np.argmin(((xy[:, None, :] - cxy[None, :, :]) ** 2).sum(-1), axis=1)
+    return c["ward"].to_numpy()[near].astype(np.int64)
+
+
+def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
+    """Run the certificate peak once."""
+    if not isinstance(params, Params):
+        raise ValidationError(f"certificates needs certificates.Params, got {type(params).__name__}")
+    rng = np.random.default_rng(as_seed_sequence(seed))
+    m, city, public = simulate(params, rng)
+    visits = visits_frame(m)
+    frames = {"visits": visits, "series": series_frame(m), "wards": wards_frame(m, visits),
+              "documents": m.service.documents()}
+    notes = ("demand: the whole city's calibrated rate (season, day of week, hour of day), "
+             "whatever the population scale; requesters sampled from the synthetic residents",
+             "assumptions: 1.5 certificates per visit, 35 % of counter visits at the ward office "
+             "(the rest at branch offices, counted as served), 10 % attachments, patience 2 h "
+             "(parameters)")
+    if params.scale < 1 and params.store_kiosks:
+        notes += (f"scale {params.scale}: each sampled store stands for "
+                  f"{max(1, round(1 / params.scale))} store kiosks",)
+    return ScenarioResult("certificates", params.to_dict(), seed_label(seed),
+                          kpis_of(m, visits, int(public.sum())), frames, notes)
+

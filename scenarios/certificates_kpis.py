@@ -1,0 +1,144 @@
+"""KPIs and frames of the certificate-peak scenario, computed from a finished model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from scenarios.certificate_demand import AVOIDED, BRANCH, CHANNEL_NAMES, KIOSK
+from scenarios.certificates_params import CERT_TYPES
+from scenarios.queueing import occupancy_series
+from scenarios.results import KPI
+
+KPIS = (
+    KPI("visits", "visits", "visits residents would make (before linkage)", ""),
+    KPI("certificates_requested", "certificates", "certificates residents would ask for", ""),
+    KPI("avoided_by_linkage", "certificates", "attachment certificates linkage made unnecessary",
+        "higher"),
+    KPI("kiosk_certificates", "certificates", "issued at kiosks", ""),
+    KPI("counter_certificates", "certificates", "issued at ward-office counters", ""),
+    KPI("branch_certificates", "certificates", "issued at branch offices (not simulated)", ""),
+    KPI("kiosk_share", "share", "kiosk share of certificates issued", "higher"),
+    KPI("shifted_to_kiosk", "visits", "visits that left a long counter line for a kiosk", ""),
+    KPI("counter_wait_p50_min", "min", "median wait at ward counters"),
+    KPI("counter_wait_p95_min", "min", "95th percentile wait at ward counters"),
+    KPI("counter_wait_max_min", "min", "longest wait at a ward counter"),
+    KPI("counter_wait_p95_worst_ward_min", "min", "95th percentile wait in the worst ward"),
+    KPI("kiosk_wait_p95_min", "min", "95th percentile wait at kiosks"),
+    KPI("kiosk_utilisation", "share", "kiosk busy time over kiosk opening time", ""),
+    KPI("counter_utilisation", "share", "window busy time over office hours", ""),
+    KPI("reneged", "visits", "visitors who left a counter line after their patience"),
+    KPI("gave_up", "visits", "visits that never got the certificate"),
+    KPI("pin_locks", "cards", "cards locked by three wrong PINs at kiosks"),
+    KPI("kiosk_faults", "requests", "kiosk requests lost to a network or paper fault"),
+    KPI("cost_yen", "yen", "certificates at the design's unit costs plus public-kiosk upkeep"),
+    KPI("cost_per_certificate_yen", "yen", "that cost per certificate issued"),
+)
+
+
+def _waits(frame: pl.DataFrame, channel: str) -> np.ndarray:
+    """Waits (minutes) of settled visits that ended at `channel`."""
+    f = frame.filter((pl.col("final_channel") == channel) & pl.col("outcome").is_in(
+        ["issued", "refused"]))
+    return f["waited_min"].to_numpy()
+
+
+def _pct(w: np.ndarray, q: float) -> float:
+    """A percentile, NaN for no data."""
+    return float(np.percentile(w, q)) if w.size else float("nan")
+
+
+def _busy_share(points: list, per_day_h: float, days: int) -> float:
+    """Busy server time over available server time."""
+    servers = sum(pt.servers for pt in points)
+    busy = sum(f - s for pt in points for _, _, s, f in pt.records if s >= 0)
+    avail = servers * per_day_h * 3600.0 * days
+    return busy / avail if avail else float("nan")
+
+
+def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float]:
+    """Every KPI of one run."""
+    p = m.p
+    copies = lambda **kw: float(visits.filter(**kw)["copies"].sum())  # noqa: E731
+    kiosk = copies(final_channel="kiosk", outcome="issued")
+    counter = copies(final_channel="counter", outcome="issued")
+    branch = copies(final_channel="branch")
+    issued = kiosk + counter + branch
+    cw = _waits(visits, "counter")
+    worst = max((_pct(_waits(g, "counter"), 95) for _, g in visits.group_by("ward")),
+                default=float("nan"))
+    cost = (kiosk * p.kiosk_cost_per_certificate_yen
+            + (counter + branch) * p.counter_cost_per_certificate_yen
+            + public_kiosks * p.public_kiosk_upkeep_yen_per_year * p.days / 365.0)
+    return {
+        "visits": float(visits.height), "certificates_requested": float(visits["copies"].sum()),
+        "avoided_by_linkage": copies(final_channel="avoided"), "kiosk_certificates": kiosk,
+        "counter_certificates": counter, "branch_certificates": branch,
+        "kiosk_share": kiosk / issued if issued else float("nan"),
+        "shifted_to_kiosk": float(m.counts["balked_to_kiosk"]),
+        "counter_wait_p50_min": _pct(cw, 50), "counter_wait_p95_min": _pct(cw, 95),
+        "counter_wait_max_min": float(cw.max()) if cw.size else float("nan"),
+        "counter_wait_p95_worst_ward_min": worst,
+        "kiosk_wait_p95_min": _pct(_waits(visits, "kiosk"), 95),
+        "kiosk_utilisation": _busy_share(m.kiosk_points, p.kiosk_close_hour - p.kiosk_open_hour,
+                                         p.days),
+        "counter_utilisation": _busy_share(list(m.counter_points.values()),
+                                           p.counter_close_hour - p.counter_open_hour, p.days),
+        "reneged": float(m.counts["reneged"]),
+        "gave_up": float((visits["outcome"] == "gave_up").sum()),
+        "pin_locks": float(m.counts["pin_locks"]), "kiosk_faults": float(m.counts["kiosk_faults"]),
+        "cost_yen": cost, "cost_per_certificate_yen": cost / issued if issued else float("nan"),
+    }
+
+
+def visits_frame(m: Any) -> pl.DataFrame:
+    """One row per visit: who, ward, certificate, copies, planned and final channel, outcome, wait."""
+    v = m.v
+    planned = v.channel.tolist()
+    final = [CHANNEL_NAMES[f] if f >= 0 else
+             ("branch" if c == BRANCH else "avoided" if c == AVOIDED else "none")
+             for f, c in zip(m.final, planned, strict=True)]
+    outcome = [o or ("branch" if c == BRANCH else "avoided" if c == AVOIDED else "gave_up")
+               for o, c in zip(m.outcome, planned, strict=True)]
+    return pl.DataFrame({
+        "resident_id": v.resident, "ward": v.ward,
+        "cert_type": [CERT_TYPES[c] for c in v.cert.tolist()], "copies": v.copies,
+        "application": v.application.astype(str),
+        "planned_channel": [CHANNEL_NAMES[c] for c in planned], "final_channel": final,
+        "outcome": outcome, "set_out_h": (v.at - m.t_start) / 3600.0,
+        "waited_min": np.array(m.waited) / 60.0, "tries": m.tries, "fee_yen": m.fee,
+    })
+
+
+def series_frame(m: Any) -> pl.DataFrame:
+    """Every step: people waiting at ward counters, and kiosks in use."""
+    recs = [r for pt in m.counter_points.values() for r in pt.records]
+    krecs = [r for pt in m.kiosk_points for r in pt.records]
+    end = max([r[3] for r in recs + krecs], default=0.0)
+    grid = np.arange(0.0, end + 1.0, m.p.series_step_min * 60.0)
+
+    def occ(rs: list) -> tuple[np.ndarray, np.ndarray]:
+        if not rs:
+            return np.zeros(grid.size), np.zeros(grid.size)
+        a = np.array(rs, dtype=np.float64)
+        return occupancy_series(a[:, 1], a[:, 2], a[:, 3], grid)
+
+    queue, _ = occ(recs)
+    _, busy = occ(krecs)
+    return pl.DataFrame({"hours": grid / 3600.0, "counter_queue": queue, "kiosks_busy": busy})
+
+
+def wards_frame(m: Any, visits: pl.DataFrame) -> pl.DataFrame:
+    """Per ward: counter visits served and their wait p50, p95 and max."""
+    rows = []
+    for w in sorted(m.counter_points):
+        cw = _waits(visits.filter(pl.col("ward") == w), "counter")
+        rows.append({"ward": w, "counter_visits": int(cw.size), "wait_p50_min": _pct(cw, 50),
+                     "wait_p95_min": _pct(cw, 95),
+                     "wait_max_min": float(cw.max()) if cw.size else float("nan")})
+    return pl.DataFrame(rows)
+
+
+__all__ = ["KIOSK", "KPIS", "kpis_of", "series_frame", "visits_frame", "wards_frame"]

@@ -1,0 +1,209 @@
+"""The certificate peak in virtual time, around the twin's real kiosks, counters, reader and ledger.
+
+Each visit is a SimPy process. A kiosk visitor waits for the kiosk to open (family registers
+have their own hours), queues, authenticates with the card through the real JPKI `Reader`
+(PIN typos, a lock after three), and asks the real `Kiosk`; a fault, a lock or a refusal of the
+card sends them to the counter. A counter visitor waits for office hours, looks at the line
+and may leave at once (card holders then try a kiosk), may give up in the line after their
+patience, comes back another day, and is served by the real `CounterOffice` at a window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scenarios.certificate_demand import COUNTER, KIOSK, Visits
+from scenarios.certificates_params import CERT_TYPES
+from scenarios.queueing import ServicePoint
+from twin.card import mistype
+from twin.errors import TwinError
+from twin.identity import Assurance, Identity
+from twin.services.certificate_rules import KioskFault, NotEligible, PaperOut
+from twin.trust_errors import PinLocked, TrustError, WrongPin
+
+ISSUED, REFUSED, GAVE_UP = "issued", "refused", "gave_up"
+PIN_TRIES = 3
+DAY_S = 86400.0
+
+
+class CertificateModel:
+    """Kiosk sites and ward counters as queues, the services, and one record per visit."""
+
+    def __init__(self, env: simpy.Environment, p: Any, v: Visits, services: Any,
+                 kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray, rng: np.random.Generator,
+                 t_start: float) -> None:
+        self.env, self.p, self.v, self.rng, self.t_start = env, p, v, rng, t_start
+        self.service, self.registry, self.reader = services
+        self.kiosk_points = [ServicePoint(env, int(n), f"kiosk{k}")
+                             for k, n in enumerate(kiosk_per_site)]
+        self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]
+        wards = sorted(set(v.ward.tolist()))
+        self.counter_points = {w: ServicePoint(env, p.counter_windows_per_ward, f"counter{w}")
+                               for w in wards}
+        self.counters = {w: self.service.counter(w) for w in wards}
+        self.windows = self.service.params.windows()
+        n = v.at.size
+        self.kiosk_s = self._durations(p.kiosk_service_mean_s, n)
+        self.counter_s = self._durations(p.counter_service_mean_s, n)
+        self.outcome, self.final = [""] * n, [-1] * n
+        self.waited, self.tries, self.done_at = [0.0] * n, [0] * n, [float("nan")] * n
+        self.fee = [0] * n
+        self.counts = {"pin_locks": 0, "kiosk_faults": 0, "kiosk_fallbacks": 0, "reneged": 0,
+                       "balked": 0, "balked_to_kiosk": 0, "refusals": 0}
+
+    def _durations(self, mean: float, n: int) -> list[float]:
+        """Lognormal service times with this mean."""
+        s = self.p.service_sigma
+        return self.rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
+
+    def now(self) -> float:
+        """POSIX seconds now."""
+        return self.t_start + self.env.now
+
+    def source(self, indices: list[int]) -> Any:
+        """Start each visit at its time."""
+        at = self.v.at
+        for i in indices:
+            yield self.env.timeout(max(at[i] - self.now(), 0.0))
+            self.env.process(self.visit(i))
+
+    def visit(self, i: int) -> Any:
+        """Go to the chosen channel; fall back, come back, or give up as people do."""
+        channel = int(self.v.channel[i])
+        while self.tries[i] < self.p.max_visits:
+            self.tries[i] += 1
+            if channel == KIOSK:
+                done = yield from self.at_kiosk(i)
+                if done:
+                    return
+                self.counts["kiosk_fallbacks"] += 1
+                channel = COUNTER
+                continue
+            result = yield from self.at_counter(i)
+            if result == "done":
+                return
+            if result == "to_kiosk":
+                channel = KIOSK
+                continue
+            yield from self._come_back_tomorrow()
+        self.outcome[i] = GAVE_UP
+
+    def _come_back_tomorrow(self) -> Any:
+        """Wait until the counters' next opening after today, plus up to two hours."""
+        nxt = self.windows["counter"].next_opening(self.now() + DAY_S / 2)
+        if nxt is None:
+            nxt = self.now() + DAY_S
+        yield self.env.timeout(nxt - self.now() + self.rng.uniform(0, 7200.0))
+
+    def _wait_until_open(self, window: Any, limit_s: float) -> Any:
+        """Wait for `window` to open; False if it does not open within `limit_s`."""
+        nxt = window.next_opening(self.now())
+        if nxt is None or nxt - self.now() > limit_s:
+            return False
+        if nxt > self.now():
+            yield self.env.timeout(nxt - self.now())
+        return True
+
+    # ---- kiosk -------------------------------------------------------------------------------
+    def at_kiosk(self, i: int) -> Any:
+        """Queue at the nearest kiosk, authenticate, request; True when the visit is settled."""
+        k = int(self.v.kiosk[i])
+        cert = CERT_TYPES[self.v.cert[i]]
+        key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
+        if key == "kiosk_family_register" and not self.windows["kiosk"].is_open(self.now()):
+            key = "kiosk"  # wait for the kiosk first, then for the family-register hours
+        opened = yield from self._wait_until_open(self.windows[key], 2 * DAY_S)
+        if not opened or k < 0 or self.kiosks[k].paper_out:
+            return False
+        self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s[i]))
+        ident = self._authenticate(i)
+        if ident is None:
+            return False
+        try:
+            doc = self.kiosks[k].request(ident, cert, self.now(), self.rng, request_key=f"v{i}",
+                                         copies=int(self.v.copies[i]))
+        except PaperOut:
+            self.counts["kiosk_faults"] += 1
+            self.env.timeout(self.p.paper_refill_h * 3600.0).callbacks.append(
+                lambda _e, k=k: self.kiosks[k].refill())
+            return False
+        except KioskFault:
+            self.counts["kiosk_faults"] += 1
+            return False
+        except NotEligible:
+            return self._refused(i)
+        except TwinError:
+            return False
+        return self._issued(i, KIOSK, doc.fee_yen)
+
+    def _authenticate(self, i: int) -> Identity | None:
+        """Card + PIN at the kiosk's reader; a typo costs a try, three lock the card."""
+        serial = int(self.v.serial[i])
+        pin = self.registry.pins(serial).user
+        for _ in range(PIN_TRIES):
+            typed = mistype(pin, self.rng) if self.rng.random() < self.p.pin_mistype_probability \
+                else pin
+            try:
+                return self.reader.authenticate(serial, typed, self.now(), self.rng)
+            except WrongPin:
+                continue
+            except PinLocked:
+                break
+            except TrustError:
+                return None
+        self.counts["pin_locks"] += 1
+        return None
+
+    # ---- counter -----------------------------------------------------------------------------
+    def at_counter(self, i: int) -> Any:
+        """Queue at the ward office (or leave), be served at a window; 'done', 'to_kiosk' or 'later'."""
+        opened = yield from self._wait_until_open(self.windows["counter"], 7 * DAY_S)
+        if not opened:
+            return "later"
+        w = int(self.v.ward[i])
+        point = self.counter_points[w]
+        expected_min = point.queue_length * self.p.counter_service_mean_s / point.servers / 60.0
+        if expected_min > self.p.balk_expected_wait_min:
+            self.counts["balked"] += 1
+            if self._kiosk_possible(i):
+                self.counts["balked_to_kiosk"] += 1
+                return "to_kiosk"
+            return "later"
+        wait = yield from point.serve_or_renege(i, self.counter_s[i], float(self.v.patience_s[i]))
+        if wait is None:
+            self.counts["reneged"] += 1
+            self.waited[i] += float(self.v.patience_s[i])
+            return "later"
+        self.waited[i] += wait
+        rid = int(self.v.resident[i])
+        ident = Identity(rid, "counter_photo_id", Assurance.HIGH, self.now())
+        try:
+            doc = self.counters[w].request(ident, CERT_TYPES[self.v.cert[i]], self.now(),
+                                           request_key=f"v{i}", window=i % point.servers,
+                                           copies=int(self.v.copies[i]))
+        except TwinError:
+            return "done" if self._refused(i) else "later"
+        self._issued(i, COUNTER, doc.fee_yen)
+        return "done"
+
+    def _kiosk_possible(self, i: int) -> bool:
+        """Whether this visitor could use a kiosk instead (card, kiosk nearby, type offered)."""
+        return (self.v.serial[i] >= 0 and self.v.kiosk[i] >= 0
+                and CERT_TYPES[self.v.cert[i]] in self.p.kiosk_certificate_types)
+
+    # ---- outcomes ----------------------------------------------------------------------------
+    def _issued(self, i: int, channel: int, fee: int) -> bool:
+        """Record an issued certificate."""
+        self.outcome[i], self.final[i], self.fee[i] = ISSUED, channel, int(fee)
+        self.done_at[i] = self.env.now
+        return True
+
+    def _refused(self, i: int) -> bool:
+        """Record a refusal by the issuance server (not eligible)."""
+        self.outcome[i] = REFUSED
+        self.counts["refusals"] += 1
+        self.done_at[i] = self.env.now
+        return True
