@@ -41,7 +41,7 @@ def reader0(pcsc_stack) -> str:
     names = [n for n in pcsc_stack.readers() if n.startswith("Virtual PCD")]
     require(len(names) >= 2, "vpcd's two virtual readers")
     name = sorted(names)[0]
-    assert pcsc_stack.wait_for(name, present=False), f"{name} still holds a card from an earlier test"
+    assert pcsc_stack.wait_for(name, present=False, timeout=15), f"{name} still holds a card from an earlier test"
     return name
 
 
@@ -131,16 +131,17 @@ def insert_card(pcsc_stack, registry, clock):
 
     def insert(serial: int, slot: int = 0, wrap=None):
         handler = TwinCardHandler(ChipSession(CardChip(registry.card(serial))), clock=clock)
+        assert pcsc_stack.wait_for(reader_name(slot), present=False, timeout=15), "the reader is not empty"
         card = VirtualCard(wrap(handler) if wrap else handler, slot=slot).insert()
         inserted.append((card, slot))
-        assert pcsc_stack.wait_for(reader_name(slot), present=True), "pcscd did not see the card"
+        assert pcsc_stack.wait_for(reader_name(slot), present=True, timeout=15), "pcscd did not see the card"
         return card
 
     yield insert
     for card, _slot in inserted:
         card.remove()
     for slot in {slot for _card, slot in inserted}:
-        pcsc_stack.wait_for(reader_name(slot), present=False)
+        pcsc_stack.wait_for(reader_name(slot), present=False, timeout=15)
 
 
 @pytest.fixture

@@ -134,7 +134,7 @@ def test_the_reader_offline_then_online_syncs_each_tap_exactly_once(
         card = insert_card(s)
         taps.append(take(client))
         card.remove()
-        assert pcsc_stack.wait_for(reader_name(0), present=False)
+        assert pcsc_stack.wait_for(reader_name(0), present=False, timeout=15)
     offline = client.sync()
     assert not offline.reachable and offline.pending == 3
 
