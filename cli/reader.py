@@ -24,18 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `reader` subcommand."""
     p = sub.add_parser(
         "reader",
-        help="run a PC/SC card reader (shelter check-in or kiosk authentication)",
+        help="run a PC/SC card reader (shelter check-in, school child watch, kiosk authentication)",
         description="Watch the PC/SC card readers (a real reader such as a Sony PaSoRi, or vpcd's "
         "virtual ones), read each presented My Number card and post the tap to the live endpoints "
         "as this device. shelter: a PIN-less read (card serial and 4 basic items of a twin card; "
-        "a real card's user certificate) recorded as a check-in or check-out. kiosk: the user PIN "
+        "a real card's user certificate) recorded as a check-in or check-out. school: the same read "
+        "recorded as a child-watch tap (the guardian is notified). kiosk: the user PIN "
         "and a signature over a fresh challenge. Every tap is first stored in a SQLite queue; while "
         "the endpoint is unreachable taps wait there and are sent, each exactly once, when it is "
         "back. Credentials: --device-id (or $MYNA_DEVICE_ID) and the token from --token-file, "
         "$MYNA_DEVICE_TOKEN_FILE or $MYNA_DEVICE_TOKEN. See docs/readers.md. Exit 0 when every "
         "tap was sent, 1 when taps remain queued, 2 on errors.",
     )
-    p.add_argument("--role", required=True, choices=("shelter", "kiosk"), help="what this reader does")
+    p.add_argument("--role", required=True, choices=("shelter", "school", "kiosk"),
+                   help="what this reader does")
     p.add_argument("--site", required=True, metavar="ID", help="the shelter or kiosk site id")
     p.add_argument("--endpoint", required=True, metavar="URL", help="base URL of the live endpoints")
     p.add_argument("--device-id", default=os.environ.get(DEVICE_ENV, ""),
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.device_id:
         raise ValidationError(f"no device id: give --device-id or ${DEVICE_ENV}")
-    kind = args.kind if args.role == "shelter" else "kiosk_auth"
+    kind = args.kind if args.role == "shelter" else ""  # school: childwatch; kiosk: kiosk_auth
     settings = ReaderSettings(args.role, args.site, args.device_id, kind, sync_interval=args.sync_interval,
                               max_backoff=max(60.0, args.sync_interval), reader_filter=args.readers)
     _warn_plain_http(args.endpoint)

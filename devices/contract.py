@@ -137,7 +137,7 @@ class Tap:
     tap_id: str  # 32 lower-case hex characters, chosen by the reader
     device_id: str
     site_id: str
-    kind: str  # checkin | checkout (shelter), kiosk_auth (kiosk)
+    kind: str  # checkin | checkout (shelter), kiosk_auth (kiosk), childwatch (school, cram school)
     at: float  # POSIX seconds when the card was read
     card: Card
     auth: Auth | None = None

@@ -1,7 +1,8 @@
 """The card-reader client (カード読取端末): watch PC/SC readers, read each card, queue, sync.
 
-Shelter role: a PIN-less read (the twin card's sealed face record — serial and 4 basic items,
-never the My Number — or a real card's user certificate) becomes a check-in or check-out.
+Shelter and school roles: a PIN-less read (the twin card's sealed face record — serial and 4 basic items,
+never the My Number — or a real card's user certificate) becomes a check-in or check-out at a
+shelter, or a child-watch tap at a school or cram school (the guardian is notified).
 Kiosk role: the user-authentication PIN and a signature over a fresh challenge that binds the
 device, site, tap id and time. Every complete read is stored in the durable queue first, then
 sent; offline, taps wait and are sent when the endpoint is back, each recorded exactly once
@@ -36,7 +37,7 @@ _ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 class ReaderSettings:
     """Who this reader is and how it behaves; validated when built."""
 
-    role: str  # shelter | kiosk
+    role: str  # shelter | school | kiosk
     site_id: str
     device_id: str
     kind: str = ""  # checkin/checkout (shelter) or kiosk_auth; empty: the role's first kind

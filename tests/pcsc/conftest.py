@@ -146,13 +146,14 @@ def insert_card(pcsc_stack, registry, clock):
 
 @pytest.fixture
 def devices_registered():
-    """Two registered devices: a shelter reader and a kiosk reader, with fresh tokens."""
+    """Registered devices: a shelter, a kiosk and a school reader, with fresh tokens."""
     import secrets
 
     from devices.reference_endpoint import Device
 
     return {"shelter": Device("shelter-7a", secrets.token_hex(16), "shelter", "shelter-07"),
-            "kiosk": Device("kiosk-3a", secrets.token_hex(16), "kiosk", "kiosk-03")}
+            "kiosk": Device("kiosk-3a", secrets.token_hex(16), "kiosk", "kiosk-03"),
+            "school": Device("school-2a", secrets.token_hex(16), "school", "school-02")}
 
 
 @pytest.fixture

@@ -154,3 +154,13 @@ def test_the_reader_offline_then_online_syncs_each_tap_exactly_once(
     assert sorted(t.tap_id for t in recorded) == sorted(t.tap_id for t in taps)
     assert [t.card.card_serial for t in sorted(recorded, key=lambda t: t.at)] == [serial, other_serial, serial]
     assert {endpoint.taps[t.tap_id].posts for t in taps} == {2}  # sent twice, recorded once
+
+
+def test_a_school_reader_posts_a_pin_less_child_watch_tap(insert_card, make_client, endpoint, registry, serial):
+    client = make_client("school")
+    insert_card(serial)
+    tap = take(client)
+    assert (tap.kind, tap.auth, tap.card.card_serial) == ("childwatch", None, serial)
+    assert client.sync().recorded == 1
+    assert endpoint.taps[tap.tap_id].answer.result["resident_id"] == registry.card(serial).resident_id
+    assert registry.card(serial).tries_left("user") == 3
