@@ -250,3 +250,27 @@ def test_unhashable_junk_in_any_field_is_a_validation_error_not_a_crash(ledger, 
     args[field] = ["junk"]
     (out,) = ledger.post_many([FeePayment(**args)], T0)
     assert isinstance(out, ValidationError)
+
+
+def test_two_ledgers_on_one_file_see_each_others_postings_before_checking_a_balance(tmp_path):
+    a, b = Ledger.open(tmp_path / "shared.db"), Ledger.open(tmp_path / "shared.db")
+    a.top_up("t1", 1, 500, T0)
+    a.pay_fee("f1", 1, "residence_record", 200, T0)  # a now remembers the wallet at 300
+    b.pay_fee("f2", 1, "residence_record", 300, T0)  # another writer empties it
+    with pytest.raises(InsufficientFunds, match="wallet:1 holds 0 yen"):
+        a.pay_fee("f3", 1, "residence_record", 100, T0)
+    b.top_up("t2", 1, 50, T0)
+    assert a.pay_fee("f4", 1, "residence_record", 50, T0).amount == 50
+    assert a.reconcile().ok and a.wallet_balance(1) == 0
+    a.store.close()
+    b.store.close()
+
+
+def test_a_refused_request_creates_no_account_and_later_postings_to_it_still_land(ledger):
+    with pytest.raises(InsufficientFunds):
+        ledger.pay_fee("f1", 77, "bulky_waste", 300, T0)  # a new wallet and a new revenue account
+    assert not {"wallet:77", "revenue:bulky_waste"} & set(ledger.balances()["account_id"].to_list())
+    ledger.top_up("t1", 77, 300, T0)
+    ledger.pay_fee("f2", 77, "bulky_waste", 300, T0)
+    assert (ledger.wallet_balance(77), ledger.balance("revenue:bulky_waste")) == (0, 300)
+    assert ledger.reconcile().ok

@@ -7,7 +7,9 @@ everything back with a handful of statements: that is the group commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
@@ -42,12 +44,16 @@ SCHEMA = (
         posting_id BIGINT NOT NULL, account_id TEXT NOT NULL, amount BIGINT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS ledger_refunds (
         payment_key TEXT PRIMARY KEY, refunded BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)""",
+    """INSERT INTO ledger_meta (name, value) SELECT 'version', 0
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_meta WHERE name = 'version')""",
     *pts.SCHEMA,
 )
 POSTING_COLUMNS = "posting_id, idem_key, op, resident_id, amount, detail, channel, method, site, ref, expires_at, at"
 FINGERPRINT = ("op", "resident_id", "amount", "detail", "channel", "method", "site", "ref", "expires_at")
 REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the refunded payment
 Legs = list[tuple[str, int]]
+_REVENUE: dict[str, str] = {}  # fee type -> its revenue account (fee types are a fixed, validated set)
 SIMPLE_OPS = frozenset(("fee", "top_up"))  # no refund totals or point lots to keep
 
 
@@ -70,11 +76,46 @@ def _conflict(row: Row, first: Receipt) -> IdempotencyConflict | None:
                                f"{first.resident_id}); this request differs ({said}); refused, nothing posted")
 
 
+class BalanceCache:
+    """Balances this process last committed, valid while the ledger's version is the one it wrote.
+
+    Any other writer (another process, or a caller's own transaction) bumps the version, and
+    the next batch then reads every balance from the store again.
+    """
+
+    MAX_ACCOUNTS = 1_000_000
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.balances: dict[str, int] = {}
+        self._pending: tuple[int, dict[str, int], bool] | None = None
+
+    def valid_at(self, version: int) -> dict[str, int]:
+        """The cached balances if the store is still at `version`, else nothing."""
+        return self.balances if version == self.version else {}
+
+    def stage(self, version: int, balances: dict[str, int], was_valid: bool) -> None:
+        """What to remember once the batch's transaction has committed."""
+        self._pending = (version, balances, was_valid)
+
+    def confirm(self) -> None:
+        """The transaction committed: adopt the staged balances."""
+        if self._pending is None:
+            return
+        version, balances, was_valid = self._pending
+        if not was_valid or len(self.balances) > self.MAX_ACCOUNTS:
+            self.balances = {}
+        self.balances.update(balances)
+        self.version, self._pending = version, None
+
+
 class Batch:
     """One group commit in progress."""
 
-    def __init__(self, tx: Tx, now: float, params: LedgerParams) -> None:
-        self.tx, self.now, self.params = tx, float(now), params
+    def __init__(self, tx: Tx, now: float, params: LedgerParams, cache: BalanceCache | None = None) -> None:
+        self.tx, self.now, self.params, self.cache = tx, float(now), params, cache
+        self.version = int(tx.scalar("SELECT value FROM ledger_meta WHERE name = 'version'"))
+        self.cached = cache.valid_at(self.version) if cache is not None else {}
         self.balances: dict[str, int] = {}
         self.loaded: dict[str, int] = {}
         self.rules: dict[str, tuple[int, bool]] = {}
@@ -86,6 +127,7 @@ class Batch:
         self.receipts: dict[str, Receipt] = {}
         self.lots: pts.LotBook | None = None
         self.legs: list[Legs] = []
+        self.fresh: list[str] = []  # accounts not in the store when the batch began
 
     def prepare(self, rows: list[Row]) -> None:
         """Read every earlier posting, refund total, balance and point lot the batch needs."""
@@ -94,18 +136,19 @@ class Batch:
         for key, total in self.tx.query_in("SELECT payment_key, refunded FROM ledger_refunds "
                                            "WHERE payment_key IN ({in})", refs):
             self.refunded[key] = int(total)
-        rules = self.rules
-        for acc in (POINTS_EXPENSE, POINTS_BREAKAGE):
-            rules[acc] = account_rule(acc)
-        self.legs = [self._legs(r, r.amount or 0, self.receipts.get(r.ref)) for r in rows]
-        for legs in self.legs:
-            for acc, _ in legs:
-                if acc not in rules:
-                    rules[acc] = account_rule(acc)
+        legs_of, found = self._legs, self.receipts.get
+        self.legs = [legs_of(r, r.amount or 0, found(r.ref) if r.ref else None) for r in rows]
+        accounts = {acc for legs in self.legs for acc, _ in legs}
+        accounts.update((POINTS_EXPENSE, POINTS_BREAKAGE))
+        cached, balances = self.cached, self.balances
+        missing = [acc for acc in accounts if acc not in cached]
+        if len(missing) < len(accounts):
+            balances.update((acc, cached[acc]) for acc in accounts if acc in cached)
         for acc, bal in self.tx.query_in("SELECT account_id, balance FROM ledger_accounts "
-                                         "WHERE account_id IN ({in})", sorted(rules)):
-            self.balances[acc] = int(bal)
-        self.loaded = dict(self.balances)
+                                         "WHERE account_id IN ({in})", sorted(missing)):
+            balances[acc] = int(bal)
+        self.loaded = dict(balances)
+        self._register((acc, 0) for acc in accounts)
         self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
 
     def _legs(self, r: Row, amount: int, original: Receipt | None) -> Legs:
@@ -113,7 +156,8 @@ class Batch:
         rid = r.resident_id
         if r.op == "fee":
             src = f"wallet:{rid}" if r.method == "wallet" else source_account(rid, r.channel, r.method, r.site)
-            return [(src, amount), (revenue(r.detail), -amount)]
+            rev = _REVENUE.get(r.detail) or _REVENUE.setdefault(r.detail, revenue(r.detail))
+            return [(src, amount), (rev, -amount)]
         if r.op == "top_up":
             return [(source_account(rid, r.channel, r.method, r.site), amount), (wallet(rid), -amount)]
         if r.op == "grant":
@@ -140,16 +184,20 @@ class Batch:
         simple = row.op in SIMPLE_OPS
         if not simple:
             row, legs = self._plan(row)
+            self._register(legs)
         balances, rules = self.balances, self.rules
+        after = []
         for acc, amt in legs:  # the no-overdraft rule, checked before anything changes
-            sign, free = rules.get(acc) or account_rule(acc)
-            if not free and (balances.get(acc, 0) + amt) * sign < 0:
-                raise self._insufficient(row, acc, balances.get(acc, 0) * sign)
+            bal = balances[acc] + amt
+            sign, free = rules[acc]
+            if bal * sign < 0 and not free:
+                raise self._insufficient(row, acc, balances[acc] * sign)
+            after.append(bal)
         pid = self.next_id
         self.next_id = pid + 1
         entries = self.entries
-        for acc, amt in legs:
-            balances[acc] = balances.get(acc, 0) + amt
+        for (acc, amt), bal in zip(legs, after, strict=True):
+            balances[acc] = bal
             entries.append((pid, acc, amt))
         if not simple:
             self._side_effects(row, pid)
@@ -195,6 +243,15 @@ class Batch:
                            channel=original.channel, method=original.method, site=original.site)
         return row, self._legs(row, amount, original)
 
+    def _register(self, legs: Iterable[tuple[str, int]]) -> None:
+        """Give every account the batch may touch its rule and a balance (0 if new)."""
+        for acc, _ in legs:
+            if acc not in self.rules:
+                self.rules[acc] = account_rule(acc)
+                if acc not in self.balances:
+                    self.balances[acc] = 0
+                    self.fresh.append(acc)
+
     @staticmethod
     def _insufficient(row: Row, acc: str, natural: int) -> InsufficientFunds:
         unit = "points" if kind_of(acc) == "points" else "yen"
@@ -215,26 +272,62 @@ class Batch:
             self.lots.lapse(self.lots.lot(row.resident_id, int(row.ref)), pid)
 
     def write(self) -> None:
-        """Write the batch's postings, entries, balances, refunds and lots."""
-        tx = self.tx
+        """Write the batch's postings, entries, balances, refunds and lots; bump the version."""
+        tx, cache = self.tx, self.cache
+        was_valid = cache is not None and cache.version == self.version
+        if not self.posted:
+            if cache is not None:
+                cache.stage(self.version, {}, was_valid)
+            return
+        old, balances = self.loaded, self.balances
+        new = {e[1] for e in self.entries}.difference(old)
+        for acc in self.fresh:  # accounts only refused requests named: never created, never cached
+            if acc not in new:
+                del balances[acc]
+        tx.execute("UPDATE ledger_meta SET value = ? WHERE name = 'version'", (self.version + 1,))
         tx.executemany(f"INSERT INTO ledger_postings ({POSTING_COLUMNS}) VALUES "
                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r[:12] for r in self.posted])
         tx.executemany("INSERT INTO ledger_entries (posting_id, account_id, amount) VALUES (?, ?, ?)",
                        self.entries)
-        old = self.loaded
         tx.executemany("INSERT INTO ledger_accounts (account_id, kind, balance) VALUES (?, ?, ?)",
-                       [(a, kind_of(a), b) for a, b in self.balances.items() if a not in old])
+                       [(a, kind_of(a), balances[a]) for a in sorted(new)])
         tx.executemany("UPDATE ledger_accounts SET balance = ? WHERE account_id = ?",
-                       [(b, a) for a, b in self.balances.items() if a in old and old[a] != b])
+                       [(b, a) for a, b in balances.items() if a in old and old[a] != b])
         tx.executemany("INSERT INTO ledger_refunds (payment_key, refunded) VALUES (?, ?)",
                        [(k, self.refunded[k]) for k in self.refunds_new])
         tx.executemany("UPDATE ledger_refunds SET refunded = ? WHERE payment_key = ?",
                        [(v, k) for k, v in self.refunded.items() if k not in self.refunds_new])
         self.lots.write(tx)
+        if cache is not None:
+            cache.stage(self.version + 1, balances, was_valid)
 
 
-def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams) -> list[Receipt | TwinError]:
-    """Post each request in order inside `tx`; each answer is a receipt or the refusal."""
+def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
+               cache: BalanceCache | None = None) -> list[Receipt | TwinError]:
+    """Post each request in order inside `tx`; each answer is a receipt or the refusal.
+
+    With a `cache`, balances this process committed last are not read again; the caller
+    calls `cache.confirm()` once the transaction has committed.
+    """
+    with _collector_paused():
+        return _post_batch(tx, requests, now, params, cache)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a batch: its rows and receipts hold no cycles, and
+    collections triggered by thousands of small tuples would cost a large share of the time."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
+                cache: BalanceCache | None) -> list[Receipt | TwinError]:
     out: list[Receipt | TwinError] = []
     rows: list[Row | None] = []
     for req in requests:
@@ -246,7 +339,7 @@ def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerPar
         except TwinError as err:
             rows.append(None)
             out.append(err)
-    batch = Batch(tx, now, params)
+    batch = Batch(tx, now, params, cache)
     valid = [(i, r) for i, r in enumerate(rows) if r is not None]
     batch.prepare([r for _, r in valid])
     for (i, row), legs in zip(valid, batch.legs, strict=True):

@@ -20,7 +20,7 @@ from twin.clock import DAY
 from twin.errors import TwinError
 from twin.events import Event, EventLog
 from twin.services import points as pts
-from twin.services.ledger_book import SCHEMA, load_receipts, post_batch
+from twin.services.ledger_book import SCHEMA, BalanceCache, load_receipts, post_batch
 from twin.services.ledger_requests import (
     FeePayment,
     PointExpiry,
@@ -104,6 +104,7 @@ class Ledger:
         self.params = params or LedgerParams()
         self.events = events if events is not None else EventLog()
         store.ensure_schema("ledger", SCHEMA)
+        self._cache = BalanceCache()
 
     @classmethod
     def open(cls, path: str | Path, params: LedgerParams | None = None, events: EventLog | None = None,
@@ -121,7 +122,8 @@ class Ledger:
     def post_many(self, requests: Sequence[Request], now: float) -> list[Receipt | TwinError]:
         """Post many requests in one transaction (group commit); each answer is a receipt or refusal."""
         with self.store.transaction() as tx:
-            results = post_batch(tx, requests, now, self.params)
+            results = post_batch(tx, requests, now, self.params, self._cache)
+        self._cache.confirm()
         self.record(requests, results, now)
         return results
 
