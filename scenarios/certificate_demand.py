@@ -41,6 +41,7 @@ class Visits:
     copies: np.ndarray
     channel: np.ndarray  # KIOSK, COUNTER, BRANCH or AVOIDED
     kiosk: np.ndarray  # nearest kiosk index (-1: none)
+    kiosk2: np.ndarray  # next nearest kiosk index (-1: none), tried when the first has a line
     serial: np.ndarray  # card serial, -1 without a card
     application: np.ndarray  # attachment's application ("" if not an attachment)
     patience_s: np.ndarray
@@ -198,8 +199,11 @@ def make_visits(rng: np.random.Generator, p: CertificatesParams, city: City,
         res["household_id"].to_numpy()[resident]]
     stores = city.facilities.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
     d_store = cKDTree(stores).query(home)[0] if len(stores) else np.full(n, np.inf)
-    kiosk, d_kiosk = np.full(n, -1), np.full(n, np.inf)
-    if len(kiosk_xy):
+    kiosk, kiosk2, d_kiosk = np.full(n, -1), np.full(n, -1), np.full(n, np.inf)
+    if len(kiosk_xy) > 1:
+        d2, k2 = cKDTree(kiosk_xy).query(home, k=2)
+        d_kiosk, kiosk, kiosk2 = d2[:, 0], k2[:, 0], k2[:, 1]
+    elif len(kiosk_xy):
         d_kiosk, kiosk = cKDTree(kiosk_xy).query(home)
     offered = np.isin(cert, [CERT_TYPES.index(t) for t in p.kiosk_certificate_types])
     p_k = _kiosk_odds(p, holder_p, d_store, d_kiosk)
@@ -211,4 +215,5 @@ def make_visits(rng: np.random.Generator, p: CertificatesParams, city: City,
     patience = rng.lognormal(np.log(p.counter_patience_min * 60.0), 0.5, n)
     o = np.argsort(at, kind="stable")
     return Visits(at[o], resident[o], ward[o], cert[o], copies[o], channel[o],
-                  np.asarray(kiosk)[o].astype(np.int64), serial[o], application[o], patience[o])
+                  np.asarray(kiosk)[o].astype(np.int64), np.asarray(kiosk2)[o].astype(np.int64),
+                  serial[o], application[o], patience[o])

@@ -47,6 +47,8 @@ class CertificatesParams(ScenarioParams):
                                         lo=0.1)
     distance_scale_km: float = param(2.0, unit="km", doc="a kiosk 2 km nearer than the nearest "
                                      "store multiplies the kiosk odds by e" + ASSUMED, lo=0.01)
+    kiosk_line_tolerance: int = param(2, unit="people", doc="a kiosk user who finds this many "
+                                      "waiting walks on to the next kiosk" + ASSUMED, lo=1)
     pin_mistype_probability: float = param(0.05, unit="probability", doc="an entered PIN is "
                                            "wrong" + ASSUMED, lo=0.0, hi=1.0)
     kiosk_service_mean_s: float = param(180.0, unit="s", doc="one kiosk transaction (calibrated)",

@@ -46,6 +46,11 @@ class CertificateModel:
         self.counters = {w: self.service.counter(w) for w in wards}
         self.windows = self.service.params.windows()
         n = v.at.size
+        self.at, self.kiosk, self.kiosk2 = v.at.tolist(), v.kiosk.tolist(), v.kiosk2.tolist()
+        self.cert = [CERT_TYPES[c] for c in v.cert.tolist()]
+        self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
+        self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
+        self.typos = (rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).tolist()
         self.kiosk_s = self._durations(p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(p.counter_service_mean_s, n)
         self.outcome, self.final = [""] * n, [-1] * n
@@ -65,9 +70,9 @@ class CertificateModel:
 
     def source(self, indices: list[int]) -> Any:
         """Start each visit at its time."""
-        at = self.v.at
+        at, t0 = self.at, self.t_start
         for i in indices:
-            yield self.env.timeout(max(at[i] - self.now(), 0.0))
+            yield self.env.timeout(max(at[i] - t0 - self.env.now, 0.0))
             self.env.process(self.visit(i))
 
     def visit(self, i: int) -> Any:
@@ -110,12 +115,15 @@ class CertificateModel:
     # ---- kiosk -------------------------------------------------------------------------------
     def at_kiosk(self, i: int) -> Any:
         """Queue at the nearest kiosk, authenticate, request; True when the visit is settled."""
-        k = int(self.v.kiosk[i])
-        cert = CERT_TYPES[self.v.cert[i]]
+        k, cert = self.kiosk[i], self.cert[i]
         key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
         if key == "kiosk_family_register" and not self.windows["kiosk"].is_open(self.now()):
             key = "kiosk"  # wait for the kiosk first, then for the family-register hours
         opened = yield from self._wait_until_open(self.windows[key], 2 * DAY_S)
+        k2 = self.kiosk2[i]
+        if k >= 0 and k2 >= 0 and (self.kiosks[k].paper_out or self.kiosk_points[k].queue_length
+                                   >= self.p.kiosk_line_tolerance):
+            k = k2  # out of service or a line: walk on to the next kiosk
         if not opened or k < 0 or self.kiosks[k].paper_out:
             return False
         self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s[i]))
@@ -124,7 +132,7 @@ class CertificateModel:
             return False
         try:
             doc = self.kiosks[k].request(ident, cert, self.now(), self.rng, request_key=f"v{i}",
-                                         copies=int(self.v.copies[i]))
+                                         copies=self.copies[i])
         except PaperOut:
             self.counts["kiosk_faults"] += 1
             self.env.timeout(self.p.paper_refill_h * 3600.0).callbacks.append(
@@ -141,11 +149,10 @@ class CertificateModel:
 
     def _authenticate(self, i: int) -> Identity | None:
         """Card + PIN at the kiosk's reader; a typo costs a try, three lock the card."""
-        serial = int(self.v.serial[i])
+        serial = self.serial[i]
         pin = self.registry.pins(serial).user
-        for _ in range(PIN_TRIES):
-            typed = mistype(pin, self.rng) if self.rng.random() < self.p.pin_mistype_probability \
-                else pin
+        for wrong in self.typos[i]:
+            typed = mistype(pin, self.rng) if wrong else pin
             try:
                 return self.reader.authenticate(serial, typed, self.now(), self.rng)
             except WrongPin:
@@ -163,7 +170,7 @@ class CertificateModel:
         opened = yield from self._wait_until_open(self.windows["counter"], 7 * DAY_S)
         if not opened:
             return "later"
-        w = int(self.v.ward[i])
+        w = self.ward[i]
         point = self.counter_points[w]
         expected_min = point.queue_length * self.p.counter_service_mean_s / point.servers / 60.0
         if expected_min > self.p.balk_expected_wait_min:
@@ -172,18 +179,16 @@ class CertificateModel:
                 self.counts["balked_to_kiosk"] += 1
                 return "to_kiosk"
             return "later"
-        wait = yield from point.serve_or_renege(i, self.counter_s[i], float(self.v.patience_s[i]))
+        wait = yield from point.serve_or_renege(i, self.counter_s[i], self.patience[i])
         if wait is None:
             self.counts["reneged"] += 1
-            self.waited[i] += float(self.v.patience_s[i])
+            self.waited[i] += self.patience[i]
             return "later"
         self.waited[i] += wait
-        rid = int(self.v.resident[i])
-        ident = Identity(rid, "counter_photo_id", Assurance.HIGH, self.now())
+        ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, self.now())
         try:
-            doc = self.counters[w].request(ident, CERT_TYPES[self.v.cert[i]], self.now(),
-                                           request_key=f"v{i}", window=i % point.servers,
-                                           copies=int(self.v.copies[i]))
+            doc = self.counters[w].request(ident, self.cert[i], self.now(), request_key=f"v{i}",
+                                           window=i % point.servers, copies=self.copies[i])
         except TwinError:
             return "done" if self._refused(i) else "later"
         self._issued(i, COUNTER, doc.fee_yen)
@@ -191,8 +196,8 @@ class CertificateModel:
 
     def _kiosk_possible(self, i: int) -> bool:
         """Whether this visitor could use a kiosk instead (card, kiosk nearby, type offered)."""
-        return (self.v.serial[i] >= 0 and self.v.kiosk[i] >= 0
-                and CERT_TYPES[self.v.cert[i]] in self.p.kiosk_certificate_types)
+        return (self.serial[i] >= 0 and self.kiosk[i] >= 0
+                and self.cert[i] in self.p.kiosk_certificate_types)
 
     # ---- outcomes ----------------------------------------------------------------------------
     def _issued(self, i: int, channel: int, fee: int) -> bool:

@@ -20,15 +20,18 @@ KPIS = (
     KPI("time_to_95pct_registered_h", "h", "hours after the quake until 95 % of the evacuees are "
         "registered at a desk (empty if never within the horizon)"),
     KPI("registered_share", "share", "evacuees registered at a desk by the horizon", "higher"),
-    KPI("hq_error_mean", "share", "mean |HQ head count - true| / true over time"),
-    KPI("hq_error_max", "share", "largest head-count error once every shelter has reported"),
+    KPI("hq_error_mean", "share", "mean over time of the HQ's head-count error (sum over "
+        "shelters of |reported - true|) as a share of the peak number of evacuees"),
+    KPI("hq_error_max", "share", "largest such error once every shelter has reported"),
     KPI("hq_staleness_mean_min", "min", "mean age of the HQ's head counts"),
     KPI("identified_share", "share", "evacuees the shelter system can name at the horizon",
         "higher"),
     KPI("households_found_all_share", "share", "households that arrived apart and found where "
         "every member is (look-up or same shelter)", "higher"),
+    KPI("households_found_within_6h_share", "share", "households that arrived apart and found "
+        "every member within 6 hours of the first one's arrival", "higher"),
     KPI("family_found_median_h", "h", "median hours from a household's first arrival until all "
-        "members were found"),
+        "members were found (among those found)", ""),
     KPI("staff_hours", "staff-h", "desk, face-check and transcription staff hours"),
     KPI("cost_yen", "yen", "staff hours at the design's rate plus the readers bought"),
     KPI("paper_share", "share", "registrations made on paper forms"),
@@ -59,10 +62,10 @@ def _time_to_share(m: Any, share: float = 0.95) -> float:
     return float(reg[k - 1] / 3600.0) if arrived and k <= reg.size else float("nan")
 
 
-def _families(m: Any) -> tuple[float, float]:
-    """Share of apart households whose members all found each other, and the median time."""
+def _families(m: Any) -> tuple[float, float, float]:
+    """Share of apart households who found each other (at all, within 6 h), median time."""
     if not m.members_of:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan")
     times = []
     for h, members in m.members_of.items():
         first = np.nanmin(m.arrived[members]) if (~np.isnan(m.arrived[members])).any() else np.nan
@@ -73,7 +76,8 @@ def _families(m: Any) -> tuple[float, float]:
         times.append(found - first if np.isfinite(found) and np.isfinite(first) else np.inf)
     t = np.array(times) / 3600.0
     ok = np.isfinite(t)
-    return float(ok.mean()), float(np.median(t[ok])) if ok.any() else float("nan")
+    return (float(ok.mean()), float((t <= 6.0).mean()),
+            float(np.median(t[ok])) if ok.any() else float("nan"))
 
 
 def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
@@ -95,12 +99,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
 
 
 def _hq(series: pl.DataFrame) -> tuple[float, float, float]:
-    """Mean head-count error and staleness once reports arrive, max once every shelter reported."""
+    """Mean head-count error (share of the peak) and staleness once reports arrive; the max
+    once every shelter has reported."""
     s = series.filter(pl.col("hq_mean_age_min").is_finite() & (pl.col("true_present") > 0))
     if s.height == 0:
         return float("nan"), float("nan"), float("nan")
-    e = s["hq_relative_error"]
-    full = s.filter(pl.col("unreported") == 0)["hq_relative_error"]
+    peak = float(series["true_present"].max())
+    e = s["hq_abs_error"] / peak
+    full = s.filter(pl.col("unreported") == 0)["hq_abs_error"] / peak
     return (float(e.mean()), float(full.max()) if full.len() else float("nan"),
             float(s["hq_mean_age_min"].mean()))
 
@@ -117,7 +123,7 @@ def _lost(m: Any) -> int:
 def kpis_of(m: Any, series: pl.DataFrame, stats: dict) -> dict[str, float]:
     """Every KPI of one run."""
     p50, p95, mx = _wait_stats(m)
-    found, found_t = _families(m)
+    found, found_6h, found_t = _families(m)
     hours, readers = _staff_hours(m, stats["forms_entered"])
     err_mean, err_max, stale = _hq(series)
     arrived = np.count_nonzero(~np.isnan(m.arrived))
@@ -130,7 +136,8 @@ def kpis_of(m: Any, series: pl.DataFrame, stats: dict) -> dict[str, float]:
         "registered_share": float(np.count_nonzero(reg) / arrived) if arrived else np.nan,
         "hq_error_mean": err_mean, "hq_error_max": err_max, "hq_staleness_mean_min": stale,
         "identified_share": float(identified / max(np.count_nonzero(m.here >= 0), 1)),
-        "households_found_all_share": found, "family_found_median_h": found_t,
+        "households_found_all_share": found, "households_found_within_6h_share": found_6h,
+        "family_found_median_h": found_t,
         "staff_hours": hours, "cost_yen": hours * m.p.staff_hour_yen + readers * m.p.card_reader_yen,
         "paper_share": float(np.mean(method == PAPER)) if method.size else np.nan,
         "face_checks": float(np.count_nonzero(method == FACE)),

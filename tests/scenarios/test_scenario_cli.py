@@ -51,3 +51,17 @@ def test_a_design_key_override_reaches_the_scenario(cli):
     out = cli("scenario", "disaster", "--design", "full", "--set",
               "safety.readers_per_shelter=7", "--params", "--format", "json")
     assert json.loads(out.stdout)["readers_per_shelter"] == 7
+
+
+def test_the_certificate_scenario_prints_the_same_bytes_in_two_processes_and_in_process(cli):
+    from scenarios import certificates
+    from scenarios.runner import make_params
+
+    sets = {"days": 1, "demand_share": 0.02, "city_seed": 1}
+    args = ["scenario", "certificates", "--design", "full", "--seed", "2", "--scale", "0.01",
+            "--format", "json"] + [a for k, v in sets.items() for a in ("--set", f"{k}={v}")]
+    first, second = cli(*args), cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    here = certificates.run(make_params("certificates", "full", scale=0.01, overrides=sets), 2)
+    assert json.loads(first.stdout)["kpis"] == json.loads(json.dumps(here.to_dict()))["kpis"]
