@@ -88,6 +88,7 @@ class BalanceCache:
     def __init__(self) -> None:
         self.version: int | None = None
         self.balances: dict[str, int] = {}
+        self.rules: dict[str, tuple[int, bool]] = {}  # account -> (side, may go negative): never stale
         self._pending: tuple[int, dict[str, int], bool] | None = None
 
     def valid_at(self, version: int) -> dict[str, int]:
@@ -105,6 +106,8 @@ class BalanceCache:
         version, balances, was_valid = self._pending
         if not was_valid or len(self.balances) > self.MAX_ACCOUNTS:
             self.balances = {}
+        if len(self.rules) > self.MAX_ACCOUNTS:
+            self.rules = {}
         self.balances.update(balances)
         self.version, self._pending = version, None
 
@@ -118,7 +121,7 @@ class Batch:
         self.cached = cache.valid_at(self.version) if cache is not None else {}
         self.balances: dict[str, int] = {}
         self.loaded: dict[str, int] = {}
-        self.rules: dict[str, tuple[int, bool]] = {}
+        self.rules: dict[str, tuple[int, bool]] = cache.rules if cache is not None else {}
         self.posted: list[Receipt] = []
         self.entries: list[tuple[int, str, int]] = []
         self.refunded: dict[str, int] = {}
@@ -149,7 +152,8 @@ class Batch:
             balances[acc] = int(bal)
         self.loaded = dict(balances)
         self._register((acc, 0) for acc in accounts)
-        self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
+        if any(r.op not in SIMPLE_OPS for r in rows):
+            self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
 
     def _legs(self, r: Row, amount: int, original: Receipt | None) -> Legs:
         """The balanced legs (account, signed amount, debit positive) of one request."""
@@ -245,12 +249,13 @@ class Batch:
 
     def _register(self, legs: Iterable[tuple[str, int]]) -> None:
         """Give every account the batch may touch its rule and a balance (0 if new)."""
+        balances, rules = self.balances, self.rules
         for acc, _ in legs:
-            if acc not in self.rules:
-                self.rules[acc] = account_rule(acc)
-                if acc not in self.balances:
-                    self.balances[acc] = 0
-                    self.fresh.append(acc)
+            if acc not in balances:
+                balances[acc] = 0
+                self.fresh.append(acc)
+            if acc not in rules:
+                rules[acc] = account_rule(acc)
 
     @staticmethod
     def _insufficient(row: Row, acc: str, natural: int) -> InsufficientFunds:
@@ -297,7 +302,8 @@ class Batch:
                        [(k, self.refunded[k]) for k in self.refunds_new])
         tx.executemany("UPDATE ledger_refunds SET refunded = ? WHERE payment_key = ?",
                        [(v, k) for k, v in self.refunded.items() if k not in self.refunds_new])
-        self.lots.write(tx)
+        if self.lots is not None:
+            self.lots.write(tx)
         if cache is not None:
             cache.stage(self.version + 1, balances, was_valid)
 

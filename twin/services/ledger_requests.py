@@ -88,7 +88,8 @@ class FeePayment:
                 and site >= 0 and type(self.channel) is str and type(self.method) is str
                 and (self.channel, self.method) in PAY_PAIRS and self.fee_type in p.fee_types
                 and key.isprintable()):  # the common, valid case in one test
-            return Row(key, "fee", rid, amount, self.fee_type, self.channel, self.method, site, "", 0.0)
+            return tuple.__new__(Row, (key, "fee", rid, amount, self.fee_type, self.channel, self.method,
+                                       site, "", 0.0))
         check_channel(self.channel, self.method)
         return Row(check_key(self.key, p.max_key_chars), self.op, check_resident(self.resident_id),
                    check_amount(self.amount, p.max_amount_yen), _fee_type(self.fee_type, p),
