@@ -27,28 +27,44 @@ class CheckinFit:
         }
 
 
-def _loglik_terms(mu: float, sigma: float, low: float, high: float | None) -> float:
-    """Log-likelihood of one trial mean: exact, lower-bounded, or in an interval (log scale)."""
-    lo = np.log(low)
-    if high is None:
-        return float(stats.norm.logsf(lo, mu, sigma))
-    hi = np.log(high)
-    if np.isclose(lo, hi):
-        return float(stats.norm.logpdf(lo, mu, sigma))
-    return float(np.log(stats.norm.cdf(hi, mu, sigma) - stats.norm.cdf(lo, mu, sigma) + 1e-300))
+@dataclass(frozen=True)
+class _Obs:
+    """The trial figures as arrays: method index, log bounds, and which kind of figure each is."""
+
+    method: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray  # NaN for a lower bound
+    exact: np.ndarray
+    lower: np.ndarray
+    slow: np.ndarray  # ratio figures: the slower and faster method, and the log ratio
+    fast: np.ndarray
+    log_ratio: np.ndarray
 
 
-def _negloglik(theta: np.ndarray, means: pl.DataFrame, ratios: pl.DataFrame) -> float:
+def _observations(means: pl.DataFrame, ratios: pl.DataFrame) -> _Obs:
+    """Arrays for the vectorised likelihood."""
+    idx = {m: i for i, m in enumerate(CHECKIN_METHODS)}
+    lo = np.log(means["low"].cast(pl.Float64).to_numpy())
+    hi = np.log(means["high"].cast(pl.Float64).fill_null(np.nan).to_numpy())
+    pairs = [r.split("/") for r in ratios["method"].to_list()]
+    return _Obs(
+        method=np.array([idx[m] for m in means["method"]]), lo=lo, hi=hi,
+        exact=np.isclose(lo, hi), lower=np.isnan(hi),
+        slow=np.array([idx[a] for a, _ in pairs], dtype=int), fast=np.array([idx[b] for _, b in pairs], dtype=int),
+        log_ratio=np.log(ratios["low"].cast(pl.Float64).to_numpy()),
+    )
+
+
+def _negloglik(theta: np.ndarray, obs: _Obs) -> float:
     """Negative log-likelihood: log trial means ~ Normal(mu_method, sigma), censored as published."""
-    mus = dict(zip(CHECKIN_METHODS, theta[:-1], strict=True))
-    sigma = float(np.exp(theta[-1]))
-    ll = 0.0
-    for r in means.iter_rows(named=True):
-        ll += _loglik_terms(mus[r["method"]], sigma, r["low"], r["high"])
-    for r in ratios.iter_rows(named=True):
-        slow, fast = r["method"].split("/")
-        ll += float(stats.norm.logpdf(np.log(r["low"]), mus[slow] - mus[fast], sigma * np.sqrt(2)))
-    return -ll
+    mus, sigma = theta[:-1], float(np.exp(theta[-1]))
+    mu = mus[obs.method]
+    hi = np.where(obs.lower, obs.lo, obs.hi)  # placeholder where unused
+    interval = np.log(stats.norm.cdf(hi, mu, sigma) - stats.norm.cdf(obs.lo, mu, sigma) + 1e-300)
+    ll = np.where(obs.exact, stats.norm.logpdf(obs.lo, mu, sigma),
+                  np.where(obs.lower, stats.norm.logsf(obs.lo, mu, sigma), interval))
+    ratio = stats.norm.logpdf(obs.log_ratio, mus[obs.slow] - mus[obs.fast], sigma * np.sqrt(2))
+    return -float(ll.sum() + ratio.sum())
 
 
 def _trials_of(df: pl.DataFrame, method: str) -> tuple[str, ...]:
@@ -64,7 +80,7 @@ def fit_checkin(trials: pl.DataFrame | None = None) -> CheckinFit:
     ratios = df.filter(pl.col("statistic") == "ratio")
     start = [float(np.log(means.filter(pl.col("method") == m)["low"].mean())) for m in CHECKIN_METHODS]
     res = optimize.minimize(
-        _negloglik, np.array([*start, np.log(0.5)]), args=(means, ratios), method="Nelder-Mead",
+        _negloglik, np.array([*start, np.log(0.5)]), args=(_observations(means, ratios),), method="Nelder-Mead",
         options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20_000, "maxfev": 40_000},
     )
     if not res.success:

@@ -37,11 +37,15 @@ def run(args: argparse.Namespace) -> int:
     from calibration.fit import fit_all, write_params
     from calibration.params import PARAMS_PATH
     from calibration.validate import table_text, tally_of, validation_table
+    from twin.errors import ValidationError
 
+    target = Path(args.output or PARAMS_PATH)
+    if target.is_dir() or (target.parent.exists() and not target.parent.is_dir()):
+        raise ValidationError(f"cannot write the fitted parameters to {target}: not a file path in a folder")
     t0 = time.perf_counter()
     print("calibrate: fitting with SciPy ...", file=sys.stderr, flush=True)
     fits = fit_all()
-    path = write_params(fits.params, args.output or PARAMS_PATH)
+    path = write_params(fits.params, target)
     print(f"calibrate: wrote {path}; validating ...", file=sys.stderr, flush=True)
     rows = validation_table(fits, seed=args.seed, scenarios=not args.no_scenarios)
     tally = tally_of(rows)

@@ -33,7 +33,7 @@ def test_a_missing_twin_value_is_shown_as_not_reproducible_not_hidden():
 
 @pytest.fixture(scope="module")
 def rows():
-    return validation_table(fit_all(), seed=0)
+    return validation_table(fit_all(), seed=0, scenarios=False)
 
 
 def test_every_check_in_trial_figure_has_a_row_with_its_source(rows):
@@ -59,7 +59,7 @@ def test_every_city_presets_card_ownership_is_checked(rows):
 
 
 def test_the_same_seed_gives_the_same_table(rows):
-    again = validation_table(fit_all(), seed=0)
+    again = validation_table(fit_all(), seed=0, scenarios=False)
     assert frame(again).equals(frame(rows))
 
 
@@ -70,3 +70,29 @@ def test_the_text_table_ends_with_the_tally(rows):
         f"{t['pass']} pass, {t['fail']} fail, {t['cannot reproduce']} cannot reproduce (of {len(rows)} published figures)"
     )
     assert sum(t.values()) == len(rows)
+
+
+def test_the_disaster_scenario_reproduces_kumamotos_peak_share():
+    from calibration.validate_scenarios import disaster_checks
+
+    share, hours = disaster_checks(seed=0)
+    assert share.verdict == PASS and "disaster scenario" in share.computed_by
+    assert share.twin == pytest.approx(183_882 / 1_786_170, rel=0.1)
+    assert 0 < hours.twin < 48
+
+
+@pytest.mark.slow
+def test_a_simulated_peak_monday_gives_the_counter_wait_row_its_value():
+    from calibration.validate_scenarios import counter_wait_checks
+
+    (row,) = counter_wait_checks(seed=0, city="kumamoto", days={"2016-03 last week": "2026-03-30"})
+    assert row.published == ">= 260 min"
+    assert row.twin is not None and row.twin > 30  # a peak Monday queues for a long time
+    assert row.verdict in (PASS, FAIL) and "certificates scenario" in row.computed_by
+
+
+def test_the_counter_cost_is_listed_as_an_input_not_a_reproduction():
+    from calibration.validate_scenarios import cost_rows
+
+    (row,) = cost_rows()
+    assert row.verdict == CANNOT and "input" in row.computed_by
