@@ -273,3 +273,15 @@ def test_service_times_are_drawn_around_the_configured_means(service):
     assert service.kiosk(1, 0).service_times(rng, 20_000).mean() == pytest.approx(150.0, rel=0.03)
     assert service.counter(0).service_times(rng, 20_000).mean() == pytest.approx(480.0, rel=0.03)
     assert service.counter(0).windows == 4
+
+
+def test_certificate_params_take_the_designs_hours_fees_and_windows():
+    from twin.design import load_design
+
+    for name in ("baseline", "full", "phased"):
+        section = load_design(f"designs/{name}.toml").certificates
+        p = CertificateParams.from_design(section)
+        assert (p.kiosk_fee_yen, p.counter_fee_yen, p.counter_windows_per_ward, p.kiosk_open_hour,
+                p.kiosk_certificate_types) == (section.kiosk_fee_yen, section.counter_fee_yen,
+                                               section.counter_windows_per_ward, section.kiosk_open_hour,
+                                               tuple(section.kiosk_certificate_types))

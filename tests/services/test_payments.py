@@ -274,3 +274,14 @@ def test_a_refused_request_creates_no_account_and_later_postings_to_it_still_lan
     ledger.pay_fee("f2", 77, "bulky_waste", 300, T0)
     assert (ledger.wallet_balance(77), ledger.balance("revenue:bulky_waste")) == (0, 300)
     assert ledger.reconcile().ok
+
+
+def test_ledger_params_come_from_a_design_and_refuse_unknown_keys():
+    from twin.design import load_design
+
+    phased = load_design("designs/phased.toml")
+    p = LedgerParams.from_design(phased.payments)
+    assert p.point_validity_days == phased.payments.point_expiry_days
+    assert "residence_record_items" in p.fee_types  # cash fees are recorded whatever the e-payment list says
+    with pytest.raises(ValidationError, match="unknown key 'max_amount' \\(did you mean 'max_amount_yen'\\?\\)"):
+        LedgerParams.from_dict({"max_amount": 5})

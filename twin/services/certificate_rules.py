@@ -13,7 +13,13 @@ from twin.errors import Conflict, Forbidden, TwinError, ValidationError
 from twin.events import Event, EventLog
 from twin.identity import Assurance, Identity
 from twin.services.hours import Window, is_business_day, is_year_end
-from twin.services.param_dicts import from_dict, require_int, require_positive, require_rate
+from twin.services.param_dicts import (
+    from_dict,
+    require_int,
+    require_positive,
+    require_rate,
+    shared_fields,
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,11 @@ class CertificateParams:
     def from_dict(cls, data: dict, where: str = "certificates") -> CertificateParams:
         """Build from a design section or widget values; an unknown key is an error naming it."""
         return from_dict(cls, data, where)
+
+    @classmethod
+    def from_design(cls, section: object) -> CertificateParams:
+        """From a design's `certificates` section: every field the two share (hours, fees, windows …)."""
+        return shared_fields(cls, section)
 
     def windows(self) -> dict[str, Window]:
         """The opening windows: kiosk, kiosk for family registers, counter."""

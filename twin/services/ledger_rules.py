@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from twin.errors import Conflict, NotFound, ValidationError
-from twin.services.param_dicts import require_int
+from twin.services.param_dicts import from_dict, require_int, shared_fields
 
 DEBIT, CREDIT = 1, -1
 
@@ -95,6 +95,25 @@ class LedgerParams:
         if not self.fee_types or not all(isinstance(f, str) and f.isidentifier() for f in self.fee_types):
             raise ValidationError(f"fee_types must be non-empty identifiers, got {self.fee_types!r}")
         object.__setattr__(self, "fee_types", tuple(self.fee_types))
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "ledger") -> LedgerParams:
+        """Build from a table of settings; an unknown key is an error naming it."""
+        return from_dict(cls, data, where)
+
+    @classmethod
+    def from_design(cls, section: object) -> LedgerParams:
+        """From a design's `payments` section: point expiry and whole-yen point value.
+
+        The design's `fee_types` say which fees may be paid electronically; the ledger records
+        every fee (cash at counters and kiosks too), so its own list is the default one plus those.
+        """
+        value = getattr(section, "point_value_yen", 1)
+        if float(value) != int(value) or int(value) < 1:
+            raise ValidationError(f"point_value_yen must be a whole number of yen >= 1 for the ledger, got {value!r}")
+        fee_types = tuple(dict.fromkeys(CERTIFICATE_FEES + OTHER_FEES + tuple(getattr(section, "fee_types", ()))))
+        return shared_fields(cls, section, {"point_expiry_days": "point_validity_days"},
+                             point_value_yen=int(value), fee_types=fee_types)
 
 
 def check_amount(value: Any, cap: int, unit: str = "yen") -> int:

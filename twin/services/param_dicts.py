@@ -26,6 +26,21 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
     return cls(**data)
 
 
+def shared_fields(cls: type[T], section: Any, renames: Mapping[str, str] | None = None, **extra: Any) -> T:
+    """`cls` built from the attributes of a design section that `cls` also has (others keep defaults).
+
+    `renames` maps a section attribute to a differently named field of `cls`; `extra` overrides.
+    """
+    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    renames = dict(renames or {})
+    data = {}
+    for f in dataclasses.fields(section):
+        target = renames.get(f.name, f.name)
+        if target in names:
+            data[target] = getattr(section, f.name)
+    return cls(**{**data, **extra})
+
+
 def require_int(name: str, value: Any, low: int, high: int | None = None) -> None:
     """Refuse a value that is not an int in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int):
