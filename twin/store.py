@@ -187,6 +187,11 @@ class Store:
         """A store over any DB-API connection in autocommit mode (e.g. a PostgreSQL backend)."""
         return cls(connect(), dialect, durable=True, where=where)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every transaction holds; hold it longer to keep follow-up work atomic per process."""
+        return self._lock
+
     def ensure_schema(self, name: str, statements: Sequence[str]) -> None:
         """Create tables and indexes once (each statement uses IF NOT EXISTS)."""
         if name in self._schemas:

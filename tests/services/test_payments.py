@@ -285,3 +285,24 @@ def test_ledger_params_come_from_a_design_and_refuse_unknown_keys():
     assert "residence_record_items" in p.fee_types  # cash fees are recorded whatever the e-payment list says
     with pytest.raises(ValidationError, match="unknown key 'max_amount' \\(did you mean 'max_amount_yen'\\?\\)"):
         LedgerParams.from_dict({"max_amount": 5})
+
+
+def test_threads_posting_to_one_ledger_lose_and_double_nothing(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    led = Ledger.open(tmp_path / "threads.db")
+    led.post_many([TopUp(f"t{r}", r, 3_000) for r in range(10)], T0)
+
+    def work(worker: int) -> int:
+        reqs = [FeePayment(f"w{worker}-{i}", (worker + i) % 10, "residence_record", 100) for i in range(60)]
+        done = 0
+        for i in range(0, 60, 7):
+            done += sum(isinstance(r, Receipt) for r in led.post_many(reqs[i : i + 7] + reqs[:2], T0))
+        return done
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    assert led.balance("revenue:residence_record") == 4 * 60 * 100
+    assert sum(led.wallet_balance(r) for r in range(10)) == 30_000 - 24_000
+    assert led.reconcile().ok
+    led.store.close()

@@ -121,9 +121,10 @@ class Ledger:
 
     def post_many(self, requests: Sequence[Request], now: float) -> list[Receipt | TwinError]:
         """Post many requests in one transaction (group commit); each answer is a receipt or refusal."""
-        with self.store.transaction() as tx:
-            results = post_batch(tx, requests, now, self.params, self._cache)
-        self._cache.confirm()
+        with self.store.lock:  # commit and cache update together, so threads never see a half state
+            with self.store.transaction() as tx:
+                results = post_batch(tx, requests, now, self.params, self._cache)
+            self._cache.confirm()
         self.record(requests, results, now)
         return results
 
