@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -135,6 +136,10 @@ class CertificateParams:
 
     def windows(self) -> dict[str, Window]:
         """The opening windows: kiosk, kiosk for family registers, counter."""
+        return self._windows
+
+    @cached_property
+    def _windows(self) -> dict[str, Window]:
         maint = frozenset(self.maintenance_days)
         closed_ny = self.kiosk_closed_new_year
 
