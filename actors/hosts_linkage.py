@@ -20,6 +20,7 @@ from actors import world
 from actors.host import Host
 from actors.hosts_safety import identity_of
 from actors.spec import ServiceSpec
+from twin.services.linkage import DISCLOSURE_KIND
 from twin.services.linkage_network import LinkageNetwork, seed_copies
 from twin.services.linkage_tables import LinkageScope
 from twin.services.portal import Portal
@@ -55,8 +56,9 @@ class LinkageHost(Host):
                 "missing": list(res.missing), "at": res.at}
 
     def agencies(self) -> list[str]:
-        """Every agency on the network (each gets a credential)."""
-        return sorted(self.network.systems)
+        """Every agency that may ask on the network (each gets a credential; the portal only discloses)."""
+        table = self.network.broker.table
+        return sorted(a for a in self.network.systems if table.agency(a).kind != DISCLOSURE_KIND)
 
     def ask(self, agency: str, resident_id: int, task: str, items: list[str], provider: str,
             now: float) -> dict[str, Any]:

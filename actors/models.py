@@ -18,9 +18,9 @@ KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,32}$"  # client idempotency keys (the service
 
 
 class Model(BaseModel):
-    """Strict models: unknown keys are errors."""
+    """Strict models: unknown keys and values of another JSON type (a "12" for 12, true for 1) are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # -- the reader contract -----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ async def health(c: Ctx) -> dict[str, Any]:
     actors = [*c.shelters, *c.residents, c.trust, c.kiosks, c.linkage, c.childwatch]
     pings = await asyncio.gather(*[call(a.ping.remote()) for a in actors])
     return {"status": "ok", "city": c.spec.city, "scale": c.spec.scale, "design": c.design.name,
-            "services": list(c.design.enabled_services()), "actors": len(pings)}
+            "services": list(c.design.enabled_services()), "actors": len(pings), "now": c.now()}
 
 
 @router.get("/v1/hq/headcounts", response_model=HeadcountsOut, tags=["hq"], responses=_ERRORS,

@@ -40,3 +40,25 @@ def pg_schema(pg_dsn):
     yield name
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def live(ray_session, tmp_path_factory):
+    """The live service on the shared Ray session: Kumamoto at 1 %, two shelter groups, two resident
+    shards, the clock set to a Monday 10:00 JST; Serve is shut down after the session's tests."""
+    from ray import serve
+
+    from actors import service
+    from actors.spec import ServiceSpec
+    from tests.actors.live_helpers import T_LIVE, Live, free_port
+
+    spec = ServiceSpec(data_dir=str(tmp_path_factory.mktemp("live")), scale=0.01, shelter_groups=2,
+                       resident_shards=2, namespace=f"live-{uuid.uuid4().hex[:8]}", time_shift=0.0)
+    shift = T_LIVE - spec.now()
+    import dataclasses
+
+    spec = dataclasses.replace(spec, time_shift=shift)
+    svc = service.start(spec, port=free_port())
+    yield Live(svc.url, svc.supervisor.spec, svc)
+    svc.stop()
+    serve.shutdown()

@@ -1,0 +1,107 @@
+"""`run.py serve`: the live service — the twin's actors on Ray, the HTTP endpoints on Ray Serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from twin.errors import ValidationError
+
+DEFAULT_DATA = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "myna-twin" / "serve"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `serve` subcommand."""
+    p = sub.add_parser(
+        "serve",
+        help="serve the twin live: Ray actors behind HTTP endpoints (readers, kiosks, residents, HQ)",
+        description="Start the live service: the twin's services as Ray actors (state in SQLite files, or "
+        "PostgreSQL with --store) behind HTTP endpoints on Ray Serve. The OpenAPI document is at "
+        "/openapi.json. Device and agency tokens are written once to DATA/credentials.json (owner-only). "
+        "Binds 127.0.0.1 unless --host says otherwise; Ray's token authentication stays on. "
+        "Ctrl-C (SIGINT) or SIGTERM stops the endpoints, the actors and Ray; the state stays in DATA.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
+    p.add_argument("--city", default="kumamoto", help="city preset (default: kumamoto)")
+    p.add_argument("--scale", type=float, default=0.1, help="share of the population, (0, 1] (default: 0.1)")
+    p.add_argument("--seed", type=int, default=1, help="city seed (default: 1)")
+    p.add_argument("--design", default="full", help="design name in designs/ or a TOML path (default: full)")
+    p.add_argument("--address", default=None, help="join this Ray cluster (e.g. 10.0.0.5:6379) instead of "
+                   "starting a local one; the cluster must run with RAY_AUTH_MODE=token")
+    p.add_argument("--data", default=None, help=f"data folder (default: {DEFAULT_DATA}/CITY-sSEED-xSCALE)")
+    p.add_argument("--store", default="sqlite", help="'sqlite' (default) or a postgresql:// DSN")
+    p.add_argument("--shelter-groups", type=int, default=2, help="shelter-group actors (default: 2)")
+    p.add_argument("--resident-shards", type=int, default=2, help="resident-shard actors (default: 2)")
+    p.add_argument("--replicas", type=int, default=1, help="HTTP ingress replicas (default: 1)")
+    p.add_argument("--num-cpus", type=int, default=None, help="CPUs for a local Ray (default: all)")
+    p.add_argument("--time-shift", type=float, default=0.0, help="seconds added to the clock (a drill run as "
+                   "if at another time, e.g. within kiosk hours) (default: 0)")
+    p.add_argument("--ready-file", default=None, help="write the service's URL and data folder as JSON here "
+                   "once it is up (for scripts)")
+    p.set_defaults(func=run)
+
+
+def _spec(args: argparse.Namespace):
+    from actors.spec import ServiceSpec
+
+    data = args.data or str(DEFAULT_DATA / f"{args.city}-s{args.seed}-x{args.scale:g}")
+    return ServiceSpec(data_dir=data, city=args.city, seed=args.seed, scale=args.scale, design=args.design,
+                       store=args.store, shelter_groups=args.shelter_groups,
+                       resident_shards=args.resident_shards, time_shift=args.time_shift).open()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything, wait for SIGINT/SIGTERM, stop everything."""
+    if not 0 < args.port < 65536:
+        raise ValidationError(f"--port must be 1..65535, got {args.port}")
+    spec = _spec(args)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    from actors import service
+
+    print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}) ...", flush=True)
+    info = service.connect(args.address, args.num_cpus)
+    svc = None
+    try:
+        print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
+        svc = service.start(spec, args.host, args.port, args.replicas)
+        _announce(svc, spec, info, args)
+        while not stop.wait(0.5):
+            pass
+        print("stopping ...", flush=True)
+    finally:
+        _shutdown(svc)
+    print("stopped", flush=True)
+    return 0
+
+
+def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
+    creds = Path(spec.data_dir) / "credentials.json"
+    print(f"serving {spec.city} ({spec.design}) at {svc.url}  (OpenAPI: {svc.url}/openapi.json)")
+    print(f"  device and agency tokens: {creds}")
+    print(f"  Ray: {info['address']} (token authentication on)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"  warning: bound to {args.host}; plain HTTP carries tokens — put TLS in front", file=sys.stderr)
+    if args.ready_file:
+        Path(args.ready_file).write_text(json.dumps({"url": svc.url, "data": spec.data_dir, "pid": os.getpid()}))
+    sys.stdout.flush()
+
+
+def _shutdown(svc) -> None:
+    """Undeploy, stop the actors, shut Serve and Ray down (ours, or our connection to a cluster)."""
+    import ray
+    from ray import serve
+
+    try:
+        if svc is not None:
+            svc.stop()
+        serve.shutdown()
+    finally:
+        ray.shutdown()
