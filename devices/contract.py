@@ -202,5 +202,5 @@ class TapResult:
         return cls(d["tap_id"], d["status"], d.get("error"), d.get("detail"), d.get("result"))
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object sent on the wire (None fields dropped)."""
-        return _drop_none(asdict(self))
+        """The JSON object sent on the wire (None fields dropped; `result` kept as the endpoint gave it)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}

@@ -165,3 +165,11 @@ def test_reader_settings_refuse_a_role_s_wrong_kind_and_bad_ids():
         ReaderSettings("shelter", "s 1", "d-1")
     with pytest.raises(ValidationError, match="role"):
         ReaderSettings("gate", "s-1", "d-1")
+
+
+def test_an_answer_s_result_is_kept_as_the_endpoint_gave_it_nulls_included(tmp_path):
+    q = TapQueue(tmp_path / "q.sqlite")
+    q.add(tap(1))
+    q.settle([contract.TapResult(tap(1).tap_id, "recorded", result={"redirect_to": None, "n": 1})], 1.0)
+    assert q.answer(tap(1).tap_id)[1].result == {"redirect_to": None, "n": 1}
+    q.close()
