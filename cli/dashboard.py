@@ -35,11 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    """The command that serves the page: headless, no usage statistics, no file watcher."""
+    """The command serving the page: headless, no usage statistics, watcher or developer menu."""
     return [sys.executable, "-m", "streamlit", "run", str(APP),
             "--server.headless=true", f"--server.address={host}", f"--server.port={port}",
             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-            "--global.developmentMode=false"]
+            "--global.developmentMode=false", "--client.toolbarMode=viewer"]
 
 
 def check_port_free(host: str, port: int) -> None:

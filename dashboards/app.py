@@ -17,14 +17,9 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboards/app.py` puts only das
 
 import streamlit as st  # noqa: E402
 
-from dashboards import compute, views  # noqa: E402
+from dashboards import compute, links, views  # noqa: E402
 from dashboards.spec import (  # noqa: E402
-    DEFAULT_DESIGNS,
-    DEFAULT_REPS,
-    DEFAULT_SCALE,
-    DEFAULT_SEED,
     MAX_REPS,
-    QUICK_OVERRIDES,
     DesignChoice,
     SpecError,
     make_spec,
@@ -33,8 +28,11 @@ from dashboards.spec import (  # noqa: E402
 from scenarios.designs import available  # noqa: E402
 from scenarios.registry import names as scenario_names  # noqa: E402
 from twin.errors import TwinError  # noqa: E402
-from twin.presets import DEFAULT_CITY, presets  # noqa: E402
+from twin.presets import presets  # noqa: E402
 
+SETTINGS_NOTE = ("The page starts with a quick setting: certificates over the peak Monday only "
+                 "(days=7 for the whole peak week), payments over a minute with its faults inside "
+                 "it. Clear a box for the scenario's own defaults; see 'Scenario parameters'.")
 TABS = ("Results", "Review", "Map", "Report", "Edit a design", "Scenario parameters")
 
 
@@ -55,26 +53,28 @@ def sidebar(pool: dict[str, DesignChoice]) -> dict:
     sb = st.sidebar
     sb.header("Compare designs")
     cities = sorted(presets())
-    inputs = {"city": sb.selectbox("City", cities, index=cities.index(DEFAULT_CITY), key="city")}
-    default = [d for d in DEFAULT_DESIGNS if d in pool]
+    start = links.initial(st.query_params.to_dict(), designs=list(pool), cities=cities,
+                          scenarios=scenario_names())
+    for why in start.ignored:
+        sb.warning(f"Ignored from the link: {why}")
+    inputs = {"city": sb.selectbox("City", cities, index=cities.index(start.city), key="city")}
     inputs["designs"] = sb.multiselect("Designs (the first is the reference)", list(pool),
-                                       default=default, key="designs")
-    inputs["scenarios"] = sb.multiselect("Scenarios", scenario_names(), default=scenario_names(),
-                                         key="scenarios")
+                                       default=list(start.designs), key="designs")
+    inputs["scenarios"] = sb.multiselect("Scenarios", scenario_names(),
+                                         default=list(start.scenarios), key="scenarios")
     inputs["reps"] = int(sb.number_input("Replications per design", min_value=1,
-                                         max_value=MAX_REPS, value=DEFAULT_REPS, step=1,
+                                         max_value=MAX_REPS, value=start.reps, step=1,
                                          key="reps"))
-    inputs["seed"] = int(sb.number_input("Seed", min_value=0, value=DEFAULT_SEED, step=1,
+    inputs["seed"] = int(sb.number_input("Seed", min_value=0, value=start.seed, step=1,
                                          key="seed"))
     inputs["scale"] = float(sb.number_input(
-        "Population scale", min_value=0.001, max_value=1.0, value=DEFAULT_SCALE, step=0.01,
+        "Population scale", min_value=0.001, max_value=1.0, value=start.scale, step=0.01,
         format="%g", key="scale",
         help="Share of the city's residents to build. 0.01 runs in seconds; 1 is the whole city."))
     with sb.expander("Scenario settings (KEY=VALUE per line)"):
-        inputs["overrides"] = {s: st.text_area(s, value=QUICK_OVERRIDES.get(s, ""),
-                                               key=f"overrides:{s}") for s in scenario_names()}
-        st.caption("The payments settings shorten the load to a minute, faults included; "
-                   "clear them for the scenario's own five-minute load. See 'Scenario parameters'.")
+        inputs["overrides"] = {s: st.text_area(s, value=start.overrides[s], key=f"overrides:{s}")
+                               for s in scenario_names()}
+        st.caption(SETTINGS_NOTE)
     inputs["run"] = sb.button("Run the scenarios", type="primary", key="run", width="stretch")
     return inputs
 
@@ -97,6 +97,7 @@ def start_run(inputs: dict, pool: dict[str, DesignChoice]) -> None:
         return
     st.session_state["spec"] = spec
     st.session_state["spec_request"] = _request(inputs, pool)
+    st.query_params.from_dict(links.query_of(inputs, available()))
 
 
 def fetch(spec, fresh: bool) -> dict | None:

@@ -40,8 +40,8 @@ def scenario_png(sweep: SweepResult, plot: Plot) -> bytes | None:
 
 
 def cost_kpis(scenario: str) -> list[Any]:
-    """The KPIs of a scenario that are costs in yen."""
-    return [k for k in scenario_module(scenario).KPIS if k.unit == "yen" and "cost" in k.name]
+    """The KPIs of a scenario that are its total cost in yen (named cost_yen)."""
+    return [k for k in scenario_module(scenario).KPIS if k.name == "cost_yen"]
 
 
 def cost_items(sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> pl.DataFrame:

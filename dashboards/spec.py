@@ -28,6 +28,7 @@ DEFAULT_SEED = 0
 DEFAULT_SCALE = 0.01
 # Scenario settings the page starts with so a first run takes seconds; the planner may clear them.
 QUICK_OVERRIDES: dict[str, str] = {
+    "certificates": "days=1",
     "payments": "duration_s=60\npayer_pool=500\nnetwork_drop_at_s=[25]\n"
                 "writer_kill_before_commit_at_s=[12]\nwriter_kill_after_commit_at_s=[40]",
 }

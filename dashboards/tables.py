@@ -39,11 +39,16 @@ HEADLINES = (
     Headline("disaster", "time_to_95pct_registered_h", "time until 95 % of evacuees are registered"),
     Headline("disaster", "hq_error_mean", "HQ head-count error, mean over time"),
     Headline("disaster", "households_found_all_share", "apart households that found every member"),
-    Headline("disaster", "cost_yen", "disaster check-in cost (staff and readers)"),
+    Headline("certificates", "counter_wait_p95_min", "ward-counter wait, 95th percentile"),
+    Headline("certificates", "counter_utilisation", "counter load (windows busy)"),
+    Headline("certificates", "kiosk_share", "kiosk share of certificates issued"),
+    Headline("certificates", "avoided_by_linkage", "certificate requests avoided by linkage"),
     Headline("payments", "throughput_per_s", "payment throughput"),
     Headline("payments", "latency_p99_ms", "payment latency, 99th percentile"),
     Headline("payments", "lost", "payments lost (must be 0)"),
     Headline("payments", "duplicated", "payments posted twice (must be 0)"),
+    Headline("disaster", "cost_yen", "disaster check-in cost (staff and readers)"),
+    Headline("certificates", "cost_yen", "certificate issuance cost over the period"),
 )
 
 

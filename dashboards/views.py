@@ -20,6 +20,8 @@ from twin.errors import TwinError
 from twin.policy import Review
 from twin.policy_report import review_comparison, review_markdown
 
+ROW_PX = 35  # Streamlit's data-grid row height
+
 
 def results(spec: RunSpec, sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> None:
     """Key figures with 95 % CIs and differences, then every scenario's KPIs, plots and costs."""
@@ -27,8 +29,7 @@ def results(spec: RunSpec, sweeps: Mapping[str, SweepResult], reviews: Sequence[
     st.caption(f"{spec.label()}. Mean [95 % confidence interval] over replications; the last "
                f"column(s) give each design minus **{spec.names[0]}**, paired by replication, "
                "with 'better', 'worse' or 'no clear difference' when the interval says so.")
-    st.dataframe(tables.headline_frame(sweeps, reviews), hide_index=True,
-                 key="headline")
+    whole_table(tables.headline_frame(sweeps, reviews), key="headline")
     for scenario in spec.scenarios:
         _scenario_section(spec, scenario, sweeps[scenario])
     st.subheader("Cost breakdown")
@@ -37,13 +38,17 @@ def results(spec: RunSpec, sweeps: Mapping[str, SweepResult], reviews: Sequence[
     st.image(compute.cost_plot(spec=spec))
 
 
+def whole_table(frame: pl.DataFrame, key: str | None = None) -> None:
+    """A table tall enough to show every row without scrolling."""
+    st.dataframe(frame, hide_index=True, height=ROW_PX * (frame.height + 1) + 3, key=key)
+
+
 def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult) -> None:
     """One scenario: KPI comparison, KPI meanings, plots and notes."""
     mod = scenario_module(scenario)
     st.subheader(f"{scenario}: {mod.TITLE}")
     st.caption(mod.__doc__.strip().splitlines()[0])
-    st.dataframe(tables.comparison_frame(sweep), hide_index=True,
-                 key=f"kpis:{scenario}")
+    whole_table(tables.comparison_frame(sweep), key=f"kpis:{scenario}")
     with st.expander("What each KPI means"):
         st.markdown("\n".join(f"- **{k.name}** ({k.unit}): {k.doc}" for k in mod.KPIS))
     pngs = [compute.scenario_plot(spec=spec, scenario=scenario, index=i)
@@ -71,13 +76,12 @@ def review(choices: Sequence[DesignChoice], city: str) -> None:
             col.error(f"**{r.design}**: refused, {len(r.refusals)} rule(s) broken")
         else:
             col.success(f"**{r.design}**: accepted, no rule broken")
-    st.dataframe(review_comparison(reviews), hide_index=True,
-                 key="review")
+    whole_table(review_comparison(reviews), key="review")
     for title, frame in (("Ordinances to enact", tables.ordinances_frame(reviews)),
                          ("Privacy impact assessments (PIAs)", tables.pias_frame(reviews)),
                          ("Systems to build or change", tables.systems_frame(reviews))):
         st.markdown(f"**{title}**")
-        st.dataframe(frame, hide_index=True)
+        whole_table(frame)
     st.markdown("**Refusals, with their reasons**")
     refusals = tables.refusals_frame(reviews)
     if refusals.height:

@@ -6,6 +6,8 @@ import pytest
 
 from tests.dashboard.page import fresh_page, run_comparison
 
+QUICK_SCENARIOS = ("disaster", "payments")
+
 
 @pytest.fixture(scope="module")
 def ran():
@@ -13,3 +15,15 @@ def ran():
     at = run_comparison(fresh_page())
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture(scope="session")
+def quick_run():
+    """(spec, sweeps, reviews) of baseline vs phased on disaster and payments, 2 replications."""
+    from dashboards import compute
+    from dashboards.spec import QUICK_OVERRIDES, make_spec, shipped_choice
+
+    spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("phased")],
+                     scenarios=QUICK_SCENARIOS, reps=2, seed=3, scale=0.01,
+                     overrides=QUICK_OVERRIDES)
+    return spec, compute.run_all(spec), compute.reviews(spec)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 REPS = 2  # replications in the tests (the page defaults to 3)
+# A quarter of the peak Monday's certificate demand keeps each replication to a few seconds.
+LIGHT_CERTIFICATES = "days=1\nrequests_per_resident_per_year=0.25"
 
 
 def fresh_page():
@@ -17,10 +19,13 @@ def fresh_page():
     return at
 
 
-def run_comparison(at, designs=("baseline", "phased"), reps: int = REPS):
-    """Pick designs and replications in the sidebar and press Run."""
+def run_comparison(at, designs=("baseline", "phased"), reps: int = REPS, scenarios=None):
+    """Pick designs, replications (and scenarios) in the sidebar and press Run."""
     at.sidebar.multiselect(key="designs").set_value(list(designs))
     at.sidebar.number_input(key="reps").set_value(reps)
+    at.sidebar.text_area(key="overrides:certificates").set_value(LIGHT_CERTIFICATES)
+    if scenarios is not None:
+        at.sidebar.multiselect(key="scenarios").set_value(list(scenarios))
     at.sidebar.button(key="run").click().run()
     return at
 

@@ -15,7 +15,7 @@ def test_the_dashboard_is_streamlit_run_headless_on_loopback_by_default(cli):
         sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
         "--server.headless=true", "--server.address=127.0.0.1", "--server.port=8501",
         "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
-        "--global.developmentMode=false"]
+        "--global.developmentMode=false", "--client.toolbarMode=viewer"]
 
 
 def test_host_and_port_are_passed_on(cli):
@@ -38,8 +38,3 @@ def test_a_port_in_use_is_refused_with_what_to_do(cli):
     assert out.returncode == 2
     assert out.stderr.startswith(f"error: cannot serve on 127.0.0.1:{port}: ")
     assert "pick another --port" in out.stderr
-
-
-def test_the_help_lists_the_dashboard(cli):
-    out = cli("--help")
-    assert "dashboard" in out.stdout and "serve the planners' dashboard" in out.stdout

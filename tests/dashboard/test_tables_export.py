@@ -14,7 +14,6 @@ import pytest
 
 from dashboards import compute, export, tables
 from dashboards.plots import cost_items, equipment
-from dashboards.spec import QUICK_OVERRIDES, make_spec, shipped_choice
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
 from twin.design import design_from_dict, load_design, with_overrides
@@ -23,11 +22,9 @@ from twin.policy import review
 SCENARIOS = ("disaster", "payments")
 
 
-@pytest.fixture(scope="module")
-def run():
-    spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("full")],
-                     scenarios=SCENARIOS, reps=2, seed=0, scale=0.01, overrides=QUICK_OVERRIDES)
-    return spec, compute.run_all(spec), compute.reviews(spec)
+@pytest.fixture
+def run(quick_run):
+    return quick_run
 
 
 @pytest.mark.parametrize("headline", tables.HEADLINES, ids=lambda h: f"{h.scenario}.{h.kpi}")
@@ -51,20 +48,21 @@ def test_the_key_figures_are_the_sweep_tables_means_and_paired_differences(run):
     assert row["baseline"] == tables.ci_text(base["mean"], base["ci_low"], base["ci_high"], "min")
     d = sweeps["disaster"].differences().filter(pl.col("kpi") == "checkin_wait_p95_min").row(
         0, named=True)
-    assert row["full − baseline"].startswith(
+    assert row["phased − baseline"].startswith(
         tables.ci_text(d["difference"], d["ci_low"], d["ci_high"], "min"))
-    assert row["full − baseline"].endswith(d["verdict"])
+    assert row["phased − baseline"].endswith(d["verdict"])
 
 
 def test_the_review_tables_mark_what_each_design_needs(run):
     _, _, reviews = run
     ords = tables.ordinances_frame(reviews)
     art18 = ords.filter(pl.col("ordinance").str.starts_with("Art. 18 ordinance")).row(0, named=True)
-    assert (art18["baseline"], art18["full"]) == (tables.NO, tables.YES)
-    full = reviews[1]
-    assert tables.systems_frame(reviews)["full"].to_list().count(tables.YES) == len(
-        full.systems_touched)
-    assert tables.pias_frame(reviews)["full"].to_list().count(tables.YES) == len(full.pias_needed)
+    assert (art18["baseline"], art18["phased"]) == (tables.NO, tables.YES)
+    phased = reviews[1]
+    assert tables.systems_frame(reviews)["phased"].to_list().count(tables.YES) == len(
+        phased.systems_touched)
+    assert tables.pias_frame(reviews)["phased"].to_list().count(tables.YES) == len(
+        phased.pias_needed)
 
 
 def test_a_refused_design_lists_each_refusal_with_its_reason_and_report_line():
@@ -80,10 +78,10 @@ def test_a_refused_design_lists_each_refusal_with_its_reason_and_report_line():
 def test_costs_break_down_the_reviews_prices_and_the_scenarios_cost_kpis(run):
     _, sweeps, reviews = run
     items = cost_items(sweeps, reviews)
-    full = items.filter(pl.col("design") == "full")
-    systems = full.filter(pl.col("item") == "system changes")["yen"].item()
+    phased = items.filter(pl.col("design") == "phased")
+    systems = phased.filter(pl.col("item") == "system changes")["yen"].item()
     assert systems == reviews[1].costs.system_changes_yen
-    disaster = full.filter(pl.col("item") == "disaster: cost_yen")["yen"].item()
+    disaster = phased.filter(pl.col("item") == "disaster: cost_yen")["yen"].item()
     assert disaster == pytest.approx(sweeps["disaster"].values(1, "cost_yen").mean())
 
 
@@ -104,11 +102,11 @@ def test_the_map_equips_shelters_and_kiosks_as_the_design_says(run):
 def test_the_report_carries_the_key_figures_review_costs_map_and_every_scenario(run):
     spec, sweeps, reviews = run
     md, pngs = compute.report_parts(spec=spec)
-    for heading in ("# Rollout designs for kumamoto: baseline vs full", "## Key figures",
+    for heading in ("# Rollout designs for kumamoto: baseline vs phased", "## Key figures",
                     "## The seven-point review, side by side", "### Refusals", "## Costs",
                     "## Service points", "## disaster: disaster check-in",
                     "## payments: payment throughput", "# Appendix: each design's review",
-                    "## Review of design `full` — kumamoto (熊本市)"):
+                    "## Review of design `phased` — kumamoto (熊本市)"):
         assert heading in md.splitlines(), heading
     assert tables.markdown(tables.headline_frame(sweeps, reviews)) in md
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
@@ -121,9 +119,10 @@ def test_the_zip_holds_the_report_its_plots_and_designs_that_load_back(run):
     md, pngs = compute.report_parts(spec=spec)
     z = zipfile.ZipFile(io.BytesIO(export.report_zip(spec, md, pngs)))
     assert z.read("report.md").decode() == md
-    assert set(z.namelist()) == {"report.md", *pngs, "designs/baseline.toml", "designs/full.toml"}
-    back = design_from_dict(tomllib.loads(z.read("designs/full.toml").decode()), "zip")
-    assert back == load_design("designs/full.toml")
+    assert set(z.namelist()) == {"report.md", *pngs, "designs/baseline.toml",
+                                 "designs/phased.toml"}
+    back = design_from_dict(tomllib.loads(z.read("designs/phased.toml").decode()), "zip")
+    assert back == load_design("designs/phased.toml")
 
 
 def test_the_single_file_report_embeds_every_plot(run):
