@@ -7,7 +7,13 @@ set -euo pipefail
 SOCKET=/run/pcscd/pcscd.comm
 VPCD_PORT=${VPCD_PORT:-35963}
 
-vpcd_listening() { ss -ltn "sport = :$VPCD_PORT" 2>/dev/null | grep -q LISTEN; }
+# A LISTEN row (state 0A) for the port in /proc/net/tcp (no dependency on ss or netstat).
+vpcd_listening() {
+  local hex
+  hex=$(printf '%04X' "$VPCD_PORT")
+  awk -v p=":$hex" 'NR > 1 && substr($2, length($2) - 4) == p && $4 == "0A" { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 pcscd_running() { pidof pcscd >/dev/null 2>&1; }
 
 if ! command -v pcscd >/dev/null 2>&1; then

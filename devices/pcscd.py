@@ -24,9 +24,16 @@ class PcscdUnavailable(TwinError):
 
 
 def vpcd_listening(port: int = VPCD_PORT) -> bool:
-    """Whether vpcd (inside pcscd) accepts virtual cards on `port`."""
-    out = subprocess.run(["ss", "-ltn", f"sport = :{port}"], capture_output=True, text=True)
-    return "LISTEN" in out.stdout
+    """Whether vpcd (inside pcscd) accepts virtual cards on `port` (a LISTEN row in /proc/net/tcp)."""
+    needle = f":{port:04X} "
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(needle in f" {r.split()[1]} " and r.split()[3] == "0A" for r in rows if len(r.split()) > 3):
+            return True
+    return False
 
 
 def ready() -> bool:
