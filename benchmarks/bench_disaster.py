@@ -3,6 +3,7 @@ SimPy events per second, next to bare SimPy's event rate measured in the same ru
 
 from __future__ import annotations
 
+import os
 import time
 
 import simpy
@@ -36,16 +37,18 @@ def main(argv: list[str]) -> int:
     city = city_for("yokohama", 0, scale)
     build = time.perf_counter() - t
     params = make_params("disaster", "full", city="yokohama", scale=scale)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     result = run(params, 1)
-    secs = time.perf_counter() - t
+    secs, cpu = time.perf_counter() - t, time.process_time() - cpu
     k = result.kpis
     events, evacuees = k["simulation_events"], k["evacuees"]
     bare = bare_simpy_rate()
     print(f"   yokohama x{scale}: {city.residents.height:,} residents (built in {build:.1f} s), "
           f"{evacuees:,.0f} evacuees checked in through the shelter service")
-    print(f"   scenario: {secs:.1f} s wall, {events:,.0f} SimPy events = {events / secs:,.0f} "
-          f"events/s, {evacuees / secs:,.0f} evacuees/s   (target at scale 1: <= 60 s)")
+    print(f"   scenario: {secs:.1f} s wall ({cpu:.1f} s CPU; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs), {events:,.0f} SimPy events = "
+          f"{events / secs:,.0f} events/s, {evacuees / secs:,.0f} evacuees/s   "
+          "(target at scale 1: <= 60 s)")
     print(f"   bare SimPy: {bare:,.0f} events/s   ratio scenario/bare event rate: "
           f"{events / secs / bare:.2f}   (per event, the scenario costs {bare * secs / events:.1f}x "
           "bare SimPy: the rest is the real service logic and the agents' behaviour)")
