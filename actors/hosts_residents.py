@@ -112,6 +112,14 @@ class ResidentHost(Host):
         return {"resident_id": rid, "wallet_yen": self.ledger.wallet_balance(rid),
                 "points": self.ledger.points_held(rid, now)}
 
+    def receipts(self, keys: list[str]) -> dict[str, dict[str, Any] | None]:
+        """The committed posting of each key (None: never posted)."""
+        out = {}
+        for k in keys:
+            r = self.ledger.receipt(k)
+            out[k] = None if r is None else r.as_dict()
+        return out
+
     def reconcile(self) -> dict[str, Any]:
         """The ledger's reconciliation report for this shard."""
         return self.ledger.reconcile().to_dict()

@@ -162,10 +162,11 @@ def payments(t: Target, rng: np.random.Generator, clock: Callable[[], float]) ->
                                                             "activity": "volunteering"}, headers(dev), key)
 
 
-def workload(name: str, t: Target, rng: np.random.Generator, clock: Callable[[], float], batch: int = 1) -> Iterator[Op]:
+def workload(name: str, t: Target, rng: np.random.Generator, clock: Callable[[], float], batch: int = 1,
+             checkout_share: float = 0.05) -> Iterator[Op]:
     """The ops of scenario `name`."""
     if name == "disaster":
-        return disaster(t, rng, clock, batch)
+        return disaster(t, rng, clock, batch, checkout_share)
     if batch != 1:
         raise ValidationError(f"--batch applies to the disaster scenario only, not {name}")
     if name == "certificates":
