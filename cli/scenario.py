@@ -80,28 +80,15 @@ def _result_text(result: object) -> str:
 def run(args: argparse.Namespace) -> int:
     """Resolve parameters, run the replications, print KPIs (and write files with --out)."""
     from scenarios.params import parse_overrides
-    from scenarios.registry import scenario as scenario_module
     from scenarios.runner import make_params
-    from scenarios.sweep import run_sweep
 
     params = make_params(args.name, args.design, args.city, args.scale,
                          parse_overrides(args.overrides))
     if args.params:
         emit(params.to_dict(), args.format, _params_text(params))
         return 0
-    if args.reps < 1:
-        from twin.errors import ValidationError
-
-        raise ValidationError(f"--reps must be at least 1, got {args.reps}")
     t = time.perf_counter()
-    if args.reps == 1:  # the seed itself, as scenarios.<name>.run(params, seed) uses it
-        from scenarios.sweep import SweepResult
-
-        result = scenario_module(args.name).run(params, args.seed)
-        sweep = SweepResult(args.name, (params.design,), 1, args.seed, True, ((0, 0, result),))
-    else:  # one SeedSequence child per replication
-        sweep = run_sweep(args.name, [params], args.reps, args.seed, executor="local",
-                          progress=progress)
+    sweep = _replicate(args, params)
     print(f"{args.name}: {args.reps} replication(s) in {time.perf_counter() - t:.1f} s wall",
           file=sys.stderr)
     if args.out:
@@ -110,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         paths = write_results([sweep], args.out, f"Scenario {args.name} on {params.design}")
         print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
     if args.reps == 1:
+        result = sweep.results[0][2]
         emit(result.to_dict(), args.format, _result_text(result))
         return 0
     from scenarios.report import comparison_text
@@ -120,6 +108,21 @@ def run(args: argparse.Namespace) -> int:
             "reps": [r.to_dict() for _, _, r in sweep.results], "summary": summary}
     emit(_json_safe(data), args.format, comparison_text(sweep))
     return 0
+
+
+def _replicate(args: argparse.Namespace, params: object) -> object:
+    """One run with the seed itself, or replications with one SeedSequence child each."""
+    from scenarios.registry import scenario as scenario_module
+    from scenarios.sweep import SweepResult, run_sweep
+    from twin.errors import ValidationError
+
+    if args.reps < 1:
+        raise ValidationError(f"--reps must be at least 1, got {args.reps}")
+    if args.reps == 1:  # the seed itself, as scenarios.<name>.run(params, seed) uses it
+        result = scenario_module(args.name).run(params, args.seed)
+        return SweepResult(args.name, (params.design,), 1, args.seed, True, ((0, 0, result),))
+    return run_sweep(args.name, [params], args.reps, args.seed, executor="local",
+                     progress=progress)
 
 
 def _json_safe(x: object) -> object:

@@ -47,12 +47,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _run(args: argparse.Namespace, params: list) -> object:
+    """The sweep on Ray (started here unless one runs) or sequentially."""
+    from scenarios.sweep import run_sweep, start_ray
+
+    started = False
+    if not args.sequential:
+        print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
+              file=sys.stderr, flush=True)
+        started = start_ray(args.address, args.num_cpus, args.upload_code)
+    print(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
+          f"{len(params) * args.reps} tasks", file=sys.stderr, flush=True)
+    try:
+        return run_sweep(args.scenario, params, args.reps, args.seed,
+                         executor="local" if args.sequential else "ray", progress=progress,
+                         common_random_numbers=not args.independent_streams)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
 def run(args: argparse.Namespace) -> int:
     """Build every design's parameters, run the sweep, write and print the comparison."""
     from scenarios.params import parse_overrides
     from scenarios.report import comparison_text, write_results
     from scenarios.runner import make_params
-    from scenarios.sweep import run_sweep, start_ray
 
     overrides = parse_overrides(args.overrides)
     params = [make_params(args.scenario, d, args.city, args.scale, overrides) for d in args.designs]
@@ -61,24 +82,8 @@ def run(args: argparse.Namespace) -> int:
         from twin.errors import ValidationError
 
         raise ValidationError(f"designs must have distinct names, got {names}")
-    started = False
-    if not args.sequential:
-        print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
-              file=sys.stderr, flush=True)
-        started = start_ray(args.address, args.num_cpus, args.upload_code)
-    total = len(params) * args.reps
-    print(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
-          f"{total} tasks", file=sys.stderr, flush=True)
     t = time.perf_counter()
-    try:
-        sweep = run_sweep(args.scenario, params, args.reps, args.seed,
-                          executor="local" if args.sequential else "ray", progress=progress,
-                          common_random_numbers=not args.independent_streams)
-    finally:
-        if started:
-            import ray
-
-            ray.shutdown()
+    sweep = _run(args, params)
     print(f"done in {time.perf_counter() - t:.1f} s wall", file=sys.stderr)
     title = f"Sweep: {args.scenario} on {', '.join(names)}"
     paths = write_results([sweep], args.out, title, [

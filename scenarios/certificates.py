@@ -10,6 +10,7 @@ real `CounterOffice`; fees and the audit record go through the real ledger.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -39,7 +40,7 @@ PLOTS = (
 
 
 @lru_cache(maxsize=2)
-def authority(city: str, city_seed: int, algorithm: str):
+def authority(city: str, city_seed: int, algorithm: str) -> Any:
     """The card authority of a city's cards, kept per process: its keys and certificates are
     derived lazily and deterministically, so later replications reuse them (nothing here is
     revoked, so no state carries over that could change an outcome)."""
@@ -48,7 +49,7 @@ def authority(city: str, city_seed: int, algorithm: str):
     return CertificateAuthority(seed=city_seed * 1009 + sum(map(ord, city)), algorithm=algorithm)
 
 
-def build_services(p: Params, city, t_start: float):
+def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]:
     """The certificate service (in-memory ledger), the card registry and a kiosk reader."""
     from twin.card import CardRegistry
     from twin.reader import Reader
@@ -68,7 +69,7 @@ def build_services(p: Params, city, t_start: float):
     return service, registry, Reader(ca, registry, reader_id="kiosk-network")
 
 
-def holder_probability(p: Params, city) -> float:
+def holder_probability(p: Params, city: Any) -> float:
     """The kiosk probability of a card holder: set, or calibrated at the city's ownership."""
     if p.kiosk_holder_probability > 0:
         return p.kiosk_holder_probability
@@ -77,7 +78,7 @@ def holder_probability(p: Params, city) -> float:
     return float(fitted().kiosk.holder_probability(float(city.residents["has_card"].mean())))
 
 
-def simulate(p: Params, rng: np.random.Generator):
+def simulate(p: Params, rng: np.random.Generator) -> tuple[CertificateModel, Any, np.ndarray]:
     """Draw the visits, build the services and run every visit to its end."""
     d = start_day(p.start_date)
     t_start = jst(d.year, d.month, d.day)
@@ -94,7 +95,7 @@ def simulate(p: Params, rng: np.random.Generator):
     return m, city, public
 
 
-def _kiosk_wards(city, xy: np.ndarray) -> np.ndarray:
+def _kiosk_wards(city: Any, xy: np.ndarray) -> np.ndarray:
     """The ward of each kiosk site (the ward whose counter is nearest)."""
     if not len(xy):
         return np.zeros(0, dtype=np.int64)

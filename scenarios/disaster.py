@@ -10,6 +10,7 @@ check-in, look-up and report goes through the twin's real `twin.services.safety`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ PLOTS = (
 )
 
 
-def arrival_hours(p: Params):
+def arrival_hours(p: Params) -> Callable[[np.random.Generator, int], np.ndarray]:
     """A sampler of arrival times (hours after the quake) on the calibrated Weibull rise."""
     from calibration.params import EvacuationCurve
 
