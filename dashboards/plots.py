@@ -57,7 +57,7 @@ def cost_items(sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> 
                 values = sw.values(d, kpi.name)
                 mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
                 rows.append({"design": name, "group": GROUPS[2],
-                             "item": f"{scenario}: {kpi.name}", "yen": mean})
+                             "item": scenario_module(scenario).TITLE, "yen": mean})
     return pl.DataFrame(rows, schema={"design": pl.Utf8, "group": pl.Utf8, "item": pl.Utf8,
                                       "yen": pl.Float64})
 
@@ -131,7 +131,7 @@ def _map_figure(facilities: pl.DataFrame, designs: Sequence[Design], city: str) 
     n = len(designs)
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), dpi=110,
+    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 5.4 * rows), dpi=110,
                              squeeze=False, sharex=True, sharey=True)
     for ax, design in zip(axes.flat, designs, strict=False):
         for label, pts in equipment(facilities, design).items():
@@ -140,12 +140,13 @@ def _map_figure(facilities: pl.DataFrame, designs: Sequence[Design], city: str) 
             ax.scatter(pts["x_km"], pts["y_km"], marker=marker, s=size, c=colour,
                        edgecolors=edge, label=f"{label} ({pts.height})")
         ax.set_title(design.name, fontsize=10)
+        ax.set_xlabel("km east of the centre", fontsize=8)
         ax.set_aspect("equal")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2,
+                  frameon=False)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    fig.supxlabel("km east of the centre")
     fig.supylabel("km north of the centre")
     fig.suptitle(f"{city}: service points by design")
     fig.tight_layout()
@@ -155,6 +156,6 @@ def _map_figure(facilities: pl.DataFrame, designs: Sequence[Design], city: str) 
 def _png(fig: Any) -> bytes:
     """The figure as PNG bytes (and closed)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()

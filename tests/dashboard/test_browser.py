@@ -3,7 +3,7 @@
 Starts `run.py dashboard` on a free loopback port, drives Debian's chromium through
 chromedriver (selenium), opens a link asking for two replications and a light certificate
 day, presses Run, waits for the key figures, saves a screenshot (copied to $MYNA_SCREENSHOT
-when set, e.g. docs/dashboard.png) and stops the server.
+when set, e.g. docs/dashboard.png), downloads the council report and stops the server.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -86,7 +87,7 @@ def browser(tmp_path):
         driver.quit()
 
 
-def test_chromium_runs_a_comparison_and_sees_the_kpi_table_without_an_exception(
+def test_chromium_runs_a_comparison_sees_the_kpi_table_and_downloads_the_report(
         served, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -110,3 +111,23 @@ def test_chromium_runs_a_comparison_and_sees_the_kpi_table_without_an_exception(
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 20_000
     if os.environ.get("MYNA_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["MYNA_SCREENSHOT"])
+    report = download_report(browser, tmp_path / "downloads")
+    assert "## Key figures" in report.read("report.md").decode()
+    assert {"costs.png", "map.png", "designs/baseline.toml"} <= set(report.namelist())
+
+
+def download_report(browser, folder: Path) -> zipfile.ZipFile:
+    """Open the Report tab, press the zip download and read the file Chromium saves."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    folder.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                            {"behavior": "allow", "downloadPath": str(folder)})
+    browser.find_element(By.XPATH, "//*[@role='tab'][contains(., 'Report')]").click()
+    WebDriverWait(browser, 30).until(ec.element_to_be_clickable(
+        (By.XPATH, "//button[contains(., 'Download report (.zip')]"))).click()
+    target = folder / "report.zip"
+    WebDriverWait(browser, 90).until(lambda _: target.exists() and target.stat().st_size > 0)
+    return zipfile.ZipFile(target)

@@ -81,7 +81,7 @@ def test_costs_break_down_the_reviews_prices_and_the_scenarios_cost_kpis(run):
     phased = items.filter(pl.col("design") == "phased")
     systems = phased.filter(pl.col("item") == "system changes")["yen"].item()
     assert systems == reviews[1].costs.system_changes_yen
-    disaster = phased.filter(pl.col("item") == "disaster: cost_yen")["yen"].item()
+    disaster = phased.filter(pl.col("item") == "disaster check-in")["yen"].item()
     assert disaster == pytest.approx(sweeps["disaster"].values(1, "cost_yen").mean())
 
 
