@@ -172,11 +172,17 @@ class ShelterHost(Host):
         present = [int(r) for r in resident_ids if int(self.net.where[int(r)]) >= 0]
         return self.run("release", {"residents": present, "at": float(at)}, time.time()) if present else 0
 
-    def command(self, op: str, body: dict[str, Any]) -> Any:
-        """A desk or HQ command (identity check-in/out, paper form, reconcile, reader online, report)."""
+    def command(self, op: str, body: dict[str, Any], quiet: bool = False) -> Any:
+        """A desk or HQ command (identity check-in/out, paper form, reconcile, reader online, report);
+        with `quiet`, a refusal is returned as {"refused": code} instead of raised."""
         if op not in ("identity_in", "identity_out", "paper", "reconcile", "online", "report"):
             raise ValueError(f"unknown shelter command {op!r}")
-        result = self.run(op, body, time.time())
+        try:
+            result = self.run(op, body, time.time())
+        except TwinError as err:
+            if not quiet:
+                raise
+            return {"refused": err.code}
         return tap_json(result) if isinstance(result, TapResult) else result
 
     # -- reads ------------------------------------------------------------------------------------
