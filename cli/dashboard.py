@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `dashboard` subcommand."""
     p = sub.add_parser(
         "dashboard",
-        help="serve the planners' dashboard (Streamlit) to compare rollout designs",
+        help="serve the planners' Streamlit dashboard to compare designs",
         description="Serve the planners' dashboard: pick a city and two or more designs, run the "
         "disaster, certificates and payments scenarios with replications, and compare KPIs with "
         "95 % confidence intervals, plots, a map and the seven-point review; export a report. "
