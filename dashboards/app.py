@@ -70,7 +70,8 @@ def sidebar(pool: dict[str, DesignChoice]) -> dict:
     inputs["scale"] = float(sb.number_input(
         "Population scale", min_value=0.001, max_value=1.0, value=start.scale, step=0.01,
         format="%g", key="scale",
-        help="Share of the city's residents to build. 0.01 runs in seconds; 1 is the whole city."))
+        help="Share of the city's residents to build (1 is the whole city). Evacuees and "
+        "shelters scale with it; the certificate peak keeps the whole city's demand."))
     with sb.expander("Scenario settings (KEY=VALUE per line)"):
         inputs["overrides"] = {s: st.text_area(s, value=start.overrides[s], key=f"overrides:{s}")
                                for s in scenario_names()}

@@ -127,6 +127,9 @@ def report(spec: RunSpec) -> None:
 
 def design_editor(pool: Mapping[str, DesignChoice], shipped: Sequence[str]) -> None:
     """Edit a copy of a design (one widget per field) or upload one; add it to the comparison."""
+    st.caption("Every design field is a widget (hover the ? for its unit, valid range and "
+               "source); the copy is checked exactly as a design file is. Runs use the city "
+               "picked in the sidebar; the design's own city field is kept in its file.")
     base_name = st.selectbox("Start from", list(pool), key="edit_base")
     base = pool[base_name].design()
     values = editor.editor(base, base_name, f"{base_name}-edited")
