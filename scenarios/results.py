@@ -69,6 +69,11 @@ class ScenarioResult:
         object.__setattr__(self, "kpis", MappingProxyType(dict(self.kpis)))
         object.__setattr__(self, "frames", MappingProxyType(dict(self.frames)))
 
+    def __reduce__(self) -> tuple:
+        """Pickle as plain dicts (Ray ships results between processes this way)."""
+        return (type(self), (self.scenario, dict(self.params), dict(self.seed), dict(self.kpis),
+                             dict(self.frames), self.notes))
+
     @property
     def design(self) -> str:
         """The name of the design the run used."""

@@ -79,3 +79,9 @@ def test_throughput_follows_the_offered_load(full):
 def test_a_mix_of_the_wrong_length_is_refused():
     with pytest.raises(ValidationError, match="'op_mix' needs 4"):
         params(op_mix=[1.0, 1.0])
+
+
+def test_a_result_pickles_to_an_equal_value(full):
+    import pickle
+
+    assert pickle.loads(pickle.dumps(full)) == full
