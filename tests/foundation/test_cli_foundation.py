@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 def test_check_id_says_valid_my_number_and_exits_0(cli):
@@ -37,8 +38,8 @@ def test_an_unknown_city_is_a_clear_error_with_exit_2(cli):
 def test_every_subcommand_has_help(cli):
     top = cli("--help")
     assert top.returncode == 0
-    commands = [line.split()[0] for line in top.stdout.splitlines()
-                if line.startswith("    ") and line.split() and not line.split()[0].startswith("-")]
+    # subcommands stand at four spaces; wrapped help lines are indented deeper
+    commands = [m.group(1) for m in re.finditer(r"^    ([a-z][\w-]*)", top.stdout, re.M)]
     assert {"city", "check-id", "study"} <= set(commands)
     for name in commands:
         out = cli(name, "--help")
