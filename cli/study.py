@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the default study (the README's main command; `run.py` alone runs it)",
         description="Run the three scenarios (disaster check-in, peak certificate demand, payment "
         "throughput) for a city on two or more designs, with replications as parallel Ray tasks, "
-        "print the KPI comparison (means, 95 %% confidence intervals, differences against the "
+        "print the KPI comparison (means, 95 % confidence intervals, differences against the "
         "first design) and write a Markdown report, PNG plots and Parquet data. Defaults: "
         f"{DEFAULT_CITY}, baseline vs full, {DEFAULT_REPS} replications, population scale "
         f"{DEFAULT_SCALE} (a few minutes on 2 cores).",

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Run R replications of a scenario for every design as Ray tasks in parallel "
         "(each replication its own numpy SeedSequence stream; by default replication r of every "
         "design shares stream r, so differences are paired). Writes Parquet (per-replication "
-        "KPIs, the KPI table with means and 95 %% confidence intervals, the differences against "
+        "KPIs, the KPI table with means and 95 % confidence intervals, the differences against "
         "the first design, and the scenario's frames), PNG plots and report.md into --out, and "
         "prints the comparison. Runs on a local Ray (--num-cpus) or on a cluster (--address).",
     )
