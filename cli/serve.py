@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"--port must be 1..65535, got {args.port}")
     spec = _spec(args)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    _on_signals(stop)
     from actors import service
 
     print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}) ...", flush=True)
     info = service.connect(args.address, args.num_cpus)
+    _on_signals(stop)  # again: ray.init installs its own SIGTERM handler in the driver
     svc = None
     try:
         print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
@@ -77,9 +77,15 @@ def run(args: argparse.Namespace) -> int:
             pass
         print("stopping ...", flush=True)
     finally:
-        _shutdown(svc)
+        _shutdown(svc, joined=args.address is not None)
     print("stopped", flush=True)
     return 0
+
+
+def _on_signals(stop: threading.Event) -> None:
+    """SIGINT and SIGTERM ask for a clean stop (the main loop notices within half a second)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
 
 
 def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
@@ -89,19 +95,24 @@ def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
     print(f"  Ray: {info['address']} (token authentication on)")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  warning: bound to {args.host}; plain HTTP carries tokens — put TLS in front", file=sys.stderr)
+    placed = {p["name"]: p["node_id"] for p in svc.supervisor.ping()}
+    print(f"  actors: {len(placed)} on {len(set(placed.values()))} node(s)")
     if args.ready_file:
-        Path(args.ready_file).write_text(json.dumps({"url": svc.url, "data": spec.data_dir, "pid": os.getpid()}))
+        Path(args.ready_file).write_text(json.dumps({"url": svc.url, "data": spec.data_dir, "pid": os.getpid(),
+                                                     "nodes": placed, "ray": info["address"]}))
     sys.stdout.flush()
 
 
-def _shutdown(svc) -> None:
-    """Undeploy, stop the actors, shut Serve and Ray down (ours, or our connection to a cluster)."""
+def _shutdown(svc, joined: bool) -> None:
+    """Undeploy and stop the actors; shut Serve down (on a joined cluster only if no other app runs on it);
+    shut our local Ray down, or disconnect from the cluster."""
     import ray
     from ray import serve
 
     try:
         if svc is not None:
             svc.stop()
-        serve.shutdown()
+        if not joined or not serve.status().applications:
+            serve.shutdown()
     finally:
         ray.shutdown()
