@@ -1,0 +1,103 @@
+"""`run.py serve` and `run.py load` as a user runs them (subprocesses): help, refusals, a run, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.actors.live_helpers import free_port, wait_until
+from tests.conftest import ROOT
+
+
+def test_serve_help_names_the_options_and_the_clean_stop(cli):
+    r = cli("serve", "--help")
+    assert r.returncode == 0
+    for word in ("--host", "--port", "--city", "--design", "--address", "/openapi.json", "SIGTERM", "127.0.0.1"):
+        assert word in r.stdout
+
+
+def test_serve_refuses_to_turn_ray_token_authentication_off(cli, tmp_path):
+    r = cli("serve", "--data", str(tmp_path / "d"), "--scale", "0.01", env={"RAY_AUTH_MODE": "disabled"})
+    assert r.returncode == 2 and "keeps Ray's token authentication on" in r.stderr
+
+
+def test_serve_refuses_a_data_folder_made_for_another_city(cli, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "service.json").write_text(json.dumps({"city": "sendai", "seed": 1, "scale": 0.01}))
+    r = cli("serve", "--data", str(tmp_path / "d"), "--scale", "0.01")
+    assert r.returncode == 2 and "was made for city='sendai', not 'kumamoto'" in r.stderr
+
+
+def test_load_refuses_a_target_off_this_machine_unless_allowed(cli, tmp_path):
+    r = cli("load", "--target", "http://192.0.2.10:8000", "--scenario", "payments", "--rate", "1", "--duration", "1")
+    assert r.returncode == 2 and "--allow-remote" in r.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [(["--rate", "0", "--duration", "1"], "rate must be"),
+                                                (["--rate", "1", "--duration", "99999"], "duration must be")])
+def test_load_refuses_unbounded_runs(cli, tmp_path, args, message):
+    r = cli("load", "--scenario", "payments", *args, "--data", str(tmp_path))
+    assert r.returncode == 2 and message in r.stderr
+
+
+def test_load_against_the_live_service_reports_throughput_latency_and_errors_as_json(cli, live):
+    r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", "payments", "--rate", "20",
+            "--duration", "2", "--format", "json", timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["started"] == report["answered"] > 10 and report["statuses"] == {"201": report["started"]}
+    assert 0 < report["p50_ms"] <= report["p95_ms"] <= report["p99_ms"]
+    assert report["throughput"] > 0 and report["scenario"] == "payments"
+
+
+@pytest.mark.parametrize("scenario", ["disaster", "certificates"])
+def test_load_runs_the_other_scenarios_as_a_table(cli, live, scenario):
+    extra = ["--batch", "20"] if scenario == "disaster" else []
+    r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", scenario, "--rate", "10",
+            "--duration", "1.5", *extra, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "throughput" in r.stdout and "p99" in r.stdout and "no_answer" not in r.stdout
+    assert " 2" in r.stdout.split("answers")[1]  # 200/201 answers
+
+
+@pytest.mark.slow
+def test_serve_starts_a_local_service_and_sigint_stops_it_ray_included(tmp_path):
+    ready, port = tmp_path / "ready.json", free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), "--scale", "0.01",
+                             "--data", str(tmp_path / "data"), "--num-cpus", "2", "--shelter-groups", "1",
+                             "--resident-shards", "1", "--ready-file", str(ready)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: ready.exists() or proc.poll() is not None, timeout=400, step=1.0)
+        assert proc.poll() is None, proc.stdout.read()
+        info = json.loads(ready.read_text())
+        import httpx
+
+        assert httpx.get(f"{info['url']}/openapi.json", timeout=60).json()["info"]["title"]
+        assert httpx.get(f"{info['url']}/v1/health", timeout=60).json()["actors"] == 6
+        gcs_port = int(info["ray"].rsplit(":", 1)[1])
+        proc.send_signal(signal.SIGINT)
+        proc.wait(240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    out = proc.stdout.read()
+    assert proc.returncode == 0, out
+    assert "stopped" in out
+    time.sleep(2)
+    assert not _listening(gcs_port) and not _listening(port)  # Ray's GCS and the HTTP port are gone
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
