@@ -103,15 +103,21 @@ def run(args: argparse.Namespace) -> int:
     for line in _preamble(args, specs):
         _say(line.replace("**", ""))
     total = len(args.designs) * args.reps * len(specs)
-    started = False
-    if not args.sequential:
+    started, sequential = False, args.sequential
+    if not sequential:
         _say("starting Ray" + (f" on {args.address}" if args.address else " locally") + " ...")
-        started = start_ray(args.address)
+        try:
+            started = start_ray(args.address)
+        except Exception as exc:  # noqa: BLE001 - any start-up failure: run here instead
+            if args.address:
+                raise
+            _say(f"Ray did not start ({type(exc).__name__}: {exc}); running sequentially")
+            sequential = True
     _say(f"running {total} replications ({len(specs)} scenarios x {len(args.designs)} designs x "
          f"{args.reps})")
     try:
         sweeps = run_sweeps(specs, args.reps, args.seed,
-                            executor="local" if args.sequential else "ray", progress=progress)
+                            executor="local" if sequential else "ray", progress=progress)
     finally:
         if started:
             import ray
