@@ -8,13 +8,14 @@ died or is restarting), so a caller knows to retry with the same idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends
 
 from actors import routing
 from actors.auth import Credentials
+from actors.batching import Batcher
 from actors.supervisor import Wiring
 from twin.errors import NotFound, TwinError
 
@@ -56,9 +57,18 @@ class Context:
         self.trust, self.kiosks = get(routing.TRUST), get(routing.KIOSKS)
         self.linkage, self.childwatch = get(routing.LINKAGE), get(routing.CHILDWATCH)
 
+        self._batchers: dict[tuple, Batcher] = {}
+
     def now(self) -> float:
         """The service's clock."""
         return self.spec.now()
+
+    def batcher(self, group: int, kind: str, send: Callable[..., Awaitable[list]]) -> Batcher:
+        """The replica's batcher of single taps for one shelter group and kind."""
+        key = (group, kind)
+        if key not in self._batchers:
+            self._batchers[key] = Batcher(lambda rows: send(self, group, kind, rows))
+        return self._batchers[key]
 
     def shard(self, resident_id: int) -> Any:
         """The resident shard holding `resident_id`."""

@@ -73,7 +73,13 @@ class ShelterHost(Host):
                 "reconcile": self._reconcile, "online": self._online, "report": self._report}
 
     # -- ops (journaled; replayed on restart) ---------------------------------------------------
-    def _checkin(self, b: dict, at: float) -> pl.DataFrame:
+    def _checkin(self, b: dict, at: float) -> list[TapResult | TwinError] | pl.DataFrame:
+        """One tap through `tap` (no frame to build), more through `check_in_many` (same outcomes)."""
+        if len(b["serials"]) == 1:
+            try:
+                return [self.net.tap(int(b["readers"][0]), int(b["serials"][0]), float(b["at"][0]))]
+            except TwinError as err:
+                return [err]
         return self.net.check_in_many(b["readers"], b["serials"], b["at"])
 
     def _checkout(self, b: dict, at: float) -> list[TapResult | TwinError]:
@@ -143,9 +149,11 @@ class ShelterHost(Host):
         return self.once(keys, fps, kind, body, lambda res, fresh: answers(res, [rows[i] for i in fresh]),
                          time.time())
 
-    def _checkin_answers(self, frame: pl.DataFrame, rows: list[dict]) -> list[Answer]:
+    def _checkin_answers(self, result: list | pl.DataFrame, rows: list[dict]) -> list[Answer]:
+        if isinstance(result, list):
+            return self._checkout_answers(result, rows)
         out = []
-        for row, reg in zip(rows, frame.iter_rows(named=True), strict=True):
+        for row, reg in zip(rows, result.iter_rows(named=True), strict=True):
             if reg["outcome"] == "refused":
                 out.append(rejected(row["tap_id"], row["fingerprint"], reg["reason"],
                                     f"card {row['serial']} was refused ({reg['reason']}); nothing was recorded"))
