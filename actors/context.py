@@ -108,8 +108,8 @@ def install(context: Context) -> None:
     _CONTEXT = context
 
 
-def ctx() -> Context:
-    """The dependency handlers declare to reach the service."""
+async def ctx() -> Context:
+    """The dependency handlers declare to reach the service (async: no worker thread per request)."""
     if _CONTEXT is None:
         raise Unavailable("the service is starting; retry shortly")
     return _CONTEXT

@@ -23,6 +23,7 @@ from actors.replies import from_error, recorded, rejected
 from actors.spec import ServiceSpec
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
+from twin.services.card_serials import resolve_batch
 from twin.services.safety import Safety, ShelterParams, TapResult, shelter_reports
 
 CHANNEL_MOVED = "moved_elsewhere"
@@ -174,6 +175,11 @@ class ShelterHost(Host):
                     **tap_json(res), "card_serial": int(row["serial"]), "method": "card_serial",
                     "assurance": "MEDIUM"}))
         return out
+
+    def present(self, serials: list[int], at: float) -> list[bool]:
+        """Whether each card's holder is recorded at one of this group's shelters."""
+        rids, _ = resolve_batch(self.net.resolver, np.asarray(serials, dtype=np.int64), float(at))
+        return [bool(r >= 0 and self.net.where[r] >= 0) for r in rids.tolist()]
 
     def release(self, resident_ids: list[int], at: float) -> int:
         """Clear these residents' records here (they checked in at another group's shelter)."""

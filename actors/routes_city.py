@@ -41,14 +41,14 @@ _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
 def device_of(*roles: str):
     """A dependency admitting devices of these roles only."""
 
-    def check(c: Ctx, authorization: Annotated[str | None, Header()] = None,
+    async def check(c: Ctx, authorization: Annotated[str | None, Header()] = None,
               x_device_id: Annotated[str | None, Header()] = None) -> Device:
         return c.credentials.device(authorization, x_device_id, roles)
 
     return check
 
 
-def agency(c: Ctx, authorization: Annotated[str | None, Header()] = None,
+async def agency(c: Ctx, authorization: Annotated[str | None, Header()] = None,
            x_agency_id: Annotated[str | None, Header()] = None) -> str:
     """The calling agency."""
     return c.credentials.agency(authorization, x_agency_id)

@@ -20,7 +20,7 @@ from pydantic import ValidationError as PydanticError
 
 from actors import routing
 from actors.auth import Device
-from actors.context import MAX_SKEW_S, Context, Ctx, call
+from actors.context import MAX_SKEW_S, Context, Ctx, ServiceDisabled, call
 from actors.models import ErrorOut, TapBatchIn, TapBatchOut, TapIn, TapResultOut
 from devices import contract
 from twin.errors import ValidationError
@@ -35,7 +35,7 @@ _BATCH_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["
                                          "items": {"$ref": "#/components/schemas/TapIn"}}}}
 
 
-def reader(c: Ctx, authorization: Annotated[str | None, Header()] = None,
+async def reader(c: Ctx, authorization: Annotated[str | None, Header()] = None,
            x_device_id: Annotated[str | None, Header()] = None) -> Device:
     """The calling reader (shelter, kiosk or school device)."""
     return c.credentials.device(authorization, x_device_id, READER_ROLES)
@@ -179,23 +179,22 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
 
 
 async def send_taps(c: Context, group: int, kind: str, rows: list[dict]) -> list[tuple[dict, int]]:
-    """Taps to one shelter group in one call; new check-ins are then cleared from the other groups."""
-    answers = await call(c.shelters[group].taps.remote(kind, rows))
-    if kind == "checkin":
-        await release_elsewhere(c, group, [a[0] for a in answers], [r["at"] for r in rows])
+    """Taps to one shelter group in one call. For check-ins, the other groups are asked at the same
+    time whether they hold a record of these cards; those that do clear it for residents newly checked
+    in here (a resident is recorded at one shelter city-wide)."""
+    others = [k for k in range(len(c.shelters)) if k != group] if kind == "checkin" else []
+    serials, at = [r["serial"] for r in rows], max(r["at"] for r in rows)
+    replies = await asyncio.gather(call(c.shelters[group].taps.remote(kind, rows)),
+                                   *[call(c.shelters[k].present.remote(serials, at)) for k in others])
+    answers, held = replies[0], dict(zip(others, replies[1:], strict=True))
+    releases = []
+    for k, flags in held.items():
+        rids = [a[0]["result"]["resident_id"] for a, here in zip(answers, flags, strict=True)
+                if here and a[0].get("status") == "recorded" and a[0]["result"].get("outcome") == "checked_in"]
+        if rids:
+            releases.append(call(c.shelters[k].release.remote(rids, at)))
+    await asyncio.gather(*releases)
     return answers
-
-
-async def release_elsewhere(c: Context, group: int, answers: list[dict], ats: list[float]) -> None:
-    """Residents newly checked in here are cleared from the other groups' shelters (one record city-wide)."""
-    if len(c.shelters) < 2:
-        return
-    fresh = [(a["result"]["resident_id"], at) for a, at in zip(answers, ats, strict=True)
-             if a.get("status") == "recorded" and a["result"].get("outcome") == "checked_in"]
-    if not fresh:
-        return
-    rids, at = [r for r, _ in fresh], max(t for _, t in fresh)
-    await asyncio.gather(*[call(g.release.remote(rids, at)) for k, g in enumerate(c.shelters) if k != group])
 
 
 async def _kiosk(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
@@ -208,8 +207,6 @@ async def _kiosk(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[di
 async def _school(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
     c.require("safety")
     if not c.design.safety.child_watch:
-        from actors.context import ServiceDisabled
-
         raise ServiceDisabled(f"child watch is not enabled in design {c.design.name!r}")
     rows = [{"tap_id": t.tap_id, "fingerprint": fingerprint(t), "facility_id": device.facility_id,
              "serial": serial_of(t), "at": t.at} for t in taps]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from actors.context import Context, Ctx, call
+from actors.context import Context, Ctx, ServiceDisabled, call
 from actors.models import (
     ChallengeOut,
     ChildWatchIn,
@@ -27,14 +27,13 @@ from actors.models import (
     SessionOut,
     WalletOut,
 )
-from twin.errors import TwinError
 
 router = APIRouter(tags=["residents"])
 _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
 CHALLENGE_TTL_S = 60.0  # twin.reader.Reader's default challenge lifetime
 
 
-def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+async def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """The identity in the caller's session token."""
     return c.credentials.resident(authorization, c.now())
 
@@ -65,7 +64,7 @@ async def family(me: Me, c: Ctx) -> list[dict[str, Any]]:
     """Every other household member's shelter (null: not checked in); every look-up is logged."""
     c.require("safety")
     if not c.design.safety.family_lookup:
-        raise TwinErrorDisabled("family look-up is not enabled in this design")
+        raise ServiceDisabled(f"family look-up is not enabled in design {c.design.name!r}")
     now = c.now()
     parts = await asyncio.gather(*[call(g.family.remote(me, now)) for g in c.shelters])
     merged: dict[int, dict[str, Any]] = {}
@@ -155,10 +154,3 @@ async def withdraw(child_id: int, me: Me, c: Ctx) -> dict[str, int]:
     """Tracking stops; the child's tap records and notices are deleted."""
     c.require("safety")
     return {"deleted": await call(c.childwatch.withdraw.remote(child_id, me, c.now()))}
-
-
-class TwinErrorDisabled(TwinError):
-    """A feature of an enabled service that the design switches off."""
-
-    code = "service_disabled"
-    status = 404

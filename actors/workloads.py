@@ -43,13 +43,15 @@ class Op:
 
 @dataclass
 class Target:
-    """What the load tester knows of the service: its spec and device credentials."""
+    """What the load tester knows of the service: its spec, device credentials, and which card holders
+    (positions start:stop in the city's list of holders) its requests may name."""
 
     spec: Any
     creds: dict[str, Any]
+    pool: tuple[int, int | None] = (0, None)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> Target:
+    def from_folder(cls, folder: str | Path, pool: tuple[int, int | None] = (0, None)) -> Target:
         """Read the service's data folder (service.json and credentials.json)."""
         from actors.spec import MANIFEST, ServiceSpec
 
@@ -60,17 +62,23 @@ class Target:
         layout = json.loads((folder / MANIFEST).read_text())
         layout.pop("store_kind", None)
         spec = ServiceSpec(data_dir=str(folder), **layout)
-        return cls(spec, json.loads((folder / "credentials.json").read_text()))
+        return cls(spec, json.loads((folder / "credentials.json").read_text()), pool)
 
     def devices(self, role: str) -> list[dict[str, Any]]:
         """Every device of a role."""
         return [d for d in self.creds["devices"] if d["role"] == role]
 
     def holders(self) -> pl.DataFrame:
-        """Card holders of the service's city (resident_id, card_serial)."""
+        """The card holders the workload may use (resident_id, card_serial)."""
         from actors import world
 
-        return world.city(self.spec).residents.filter(pl.col("has_card")).select("resident_id", "card_serial")
+        held = world.city(self.spec).residents.filter(pl.col("has_card")).select("resident_id", "card_serial")
+        start, stop = self.pool
+        out = held.slice(start, None if stop is None else max(stop - start, 0))
+        if out.height == 0:
+            raise ValidationError(f"no card holders at positions {start}:{'' if stop is None else stop} "
+                                  f"(the city has {held.height})")
+        return out
 
 
 def headers(device: dict[str, Any]) -> dict[str, str]:
@@ -89,7 +97,8 @@ def disaster(t: Target, rng: np.random.Generator, clock: Callable[[], float], ba
     readers = t.devices("shelter")
     if not readers:
         raise ValidationError("the service has no shelter readers (design safety.readers_per_shelter = 0?)")
-    serials = t.holders()["card_serial"].to_numpy()[rng.permutation(t.holders().height)]
+    held = t.holders()
+    serials = held["card_serial"].to_numpy()[rng.permutation(held.height)]
     i = 0
     while True:
         dev = readers[int(rng.integers(len(readers)))]
@@ -174,3 +183,18 @@ def workload(name: str, t: Target, rng: np.random.Generator, clock: Callable[[],
     if name == "payments":
         return payments(t, rng, clock)
     raise ValidationError(f"scenario must be one of {', '.join(SCENARIOS)}, got {name!r}")
+
+
+def parse_pool(text: str) -> tuple[int, int | None]:
+    """'START:STOP' (either may be empty) as holder positions."""
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        a = int(start) if start else 0
+        b = int(stop) if stop else None
+    except ValueError:
+        raise ValidationError(f"--pool must be START:STOP holder positions (e.g. 1000: or 0:500), got {text!r}") from None
+    if a < 0 or (b is not None and b <= a):
+        raise ValidationError(f"--pool needs 0 <= START < STOP, got {text!r}")
+    return a, b

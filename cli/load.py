@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-requests", type=int, default=0, help="stop after this many (default: rate x duration)")
     p.add_argument("--max-in-flight", type=int, default=256, help="requests waiting at once (default: 256)")
     p.add_argument("--retries", type=int, default=3, help="retries of a 5xx or lost answer (default: 3)")
+    p.add_argument("--pool", default=":", help="which card holders the requests name, as positions START:STOP "
+                   "in the city's list (default: all), e.g. to keep clear of a drill's participants")
     p.add_argument("--seed", type=int, default=0, help="random seed of the schedule and workload (default: 0)")
     p.add_argument("--allow-remote", action="store_true", help="allow a target that is not this machine")
     add_format(p)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from actors.load import LoadSettings, check_target, run_load
-    from actors.workloads import Target, workload
+    from actors.workloads import Target, parse_pool, workload
     from cli.serve import DEFAULT_DATA
 
     target = check_target(args.target, args.allow_remote)
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"--batch must be 1..500, got {args.batch}")
     settings = LoadSettings(args.rate, args.duration, args.max_requests, args.max_in_flight, args.retries,
                             seed=args.seed)
-    t = Target.from_folder(args.data or DEFAULT_DATA / DEFAULT_FOLDER)
+    t = Target.from_folder(args.data or DEFAULT_DATA / DEFAULT_FOLDER, parse_pool(args.pool))
     try:
         health = httpx.get(f"{target}/v1/health", timeout=30).json()
     except (httpx.HTTPError, ValueError) as exc:

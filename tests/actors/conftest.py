@@ -42,23 +42,56 @@ def pg_schema(pg_dsn):
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
+_LIVE_USERS: set[str] = set()  # test files still to run that use the live service
+
+
+def pytest_collection_finish(session) -> None:
+    """Note which test files use `live`, so the service stops after the last of them (not at session end)."""
+    _LIVE_USERS.update(str(item.path) for item in session.items if "live" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
-def live(ray_session, tmp_path_factory):
-    """The live service on the shared Ray session: Kumamoto at 1 %, two shelter groups, two resident
-    shards, the clock set to a Monday 10:00 JST; Serve is shut down after the session's tests."""
-    from ray import serve
+def _live_service(ray_session, tmp_path_factory):
+    """Starts the live service on first use; `stop()` takes it and Serve down (again at session end)."""
+    holder: dict = {}
+
+    def get():
+        if "live" not in holder:
+            holder["live"] = _start(tmp_path_factory)
+        return holder["live"]
+
+    def stop():
+        live = holder.pop("live", None)
+        if live is not None:
+            from ray import serve
+
+            live.service.stop()
+            serve.shutdown()
+
+    yield get, stop
+    stop()
+
+
+def _start(tmp_path_factory):
+    import dataclasses
 
     from actors import service
     from actors.spec import ServiceSpec
     from tests.actors.live_helpers import T_LIVE, Live, free_port
 
     spec = ServiceSpec(data_dir=str(tmp_path_factory.mktemp("live")), scale=0.01, shelter_groups=2,
-                       resident_shards=2, namespace=f"live-{uuid.uuid4().hex[:8]}", time_shift=0.0)
-    shift = T_LIVE - spec.now()
-    import dataclasses
-
-    spec = dataclasses.replace(spec, time_shift=shift)
+                       resident_shards=2, namespace=f"live-{uuid.uuid4().hex[:8]}")
+    spec = dataclasses.replace(spec, time_shift=T_LIVE - spec.now())  # a Monday 10:00 JST: kiosks open
     svc = service.start(spec, port=free_port())
-    yield Live(svc.url, svc.supervisor.spec, svc)
-    svc.stop()
-    serve.shutdown()
+    return Live(svc.url, svc.supervisor.spec, svc)
+
+
+@pytest.fixture(scope="module")
+def live(request, _live_service):
+    """The live service on the shared Ray session: Kumamoto at 1 %, two shelter groups, two resident
+    shards, the clock set to a Monday 10:00 JST; Serve is shut down after the last test file using it."""
+    get, stop = _live_service
+    yield get()
+    _LIVE_USERS.discard(str(request.path))
+    if not _LIVE_USERS:
+        stop()

@@ -34,6 +34,11 @@ def test_serve_refuses_a_data_folder_made_for_another_city(cli, tmp_path):
     assert r.returncode == 2 and "was made for city='sendai', not 'kumamoto'" in r.stderr
 
 
+def test_load_refuses_a_pool_that_is_not_start_stop(cli, tmp_path):
+    r = cli("load", "--scenario", "payments", "--rate", "1", "--duration", "1", "--pool", "5", "--data", str(tmp_path))
+    assert r.returncode == 2 and "--pool must be START:STOP" in r.stderr
+
+
 def test_load_refuses_a_target_off_this_machine_unless_allowed(cli, tmp_path):
     r = cli("load", "--target", "http://192.0.2.10:8000", "--scenario", "payments", "--rate", "1", "--duration", "1")
     assert r.returncode == 2 and "--allow-remote" in r.stderr
@@ -48,7 +53,7 @@ def test_load_refuses_unbounded_runs(cli, tmp_path, args, message):
 
 def test_load_against_the_live_service_reports_throughput_latency_and_errors_as_json(cli, live):
     r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", "payments", "--rate", "20",
-            "--duration", "2", "--format", "json", timeout=600)
+            "--duration", "2", "--format", "json", "--pool", "2000:", timeout=600)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["started"] == report["answered"] > 10 and report["statuses"] == {"201": report["started"]}
@@ -60,7 +65,7 @@ def test_load_against_the_live_service_reports_throughput_latency_and_errors_as_
 def test_load_runs_the_other_scenarios_as_a_table(cli, live, scenario):
     extra = ["--batch", "20"] if scenario == "disaster" else []
     r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", scenario, "--rate", "10",
-            "--duration", "1.5", *extra, timeout=600)
+            "--duration", "1.5", "--pool", "2000:", *extra, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "throughput" in r.stdout and "p99" in r.stdout and "no_answer" not in r.stdout
     assert " 2" in r.stdout.split("answers")[1]  # 200/201 answers

@@ -61,7 +61,7 @@ def test_a_login_answering_a_challenge_twice_or_with_another_card_s_signature_is
 
 
 def test_family_look_up_shows_household_members_wherever_they_checked_in(live):
-    a, b = household_pair(live)
+    a, b = household_pair(live, skip=400)  # clear of the holders other tests check in
     dev = live.device("shelter", group=1)
     assert live.http.post(contract.TAPS_PATH, json=live.tap(dev, a["card_serial"]),
                           headers=live.headers(dev)).status_code == 201

@@ -22,7 +22,8 @@ RETRIES = 20  # enough backoff (~35 s) to outlast an actor's or replica's restar
 
 def start_load(live, scenario: str, rate: float, duration: float, seed: int, **kw):
     """Run a load in a thread; (thread, list that receives the report, the outcomes as they happen)."""
-    ops = workload(scenario, Target(live.spec, live.creds), np.random.default_rng(seed), live.now, **kw)
+    pool = (2000, None)  # holders the endpoint tests do not use
+    ops = workload(scenario, Target(live.spec, live.creds, pool), np.random.default_rng(seed), live.now, **kw)
     settings = LoadSettings(rate, duration, retries=RETRIES, timeout=60, seed=seed, max_in_flight=64)
     box: list = []
     thread = threading.Thread(target=lambda: box.append(run_load(live.url, scenario, ops, settings)), daemon=True)

@@ -197,3 +197,30 @@ def test_a_session_token_carries_the_login_and_refuses_tampering_and_age(tmp_pat
             c.resident(f"Bearer {bad}", T_LIVE + 60)
     with pytest.raises(Unauthorized, match="expired"):
         c.resident(f"Bearer {token}", T_LIVE + 1801)
+
+
+def test_a_service_the_design_does_not_run_is_refused_as_not_found():
+    from actors.context import Context, ServiceDisabled
+
+    c = Context.__new__(Context)  # only the design matters here
+    c.design = world.design_of("baseline")
+    enabled = set(c.design.enabled_services())
+    off = next(k for k in ("safety", "payments", "vitals", "linkage") if k not in enabled)
+    with pytest.raises(ServiceDisabled, match=f"the {off} service is not enabled in design") as err:
+        c.require(off)
+    assert err.value.status == 404
+    for key in enabled:
+        c.require(key)
+
+
+def test_a_batch_tap_fingerprint_changes_with_any_field():
+    from actors.models import TapIn
+    from actors.routes_readers import fingerprint
+
+    base = {"tap_id": "a" * 32, "device_id": "d-1", "site_id": "s-1", "kind": "checkin", "at": 1.5,
+            "card": {"card_serial": 7}}
+    fp = fingerprint(TapIn.model_validate(base))
+    assert fingerprint(TapIn.model_validate(dict(base))) == fp
+    for change in ({"at": 1.5000001}, {"card": {"card_serial": 8}}, {"site_id": "s-2"}, {"kind": "checkout"},
+                   {"card": {"card_serial": 7, "certificate_serial": "ab"}}):
+        assert fingerprint(TapIn.model_validate({**base, **change})) != fp
