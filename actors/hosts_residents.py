@@ -16,6 +16,7 @@ from typing import Any
 from actors import world
 from actors.host import Host
 from actors.hosts_safety import identity_of
+from actors.journal import Answer
 from actors.spec import ServiceSpec
 from twin.errors import TwinError, ValidationError
 from twin.services.ledger_requests import REQUEST_TYPES, Receipt
@@ -139,6 +140,17 @@ class ResidentHost(Host):
     def deliver(self, messages: list[tuple[int, str, str, float]]) -> list[int]:
         """Put messages in mailboxes: (resident, topic, body, now) each; their message ids."""
         return self.run("deliver", {"messages": [list(m) for m in messages]}, time.time())
+
+    def deliver_once(self, keyed: list[tuple[str, int, str, str, float]]) -> list[int]:
+        """Put keyed messages in mailboxes, each key once (a resent notice is not delivered twice)."""
+        keys = [f"msg:{k}" for k, *_ in keyed]
+
+        def answers(mids: list[int], fresh: list[int]) -> list[Answer]:
+            return [Answer(keys[i], {"message_id": int(m)}, 200) for i, m in zip(fresh, mids, strict=True)]
+
+        replies = self.once(keys, keys, "deliver", lambda fresh: {"messages": [list(keyed[i][1:]) for i in fresh]},
+                            answers, time.time())
+        return [int(a["message_id"]) for a, _ in replies]
 
     def mailbox(self, identity: dict, now: float, unread_only: bool = False) -> list[dict[str, Any]]:
         """The caller's own mailbox, oldest first."""

@@ -216,13 +216,14 @@ async def _school(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[d
 
 
 async def forward_notices(c: Context) -> int:
-    """Put child watch's pending notices in the guardians' mailboxes, then acknowledge them."""
+    """Put child watch's pending notices in the guardians' mailboxes (each once), then acknowledge them."""
     pending = await call(c.childwatch.pending.remote())
     if not pending:
         return 0
     by_shard: dict[int, list] = {}
-    for _seq, guardian, topic, body, now in pending:
-        by_shard.setdefault(routing.shard_of(guardian, len(c.residents)), []).append((guardian, topic, body, now))
-    await asyncio.gather(*[call(c.residents[k].deliver.remote(msgs)) for k, msgs in by_shard.items()])
+    for seq, guardian, topic, body, now in pending:  # keyed by sequence: a notice forwarded twice lands once
+        by_shard.setdefault(routing.shard_of(guardian, len(c.residents)), []).append(
+            (f"childwatch:{seq}", guardian, topic, body, now))
+    await asyncio.gather(*[call(c.residents[k].deliver_once.remote(msgs)) for k, msgs in by_shard.items()])
     await call(c.childwatch.delivered.remote(max(p[0] for p in pending)))
     return len(pending)

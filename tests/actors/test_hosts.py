@@ -224,3 +224,17 @@ def test_a_batch_tap_fingerprint_changes_with_any_field():
     for change in ({"at": 1.5000001}, {"card": {"card_serial": 8}}, {"site_id": "s-2"}, {"kind": "checkout"},
                    {"card": {"card_serial": 7, "certificate_serial": "ab"}}):
         assert fingerprint(TapIn.model_validate({**base, **change})) != fp
+
+
+def test_a_notice_forwarded_twice_lands_in_the_mailbox_once(tmp_path):
+    spec = make_spec(tmp_path)
+    shard = ResidentHost(spec, 0)
+    notice = ("childwatch:7", 4, "child_watch", "tapped in", T_LIVE)
+    first = shard.deliver_once([notice])
+    assert shard.deliver_once([notice, ("childwatch:8", 4, "child_watch", "again", T_LIVE)])[0] == first[0]
+    me = {"resident_id": 4, "method": "jpki_user_cert", "assurance": "HIGH", "at": T_LIVE, "card_serial": 1}
+    assert [m["body"] for m in shard.mailbox(me, T_LIVE + 1)] == ["tapped in", "again"]
+    shard.store.close()
+    again = ResidentHost(spec, 0)
+    assert again.deliver_once([notice]) == first
+    assert len(again.mailbox(me, T_LIVE + 1)) == 2
