@@ -43,9 +43,12 @@ class Entry:
     at: float
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
-    """Canonical JSON (sorted keys, no spaces) used for bodies and fingerprints."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON for stored bodies and answers (read back by `json.loads`)."""
+    return _ENCODE(value)
 
 
 class Journal:
