@@ -91,7 +91,28 @@ def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas
         serve.start(http_options={"host": host, "port": int(port)})
         ingress = ingress_deployment().options(num_replicas=int(replicas))
         serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/")
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
+        wait_ready(url)
     except BaseException:
         sup.stop()
         raise
     return Service(sup, wiring, f"http://{host}:{int(port)}")
+
+
+def wait_ready(url: str, timeout: float = 120.0) -> None:
+    """Wait until the endpoints answer at `url`; a Serve already running here on another port is named."""
+    import time
+
+    import httpx
+
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=10).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > end:
+            raise ValidationError(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
+                                  "cluster with other HTTP options (host/port); stop it or use its port")
+        time.sleep(0.5)

@@ -238,3 +238,20 @@ def test_a_notice_forwarded_twice_lands_in_the_mailbox_once(tmp_path):
     again = ResidentHost(spec, 0)
     assert again.deliver_once([notice]) == first
     assert len(again.mailbox(me, T_LIVE + 1)) == 2
+
+
+def test_a_kiosk_outside_its_hours_refuses_and_charges_nothing(tmp_path):
+    from actors.hosts_kiosks import KioskHost
+    from twin.clock import jst
+    from twin.services.certificate_rules import ServiceClosed
+
+    spec = make_spec(tmp_path)
+    fleet = KioskHost(spec)
+    kiosk = fleet.sites()["kiosks"][0]
+    night = jst(2026, 4, 6, 2)
+    ident = {"resident_id": 3, "method": "jpki_user_cert", "assurance": "HIGH", "at": night, "card_serial": 1}
+    with pytest.raises(ServiceClosed):
+        fleet.kiosk_request(kiosk, ident, "residence_record", night, request_key="k-1")
+    day = jst(2026, 4, 6, 10)
+    doc = fleet.kiosk_request(kiosk, {**ident, "at": day}, "residence_record", day, request_key="k-1")
+    assert doc["fee_yen"] == 200 and fleet.documents().height == 1 and fleet.reconcile()["ok"]
