@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -103,9 +104,10 @@ def _gcs_up(address: str, env: dict) -> bool:
 
 def _nodes(address: str, env: dict) -> int:
     code = (f"import ray; ray.init(address={address!r}, log_to_driver=False); "
-            "print(sum(n['Alive'] for n in ray.nodes()))")
+            "print('ALIVE_NODES=%d' % sum(n['Alive'] for n in ray.nodes()))")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    return int(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else 0
+    found = re.findall(r"ALIVE_NODES=(\d+)", r.stdout)  # Ray may print log lines around it
+    return int(found[-1]) if found else 0
 
 
 def test_run_py_serve_on_a_two_node_cluster_places_actors_on_both_and_serves_end_to_end(cluster, tmp_path):
