@@ -58,12 +58,15 @@ def test_a_shelter_group_killed_mid_load_restarts_from_its_journal_and_keeps_eac
     thread, box = start_load(live, "disaster", rate=30, duration=8, seed=11, checkout_share=0.0)
     time.sleep(2.0)
     ray.kill(victim, no_restart=False)
+    assert thread.is_alive()  # killed mid-load
     thread.join(300)
     report = box[0]
     after = ray.get(victim.ping.remote())
     assert after["pid"] != before["pid"] and after["replayed"] >= 1
     done = acked(report, "checkin")
-    assert len(done) == report.started > 100 and report.retries > 0
+    # calls in flight at the kill fail and are retried; calls sent while it restarts wait for it,
+    # so how many retries happen depends on timing: what must hold is below
+    assert len(done) == report.started > 100
     rows = registers_since(ray, live, starts).filter(pl.col("outcome").is_in(["checked_in", "moved", "already_here"]))
     per_resident = rows.filter(pl.col("channel") == "card").group_by("resident_id").len()
     assert per_resident["len"].max() == 1  # nothing recorded twice
@@ -75,13 +78,16 @@ def test_a_resident_shard_killed_mid_load_keeps_every_acknowledged_payment_exact
     ray = ray_session
     shards = [ray.get_actor(f"residents_{k}", namespace=live.spec.namespace) for k in range(live.spec.resident_shards)]
     balances_before = {r["account_id"]: r["balance"] for b in ray.get([s.balances.remote() for s in shards]) for r in b}
+    before = ray.get(shards[0].ping.remote())
     thread, box = start_load(live, "payments", rate=30, duration=8, seed=12)
     time.sleep(2.0)
     ray.kill(shards[0], no_restart=False)
+    assert thread.is_alive()  # killed mid-load
     thread.join(300)
     report = box[0]
+    assert ray.get(shards[0].ping.remote())["pid"] != before["pid"]
     ok = [o for o in report.outcomes if 200 <= o.status < 300]
-    assert len(ok) == report.started > 100 and report.retries > 0
+    assert len(ok) == report.started > 100
     by_shard: dict[int, list] = {}
     for o in ok:
         by_shard.setdefault(o.answer["resident_id"] % len(shards), []).append(o.answer)
@@ -111,10 +117,12 @@ def test_a_serve_replica_killed_mid_load_is_replaced_and_no_check_in_is_lost_or_
     thread, box = start_load(live, "disaster", rate=30, duration=8, seed=13, checkout_share=0.0)
     time.sleep(2.0)
     ray.kill(ray.get_actor(name, namespace="serve"), no_restart=True)
+    assert thread.is_alive()  # killed mid-load
     thread.join(300)
     report = box[0]
     done = acked(report, "checkin")
-    assert len(done) == report.started > 100 and report.retries > 0
+    # Serve's proxy may hold requests for the new replica itself, so the client need not retry
+    assert len(done) == report.started > 100
     rows = registers_since(ray, live, starts).filter(pl.col("channel") == "card")
     counts = rows.filter(pl.col("outcome") != "refused").group_by("resident_id").len()
     assert counts["len"].max() == 1
