@@ -95,6 +95,13 @@ class SerialIndex:
         self._revoked_at[i] = min(self._revoked_at[i], now)
         self._revoked[i] = float(self._revoked_at[i])
 
+    def revoked_since(self, serial: int) -> float | None:
+        """When card `serial` was revoked in this index, or None if it is usable (unknown serials are an error)."""
+        i = self._position(int(serial))
+        if i < 0:
+            raise UnknownCard(f"card serial {serial} was never issued by this city")
+        return self._revoked.get(i)
+
     def serial_of(self, resident_id: int) -> int | None:
         """The card serial a resident holds, or None (for scenarios building taps)."""
         hit = np.flatnonzero(self._residents == resident_id)
