@@ -17,6 +17,7 @@ from typing import Any
 
 from actors.journal import Answer, Journal
 from actors.replies import repeat
+from actors.snapshots import Snapshots
 from actors.spec import ServiceSpec
 from actors.stores import open_store
 from twin.errors import TwinError
@@ -37,8 +38,8 @@ class Host:
         self.store = open_store(spec, name)
         self.journal = Journal(self.store)
         self.answers: dict[str, Answer] = self.journal.answers()
-        self.build()
-        self.replayed = self._replay()
+        self.snapshots = Snapshots(self)
+        self.replayed = self.snapshots.start()  # the newest usable snapshot (or build), then the commands after it
         self.start_s = time.perf_counter() - started
 
     # -- for subclasses -----------------------------------------------------------------------
@@ -50,10 +51,10 @@ class Host:
         return {}
 
     # -- the machinery --------------------------------------------------------------------------
-    def _replay(self) -> int:
-        """Apply every journaled command again, in order; refusals are expected and ignored."""
+    def _replay(self, after: int = 0) -> int:
+        """Apply every journaled command after position `after` again, in order; refusals are expected and ignored."""
         ops, n = self.ops(), 0
-        for entry in self.journal.entries():
+        for entry in self.journal.entries(after=after):
             try:
                 ops[entry.op](entry.body, entry.at)
             except TwinError:
@@ -109,6 +110,21 @@ class Host:
             log.exception("%s: the journal commit failed; exiting so Ray restarts this actor from the store",
                           self.name)
             os._exit(EXIT_STORE_FAILED)
+        self.snapshots.after_commit()  # every `snapshot_every` commands, in its own transaction
+
+    # -- snapshots (actors.snapshots) ---------------------------------------------------------------
+    def snapshot_state(self) -> dict[str, Any]:
+        """The aggregate a snapshot holds: the attributes `build()` set (none if no command is journaled)."""
+        return {n: getattr(self, n) for n in self.snapshots.built} if self.ops() else {}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Put a snapshot's aggregate in place."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Snapshot the aggregate now (seq, size, at, seconds); older ones beyond the newest few are pruned."""
+        return self.snapshots.take().as_dict()
 
     def ping(self) -> dict[str, Any]:
         """Who and where this actor is, and how it started."""
@@ -121,7 +137,10 @@ class Host:
         except Exception:  # not inside Ray (plain use in tests)
             node = ""
         return {"name": self.name, "kind": self.kind, "pid": os.getpid(), "node_id": node,
-                "journal": len(self.journal), "replayed": self.replayed, "start_s": round(self.start_s, 3),
+                "journal": len(self.journal), "replayed": self.replayed,
+                "snapshot_seq": self.snapshots.restored_seq,
+                "snapshot_taken": None if self.snapshots.last is None else self.snapshots.last.seq,
+                "start_s": round(self.start_s, 3),
                 "store": repr(self.store)}
 
 

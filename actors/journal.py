@@ -60,9 +60,9 @@ class Journal:
         with store.reading() as tx:
             self._next = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM twin_journal")) + 1
 
-    def entries(self, batch: int = 5_000) -> Iterator[Entry]:
-        """Every command in order (read in pages, so a long journal is not held at once)."""
-        last = 0
+    def entries(self, batch: int = 5_000, after: int = 0) -> Iterator[Entry]:
+        """Every command after position `after`, in order (read in pages, so a long journal is not held at once)."""
+        last = after
         while True:
             with self.store.reading() as tx:
                 rows = tx.query("SELECT seq, op, body, at FROM twin_journal WHERE seq > ? ORDER BY seq LIMIT ?",

@@ -45,6 +45,7 @@ class ServiceSpec:
     spread: bool = True  # place actors over every node of the cluster
     instance: str = ""  # random id of the data folder (names its PostgreSQL schemas)
     time_shift: float = 0.0  # seconds added to the wall clock (a drill run as if at another time)
+    snapshot_every: int = 1000  # snapshot each actor's aggregate every N journaled commands (0: never)
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, str) or not self.data_dir:
@@ -53,6 +54,7 @@ class ServiceSpec:
         _int("shelter_groups", self.shelter_groups, 1, 64)
         _int("resident_shards", self.resident_shards, 1, 256)
         _int("max_restarts", self.max_restarts, 0, 10_000)
+        _int("snapshot_every", self.snapshot_every, 0, 10_000_000)
         if isinstance(self.scale, bool) or not isinstance(self.scale, int | float) or not 0 < self.scale <= 1:
             raise ValidationError(f"scale must be in (0, 1], got {self.scale!r}")
         if not (self.store == "sqlite" or self.store.startswith(("postgresql://", "postgres://"))):

@@ -1,7 +1,7 @@
 """A small durable store over DB-API: SQLite in WAL mode by default, portable SQL for others.
 
 Code above this module writes plain SQL with `?` placeholders and the portable column types
-`ID`, `BIGINT`, `TEXT`, `REAL` in its DDL; a `Dialect` translates both for its backend.
+`ID`, `BIGINT`, `TEXT`, `REAL`, `BLOB` in its DDL; a `Dialect` translates both for its backend.
 Only `Dialect.begin_write` (how a write transaction takes its lock) and `Dialect.begin_read`
 (how a read snapshot starts) are backend-specific. PostgreSQL (psycopg 3, paramstyle "format")
 is the `POSTGRES` dialect and `Store.postgres(dsn, schema=...)`: each store lives in its own
@@ -23,7 +23,7 @@ from typing import Any
 
 from twin.errors import TwinError, ValidationError
 
-_TYPE_TOKEN = re.compile(r"\b(ID|BIGINT|TEXT|REAL)\b")
+_TYPE_TOKEN = re.compile(r"\b(ID|BIGINT|TEXT|REAL|BLOB)\b")
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 IN_CHUNK = 500  # ids per `IN (...)` list; far below every backend's parameter limit
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -70,7 +70,7 @@ def _translate(text: str, paramstyle: str) -> str:
 SQLITE = Dialect(
     name="sqlite",
     paramstyle="qmark",
-    types={"ID": "INTEGER", "BIGINT": "INTEGER", "TEXT": "TEXT", "REAL": "REAL"},
+    types={"ID": "INTEGER", "BIGINT": "INTEGER", "TEXT": "TEXT", "REAL": "REAL", "BLOB": "BLOB"},
     begin_write=("BEGIN IMMEDIATE",),  # take the write lock first, so reads inside are stable
 )
 
@@ -78,7 +78,7 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     name="postgresql",
     paramstyle="format",
-    types={"ID": "BIGINT", "BIGINT": "BIGINT", "TEXT": "TEXT", "REAL": "DOUBLE PRECISION"},
+    types={"ID": "BIGINT", "BIGINT": "BIGINT", "TEXT": "TEXT", "REAL": "DOUBLE PRECISION", "BLOB": "BYTEA"},
     # one writer per schema at a time (the lock is released at COMMIT/ROLLBACK)
     begin_write=("BEGIN ISOLATION LEVEL READ COMMITTED",
                  "SELECT pg_advisory_xact_lock(hashtext(current_schema()))"),
