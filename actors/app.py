@@ -8,6 +8,7 @@ says to retry with the same key. Bad input never yields a 500.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from actors import routes_city, routes_readers, routes_residents
+from actors import routes_cards, routes_city, routes_readers, routes_residents
 from actors.context import Context, install
 from actors.supervisor import Wiring
 from twin.errors import TwinError
@@ -61,7 +62,7 @@ def make_app() -> FastAPI:
         return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
                              "nothing was acknowledged, retry with the same key"}, status_code=500)
 
-    for module in (routes_readers, routes_residents, routes_city):
+    for module in (routes_readers, routes_residents, routes_city, routes_cards):
         app.include_router(module.router)
     return app
 
@@ -80,5 +81,6 @@ def ingress_deployment():
 
         def __init__(self, wiring: Wiring) -> None:
             install(Context(wiring))
+            gc.freeze()  # the app and its context live as long as the replica
 
     return Ingress

@@ -9,6 +9,7 @@ process exits and Ray restarts it from the store.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -41,6 +42,7 @@ class Host:
         self.snapshots = Snapshots(self)
         self.replayed = self.snapshots.start()  # the newest usable snapshot (or build), then the commands after it
         self.start_s = time.perf_counter() - started
+        gc.freeze()  # the aggregate lives as long as the actor: keep it out of every later collection
 
     # -- for subclasses -----------------------------------------------------------------------
     def build(self) -> None:

@@ -71,17 +71,18 @@ class ShelterHost(Host):
     def ops(self) -> dict:
         return {"checkin": self._checkin, "checkout": self._checkout, "release": self._release,
                 "identity_in": self._identity_in, "identity_out": self._identity_out, "paper": self._paper,
-                "reconcile": self._reconcile, "online": self._online, "report": self._report}
+                "reconcile": self._reconcile, "online": self._online, "report": self._report,
+                "revoke": self._revoke}
 
     # -- ops (journaled; replayed on restart) ---------------------------------------------------
-    def _checkin(self, b: dict, at: float) -> list[TapResult | TwinError] | pl.DataFrame:
-        """One tap through `tap` (no frame to build), more through `check_in_many` (same outcomes)."""
+    def _checkin(self, b: dict, at: float) -> list[TapResult | TwinError] | dict[str, list]:
+        """One tap through `tap`, more through `check_in_columns` (the same outcomes, as columns)."""
         if len(b["serials"]) == 1:
             try:
                 return [self.net.tap(int(b["readers"][0]), int(b["serials"][0]), float(b["at"][0]))]
             except TwinError as err:
                 return [err]
-        return self.net.check_in_many(b["readers"], b["serials"], b["at"])
+        return self.net.check_in_columns(b["readers"], b["serials"], b["at"])
 
     def _checkout(self, b: dict, at: float) -> list[TapResult | TwinError]:
         out: list[TapResult | TwinError] = []
@@ -100,6 +101,12 @@ class ShelterHost(Host):
                 self.net.leave(int(rid), float(b["at"]), CHANNEL_MOVED, -1)
                 gone += 1
         return gone
+
+    def _revoke(self, b: dict, at: float) -> int:
+        """Cards the trust actor suspended: refused here (card_revoked) from `at` on; earlier check-ins stay."""
+        for serial in b["serials"]:
+            self.net.resolver.revoke(int(serial), float(b["at"]))
+        return len(b["serials"])
 
     def _identity_in(self, b: dict, at: float) -> TapResult:
         return self.net.check_in_identity(identity_of(b["identity"]), int(b["shelter_id"]), float(b["now"]))
@@ -150,19 +157,20 @@ class ShelterHost(Host):
         return self.once(keys, fps, kind, body, lambda res, fresh: answers(res, [rows[i] for i in fresh]),
                          time.time())
 
-    def _checkin_answers(self, result: list | pl.DataFrame, rows: list[dict]) -> list[Answer]:
+    def _checkin_answers(self, result: list | dict[str, list], rows: list[dict]) -> list[Answer]:
         if isinstance(result, list):
             return self._checkout_answers(result, rows)
+        cols = (result[k] for k in ("outcome", "reason", "resident_id", "shelter_id", "redirect_to"))
         out = []
-        for row, reg in zip(rows, result.iter_rows(named=True), strict=True):
-            if reg["outcome"] == "refused":
-                out.append(rejected(row["tap_id"], row["fingerprint"], reg["reason"],
-                                    f"card {row['serial']} was refused ({reg['reason']}); nothing was recorded"))
+        for row, outcome, reason, rid, shelter, redirect in zip(rows, *cols, strict=True):
+            if outcome == "refused":
+                out.append(rejected(row["tap_id"], row["fingerprint"], reason,
+                                    f"card {row['serial']} was refused ({reason}); nothing was recorded"))
                 continue
             out.append(recorded(row["tap_id"], row["fingerprint"], {
-                "resident_id": reg["resident_id"], "card_serial": int(row["serial"]), "method": "card_serial",
-                "assurance": "MEDIUM", "outcome": reg["outcome"], "shelter_id": reg["shelter_id"],
-                "redirect_to": None if reg["redirect_to"] < 0 else reg["redirect_to"]}))
+                "resident_id": rid, "card_serial": int(row["serial"]), "method": "card_serial",
+                "assurance": "MEDIUM", "outcome": outcome, "shelter_id": shelter,
+                "redirect_to": None if redirect < 0 else redirect}))
         return out
 
     def _checkout_answers(self, results: list, rows: list[dict]) -> list[Answer]:
@@ -185,6 +193,12 @@ class ShelterHost(Host):
         """Clear these residents' records here (they checked in at another group's shelter)."""
         present = [int(r) for r in resident_ids if int(self.net.where[int(r)]) >= 0]
         return self.run("release", {"residents": present, "at": float(at)}, time.time()) if present else 0
+
+    def revoke(self, serials: list[int], at: float) -> int:
+        """Refuse these cards from `at` on (journaled before returning); cards already refused by then
+        (revoked no later, or unknown here) are skipped; how many were newly revoked."""
+        new = self.net.resolver.to_revoke(serials, float(at))
+        return self.run("revoke", {"serials": new, "at": float(at)}, time.time()) if new else 0
 
     def command(self, op: str, body: dict[str, Any], quiet: bool = False) -> Any:
         """A desk or HQ command (identity check-in/out, paper form, reconcile, reader online, report);

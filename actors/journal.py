@@ -9,9 +9,12 @@ answers as before; a repeated key gets its first answer back from `answers`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from twin.store import Store
 
@@ -47,8 +50,25 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON for stored bodies and answers (read back by `json.loads`)."""
-    return _ENCODE(value)
+    """Compact JSON for stored bodies and answers (read back by `json.loads`); orjson when it can
+    (several times faster), the standard encoder for what orjson refuses (integers beyond 64 bits,
+    such as a generator's saved state) and for NaN, which orjson would turn into null."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        return _ENCODE(value)
+    return _ENCODE(value) if "null" in text and _has_nan(value) else text
+
+
+def _has_nan(value: Any) -> bool:
+    """Whether a float NaN or infinity hides in a JSON-like value."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nan(v) for v in value)
+    return False
 
 
 class Journal:

@@ -13,8 +13,9 @@ import hashlib
 import json
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticError
 
@@ -60,7 +61,7 @@ async def post_batch(request: Request, device: Reader, c: Ctx) -> JSONResponse:
     """200 with one answer per tap; a malformed tap is rejected on its own (422 in its answer)."""
     taps = parse_batch(await request.body())
     results = await process(c, device, taps)
-    return JSONResponse({"results": [a for a, _ in results]})
+    return Response(orjson.dumps({"results": [a for a, _ in results]}), media_type="application/json")
 
 
 class TooLarge(ValidationError):

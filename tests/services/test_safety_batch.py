@@ -36,8 +36,12 @@ def test_check_in_many_matches_single_taps_exactly(small_city, taps):
             one.tap(r, s, t)
         except TwinError:
             pass
+    twin = _network(small_city, serials[:2])
     batch = many.check_in_many(readers, cards, times)
     assert_frame_equal(batch, one.taps.to_frame())
+    cols = twin.check_in_columns(readers, cards, times)
+    assert cols == batch.select("outcome", "reason", "resident_id", "shelter_id", "redirect_to").to_dict(
+        as_series=False)
     assert_frame_equal(many.taps.to_frame(), one.taps.to_frame())
     assert many.events.to_frame().equals(one.events.to_frame())
     assert (many.occ, many.reg) == (one.occ, one.reg)

@@ -34,15 +34,15 @@ def _columns(reader_ids, serials, at) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return readers, serials, times
 
 
-def check_in_many(net: ShelterNetwork, reader_ids, serials, at) -> pl.DataFrame:
-    """Check in many taps in order; returns their register rows (see `TapRegister.to_frame`)."""
+def check_in_many(net: ShelterNetwork, reader_ids, serials, at, frame: bool = True) -> pl.DataFrame | None:
+    """Check in many taps in order; returns their register rows (see `TapRegister.to_frame`) if `frame`."""
     readers, serials, times = _columns(reader_ids, serials, at)
     start = len(net.taps)
     if any(not net.online.get(r, True) for r in set(readers.tolist())):
         _one_by_one(net, readers, serials, times)  # offline readers queue: keep exact order
     else:
         _batch(net, readers, serials, times)
-    return net.taps.to_frame(start)
+    return net.taps.to_frame(start) if frame else None
 
 
 def _one_by_one(net: ShelterNetwork, readers: np.ndarray, serials: np.ndarray, times: np.ndarray) -> None:

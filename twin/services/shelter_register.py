@@ -55,6 +55,21 @@ class TapRegister:
             return a
         return np.where(a >= 0, self.facility_ids[np.maximum(a, 0)], -1)
 
+    def columns(self, start: int = 0, names: Sequence[str] = ("outcome", "reason", "resident_id", "shelter_id",
+                                                                   "redirect_to")) -> dict[str, list]:
+        """Some of `to_frame`'s columns from row `start` on, as plain lists (no frame to build)."""
+        self._fold()
+        raw = {"shelter_id": "shelter", "redirect_to": "redirect"}
+        out: dict[str, list] = {}
+        for name in names:
+            values = self.cols[raw.get(name, name)][start:]
+            if name in raw:
+                values = self._facility(values).tolist()
+            elif name == "outcome":
+                values = [OUTCOME_NAMES[o] for o in values]
+            out[name] = values
+        return out
+
     def to_frame(self, start: int = 0) -> pl.DataFrame:
         """Rows from `start` on: at, channel, reader_id, shelter_id, resident_id, outcome, reason,
         redirect_to, queue_id (the offline tap id or paper form id); facility ids; -1 where none."""

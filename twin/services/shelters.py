@@ -216,6 +216,12 @@ class ShelterNetwork:
         """Many card taps in order, as columns; same outcomes as calling `tap` for each (never raises)."""
         return shelter_batch.check_in_many(self, reader_ids, serials, at)
 
+    def check_in_columns(self, reader_ids, serials, at) -> dict[str, list]:
+        """`check_in_many` answering with plain lists: outcome, reason, resident_id, shelter_id, redirect_to."""
+        start = len(self.taps)
+        shelter_batch.check_in_many(self, reader_ids, serials, at, frame=False)
+        return self.taps.columns(start)
+
     def check_out(self, reader_id: int, serial: int, now: float) -> TapResult:
         """A card tapped to leave: the holder's record is cleared wherever it is (idempotent)."""
         s = self.reader_shelter(reader_id, now, serial)
