@@ -49,7 +49,8 @@ class ChildWatchHost(Host):
         return self._seq
 
     def ops(self) -> dict:
-        return {"taps": self._taps, "enrol": self._enrol, "withdraw": self._withdraw, "delivered": self._delivered}
+        return {"taps": self._taps, "enrol": self._enrol, "withdraw": self._withdraw, "delivered": self._delivered,
+                "revoke": self._revoke}
 
     def _taps(self, b: dict, at: float) -> list[bool | TwinError]:
         out: list[bool | TwinError] = []
@@ -65,6 +66,12 @@ class ChildWatchHost(Host):
 
     def _withdraw(self, b: dict, at: float) -> int:
         return self.watch.withdraw(int(b["child_id"]), identity_of(b["identity"]), float(b["now"]))
+
+    def _revoke(self, b: dict, at: float) -> int:
+        """Cards the trust actor suspended: school taps refused (card_revoked) from `at` on."""
+        for serial in b["serials"]:
+            self.watch.resolver.revoke(int(serial), float(b["at"]))
+        return len(b["serials"])
 
     def _delivered(self, b: dict, at: float) -> None:
         self.outbox = [m for m in self.outbox if m[0] > int(b["upto"])]
@@ -91,6 +98,12 @@ class ChildWatchHost(Host):
             return out
 
         return self.once(keys, [r["fingerprint"] for r in rows], "taps", body, answers, time.time())
+
+    def revoke(self, serials: list[int], at: float) -> int:
+        """Refuse these cards from `at` on (journaled before returning); cards already refused by then
+        (revoked no later, or unknown) are skipped; how many were newly revoked."""
+        new = self.watch.resolver.to_revoke(serials, float(at))
+        return self.run("revoke", {"serials": new, "at": float(at)}, time.time()) if new else 0
 
     def pending(self) -> list[tuple[int, int, str, str, float]]:
         """Notices not yet acknowledged as delivered."""

@@ -24,7 +24,8 @@ from devices import contract
 from devices.twin_judge import TwinJudge
 from twin.card import CardRegistry
 from twin.errors import NotFound, TwinError, ValidationError
-from twin.pki import CertificateAuthority
+from twin.pki import SIGNING, USER, CertificateAuthority
+from twin.trust_errors import NoSigningCertificate, WrongHolder
 
 CA_ALGORITHM = "p256"  # the card signs digests over APDUs, which Ed25519 cannot
 
@@ -52,7 +53,7 @@ class TrustHost(Host):
         self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
 
     def ops(self) -> dict:
-        return {"kiosk_auth": self._kiosk_auth}
+        return {"kiosk_auth": self._kiosk_auth, "loss": self._loss}
 
     def _kiosk_auth(self, body: dict, at: float) -> list[dict | TwinError]:
         """Check kiosk taps (skipped on replay: a check changes no state; the answers are kept)."""
@@ -65,6 +66,48 @@ class TrustHost(Host):
             except TwinError as err:
                 out.append(err)
         return out
+
+    def _loss(self, body: dict, at: float) -> dict | TwinError:
+        """A loss report (紛失届) through the registry's rule: the card suspended, its certificates revoked.
+
+        A refusal (unknown card, a card not active, another resident's card) is returned, not raised,
+        so it is kept under the report's key like an answer."""
+        serial, when, holder = int(body["card_serial"]), float(body["at"]), body.get("holder")
+        try:
+            if holder is not None and self.registry.holder_of(serial) != int(holder):
+                raise WrongHolder(f"card {serial} is not resident {holder}'s card; a resident reports only "
+                                  "their own card (or at a city counter with photo ID)")
+            self.registry.report_loss(serial, when)
+        except TwinError as err:
+            return err
+        row = self.registry.row_of(serial)
+        return {"card_serial": serial, "resident_id": int(self.registry.resident[row]), "suspended_at": when,
+                "card_status": self.registry.status_name(row, when),
+                "revoked_certificates": self._revoked_certificates(row)}
+
+    def _revoked_certificates(self, row: int) -> list[str]:
+        """The card's current certificates the authority holds as revoked (hex serials, user first)."""
+        out = []
+        for purpose in (USER, SIGNING):
+            try:
+                cert = self.registry.cert_request(row, purpose).cert_serial
+            except NoSigningCertificate:
+                continue
+            if self.ca.revocation_of(cert) is not None:
+                out.append(f"{cert:x}")
+        return out
+
+    def report_loss(self, key: str, fingerprint: str, card_serial: int, at: float,
+                    holder: int | None = None) -> tuple[dict, int]:
+        """A loss report, applied once per key (a repeat gets the first answer, a changed one 409);
+        with `holder`, only that resident's own card. (answer, HTTP status)."""
+        body = {"card_serial": int(card_serial), "at": float(at), "holder": None if holder is None else int(holder)}
+
+        def answers(res: dict | TwinError, fresh: list[int]) -> list[Answer]:
+            return [from_error(key, fingerprint, res) if isinstance(res, TwinError) else recorded(key, fingerprint, res)]
+
+        (reply,) = self.once([f"loss:{key}"], [fingerprint], "loss", lambda fresh: body, answers, time.time())
+        return reply
 
     # -- reader taps ------------------------------------------------------------------------------
     def check_faces(self, taps: list[dict[str, Any]]) -> list[dict | tuple[str, int, str]]:
@@ -121,6 +164,8 @@ class TrustHost(Host):
         except ValueError as exc:
             raise ValidationError(f"certificate and signature must be base64 and the challenge hex: {exc}") from None
         ident = self.login_reader.verify_response(cert, chal, sig, now)
+        # the authority knows at once what its revocation list says only from the next publication
+        self.registry.check_usable(self.registry.row_of(ident.card_serial), now, "login")
         return identity_json(ident)
 
     def resident_of_serial(self, serial: int, now: float) -> int:

@@ -310,3 +310,32 @@ class HeadcountsOut(BaseModel):
     at: float
     total_reported: int
     shelters: list[dict[str, Any]]
+
+
+# -- cards -----------------------------------------------------------------------------------------------
+class LossReportIn(Model):
+    """A card reported lost at a city counter (紛失届); staff checked the holder's photo ID."""
+
+    report_id: str = Field(pattern=KEY_PATTERN, description="the counter's idempotency key for this report")
+    card_serial: int = Field(ge=0, le=2**62, description="the serial number (製造番号) printed on the card")
+    at: float = Field(ge=0, allow_inf_nan=False, description="POSIX seconds when the loss was reported")
+
+
+class MyLossReportIn(Model):
+    """My own card reported lost from my session (by default the card I logged in with)."""
+
+    report_id: str = Field(pattern=KEY_PATTERN, description="my idempotency key for this report")
+    card_serial: int | None = Field(None, ge=0, le=2**62, description="one of my cards; default: the session's")
+
+
+class LossReportOut(BaseModel):
+    """The suspended card: its certificates revoked, and the services that refuse it from now on."""
+
+    report_id: str
+    status: Literal["recorded", "duplicate"]
+    card_serial: int
+    resident_id: int
+    card_status: str = Field(description="suspended: the holder can report it found or ask for a reissue")
+    suspended_at: float = Field(description="POSIX seconds; taps from then on are refused, earlier ones stay")
+    revoked_certificates: list[str] = Field(description="hex serials of the JPKI certificates revoked (user first)")
+    refused_by: list[str] = Field(description="the actors that hold the revocation (journaled) before this reply")

@@ -13,6 +13,18 @@ class TwinError(Exception):
         """A JSON-ready description of the refusal."""
         return {"error": self.code, "detail": str(self)}
 
+    def __reduce__(self):
+        """Pickle as class, message and attributes, so refusals with their own __init__ cross processes (Ray)."""
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type[TwinError], args: tuple, state: dict) -> TwinError:
+    """A refusal unpickled without calling its __init__ (whose signature may differ from its args)."""
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
 
 class ValidationError(TwinError, ValueError):
     """Input that is malformed or out of range."""

@@ -44,3 +44,10 @@ def test_revocation_refuses_taps_from_its_time_on_and_not_before():
 def test_asking_about_an_unknown_serial_is_an_error():
     with pytest.raises(UnknownCard):
         index().revoked_since(99)
+
+
+def test_only_known_cards_not_yet_revoked_by_then_are_to_revoke():
+    idx = index()
+    idx.revoke(10, T)
+    assert idx.to_revoke([10, 20, 99], T) == [20]  # 10 already refused from T; 99 unknown (refused anyway)
+    assert idx.to_revoke([10, 20], T - 5) == [10, 20]  # an earlier revocation of 10 would change it

@@ -102,6 +102,15 @@ class SerialIndex:
             raise UnknownCard(f"card serial {serial} was never issued by this city")
         return self._revoked.get(i)
 
+    def to_revoke(self, serials: list[int], now: float) -> list[int]:
+        """Of `serials`, those a revocation from `now` would change: known here and not revoked by `now`."""
+        out = []
+        for serial in (int(s) for s in serials):
+            i = self._position(serial)
+            if i >= 0 and self._revoked.get(i, np.inf) > now:
+                out.append(serial)
+        return out
+
     def serial_of(self, resident_id: int) -> int | None:
         """The card serial a resident holds, or None (for scenarios building taps)."""
         hit = np.flatnonzero(self._residents == resident_id)
