@@ -242,3 +242,28 @@ def test_the_openapi_document_lists_the_loss_report_endpoints(live):
     assert op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/LossReportIn")
     assert set(doc["components"]["schemas"]["LossReportIn"]["properties"]) == {"report_id", "card_serial", "at"}
     assert "post" in doc["paths"][MY_LOSS]
+
+
+def test_a_revocation_survives_a_restart_from_a_snapshot_in_a_shelter_group_and_child_watch(tmp_path):
+    spec = ServiceSpec(data_dir=str(tmp_path), scale=0.01, shelter_groups=2, resident_shards=2, built_at=T_LIVE,
+                       snapshot_every=0).open()
+    who, t = holder(spec, 20), T_LIVE + 3000
+    group, watch = ShelterHost(spec, 1), ChildWatchHost(spec)
+    reader = group.readers()[0][0]
+    group.revoke([who["card_serial"]], t)
+    watch.revoke([who["card_serial"]], t)
+    group.snapshot()
+    watch.snapshot()
+    group.store.close()
+    watch.store.close()
+    group, watch = ShelterHost(spec, 1), ChildWatchHost(spec)
+    assert (group.snapshots.restored_seq, group.replayed) == (1, 0)
+    assert (watch.snapshots.restored_seq, watch.replayed) == (1, 0)
+    (answer, status), = group.taps("checkin", [shelter_tap(reader, who["card_serial"], t + 1, "s1")])
+    assert (status, answer["error"]) == (403, "card_revoked")
+    school = {"tap_id": "s2", "fingerprint": "s2", "facility_id": watch.sites()[0], "serial": who["card_serial"],
+              "at": t + 1}
+    assert watch.taps([school])[0][0]["error"] == "card_revoked"
+    assert group.revoke([who["card_serial"]], t + 5) == 0 and watch.revoke([who["card_serial"]], t + 5) == 0
+    group.store.close()
+    watch.store.close()
