@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs for a local Ray (default: all)")
     p.add_argument("--time-shift", type=float, default=0.0, help="seconds added to the clock (a drill run as "
                    "if at another time, e.g. within kiosk hours) (default: 0)")
+    p.add_argument("--snapshot-every", type=int, default=1000,
+                   help="snapshot each actor's state every N journaled commands, so a restart replays only "
+                        "the commands after the newest snapshot; 0 = never (default: 1000)")
     p.add_argument("--ready-file", default=None, help="write the service's URL and data folder as JSON here "
                    "once it is up (for scripts)")
     p.set_defaults(func=run)
@@ -53,7 +56,8 @@ def _spec(args: argparse.Namespace):
     data = args.data or str(DEFAULT_DATA / f"{args.city}-s{args.seed}-x{args.scale:g}")
     return ServiceSpec(data_dir=data, city=args.city, seed=args.seed, scale=args.scale, design=args.design,
                        store=args.store, shelter_groups=args.shelter_groups,
-                       resident_shards=args.resident_shards, time_shift=args.time_shift).open()
+                       resident_shards=args.resident_shards, time_shift=args.time_shift,
+                       snapshot_every=args.snapshot_every).open()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -302,3 +302,10 @@ def test_a_shelter_group_on_postgresql_restarts_from_a_snapshot(tmp_path, pg_dsn
     finally:
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema_of(spec, "shelters_0")}" CASCADE')
+
+
+def test_serve_refuses_a_negative_snapshot_interval_before_starting_anything(cli, tmp_path):
+    r = cli("serve", "--data", str(tmp_path / "d"), "--scale", "0.01", "--snapshot-every", "-3")
+    assert r.returncode == 2
+    assert "error: snapshot_every must be an integer in 0..10000000, got -3" in r.stderr
+    assert not (tmp_path / "d").exists()
