@@ -3,10 +3,14 @@ shelter group and child watch (journaled there, so a rebuilt host still refuses)
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import polars as pl
 import pytest
 
-from actors import world
+from actors import routes_cards, world
+from actors.context import Unavailable
 from actors.hosts_childwatch import ChildWatchHost
 from actors.hosts_safety import ShelterHost
 from actors.hosts_trust import TrustHost
@@ -137,6 +141,42 @@ def test_child_watch_refuses_a_revoked_card_and_still_after_a_rebuild(spec):
                         "at": t + 30}])[0][0]["error"] == "card_revoked"
     assert again.revoke([kid["card_serial"]], t + 40) == 0
     again.store.close()
+
+
+class _Handle:
+    """A host as a Ray handle looks to the routes (`handle.method.remote(...)` awaitable); optional failures."""
+
+    def __init__(self, host, fail: dict[str, int] | None = None) -> None:
+        self.host, self.fail = host, dict(fail or {})
+
+    def __getattr__(self, name: str):
+        def remote(*args):
+            async def run():
+                if self.fail.get(name, 0) > 0:
+                    self.fail[name] -= 1
+                    raise Unavailable("shelter group restarting")
+                return getattr(self.host, name)(*args)
+            return run()
+        return type("M", (), {"remote": staticmethod(remote)})()
+
+
+def test_a_report_whose_propagation_failed_is_finished_by_a_retry_with_the_same_report_id(spec):
+    trust, watch = TrustHost(spec), ChildWatchHost(spec)
+    groups = [ShelterHost(spec, g) for g in range(2)]
+    c = type("C", (), {"trust": _Handle(trust), "shelters": [_Handle(groups[0]), _Handle(groups[1], {"revoke": 1})],
+                       "childwatch": _Handle(watch)})()
+    who, t = holder(spec, 30), T_LIVE + 4000
+    reader = groups[1].readers()[0][0]
+    with pytest.raises(Unavailable):  # no acknowledgement: the caller must retry
+        asyncio.run(routes_cards.report(c, "c1:p1", "p1", "fp", who["card_serial"], t))
+    (answer, _), = groups[1].taps("checkin", [shelter_tap(reader, who["card_serial"], t + 1, "p-before")])
+    assert answer["status"] == "recorded"  # group 1 never got it
+    reply = asyncio.run(routes_cards.report(c, "c1:p1", "p1", "fp", who["card_serial"], t))
+    assert reply.status_code == 200 and json.loads(reply.body)["status"] == "duplicate"
+    (answer, status), = groups[1].taps("checkin", [shelter_tap(reader, who["card_serial"], t + 2, "p-after")])
+    assert (status, answer["error"]) == (403, "card_revoked")
+    for host in (trust, watch, *groups):
+        host.store.close()
 
 
 # -- through HTTP on the live service ----------------------------------------------------------------------
