@@ -168,8 +168,7 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
         idx = [i for i, t in enumerate(taps) if t.kind == kind and out[i] is None]
         if not idx:
             continue
-        rows = [{"tap_id": taps[i].tap_id, "fingerprint": fingerprint(taps[i]), "reader_id": device.reader_id,
-                 "serial": serial_of(taps[i]), "at": taps[i].at} for i in idx]
+        rows = [(taps[i].tap_id, fingerprint(taps[i]), device.reader_id, serial_of(taps[i]), taps[i].at) for i in idx]
         if len(rows) == 1:  # a single tap joins the others arriving now (one actor call, one commit)
             answers = [await c.batcher(device.group, kind, send_taps).submit(rows[0])]
         else:
@@ -179,13 +178,14 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
     return out  # type: ignore[return-value]
 
 
-async def send_taps(c: Context, group: int, kind: str, rows: list[dict]) -> list[tuple[dict, int]]:
-    """Taps to one shelter group in one call. For check-ins, the other groups are asked at the same
-    time whether they hold a record of these cards; those that do clear it for residents newly checked
-    in here (a resident is recorded at one shelter city-wide)."""
+async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> list[tuple[dict, int]]:
+    """Taps (tuples in `routing.TAP_FIELDS` order) to one shelter group in one call, as columns. For
+    check-ins, the other groups are asked at the same time whether they hold a record of these cards;
+    those that do clear it for residents newly checked in here (one shelter per resident city-wide)."""
     others = [k for k in range(len(c.shelters)) if k != group] if kind == "checkin" else []
-    serials, at = [r["serial"] for r in rows], max(r["at"] for r in rows)
-    replies = await asyncio.gather(call(c.shelters[group].taps.remote(kind, rows)),
+    cols = routing.tap_columns(rows)
+    serials, at = cols["serial"], max(cols["at"])
+    replies = await asyncio.gather(call(c.shelters[group].taps.remote(kind, cols)),
                                    *[call(c.shelters[k].present.remote(serials, at)) for k in others])
     answers, held = replies[0], dict(zip(others, replies[1:], strict=True))
     releases = []

@@ -13,6 +13,12 @@ import numpy as np
 
 SHELTERS, RESIDENTS = "shelters", "residents"
 TRUST, KIOSKS, LINKAGE, CHILDWATCH = "trust", "kiosks", "linkage", "childwatch"
+TAP_FIELDS = ("tap_id", "fingerprint", "reader_id", "serial", "at")  # a shelter tap row, sent as columns
+
+
+def tap_columns(rows: Sequence[tuple]) -> dict[str, list]:
+    """Shelter tap rows (tuples in TAP_FIELDS order) as columns: smaller and faster to send."""
+    return {name: list(col) for name, col in zip(TAP_FIELDS, zip(*rows, strict=True), strict=True)}
 
 
 def shard_of(resident_id: int, shards: int) -> int:
