@@ -24,7 +24,6 @@ from actors.routing import TAP_FIELDS
 from actors.spec import ServiceSpec
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
-from twin.services.card_serials import resolve_batch
 from twin.services.safety import Safety, ShelterParams, TapResult, shelter_reports
 
 CHANNEL_MOVED = "moved_elsewhere"
@@ -95,13 +94,18 @@ class ShelterHost(Host):
         return out
 
     def _release(self, b: dict, at: float) -> int:
-        """Clear the records of residents who checked in at another group's shelter."""
-        gone = 0
-        for rid in b["residents"]:
-            if int(self.net.where[int(rid)]) >= 0:
+        """Clear the records of residents recorded elsewhere; with `before`, only a record begun no
+        later than the resident's limit there (a newer record here wins)."""
+        gone, limits = 0, b.get("before") or [np.inf] * len(b["residents"])
+        for rid, limit in zip(b["residents"], limits, strict=True):
+            if self._held(int(rid), float(limit)):
                 self.net.leave(int(rid), float(b["at"]), CHANNEL_MOVED, -1)
                 gone += 1
         return gone
+
+    def _held(self, rid: int, before: float = np.inf) -> bool:
+        """Whether the resident is recorded here by a record begun no later than `before`."""
+        return int(self.net.where[rid]) >= 0 and float(self.net.since[rid]) <= before
 
     def _revoke(self, b: dict, at: float) -> int:
         """Cards the trust actor suspended: refused here (card_revoked) from `at` on; earlier check-ins stay."""
@@ -184,15 +188,22 @@ class ShelterHost(Host):
                                                  "assurance": "MEDIUM"}))
         return out
 
-    def present(self, serials: list[int], at: float) -> list[bool]:
-        """Whether each card's holder is recorded at one of this group's shelters."""
-        rids, _ = resolve_batch(self.net.resolver, np.asarray(serials, dtype=np.int64), float(at))
-        return [bool(r >= 0 and self.net.where[r] >= 0) for r in rids.tolist()]
+    def records(self, resident_ids: list[int]) -> list[float | None]:
+        """When each resident's record here began (None: not recorded in this group)."""
+        where, since = self.net.where, self.net.since
+        return [float(since[r]) if where[r] >= 0 else None for r in map(int, resident_ids)]
 
-    def release(self, resident_ids: list[int], at: float) -> int:
-        """Clear these residents' records here (they checked in at another group's shelter)."""
-        present = [int(r) for r in resident_ids if int(self.net.where[int(r)]) >= 0]
-        return self.run("release", {"residents": present, "at": float(at)}, time.time()) if present else 0
+    def release(self, resident_ids: list[int], at: float, before: list[float] | None = None) -> int:
+        """Clear these residents' records here (they are recorded in another group); with `before`, only
+        records begun no later than each resident's limit (a newer record here wins)."""
+        limits = [np.inf] * len(resident_ids) if before is None else [float(b) for b in before]
+        keep = [i for i, (r, b) in enumerate(zip(resident_ids, limits, strict=True)) if self._held(int(r), b)]
+        if not keep:
+            return 0
+        body = {"residents": [int(resident_ids[i]) for i in keep], "at": float(at)}
+        if before is not None:
+            body["before"] = [limits[i] for i in keep]
+        return self.run("release", body, time.time())
 
     def revoke(self, serials: list[int], at: float) -> int:
         """Refuse these cards from `at` on (journaled before returning); cards already refused by then

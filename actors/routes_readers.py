@@ -179,23 +179,34 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
 
 
 async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> list[tuple[dict, int]]:
-    """Taps (tuples in `routing.TAP_FIELDS` order) to one shelter group in one call, as columns. For
-    check-ins, the other groups are asked at the same time whether they hold a record of these cards;
-    those that do clear it for residents newly checked in here (one shelter per resident city-wide)."""
-    others = [k for k in range(len(c.shelters)) if k != group] if kind == "checkin" else []
-    cols = routing.tap_columns(rows)
-    serials, at = cols["serial"], max(cols["at"])
-    replies = await asyncio.gather(call(c.shelters[group].taps.remote(kind, cols)),
-                                   *[call(c.shelters[k].present.remote(serials, at)) for k in others])
-    answers, held = replies[0], dict(zip(others, replies[1:], strict=True))
-    releases = []
-    for k, flags in held.items():
-        rids = [a[0]["result"]["resident_id"] for a, here in zip(answers, flags, strict=True)
-                if here and a[0].get("status") == "recorded" and a[0]["result"].get("outcome") == "checked_in"]
+    """Taps (tuples in `routing.TAP_FIELDS` order) to one shelter group in one call, as columns; after
+    check-ins, a resident recorded in more than one group is settled (`settle_elsewhere`)."""
+    answers = await call(c.shelters[group].taps.remote(kind, routing.tap_columns(rows)))
+    if kind == "checkin" and len(c.shelters) > 1:
+        rids = {a["result"]["resident_id"] for a, _ in answers
+                if a.get("status") == "recorded" and a["result"].get("outcome") in HELD}
         if rids:
-            releases.append(call(c.shelters[k].release.remote(rids, at)))
-    await asyncio.gather(*releases)
+            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows))
     return answers
+
+
+HELD = ("checked_in", "moved", "already_here")  # outcomes after which the resident is recorded here
+
+
+async def settle_elsewhere(c: Context, resident_ids: list[int], at: float) -> None:
+    """A resident is recorded at one shelter city-wide: where groups both hold one, the newest record
+    (then the higher group) stays and the others are released, each only if it is still the record
+    seen. Asked after the check-in is recorded, so of two check-ins racing in two groups at least the
+    later asker sees both, and every asker settles them the same way."""
+    seen = await asyncio.gather(*[call(g.records.remote(resident_ids)) for g in c.shelters])
+    drop: dict[int, tuple[list[int], list[float]]] = {}
+    for i, rid in enumerate(resident_ids):
+        held = [(since[i], k) for k, since in enumerate(seen) if since[i] is not None]
+        for since, k in sorted(held)[:-1]:
+            drop.setdefault(k, ([], []))[0].append(rid)
+            drop[k][1].append(since)
+    await asyncio.gather(*[call(c.shelters[k].release.remote(rids, at, before))
+                           for k, (rids, before) in drop.items()])
 
 
 async def _kiosk(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[dict, int]]:
