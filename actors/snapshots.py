@@ -171,6 +171,9 @@ def _differs(saved: str, current: dict[str, Any]) -> str:
     return "it was made for another " + ", ".join(keys)
 
 
+SPACING = 100  # automatic snapshots take at most 1 % of an actor's time
+
+
 class Snapshots:
     """One host's snapshots: restore on start, take every `snapshot_every` commands and on demand."""
 
@@ -182,6 +185,7 @@ class Snapshots:
         self.base = 0  # the position of the last snapshot restored, taken or attempted
         self.last: SnapshotInfo | None = None
         self.unpicklable = ""  # why this host's aggregate cannot be snapshotted (automatic ones stop)
+        self.not_before = 0.0  # monotonic time before which no automatic snapshot is taken
 
     # -- start --------------------------------------------------------------------------------------
     def start(self) -> int:
@@ -258,12 +262,16 @@ class Snapshots:
     def after_commit(self) -> None:
         """Snapshot when `snapshot_every` commands were journaled since the last one."""
         every = self.host.spec.snapshot_every
-        if every and not self.unpicklable and len(self.host.journal) - self.base >= every:
+        if (every and not self.unpicklable and len(self.host.journal) - self.base >= every
+                and time.monotonic() >= self.not_before):
             self._auto()
 
     def _auto(self) -> None:
-        """An automatic snapshot: a failure is logged (the next try is `snapshot_every` later), never raised."""
+        """An automatic snapshot: a failure is logged (the next try is `snapshot_every` later), never raised.
+        The next one waits at least SPACING times as long as this one took, so snapshots (which hold the
+        actor while they are written, and grow with its state) take at most 1/SPACING of its time."""
         self.base = len(self.host.journal)
+        started = time.monotonic()
         try:
             self.take()
         except SnapshotFailed as exc:
@@ -272,6 +280,9 @@ class Snapshots:
         except Exception as exc:  # noqa: BLE001 - the command is committed; a snapshot is an optimisation
             log.warning("%s: snapshot at %d failed, next try in %d commands: %s", self.host.name, self.base,
                         self.host.spec.snapshot_every, exc)
+        finally:
+            now = time.monotonic()
+            self.not_before = now + SPACING * (now - started)
 
     # -- the table ----------------------------------------------------------------------------------
     def listed(self) -> list[dict[str, Any]]:

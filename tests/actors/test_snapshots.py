@@ -24,6 +24,12 @@ from twin.errors import ValidationError
 ME = {"method": "jpki_user_cert", "assurance": "HIGH", "at": T_LIVE, "card_serial": 1}
 
 
+@pytest.fixture(autouse=True)
+def no_spacing(monkeypatch):
+    """Automatic snapshots as often as `snapshot_every` allows (the time budget is tested on its own)."""
+    monkeypatch.setattr(snapshots, "SPACING", 0)
+
+
 def make_spec(tmp_path, **kw) -> ServiceSpec:
     kw.setdefault("snapshot_every", 0)
     return ServiceSpec(data_dir=str(tmp_path), scale=0.01, shelter_groups=2, resident_shards=2, built_at=T_LIVE,
@@ -143,6 +149,21 @@ def test_snapshots_are_taken_every_n_commands_and_only_the_newest_three_kept(tmp
     assert (again.snapshots.restored_seq, again.replayed) == (15, 1)
     same_view(shelter_view(again, spec), view)
     again.store.close()
+
+
+def test_an_automatic_snapshot_waits_until_a_hundred_times_its_own_duration_has_passed(tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshots, "SPACING", 100)
+    spec = make_spec(tmp_path, snapshot_every=2)
+    host = ShelterHost(spec, 0)
+    checkins(host, spec, range(2))
+    (first,) = host.snapshots.listed()
+    assert host.snapshots.not_before > 0
+    checkins(host, spec, range(2, 6))  # due by count, held back by time
+    assert host.snapshots.listed() == [first]
+    host.snapshots.not_before = 0.0  # as if the time had passed
+    checkins(host, spec, range(6, 7))
+    assert [s["seq"] for s in host.snapshots.listed()] == [7, 2]
+    host.store.close()
 
 
 def test_an_unreadable_newest_snapshot_falls_back_to_the_one_before(tmp_path):
