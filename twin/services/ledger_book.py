@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
+from twin.services.ledger_fast import fee_columns, post_fees
 from twin.services.ledger_requests import REQUEST_TYPES, Receipt, Row
 from twin.services.ledger_rules import (
     POINTS_BREAKAGE,
@@ -143,6 +144,12 @@ class Batch:
         self.legs = [legs_of(r, r.amount or 0, found(r.ref) if r.ref else None) for r in rows]
         accounts = {acc for legs in self.legs for acc, _ in legs}
         accounts.update((POINTS_EXPENSE, POINTS_BREAKAGE))
+        self.load(accounts)
+        if any(r.op not in SIMPLE_OPS for r in rows):
+            self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
+
+    def load(self, accounts: set[str]) -> None:
+        """Read the balances of these accounts (cached ones from the cache); new ones start at 0."""
         cached, balances = self.cached, self.balances
         missing = [acc for acc in accounts if acc not in cached]
         if len(missing) < len(accounts):
@@ -152,8 +159,6 @@ class Batch:
             balances[acc] = int(bal)
         self.loaded = dict(balances)
         self._register((acc, 0) for acc in accounts)
-        if any(r.op not in SIMPLE_OPS for r in rows):
-            self.lots = pts.LotBook(self.tx, [r.resident_id for r in rows if r.op in ("redeem", "expire")])
 
     def _legs(self, r: Row, amount: int, original: Receipt | None) -> Legs:
         """The balanced legs (account, signed amount, debit positive) of one request."""
@@ -334,6 +339,13 @@ def _collector_paused() -> Iterator[None]:
 
 def _post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
                 cache: BalanceCache | None) -> list[Receipt | TwinError]:
+    cols = fee_columns(requests, params)
+    if cols is not None:  # fee payments only: try the columnar fast path
+        batch = Batch(tx, now, params, cache)
+        fast = post_fees(batch, cols)
+        if fast is not None:
+            batch.write()
+            return fast  # type: ignore[return-value]
     out: list[Receipt | TwinError] = []
     rows: list[Row | None] = []
     for req in requests:
