@@ -38,12 +38,27 @@ def token_auth_on() -> bool:
     return bool(is_token_auth_enabled())
 
 
+# Ray Serve's high-throughput mode (Ray 2.56+): user code on the replica's event loop, buffered
+# request logs, direct ingress. Measured with `python -m benchmarks serve`: batched check-ins
+# 17,600 -> 20,000/s and single check-in p99 at half the maximum 149 -> 53 ms on 2 cores.
+# An operator may set RAY_SERVE_THROUGHPUT_OPTIMIZED=0 to turn it off.
+SERVE_ENV = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+
+
+def serve_env() -> dict[str, str]:
+    """Put the Serve settings in this process's environment (unless already set there), before Ray starts,
+    so a local cluster's processes inherit them; the settings in force."""
+    for name, value in SERVE_ENV.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in SERVE_ENV}
+
+
 def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
     """Start a local Ray (address None) or join a cluster, with token authentication; its context."""
     require_token_auth()
     import ray
 
-    env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+    env = {"env_vars": {"PYTHONPATH": str(ROOT), **serve_env()}}
     kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "configure_logging": False}
     if address is None:
         kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}

@@ -2,10 +2,10 @@
 
 Baseline: a FastAPI route on Ray Serve that reads the body and answers `{"status": "ok"}`,
 behind the same proxy and with the same client. Then the real reader contract: one tap per
-request (target: 70 % of the no-op rate or better), 500 taps per batch request (target:
-20,000 check-ins/s or more), and the latency of single check-ins offered open-loop at half the
-measured maximum (target: p99 under 100 ms), beside the no-op's own latency at half its
-maximum. The client shares the machine, so request bodies are encoded before the clock runs;
+request (target: 70 % of the no-op rate or better), 500 taps per batch request from 4, 8
+and 16 clients at once, the best of them (target: 20,000 check-ins/s or more), and the
+latency of single check-ins offered open-loop at half the measured maximum (target: p99 under
+100 ms), beside the no-op's own latency at half its maximum. The client shares the machine, so request bodies are encoded before the clock runs;
 the ratios are what to compare across machines.
 """
 
@@ -162,9 +162,13 @@ def measure(svc, seconds: float, concurrency: int) -> tuple:
     url, c = svc.url, concurrency
     noop, _ = asyncio.run(closed_loop(url, singles("/noop/", budget), seconds, c))
     single, e1 = asyncio.run(closed_loop(url, singles("/v1/readers/taps", budget), seconds, c))
-    batches = [("/v1/readers/taps/batch", json.dumps({"taps": [tap() for _ in range(500)]}).encode(), head)
-               for _ in range(int(seconds * 80))]
-    batched, e2 = asyncio.run(closed_loop(url, batches, seconds, 4, 500))
+    batched, e2 = 0.0, 0
+    for clients in (4, 8, 16):  # the maximum: as many readers uploading at once as the machine serves best
+        batches = [("/v1/readers/taps/batch", json.dumps({"taps": [tap() for _ in range(500)]}).encode(), head)
+                   for _ in range(int(seconds * 60))]
+        rate, errors = asyncio.run(closed_loop(url, batches, seconds, clients, 500))
+        print(f"   (batches of 500 from {clients} clients at once: {rate:,.0f} check-ins/s)")
+        batched, e2 = max(batched, rate), e2 + errors
     lat_noop = asyncio.run(open_loop(url, singles("/noop/", int(noop * seconds)), noop / 2, seconds))
     lat = asyncio.run(open_loop(url, singles("/v1/readers/taps", int(single * seconds)), single / 2, seconds))
     return noop, single, batched, lat_noop, lat, e1 + e2

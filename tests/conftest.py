@@ -27,13 +27,15 @@ def ray_session():
     """One local Ray session shared by every test that needs Ray."""
     import ray
 
+    from actors.service import serve_env
+
     if not ray.is_initialized():
         ray.init(
             num_cpus=2,
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,
-            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+            runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), **serve_env()}},  # as `run.py serve` runs
         )
     yield ray
     # shut down at interpreter exit (other session fixtures may still use it)
