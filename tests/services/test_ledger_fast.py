@@ -25,15 +25,21 @@ class Pair:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, funds: dict[int, int]) -> None:
         self.mp = monkeypatch
         self.fast, self.slow = Ledger.in_memory(), Ledger.in_memory()
-        self.fast_answers: list[bool] = []  # per fast ledger batch: did the fast path post it?
-        real = ledger_fast.post_fees
+        self.fast_answers: list[bool] = []  # per fee-only batch: did the fast path post it?
+        plan, write = ledger_fast.post_fees, ledger_book.Batch.write_if_keys_new
 
-        def spy(batch, cols):
-            out = real(batch, cols)
-            self.fast_answers.append(out is not None)
+        def spy_plan(batch, cols):
+            out = plan(batch, cols)
+            if out is None:
+                self.fast_answers.append(False)
             return out
 
-        monkeypatch.setattr(ledger_book, "post_fees", spy)
+        def spy_write(batch):
+            self.fast_answers.append(write(batch))
+            return self.fast_answers[-1]
+
+        monkeypatch.setattr(ledger_book, "post_fees", spy_plan)
+        monkeypatch.setattr(ledger_book.Batch, "write_if_keys_new", spy_write)
         for ledger in (self.fast, self.slow):
             ledger.post_many([TopUp(f"fund-{r}", r, yen) for r, yen in funds.items()], T0)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
@@ -56,6 +57,20 @@ REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the
 Legs = list[tuple[str, int]]
 _REVENUE: dict[str, str] = {}  # fee type -> its revenue account (fee types are a fixed, validated set)
 SIMPLE_OPS = frozenset(("fee", "top_up"))  # no refund totals or point lots to keep
+INSERT_CHUNK = 64  # rows per multi-row INSERT: 768 values at most, under every backend's limit
+
+
+def insert_rows(tx: Tx, into: str, rows: Sequence[tuple], width: int) -> None:
+    """Insert rows of `width` values, many per statement (one `VALUES (..), (..)` list per chunk)."""
+    one = "(" + ", ".join("?" * width) + ")"
+    full = f"INSERT INTO {into} VALUES " + ", ".join([one] * INSERT_CHUNK)
+    flat = chain.from_iterable
+    end = len(rows) - len(rows) % INSERT_CHUNK
+    for i in range(0, end, INSERT_CHUNK):
+        tx.execute(full, tuple(flat(rows[i : i + INSERT_CHUNK])))
+    if end < len(rows):
+        rest = rows[end:]
+        tx.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * len(rest)), tuple(flat(rest)))
 
 
 def load_receipts(tx: Tx, keys: Sequence[str]) -> dict[str, Receipt]:
@@ -150,15 +165,19 @@ class Batch:
 
     def load(self, accounts: set[str]) -> None:
         """Read the balances of these accounts (cached ones from the cache); new ones start at 0."""
-        cached, balances = self.cached, self.balances
-        missing = [acc for acc in accounts if acc not in cached]
+        cached, balances, rules = self.cached, self.balances, self.rules
+        missing = accounts.difference(cached)
         if len(missing) < len(accounts):
-            balances.update((acc, cached[acc]) for acc in accounts if acc in cached)
+            present = accounts.difference(missing)
+            balances.update(zip(present, map(cached.__getitem__, present), strict=True))
         for acc, bal in self.tx.query_in("SELECT account_id, balance FROM ledger_accounts "
                                          "WHERE account_id IN ({in})", sorted(missing)):
             balances[acc] = int(bal)
         self.loaded = dict(balances)
-        self._register((acc, 0) for acc in accounts)
+        fresh = accounts.difference(balances)
+        balances.update(dict.fromkeys(fresh, 0))
+        self.fresh.extend(fresh)
+        rules.update((acc, account_rule(acc)) for acc in accounts.difference(rules))
 
     def _legs(self, r: Row, amount: int, original: Receipt | None) -> Legs:
         """The balanced legs (account, signed amount, debit positive) of one request."""
@@ -281,6 +300,21 @@ class Batch:
         elif row.op == "expire":
             self.lots.lapse(self.lots.lot(row.resident_id, int(row.ref)), pid)
 
+    def write_if_keys_new(self) -> bool:
+        """Write the batch unless the store already holds one of its keys; then write nothing."""
+        tx = self.tx
+        tx.execute("SAVEPOINT ledger_new_keys")
+        try:
+            self.write()
+        except Exception as exc:
+            if not _key_taken(exc):
+                raise
+            tx.execute("ROLLBACK TO SAVEPOINT ledger_new_keys")
+            tx.execute("RELEASE SAVEPOINT ledger_new_keys")
+            return False
+        tx.execute("RELEASE SAVEPOINT ledger_new_keys")
+        return True
+
     def write(self) -> None:
         """Write the batch's postings, entries, balances, refunds and lots; bump the version."""
         tx, cache = self.tx, self.cache
@@ -295,10 +329,8 @@ class Batch:
             if acc not in new:
                 del balances[acc]
         tx.execute("UPDATE ledger_meta SET value = ? WHERE name = 'version'", (self.version + 1,))
-        tx.executemany(f"INSERT INTO ledger_postings ({POSTING_COLUMNS}) VALUES "
-                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [r[:12] for r in self.posted])
-        tx.executemany("INSERT INTO ledger_entries (posting_id, account_id, amount) VALUES (?, ?, ?)",
-                       self.entries)
+        insert_rows(tx, f"ledger_postings ({POSTING_COLUMNS})", [r[:12] for r in self.posted], 12)
+        insert_rows(tx, "ledger_entries (posting_id, account_id, amount)", self.entries, 3)
         tx.executemany("INSERT INTO ledger_accounts (account_id, kind, balance) VALUES (?, ?, ?)",
                        [(a, kind_of(a), balances[a]) for a in sorted(new)])
         tx.executemany("UPDATE ledger_accounts SET balance = ? WHERE account_id = ?",
@@ -311,6 +343,11 @@ class Batch:
             self.lots.write(tx)
         if cache is not None:
             cache.stage(self.version + 1, balances, was_valid)
+
+
+def _key_taken(exc: Exception) -> bool:
+    """The store refused a posting because its idempotency key is already there (any backend)."""
+    return type(exc).__name__ in ("IntegrityError", "UniqueViolation") and "idem_key" in str(exc)
 
 
 def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
@@ -343,8 +380,7 @@ def _post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerPa
     if cols is not None:  # fee payments only: try the columnar fast path
         batch = Batch(tx, now, params, cache)
         fast = post_fees(batch, cols)
-        if fast is not None:
-            batch.write()
+        if fast is not None and batch.write_if_keys_new():
             return fast  # type: ignore[return-value]
     out: list[Receipt | TwinError] = []
     rows: list[Row | None] = []

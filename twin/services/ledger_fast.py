@@ -71,12 +71,17 @@ def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int]]:
         srcs = list(map(source_account, rids, chans, meths, sites))
     rev_of = {f: revenue(f) for f in set(fees)}
     revs = list(map(rev_of.__getitem__, fees))
-    delta: dict[str, int] = {}
-    get = delta.get
-    for acc, amt in zip(srcs, amounts, strict=True):
-        delta[acc] = get(acc, 0) + amt
-    for fee, acc in rev_of.items():
-        delta[acc] = -sum(a for f, a in zip(fees, amounts, strict=True) if f == fee)
+    delta = dict(zip(srcs, amounts, strict=True))
+    if len(delta) < len(srcs):  # an account pays more than once: add its payments up
+        delta.clear()
+        get = delta.get
+        for acc, amt in zip(srcs, amounts, strict=True):
+            delta[acc] = get(acc, 0) + amt
+    if len(rev_of) == 1:
+        delta[revs[0]] = -sum(amounts)
+    else:
+        for fee, acc in rev_of.items():
+            delta[acc] = -sum(a for f, a in zip(fees, amounts, strict=True) if f == fee)
     return srcs, revs, delta
 
 
@@ -98,10 +103,12 @@ def _never_below_zero(batch: FeeBatch, delta: dict[str, int]) -> bool:
 
 
 def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
-    """Post every payment of the batch (receipts in order), or None if the general path must."""
+    """Plan every payment of the batch (receipts in order), or None if the general path must.
+
+    Keys are not looked up here: the caller writes the batch under a savepoint and, if the
+    store's unique key refuses one (a replay or a conflict), rolls it back for the general path.
+    """
     keys, rids, fees, amounts, chans, meths, sites = cols
-    if batch.tx.query_in("SELECT idem_key FROM ledger_postings WHERE idem_key IN ({in})", keys):
-        return None  # a replay or a conflict: the general path answers each
     srcs, revs, delta = _legs(cols)
     batch.load(set(delta))
     if not _never_below_zero(batch, delta):
