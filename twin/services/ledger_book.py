@@ -57,20 +57,21 @@ REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the
 Legs = list[tuple[str, int]]
 _REVENUE: dict[str, str] = {}  # fee type -> its revenue account (fee types are a fixed, validated set)
 SIMPLE_OPS = frozenset(("fee", "top_up"))  # no refund totals or point lots to keep
-INSERT_CHUNK = 64  # rows per multi-row INSERT: 768 values at most, under every backend's limit
+INSERT_CHUNK = 250  # rows per multi-row INSERT: 3,000 values at most (SQLite >= 3.32 takes 32,766, PostgreSQL 65,535)
 
 
-def insert_rows(tx: Tx, into: str, rows: Sequence[tuple], width: int) -> None:
-    """Insert rows of `width` values, many per statement (one `VALUES (..), (..)` list per chunk)."""
+def insert_values(tx: Tx, into: str, values: Sequence[object], width: int) -> None:
+    """Insert rows given as one flat list of `width` values each, INSERT_CHUNK rows per statement."""
     one = "(" + ", ".join("?" * width) + ")"
-    full = f"INSERT INTO {into} VALUES " + ", ".join([one] * INSERT_CHUNK)
-    flat = chain.from_iterable
-    end = len(rows) - len(rows) % INSERT_CHUNK
-    for i in range(0, end, INSERT_CHUNK):
-        tx.execute(full, tuple(flat(rows[i : i + INSERT_CHUNK])))
-    if end < len(rows):
-        rest = rows[end:]
-        tx.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * len(rest)), tuple(flat(rest)))
+    step = width * INSERT_CHUNK
+    end = len(values) - len(values) % step
+    if end:
+        full = f"INSERT INTO {into} VALUES " + ", ".join([one] * INSERT_CHUNK)
+        for i in range(0, end, step):
+            tx.execute(full, tuple(values[i : i + step]))
+    if end < len(values):
+        rest = tuple(values[end:])
+        tx.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * (len(rest) // width)), rest)
 
 
 def load_receipts(tx: Tx, keys: Sequence[str]) -> dict[str, Receipt]:
@@ -147,6 +148,9 @@ class Batch:
         self.lots: pts.LotBook | None = None
         self.legs: list[Legs] = []
         self.fresh: list[str] = []  # accounts not in the store when the batch began
+        self.touched: set[str] | None = None  # accounts the entries name, if known without them
+        self.posting_values: list[object] = []  # the postings flat, if built without receipts
+        self.entry_values: list[object] = []  # the entries flat (posting, account, amount, ...)
 
     def prepare(self, rows: list[Row]) -> None:
         """Read every earlier posting, refund total, balance and point lot the batch needs."""
@@ -324,13 +328,16 @@ class Batch:
                 cache.stage(self.version, {}, was_valid)
             return
         old, balances = self.loaded, self.balances
-        new = {e[1] for e in self.entries}.difference(old)
+        touched = self.touched if self.touched is not None else {e[1] for e in self.entries}
+        new = touched.difference(old)
         for acc in self.fresh:  # accounts only refused requests named: never created, never cached
             if acc not in new:
                 del balances[acc]
         tx.execute("UPDATE ledger_meta SET value = ? WHERE name = 'version'", (self.version + 1,))
-        insert_rows(tx, f"ledger_postings ({POSTING_COLUMNS})", [r[:12] for r in self.posted], 12)
-        insert_rows(tx, "ledger_entries (posting_id, account_id, amount)", self.entries, 3)
+        insert_values(tx, f"ledger_postings ({POSTING_COLUMNS})",
+                      self.posting_values or [v for r in self.posted for v in r[:12]], 12)
+        insert_values(tx, "ledger_entries (posting_id, account_id, amount)",
+                      self.entry_values or list(chain.from_iterable(self.entries)), 3)
         tx.executemany("INSERT INTO ledger_accounts (account_id, kind, balance) VALUES (?, ?, ?)",
                        [(a, kind_of(a), balances[a]) for a in sorted(new)])
         tx.executemany("UPDATE ledger_accounts SET balance = ? WHERE account_id = ?",

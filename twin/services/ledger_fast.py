@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
-from itertools import repeat
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import add, attrgetter
 from typing import Any, Protocol
 
 from twin.services.ledger_requests import PAY_PAIRS, FeePayment, Receipt
@@ -33,7 +33,9 @@ class FeeBatch(Protocol):
     balances: dict[str, int]
     rules: dict[str, tuple[int, bool]]
     posted: list[Receipt]
-    entries: list[tuple[int, str, int]]
+    posting_values: list[object]
+    entry_values: list[object]
+    touched: set[str] | None
 
     def load(self, accounts: set[str]) -> None: ...
 
@@ -62,13 +64,15 @@ def fee_columns(requests: Sequence[object], p: LedgerParams) -> FeeColumns | Non
     return cols
 
 
-def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int]]:
-    """Each payment's source and revenue account, and the batch's net change per account."""
+def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int], set[str]]:
+    """Each payment's source and revenue account, the net change per account, and the wallets."""
     _, rids, fees, amounts, chans, meths, sites = cols
     if set(meths) == {"wallet"}:
         srcs = [f"wallet:{rid}" for rid in rids]
+        wallets = set(srcs)
     else:
         srcs = list(map(source_account, rids, chans, meths, sites))
+        wallets = {src for src, m in zip(srcs, meths, strict=True) if m == "wallet"}
     rev_of = {f: revenue(f) for f in set(fees)}
     revs = list(map(rev_of.__getitem__, fees))
     delta = dict(zip(srcs, amounts, strict=True))
@@ -82,22 +86,31 @@ def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int]]:
     else:
         for fee, acc in rev_of.items():
             delta[acc] = -sum(a for f, a in zip(fees, amounts, strict=True) if f == fee)
-    return srcs, revs, delta
+    return srcs, revs, delta, wallets
 
 
-def _never_below_zero(batch: FeeBatch, delta: dict[str, int]) -> bool:
+def _lowest(stored: list[int], sign: int) -> int:
+    """The lowest natural balance (stored x side) among stored balances of one side."""
+    return min(stored) if sign > 0 else -max(stored)
+
+
+def _never_below_zero(batch: FeeBatch, delta: dict[str, int], wallets: set[str]) -> bool:
     """No account breaks the no-overdraft rule at any point of the batch.
 
     Each account moves one way only in a fee batch (sources are debited, revenue credited),
-    so every balance it passes through lies between its first and its last one.
+    so every balance it passes through lies between its first and its last one. Wallets
+    share one rule and are checked together.
     """
     balances, rules = batch.balances, batch.rules
-    for acc, d in delta.items():
-        rule = rules.get(acc)
-        if rule is None:
-            rule = rules[acc] = account_rule(acc)
-        sign, free = rule
-        if not free and (balances[acc] * sign < 0 or (balances[acc] + d) * sign < 0):
+    sign, free = account_rule("wallet:")
+    if wallets and not free:
+        before = list(map(balances.__getitem__, wallets))
+        after = list(map(add, before, map(delta.__getitem__, wallets)))
+        if _lowest(before, sign) < 0 or _lowest(after, sign) < 0:
+            return False
+    for acc in delta.keys() - wallets:
+        sign, free = rules[acc]
+        if not free and (balances[acc] * sign < 0 or (balances[acc] + delta[acc]) * sign < 0):
             return False
     return True
 
@@ -109,9 +122,9 @@ def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
     store's unique key refuses one (a replay or a conflict), rolls it back for the general path.
     """
     keys, rids, fees, amounts, chans, meths, sites = cols
-    srcs, revs, delta = _legs(cols)
+    srcs, revs, delta, wallets = _legs(cols)
     batch.load(set(delta))
-    if not _never_below_zero(batch, delta):
+    if not _never_below_zero(batch, delta, wallets):
         return None
     first, n = batch.next_id, len(keys)
     batch.next_id = first + n
@@ -119,9 +132,11 @@ def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
     balances = batch.balances
     for acc, d in delta.items():
         balances[acc] += d
-    batch.posted = list(map(_receipt, zip(pids, keys, repeat("fee"), rids, amounts, fees, chans, meths,
-                                          sites, repeat(""), repeat(0.0), repeat(batch.now), repeat(False))))
+    columns = (pids, keys, repeat("fee"), rids, amounts, fees, chans, meths, sites, repeat(""), repeat(0.0),
+               repeat(batch.now))
+    batch.posted = list(map(_receipt, zip(*columns, repeat(False))))
+    batch.posting_values = list(chain.from_iterable(zip(*columns, strict=False)))  # stops with pids
     negs = [-a for a in amounts]
-    batch.entries = [e for pair in zip(zip(pids, srcs, amounts, strict=True), zip(pids, revs, negs, strict=True),
-                                       strict=True) for e in pair]
+    batch.entry_values = list(chain.from_iterable(zip(pids, srcs, amounts, pids, revs, negs, strict=True)))
+    batch.touched = set(delta)
     return batch.posted
