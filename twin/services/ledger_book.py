@@ -14,7 +14,6 @@ from itertools import chain
 
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
-from twin.services.ledger_cache import BalanceCache
 from twin.services.ledger_fast import fee_columns, post_fees
 from twin.services.ledger_requests import REQUEST_TYPES, Receipt, Row
 from twin.services.ledger_rules import (
@@ -92,6 +91,42 @@ def _conflict(row: Row, first: Receipt) -> IdempotencyConflict | None:
     return IdempotencyConflict(f"idempotency key {row.key!r} was already used for posting "
                                f"#{first.posting_id} ({first.op} of {first.amount:,} by resident "
                                f"{first.resident_id}); this request differs ({said}); refused, nothing posted")
+
+
+class BalanceCache:
+    """Balances this process last committed, valid while the ledger's version is the one it wrote.
+
+    Any other writer (another process, or a caller's own transaction) bumps the version, and
+    the next batch then reads every balance from the store again.
+    """
+
+    MAX_ACCOUNTS = 1_000_000
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.balances: dict[str, int] = {}
+        self.rules: dict[str, tuple[int, bool]] = {}  # account -> (side, may go negative): never stale
+        self._pending: tuple[int, dict[str, int], bool] | None = None
+
+    def valid_at(self, version: int) -> dict[str, int]:
+        """The cached balances if the store is still at `version`, else nothing."""
+        return self.balances if version == self.version else {}
+
+    def stage(self, version: int, balances: dict[str, int], was_valid: bool) -> None:
+        """What to remember once the batch's transaction has committed."""
+        self._pending = (version, balances, was_valid)
+
+    def confirm(self) -> None:
+        """The transaction committed: adopt the staged balances."""
+        if self._pending is None:
+            return
+        version, balances, was_valid = self._pending
+        if not was_valid or len(self.balances) > self.MAX_ACCOUNTS:
+            self.balances = {}
+        if len(self.rules) > self.MAX_ACCOUNTS:
+            self.rules = {}
+        self.balances.update(balances)
+        self.version, self._pending = version, None
 
 
 class Batch:

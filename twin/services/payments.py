@@ -20,8 +20,7 @@ from twin.clock import DAY
 from twin.errors import TwinError
 from twin.events import Event, EventLog
 from twin.services import points as pts
-from twin.services.ledger_book import SCHEMA, load_receipts, post_batch
-from twin.services.ledger_cache import BalanceCache
+from twin.services.ledger_book import SCHEMA, BalanceCache, load_receipts, post_batch
 from twin.services.ledger_requests import (
     FeePayment,
     PointExpiry,
