@@ -32,6 +32,7 @@ from twin.services.ledger_rules import (
     wallet,
 )
 from twin.services.ledger_rules import points as points_account
+from twin.services.ledger_sql import insert_values, store_balances
 from twin.store import Tx
 
 SCHEMA = (
@@ -57,32 +58,6 @@ REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the
 Legs = list[tuple[str, int]]
 _REVENUE: dict[str, str] = {}  # fee type -> its revenue account (fee types are a fixed, validated set)
 SIMPLE_OPS = frozenset(("fee", "top_up"))  # no refund totals or point lots to keep
-INSERT_CHUNK = 250  # rows per multi-row INSERT: 3,000 values at most (SQLite >= 3.32 takes 32,766, PostgreSQL 65,535)
-
-
-def insert_values(tx: Tx, into: str, values: Sequence[object], width: int, then: str = "") -> None:
-    """Insert rows given as one flat list of `width` values each, INSERT_CHUNK rows per statement."""
-    one = "(" + ", ".join("?" * width) + ")"
-    step = width * INSERT_CHUNK
-    end = len(values) - len(values) % step
-    if end:
-        full = f"INSERT INTO {into} VALUES " + ", ".join([one] * INSERT_CHUNK) + then
-        for i in range(0, end, step):
-            tx.execute(full, tuple(values[i : i + step]))
-    if end < len(values):
-        rest = tuple(values[end:])
-        tx.execute(f"INSERT INTO {into} VALUES " + ", ".join([one] * (len(rest) // width)) + then, rest)
-
-
-def store_balances(tx: Tx, changed: dict[str, int]) -> None:
-    """Set the balances of accounts already in the store (an upsert whose insert never happens).
-
-    Many rows per statement, so it runs faster than one UPDATE per account; every account named
-    was read from the store inside this transaction, so each row takes the ON CONFLICT branch.
-    """
-    values = [v for acc, bal in changed.items() for v in (acc, acc.partition(":")[0], bal)]
-    insert_values(tx, "ledger_accounts (account_id, kind, balance)", values, 3,
-                  " ON CONFLICT (account_id) DO UPDATE SET balance = excluded.balance")
 
 
 def load_receipts(tx: Tx, keys: Sequence[str]) -> dict[str, Receipt]:
