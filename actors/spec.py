@@ -45,7 +45,7 @@ class ServiceSpec:
     spread: bool = True  # place actors over every node of the cluster
     instance: str = ""  # random id of the data folder (names its PostgreSQL schemas)
     time_shift: float = 0.0  # seconds added to the wall clock (a drill run as if at another time)
-    snapshot_every: int = 1000  # snapshot each actor's aggregate every N journaled commands (0: never)
+    snapshot_every: int = 50_000  # snapshot each actor's aggregate every N journaled commands (0: never)
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, str) or not self.data_dir:

@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs for a local Ray (default: all)")
     p.add_argument("--time-shift", type=float, default=0.0, help="seconds added to the clock (a drill run as "
                    "if at another time, e.g. within kiosk hours) (default: 0)")
-    p.add_argument("--snapshot-every", type=int, default=1000,
+    p.add_argument("--snapshot-every", type=int, default=50_000,
                    help="snapshot each actor's state every N journaled commands, so a restart replays only "
-                        "the commands after the newest snapshot; 0 = never (default: 1000)")
+                        "the commands after the newest snapshot; 0 = never (default: 50,000)")
     p.add_argument("--ready-file", default=None, help="write the service's URL and data folder as JSON here "
                    "once it is up (for scripts)")
     p.set_defaults(func=run)
