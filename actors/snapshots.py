@@ -37,7 +37,7 @@ import polars as pl
 
 from actors import world
 from twin.errors import TwinError
-from twin.services.ledger_book import BalanceCache
+from twin.services.ledger_cache import BalanceCache
 
 if TYPE_CHECKING:
     from actors.host import Host

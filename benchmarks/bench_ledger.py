@@ -22,8 +22,8 @@ from collections import Counter
 from pathlib import Path
 
 from twin.clock import jst
-from twin.services.ledger_book import POSTING_COLUMNS, SCHEMA
-from twin.services.ledger_sql import insert_values
+from twin.services.ledger_book import POSTING_COLUMNS
+from twin.services.ledger_sql import SCHEMA, insert_values
 from twin.services.payments import FeePayment, Ledger, TopUp
 from twin.store import Store
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from twin.services.ledger_book import SCHEMA
-from twin.services.ledger_sql import INSERT_CHUNK, insert_values, store_balances
+from twin.services.ledger_sql import INSERT_CHUNK, SCHEMA, insert_values, store_balances
 from twin.store import Store
 
 

@@ -14,6 +14,7 @@ from itertools import chain
 
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
+from twin.services.ledger_cache import BalanceCache
 from twin.services.ledger_fast import fee_columns, post_fees
 from twin.services.ledger_requests import REQUEST_TYPES, Receipt, Row
 from twin.services.ledger_rules import (
@@ -35,23 +36,6 @@ from twin.services.ledger_rules import points as points_account
 from twin.services.ledger_sql import insert_values, store_balances
 from twin.store import Tx
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS ledger_accounts (
-        account_id TEXT PRIMARY KEY, kind TEXT NOT NULL, balance BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS ledger_postings (
-        posting_id ID PRIMARY KEY, idem_key TEXT NOT NULL UNIQUE, op TEXT NOT NULL,
-        resident_id BIGINT NOT NULL, amount BIGINT NOT NULL, detail TEXT NOT NULL,
-        channel TEXT NOT NULL, method TEXT NOT NULL, site BIGINT NOT NULL, ref TEXT NOT NULL,
-        expires_at REAL NOT NULL, at REAL NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS ledger_entries (
-        posting_id BIGINT NOT NULL, account_id TEXT NOT NULL, amount BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS ledger_refunds (
-        payment_key TEXT PRIMARY KEY, refunded BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)""",
-    """INSERT INTO ledger_meta (name, value) SELECT 'version', 0
-        WHERE NOT EXISTS (SELECT 1 FROM ledger_meta WHERE name = 'version')""",
-    *pts.SCHEMA,
-)
 POSTING_COLUMNS = "posting_id, idem_key, op, resident_id, amount, detail, channel, method, site, ref, expires_at, at"
 FINGERPRINT = ("op", "resident_id", "amount", "detail", "channel", "method", "site", "ref", "expires_at")
 REFUND_FINGERPRINT = ("op", "amount", "ref")  # payer and accounts come from the refunded payment
@@ -77,42 +61,6 @@ def _conflict(row: Row, first: Receipt) -> IdempotencyConflict | None:
     return IdempotencyConflict(f"idempotency key {row.key!r} was already used for posting "
                                f"#{first.posting_id} ({first.op} of {first.amount:,} by resident "
                                f"{first.resident_id}); this request differs ({said}); refused, nothing posted")
-
-
-class BalanceCache:
-    """Balances this process last committed, valid while the ledger's version is the one it wrote.
-
-    Any other writer (another process, or a caller's own transaction) bumps the version, and
-    the next batch then reads every balance from the store again.
-    """
-
-    MAX_ACCOUNTS = 1_000_000
-
-    def __init__(self) -> None:
-        self.version: int | None = None
-        self.balances: dict[str, int] = {}
-        self.rules: dict[str, tuple[int, bool]] = {}  # account -> (side, may go negative): never stale
-        self._pending: tuple[int, dict[str, int], bool] | None = None
-
-    def valid_at(self, version: int) -> dict[str, int]:
-        """The cached balances if the store is still at `version`, else nothing."""
-        return self.balances if version == self.version else {}
-
-    def stage(self, version: int, balances: dict[str, int], was_valid: bool) -> None:
-        """What to remember once the batch's transaction has committed."""
-        self._pending = (version, balances, was_valid)
-
-    def confirm(self) -> None:
-        """The transaction committed: adopt the staged balances."""
-        if self._pending is None:
-            return
-        version, balances, was_valid = self._pending
-        if not was_valid or len(self.balances) > self.MAX_ACCOUNTS:
-            self.balances = {}
-        if len(self.rules) > self.MAX_ACCOUNTS:
-            self.rules = {}
-        self.balances.update(balances)
-        self.version, self._pending = version, None
 
 
 class Batch:

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from twin.services import points as pts
 from twin.store import Tx
 
 INSERT_CHUNK = 250  # rows per multi-row INSERT: 3,000 values at most (SQLite >= 3.32 takes 32,766, PostgreSQL 65,535)
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS ledger_accounts (
+        account_id TEXT PRIMARY KEY, kind TEXT NOT NULL, balance BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_postings (
+        posting_id ID PRIMARY KEY, idem_key TEXT NOT NULL UNIQUE, op TEXT NOT NULL,
+        resident_id BIGINT NOT NULL, amount BIGINT NOT NULL, detail TEXT NOT NULL,
+        channel TEXT NOT NULL, method TEXT NOT NULL, site BIGINT NOT NULL, ref TEXT NOT NULL,
+        expires_at REAL NOT NULL, at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_entries (
+        posting_id BIGINT NOT NULL, account_id TEXT NOT NULL, amount BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_refunds (
+        payment_key TEXT PRIMARY KEY, refunded BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)""",
+    """INSERT INTO ledger_meta (name, value) SELECT 'version', 0
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_meta WHERE name = 'version')""",
+    *pts.SCHEMA,
+)
+
 
 
 def insert_values(tx: Tx, into: str, values: Sequence[object], width: int, then: str = "") -> None:

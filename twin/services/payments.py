@@ -20,7 +20,8 @@ from twin.clock import DAY
 from twin.errors import TwinError
 from twin.events import Event, EventLog
 from twin.services import points as pts
-from twin.services.ledger_book import SCHEMA, BalanceCache, load_receipts, post_batch
+from twin.services.ledger_book import load_receipts, post_batch
+from twin.services.ledger_cache import BalanceCache
 from twin.services.ledger_requests import (
     FeePayment,
     PointExpiry,
@@ -45,6 +46,7 @@ from twin.services.ledger_rules import (
     side,
     wallet,
 )
+from twin.services.ledger_sql import SCHEMA
 from twin.services.reconcile import Reconciliation, reconcile
 from twin.store import Store, Tx
 
