@@ -40,13 +40,13 @@ PLOTS = (
 
 
 @lru_cache(maxsize=2)
-def authority(city: str, city_seed: int, algorithm: str) -> Any:
+def authority(city: str, city_seed: int, key_mode: str) -> Any:
     """The card authority of a city's cards, kept per process: its keys and certificates are
     derived lazily and deterministically, so later replications reuse them (nothing here is
     revoked, so no state carries over that could change an outcome)."""
     from twin.pki import CertificateAuthority
 
-    return CertificateAuthority(seed=city_seed * 1009 + sum(map(ord, city)), algorithm=algorithm)
+    return CertificateAuthority.for_key_mode(city_seed * 1009 + sum(map(ord, city)), key_mode)
 
 
 def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]:
@@ -64,7 +64,7 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
         counter_windows_per_ward=p.counter_windows_per_ward,
         kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
     service = CertificateService(city.residents, params=cp)
-    ca = authority(p.city, p.city_seed, p.card_algorithm)
+    ca = authority(p.city, p.city_seed, p.key_mode)
     registry = CardRegistry.from_city(city, ca, t_start)
     return service, registry, Reader(ca, registry, reader_id="kiosk-network")
 
