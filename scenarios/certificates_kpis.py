@@ -67,8 +67,9 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float
     branch = copies(final_channel="branch")
     issued = kiosk + counter + branch
     cw = _waits(visits, "counter")
-    worst = max((_pct(_waits(g, "counter"), 95) for _, g in visits.group_by("ward")),
-                default=float("nan"))
+    per_ward = [_pct(_waits(g, "counter"), 95) for _, g in visits.group_by("ward", maintain_order=True)]
+    # wards without counter waits (NaN) do not count: max() with NaN depended on group order
+    worst = max((w for w in per_ward if w == w), default=float("nan"))
     cost = (kiosk * p.kiosk_cost_per_certificate_yen
             + (counter + branch) * p.counter_cost_per_certificate_yen
             + public_kiosks * p.public_kiosk_upkeep_yen_per_year * p.days / 365.0)
