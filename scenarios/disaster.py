@@ -143,6 +143,10 @@ def simulate(p: Params, rng: np.random.Generator) -> tuple[DisasterModel, list[d
     if ev.people == 0:
         raise ValidationError("nobody evacuates at this scale and evacuation_share; raise either")
     safety, face = build_services(p, city, t0)
+    if p.engine == "fast":
+        from scenarios.fast.disaster_run import run_fast
+
+        return run_fast(p, ev, safety, face, rng, t0)
     env = simpy.Environment()
     m = DisasterModel(env, p, ev, safety, face, rng, t0)
     rows: list[dict] = []

@@ -38,11 +38,11 @@ class DisasterModel:
         n_s, n = ev.shelters.height, ev.people
         self.wards = ev.shelters["ward"].to_numpy()
         self.xy = ev.shelters.select("x_km", "y_km").to_numpy()
-        self.paper = [ServicePoint(env, p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
-        self.readers = ([ServicePoint(env, p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
+        self.paper = [self._point(p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
+        self.readers = ([self._point(p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
                         if p.readers_per_shelter else [])
         face_on = p.face_check_enabled and p.face_checkers_per_ward > 0
-        self.face = ({int(w): ServicePoint(env, p.face_checkers_per_ward, f"face{w}")
+        self.face = ({int(w): self._point(p.face_checkers_per_ward, f"face{w}")
                       for w in np.unique(self.wards)} if face_on else {})
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
@@ -69,6 +69,19 @@ class DisasterModel:
         self.lookups_started: set[int] = set()
         self.found_at: dict[int, float] = {}
         self.members_of = self._members_by_household()
+
+    # ---- what the engine provides (the fast engine overrides these three) ----------------------
+    def _point(self, servers: int, name: str) -> Any:
+        """A desk of `servers` staff or readers with one FIFO line."""
+        return ServicePoint(self.env, servers, name)
+
+    def _later(self, delay: float, fn: Any, *args: Any) -> None:
+        """Call fn(*args) after `delay` seconds of simulated time."""
+        self.env.timeout(delay).callbacks.append(lambda _e: fn(*args))
+
+    def _start_lookup(self, h: int, asker: int, ident: Identity) -> None:
+        """Start household h's look-ups (first one after the current step)."""
+        self.env.process(self.lookup(h, asker, ident))
 
     def finish(self) -> None:
         """Turn the per-person lists into numpy arrays for the KPIs and frames."""
@@ -235,13 +248,13 @@ class DisasterModel:
             self.card_admitted.append(m)
         leave = self.env.now + self.stay_s[m]
         if leave < self.horizon_s:
-            self.env.timeout(leave - self.env.now).callbacks.append(lambda _e, m=m: self._leave(m))
+            self._later(leave - self.env.now, self._leave, m)
         h = self.household[m]
         ident = self.identity.get(m)
         if (self.p.family_lookup and h in self.members_of and h not in self.lookups_started
                 and ident is not None and ident.assurance >= Assurance.MEDIUM):
             self.lookups_started.add(h)
-            self.env.process(self.lookup(h, m, ident))
+            self._start_lookup(h, m, ident)
 
     def _leave(self, m: int) -> None:
         """A person leaves the shelter; the desk records it when it can."""
@@ -272,15 +285,19 @@ class DisasterModel:
         time, at most every 6 hours), as people do when the answer keeps being "not yet".
         """
         missing = [x for x in self.members_of[h] if x != asker]
-        family, resident, where = self.safety.family, self.resident, self.here
         wait = self.p.lookup_retry_min * 60.0
         while True:
-            now, here = self.t0 + self.env.now, where[asker]
-            # ask only for those not found yet (the asker remembers the others)
-            missing = [x for x in missing if not (here >= 0 and where[x] == here)
-                       and family.locate(ident, resident[x], now).shelter_id is None]
+            missing = self._still_missing(asker, ident, missing)
             if not missing:
                 self.found_at[h] = self.env.now
                 return
             yield self.env.timeout(wait)
             wait = min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S)
+
+    def _still_missing(self, asker: int, ident: Identity, missing: list[int]) -> list[int]:
+        """One look-up: the members neither on the asker's shelter floor nor in the system."""
+        family, resident, where = self.safety.family, self.resident, self.here
+        now, here = self.t0 + self.env.now, where[asker]
+        # ask only for those not found yet (the asker remembers the others)
+        return [x for x in missing if not (here >= 0 and where[x] == here)
+                and family.locate(ident, resident[x], now).shelter_id is None]
