@@ -22,6 +22,7 @@ from scenarios.certificates_params import CertificatesParams as Params
 from scenarios.certificates_params import start_day
 from scenarios.certificates_sim import CertificateModel
 from scenarios.cities import city_for
+from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
 from scenarios.streams import spawn_streams
@@ -93,8 +94,11 @@ def simulate(p: Params, seed: int | np.random.SeedSequence) -> tuple[Certificate
     visits = make_visits(streams, p, city, xy, holder_probability(p, city))
     services = build_services(p, city, t_start)
     kiosk_ward = _kiosk_wards(city, xy)
-    env = simpy.Environment()
-    m = CertificateModel(env, p, visits, services, per_site, kiosk_ward, streams, t_start)
+    if p.engine == "fast":
+        env, model = FastEnv(), FastCertificateModel
+    else:
+        env, model = simpy.Environment(), CertificateModel
+    m = model(env, p, visits, services, per_site, kiosk_ward, streams, t_start)
     simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
     env.process(m.source(simulated))
     env.run()

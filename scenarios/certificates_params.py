@@ -112,6 +112,9 @@ class CertificatesParams(ScenarioParams):
                           "per-card secret, every rule kept, fastest), ed25519, p256 or rsa2048 (the "
                           "real card's, slowest); outcomes are identical in every mode",
                           choices=KEY_MODES)
+    engine: str = param("fast", unit="", doc="simulation engine: 'fast' (a lean event loop with "
+                        "Kiefer-Wolfowitz service points, same outcomes) or 'simpy' (the reference)",
+                        choices=("fast", "simpy"))
     series_step_min: float = param(30.0, unit="min", doc="time-series step", lo=1.0)
 
     def validate(self) -> None:

@@ -34,17 +34,19 @@ DAY_S = 86400.0
 class CertificateModel:
     """Kiosk sites and ward counters as queues, the services, and one record per visit."""
 
+    point_type: Any = ServicePoint  # the fast engine's model seats customers with FastPoint
+
     def __init__(self, env: simpy.Environment, p: Any, v: Visits, services: Any,
                  kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray,
                  streams: Mapping[str, np.random.Generator], t_start: float) -> None:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
         self.pin_rng, self.challenges = streams["pins"], streams["challenges"]
         self.service, self.registry, self.reader = services
-        self.kiosk_points = [ServicePoint(env, int(n), f"kiosk{k}")
+        self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]
         wards = sorted(set(v.ward.tolist()))
-        self.counter_points = {w: ServicePoint(env, p.counter_windows_per_ward, f"counter{w}")
+        self.counter_points = {w: self.point_type(env, p.counter_windows_per_ward, f"counter{w}")
                                for w in wards}
         self.counters = {w: self.service.counter(w) for w in wards}
         self.windows = self.service.params.windows()
