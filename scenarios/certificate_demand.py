@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +19,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
+from scenarios.streams import Streams
 from twin.clock import jst
 from twin.population import City
 from twin.services.certificate_rules import CERTIFICATE_TYPES
@@ -178,7 +178,7 @@ def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.nd
     return at
 
 
-def make_visits(streams: Mapping[str, np.random.Generator], p: CertificatesParams, city: City,
+def make_visits(streams: Streams, p: CertificatesParams, city: City,
                 kiosk_xy: np.ndarray, holder_p: float) -> Visits:
     """Draw every visit of the period (see the module docstring): who and what from the `demand`
     stream, the channel from `choice`, the time from `arrivals`, the patience from `patience`."""

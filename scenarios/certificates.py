@@ -25,15 +25,14 @@ from scenarios.cities import city_for
 from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
-from scenarios.streams import spawn_streams
+from scenarios.streams import Streams
 from twin.clock import jst
 from twin.errors import ValidationError
 
-__all__ = ["KPIS", "PLOTS", "Params", "SOURCES", "TITLE", "run"]
+__all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
 TITLE = "peak certificate demand"
-# the sources of chance, each its own stream (common random numbers); append new ones at the end
-SOURCES = ("ownership", "demand", "choice", "arrivals", "patience", "service", "pins", "kiosk_faults",
-           "returns", "challenges")
+# the sources of chance, each its own stream by name (common random numbers): ownership, demand,
+# choice, arrivals, patience, service, pins, kiosk_faults, returns, challenges
 PLOTS = (
     Plot("series", "series", "counter_queue", "People waiting at ward counters (all wards)",
          "people", x="hours", xlabel="hours from the first day's midnight"),
@@ -86,7 +85,7 @@ def holder_probability(p: Params, city: Any) -> float:
 
 def simulate(p: Params, seed: int | np.random.SeedSequence) -> tuple[CertificateModel, Any, np.ndarray]:
     """Draw the visits, build the services and run every visit to its end."""
-    streams = spawn_streams(seed, SOURCES)
+    streams = Streams(as_seed_sequence(seed))
     d = start_day(p.start_date)
     t_start = jst(d.year, d.month, d.day)
     city = with_ownership(city_for(p.city, p.city_seed, p.scale), p.card_ownership, streams["ownership"])

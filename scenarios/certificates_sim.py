@@ -10,7 +10,6 @@ patience, comes back another day, and is served by the real `CounterOffice` at a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import simpy
 from scenarios.certificate_demand import COUNTER, KIOSK, Visits
 from scenarios.certificates_params import CERT_TYPES
 from scenarios.queueing import ServicePoint
-from scenarios.streams import Draws
+from scenarios.streams import Draws, Streams
 from twin.card import mistype
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
@@ -38,7 +37,7 @@ class CertificateModel:
 
     def __init__(self, env: simpy.Environment, p: Any, v: Visits, services: Any,
                  kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray,
-                 streams: Mapping[str, np.random.Generator], t_start: float) -> None:
+                 streams: Streams, t_start: float) -> None:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
         self.pin_rng, self.challenges = streams["pins"], streams["challenges"]
         self.service, self.registry, self.reader = services

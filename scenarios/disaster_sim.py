@@ -19,6 +19,7 @@ import simpy
 
 from scenarios.evacuation import CARD, FACE, PAPER, Evacuation
 from scenarios.queueing import ServicePoint
+from scenarios.streams import Streams
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
@@ -32,9 +33,11 @@ class DisasterModel:
     """One run: desks per shelter and ward, the safety service, and per-evacuee records."""
 
     def __init__(self, env: simpy.Environment, p: Any, ev: Evacuation, safety: Any,
-                 face_desk: Any, rng: np.random.Generator, t0: float) -> None:
+                 face_desk: Any, streams: Streams, t0: float) -> None:
         self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
-        self.net, self.rng, self.t0 = safety.shelters, rng, t0
+        self.net, self.streams, self.t0 = safety.shelters, streams, t0
+        self.face_rng, self.paper_rng = streams["face_match"], streams["paper_form"]
+        self.checkout_rng = streams["paper_checkout"]
         n_s, n = ev.shelters.height, ev.people
         self.wards = ev.shelters["ward"].to_numpy()
         self.xy = ev.shelters.select("x_km", "y_km").to_numpy()
@@ -50,7 +53,8 @@ class DisasterModel:
         self.durations = self._draw_durations(n).tolist()
         self.horizon_s = p.horizon_h * 3600.0
         decline = p.stay_decline_per_day
-        self.stay_s = (self.rng.exponential(24.0 * 3600.0 / decline, n).tolist() if decline > 0
+        self.stay_s = (streams["stay"].exponential(24.0 * 3600.0 / decline, n).tolist()
+                       if decline > 0
                        else [float("inf")] * n)  # how long each stays once registered
         self.method = ev.member_method.tolist()
         self.group_shelter = ev.group_shelter.tolist()
@@ -92,11 +96,16 @@ class DisasterModel:
             setattr(self, name, np.array(getattr(self, name), dtype=dtype))
 
     def _draw_durations(self, n: int) -> np.ndarray:
-        """Each person's desk time for their method (lognormal around the calibrated means)."""
-        p = self.p
-        means = np.array([p.card_tap_mean_s, p.paper_form_mean_s, p.face_check_mean_s])
-        m = means[self.ev.member_method]
-        return self.rng.lognormal(np.log(m) - p.checkin_sigma**2 / 2, p.checkin_sigma, n)
+        """Each person's desk time for their method (lognormal around the calibrated means).
+
+        Every person gets a draw from each channel's own stream, and keeps the one of their
+        method: a design that changes someone's method leaves everyone else's times as they were.
+        """
+        p, sigma = self.p, self.p.checkin_sigma
+        cols = [self.streams[f"service_{name}"].lognormal(np.log(mean) - sigma**2 / 2, sigma, n)
+                for name, mean in (("card", p.card_tap_mean_s), ("paper", p.paper_form_mean_s),
+                                   ("face", p.face_check_mean_s))]
+        return np.choose(self.ev.member_method, cols)
 
     def _members_by_household(self) -> dict[int, list[int]]:
         """Member indices of each apart household (the ones that look each other up)."""
@@ -228,11 +237,12 @@ class DisasterModel:
                                                 self.serial[m])
                 return res
             if method == FACE:
-                ident = self.face_desk.attempt(rid, rid, "shelter_registration", now, self.rng)
+                ident = self.face_desk.attempt(rid, rid, "shelter_registration", now,
+                                               self.face_rng)
                 res = self.net.check_in_identity(ident, fid, now)
                 self.identity[m] = ident
                 return res
-            return self.net.paper_form(fid, rid, now, self.rng)
+            return self.net.paper_form(fid, rid, now, self.paper_rng)
         except TwinError:
             if method == FACE:
                 self.face_refused += 1
@@ -272,7 +282,7 @@ class DisasterModel:
                 self.net.check_out(readers[m % len(readers)], self.serial[m], now)
             elif m in self.identity:
                 self.net.check_out_identity(self.identity[m], now)
-            elif self.rng.random() < self.p.paper_checkout_share:
+            elif self.checkout_rng.random() < self.p.paper_checkout_share:
                 rid = self.resident[m]
                 self.net.check_out_identity(Identity(rid, "paper_form", Assurance.LOW, now), now)
         except TwinError:

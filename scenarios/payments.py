@@ -11,7 +11,6 @@ acknowledged request lost, none posted twice, the book reconciled.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,16 +25,16 @@ from scenarios.payment_system import LedgerWriter, Network, Outcome, client
 from scenarios.payments_params import CHANNELS, FEE_TYPES, OPS, Params  # noqa: F401 (re-exported)
 from scenarios.plotspec import Plot
 from scenarios.results import KPI, ScenarioResult, as_seed_sequence, seed_label
-from scenarios.streams import spawn_streams
+from scenarios.streams import Streams
 from twin.clock import DAY
 from twin.errors import ValidationError
 from twin.services.ledger_book import load_receipts
 from twin.services.payments import FeePayment, Ledger, PointGrant, PointRedemption, TopUp
 
 TITLE = "payment throughput"
-# the sources of chance, each its own stream (common random numbers); append new ones at the end.
-# The network's losses and delays and the clients' back-offs are drawn in event order.
-SOURCES = ("payers", "arrivals", "kinds", "who", "wallet", "network", "backoff")
+# the sources of chance, each its own stream by name (common random numbers): payers, arrivals,
+# kinds, who, wallet, network, backoff (the network's losses and delays and the clients'
+# back-offs are drawn in event order)
 
 KPIS = (
     KPI("requests", "requests", "logical requests made (each may take several attempts)", ""),
@@ -86,7 +85,7 @@ def _ops_and_channels(rng: np.random.Generator, p: Params, n: int) -> tuple[np.n
     return (rng.choice(4, size=n, p=op_w / op_w.sum()), rng.choice(3, size=n, p=ch_w / ch_w.sum()))
 
 
-def make_workload(streams: Mapping[str, np.random.Generator], p: Params, payers: np.ndarray,
+def make_workload(streams: Streams, p: Params, payers: np.ndarray,
                   t0: float) -> Workload:
     """Poisson arrivals over the duration, each a ledger request with an idempotency key; the
     arrivals, the kinds, who asks and how they pay each come from their own stream."""
@@ -148,7 +147,7 @@ def _source(env: simpy.Environment, net: Network, writer: LedgerWriter, rng, wl:
 
 def simulate(p: Params, seed: int | np.random.SeedSequence, folder: Path) -> tuple[list[Outcome], Any, dict]:
     """Run the load against a fresh ledger file in `folder`; outcomes, final ledger and stats."""
-    streams = spawn_streams(seed, SOURCES)
+    streams = Streams(as_seed_sequence(seed))
     t0 = parse_jst(p.start_jst)
     city = city_for(p.city, p.city_seed, p.scale)
     holders = city.residents.filter(pl.col("has_card"))["resident_id"].to_numpy()

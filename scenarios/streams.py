@@ -1,29 +1,53 @@
-"""Per-source random streams (common random numbers): one child stream per source of chance.
+"""Per-source random streams (common random numbers): one child of the run's seed per source.
 
-A run's SeedSequence gives one child per named source (arrivals, service times, kiosk faults,
-which residents ...), in a fixed order per scenario. Two designs that differ in one element then
-draw the same arrivals, the same service times and the same faults for everything else, so
-their difference is the design's, not the dice's; and both engines consume the same arrays.
+A run draws each source of chance — arrivals, service times per channel, card holding, network
+faults, look-ups … — from its own stream, derived from the run's `SeedSequence` and the
+source's name (not from the order in which sources are asked for). Two designs that differ in
+one element therefore keep every other source's draws identical, so their difference is the
+element's effect and not a reshuffle of chance; and both engines consume the same streams.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from scenarios.results import as_seed_sequence
+
+class Streams:
+    """Named child generators of one seed; the same name always gives the same stream."""
+
+    __slots__ = ("_seed", "_made", "_single")
+
+    def __init__(self, seed: np.random.SeedSequence) -> None:
+        self._seed = seed
+        self._made: dict[str, np.random.Generator] = {}
+        self._single: np.random.Generator | None = None
+
+    @classmethod
+    def single(cls, rng: np.random.Generator) -> Streams:
+        """Every source drawn from one generator (callers that pass one rng)."""
+        s = cls(np.random.SeedSequence(0))
+        s._single = rng
+        return s
+
+    def __getitem__(self, source: str) -> np.random.Generator:
+        """The stream of one source (made on first use, then kept)."""
+        if self._single is not None:
+            return self._single
+        rng = self._made.get(source)
+        if rng is None:
+            key = zlib.crc32(source.encode())
+            child = np.random.SeedSequence(self._seed.entropy,
+                                           spawn_key=(*self._seed.spawn_key, key))
+            rng = self._made[source] = np.random.default_rng(child)
+        return rng
 
 
-def child(seed: int | np.random.SeedSequence, k: int) -> np.random.SeedSequence:
-    """The k-th child of the run's seed, the same however often it is asked for (spawn() is not)."""
-    ss = as_seed_sequence(seed)
-    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k), pool_size=ss.pool_size)
-
-
-def spawn_streams(seed: int | np.random.SeedSequence, sources: tuple[str, ...]) -> dict[str, np.random.Generator]:
-    """One generator per source, keyed by name; a source's stream depends only on its position."""
-    return {name: np.random.default_rng(child(seed, k)) for k, name in enumerate(sources)}
+def as_streams(rng: np.random.Generator | Streams) -> Streams:
+    """Streams as given, or one generator serving every source."""
+    return rng if isinstance(rng, Streams) else Streams.single(rng)
 
 
 class Draws:

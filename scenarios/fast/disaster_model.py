@@ -21,6 +21,7 @@ import numpy as np
 from scenarios.disaster_sim import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S, MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import PAPER
 from scenarios.fast.kernel import FifoStage
+from scenarios.streams import Streams
 from twin.identity import Identity
 
 
@@ -93,9 +94,9 @@ class FastDisasterModel(DisasterModel):
     """DisasterModel with desks, delays and look-ups on the fast engine's loop."""
 
     def __init__(self, loop: Loop, p: Any, ev: Any, safety: Any, face_desk: Any,
-                 rng: np.random.Generator, t0: float) -> None:
+                 streams: Streams, t0: float) -> None:
         self.loop = loop
-        super().__init__(loop, p, ev, safety, face_desk, rng, t0)
+        super().__init__(loop, p, ev, safety, face_desk, streams, t0)
 
     def _point(self, servers: int, name: str) -> FastDesk:
         """A desk on the kernel's FIFO stage."""

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from scenarios.disaster import outage_plan
 from scenarios.fast.disaster_model import FastDisasterModel, Loop
+from scenarios.streams import Streams
 from twin.services.safety import shelter_reports
 
 
-def start_clocks(loop: Loop, m: FastDisasterModel, rng: np.random.Generator,
-                 rows: list[dict], entered: list[int]) -> int:
+def start_clocks(loop: Loop, m: FastDisasterModel, streams: Streams, rows: list[dict],
+                 entered: list[int]) -> int:
     """HQ reports, paper entry, the sampler and reader outages, in SimPy's order; outages made."""
     p = m.p
     step = p.hq_report_interval_min * 60.0
-    for fid, phase in zip(m.net.facility_ids.tolist(), rng.random(len(m.paper)).tolist(),
-                          strict=True):
+    phases = streams["hq_phase"].random(len(m.paper)).tolist()
+    for fid, phase in zip(m.net.facility_ids.tolist(), phases, strict=True):
         loop.at(0.0 + phase * step, _hq_report, loop, m, fid, step)
     paper_step = p.paper_entry_interval_min * 60.0
     limit = int(p.paper_entry_forms_per_hour * m.ev.shelters.height * paper_step / 3600.0)
     loop.at(0.0 + paper_step, _paper_entry, loop, m, entered, paper_step, limit)
     loop.at(0.0, _sample, loop, m, rows, m.net.facility_ids.tolist(), p.series_step_min * 60.0)
-    return _outages(loop, m, rng)
+    plan = outage_plan(m, streams["outages"])
+    for readers, start, length in plan:
+        loop.at(0.0 + start, _set_online, loop, m, readers, False)
+        loop.at(0.0 + (start + length), _set_online, loop, m, readers, True)
+    return len(plan)
 
 
 def _hq_report(loop: Loop, m: FastDisasterModel, shelter_id: int, step: float) -> None:
@@ -57,38 +61,23 @@ def _sample(loop: Loop, m: FastDisasterModel, rows: list[dict], ids: list[int],
     loop.at(loop.now + step, _sample, loop, m, rows, ids, step)
 
 
-def _outages(loop: Loop, m: FastDisasterModel, rng: np.random.Generator) -> int:
-    """Network outages of shelters' readers, drawn as `disaster.reader_outages` draws them."""
-    p, n = m.p, 0
-    horizon = p.horizon_h * 3600.0
-    for readers in m.reader_ids:
-        if not readers or rng.random() >= p.reader_offline_probability:
-            continue
-        start = rng.uniform(0.0, horizon)
-        length = rng.exponential(p.reader_outage_mean_min * 60.0)
-        n += 1
-        loop.at(0.0 + start, _set_online, loop, m, readers, False)
-        loop.at(0.0 + (start + length), _set_online, loop, m, readers, True)
-    return n
-
-
 def _set_online(loop: Loop, m: FastDisasterModel, readers: list[int], online: bool) -> None:
     """Take readers off or back on the network (back on syncs their queues)."""
     for r in readers:
         m.net.set_online(r, online, m.t0 + loop.now)
 
 
-def run_fast(p: Any, ev: Any, safety: Any, face: Any, rng: np.random.Generator,
+def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
              t0: float) -> tuple[FastDisasterModel, list[dict], dict]:
     """Run to the horizon on the fast engine; the model, the series rows and run counts."""
     from scenarios.disaster import final_sync
 
     loop = Loop()
-    m = FastDisasterModel(loop, p, ev, safety, face, rng, t0)
+    m = FastDisasterModel(loop, p, ev, safety, face, streams, t0)
     rows: list[dict] = []
     entered = [0]
     m.schedule_arrivals()
-    outages = start_clocks(loop, m, rng, rows, entered)
+    outages = start_clocks(loop, m, streams, rows, entered)
     until = p.horizon_h * 3600.0 + 1e-6
     loop.run(until)
     m.close_desks(until)

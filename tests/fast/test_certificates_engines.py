@@ -48,7 +48,7 @@ def test_both_engines_seat_every_customer_alike_and_decide_the_same(scale):
 
 
 def test_overloaded_counters_renege_and_balk_alike_on_both_engines():
-    over = {"scale": 0.01, "demand_share": 0.15, "counter_patience_min": 10.0,
+    over = {"scale": 0.01, "demand_share": 0.2, "counter_patience_min": 15.0,
             "balk_expected_wait_min": 15.0, "kiosk_p_paper_out": 0.0}
     ref = decided("simpy", 7, **over)
     assert ref["counts"]["reneged"] > 5 and ref["counts"]["balked_to_kiosk"] > 5
