@@ -25,7 +25,7 @@ from scenarios.evacuation import draw_evacuation
 from scenarios.params import parse_jst
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
-from scenarios.streams import Streams
+from scenarios.streams import Streams, as_streams
 from twin.errors import ValidationError
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams
 from twin.services.safety import Safety, ShelterParams, shelter_reports
@@ -141,8 +141,13 @@ def final_sync(m: DisasterModel) -> int:
     return len(off)
 
 
-def simulate(p: Params, streams: Streams) -> tuple[DisasterModel, list[dict], dict]:
-    """Build the city, the services and the evacuation, and run to the horizon."""
+def simulate(p: Params, streams: Streams | np.random.Generator
+             ) -> tuple[DisasterModel, list[dict], dict]:
+    """Build the city, the services and the evacuation, and run to the horizon.
+
+    `streams`: one stream per source (as `run` gives), or one generator for every source.
+    """
+    streams = as_streams(streams)
     t0 = parse_jst(p.quake_jst)
     city = city_for(p.city, p.city_seed, p.scale)
     ev = draw_evacuation(streams, city, p, arrival_hours(p))

@@ -28,7 +28,7 @@ from twin.identity import Identity
 class Loop:
     """A minimal event loop: calls at times, in time order, equal times first scheduled first."""
 
-    __slots__ = ("now", "_heap", "_seq", "events", "in_desks", "_finishes")
+    __slots__ = ("now", "_heap", "_seq", "events", "in_desks", "_finishes", "_feed")
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -37,20 +37,39 @@ class Loop:
         self.events = 0
         self.in_desks = 0  # groups joined at a desk whose service has not finished
         self._finishes: list[float] = []
+        self._feed: tuple[list[float], Callable[[int], None]] = ([], lambda i: None)
 
     def at(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         """Call fn(*args) at time t."""
         self._seq += 1
         heapq.heappush(self._heap, (t, self._seq, fn, args))
 
+    def feed(self, times: list[float], fn: Callable[[int], None]) -> None:
+        """Call fn(i) at times[i] (ascending), beside the heap: the many arrivals stay off it."""
+        self._feed = (times, fn)
+
     def run(self, until: float) -> None:
         """Run every call before `until`, then stand at `until` (as SimPy's run(until))."""
         heap, pop = self._heap, heapq.heappop
-        while heap and heap[0][0] < until:
-            t, _seq, fn, args = pop(heap)
-            self.now = t
-            self.events += 1
-            fn(*args)
+        times, call = self._feed
+        i, n, inf = 0, len(times), float("inf")
+        nxt = times[0] if n else inf
+        while True:
+            if heap and heap[0][0] <= nxt:
+                if heap[0][0] >= until:
+                    break
+                t, _seq, fn, args = pop(heap)
+                self.now = t
+                self.events += 1
+                fn(*args)
+            else:
+                if nxt >= until:
+                    break
+                self.now = nxt
+                self.events += 1
+                call(i)
+                i += 1
+                nxt = times[i] if i < n else inf
         self.now = until
 
     def joined(self, finish: float) -> None:
@@ -124,17 +143,19 @@ class FastDisasterModel(DisasterModel):
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
-        """Put every group within the horizon on the loop, at SimPy's times."""
-        now, horizon = 0.0, self.p.horizon_h * 3600.0
-        starts = self.ev.group_start.tolist()
-        for g, at in enumerate(self.ev.group_arrival_s.tolist()):
+        """Feed every group within the horizon to the loop, at SimPy's times."""
+        now, horizon, times = 0.0, self.p.horizon_h * 3600.0, []
+        for at in self.ev.group_arrival_s.tolist():
             if at > horizon:
-                return
+                break
             now = now + (at - now)  # SimPy: timeout(at - now) from the previous arrival
-            self.loop.at(now, self.arrive_group, g, starts[g], starts[g + 1])
+            times.append(now)
+        self._starts = self.ev.group_start.tolist()
+        self.loop.feed(times, self.arrive_group)
 
-    def arrive_group(self, g: int, a: int, b: int) -> None:
+    def arrive_group(self, g: int) -> None:
         """A group reaches its shelter and splits by check-in method."""
+        a, b = self._starts[g], self._starts[g + 1]
         s = self.group_shelter[g]
         members = list(range(a, b))
         self._arrive(members, s)

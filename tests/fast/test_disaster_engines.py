@@ -70,3 +70,15 @@ def test_readers_all_offline_give_identical_results_on_both_engines():
                      horizon_h=24.0)
     assert ref.kpis["offline_taps"] > 0
     assert_same(ref, fast)
+
+
+def test_one_generator_for_every_source_also_gives_the_same_register_on_both_engines():
+    import numpy as np
+
+    from scenarios.disaster import Params, simulate
+
+    models = [simulate(Params(scale=0.01, horizon_h=8.0, engine=e, face_check_enabled=True,
+                              readers_per_shelter=2, reader_offline_probability=0.5),
+                       np.random.default_rng(3))[0] for e in ("simpy", "fast")]
+    ref, fast = (m.net.taps.to_frame() for m in models)
+    assert ref.height > 300 and ref.equals(fast)
