@@ -35,6 +35,45 @@ def certificate_visit_us(engine: str, key_mode: str, share: float, days: int) ->
     return wall / max(n, 1) * 1e6, n
 
 
+def where_the_time_goes(share: float, days: int) -> dict[str, float]:
+    """Shares of a fast-engine HMAC run's own time (cProfile) by part: engine, services, cards."""
+    import cProfile
+    import pstats
+
+    from scenarios import certificates
+    from scenarios.runner import make_params
+
+    p = make_params("certificates", "full", overrides={
+        "scale": 0.02, "city_seed": 1, "days": days, "demand_share": share})
+    certificates.run(p, 1)
+    prof = cProfile.Profile()
+    prof.enable()
+    certificates.run(p, 1)
+    prof.disable()
+    parts: dict[str, float] = {}
+    for (path, _line, name), (_cc, _nc, own, _cum, _callers) in pstats.Stats(prof).stats.items():
+        part = _part(path, name)
+        parts[part] = parts.get(part, 0.0) + own
+    total = sum(parts.values())
+    return {k: v / total for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
+
+
+def _part(path: str, name: str) -> str:
+    """Which part of a visit a profiled function belongs to."""
+    if "scenarios/fast" in path or "simpy" in path:
+        return "engine"
+    if "sqlite3" in name or any(x in path for x in ("ledger", "twin/store", "services/payments")):
+        return "ledger and store"
+    if any(x in path for x in ("twin/reader", "twin/verifier", "twin/card", "twin/pki", "twin/keys",
+                               "twin/trust", "hmac")) or "hmac" in name:
+        return "cards and authentication"
+    if "twin/" in path:
+        return "other twin services"
+    if "scenarios/" in path:
+        return "scenario model"
+    return "builtins and libraries"
+
+
 def payment_request_us(duration_s: float) -> tuple[float, int, float]:
     """Microseconds per payment request (SimPy engine, real SQLite ledger), requests, simulated rate."""
     from scenarios import payments
@@ -62,6 +101,9 @@ def main(argv: list[str]) -> int:
         us, visits = certificate_visit_us(engine, key_mode, share / 10 if rsa else share, 1 if rsa else days)
         print(f"   certificates, engine {engine:5s} key mode {key_mode:7s}: {us:8.1f} us/visit "
               f"({visits:,} visits)   {us / base:6.1f}x bare SimPy (target <= 3x)")
+    shares = where_the_time_goes(share, days)
+    print("   where a fast + hmac visit's time goes (cProfile, own time): "
+          + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
     us, reqs, rate = payment_request_us(60.0 if quick else 300.0)
     print(f"   payments (SimPy, SQLite ledger): {us:8.1f} us/request ({reqs:,} requests, "
           f"{rate:.1f} answered/s simulated)   {us / base:6.1f}x bare SimPy")

@@ -35,7 +35,7 @@ class CertificateModel:
 
     point_type: Any = ServicePoint  # the fast engine's model seats customers with FastPoint
 
-    def __init__(self, env: simpy.Environment, p: Any, v: Visits, services: Any,
+    def __init__(self, env: simpy.Environment | Any, p: Any, v: Visits, services: Any,
                  kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray,
                  streams: Streams, t_start: float) -> None:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
