@@ -10,6 +10,7 @@ from typing import Any
 
 from twin.policy import Review, ServiceReview
 from twin.policy_basis import article_label, as_of, laws
+from twin.policy_benefits import benefit_values
 from twin.policy_rules import POINTS, SYSTEM_RUNNERS, policy_data
 from twin.policy_tables import design_money, review_comparison, review_frame, service_money
 
@@ -146,11 +147,16 @@ def _totals_lines(r: Review) -> list[str]:
         f"  systems touched ({len(r.systems_touched)}), by who runs them (L149-152): "
         + "; ".join(f"{RUNNER_WORDS[w]}: {', '.join(xs)}" for w, xs in by.items() if xs),
         f"  residents relying on the non-card path: {r.residents_on_non_card_path:,} today, {r.residents_on_non_card_path_at_target:,} at the ownership target",
-        f"  costs (design unit costs, ALL assumptions: {m['cost_lines_assumed']} of {m['cost_lines']} lines): systems ¥{c.system_changes_yen:,}; public kiosks ¥{c.public_kiosks_yen:,} + ¥{c.kiosk_upkeep_yen_per_year:,}/yr; "
+        f"  costs (design unit costs; {m['cost_lines_assumed']} of {m['cost_lines']} cost lines rest on assumptions: {_assumed_costs(r)}): systems ¥{c.system_changes_yen:,}; public kiosks ¥{c.public_kiosks_yen:,} + ¥{c.kiosk_upkeep_yen_per_year:,}/yr; "
         f"shelter readers ¥{c.shelter_readers_yen:,}; card agency (J-LIS) ¥{c.card_agency_fees_yen_per_year:,}/yr + ¥{c.card_agency_install_fees_yen:,} install fees; publicity ¥{c.publicity_yen_per_year:,}/yr",
         f"  over the timeline to FY{r.horizon}: costs {_yen(m['costs_over_timeline_yen'])} (assumed unit costs) beside computed benefits {_yen(m['benefits_over_timeline_yen'])} "
         f"({m['benefits_resting_on_assumptions']} of {m['benefits_valued']} valued effects rest on assumptions; {m['effects_not_computed']} effects the twin cannot compute)",
     ]
+
+
+def _assumed_costs(r: Review) -> str:
+    keys = dict.fromkeys(part.split(":")[0] for c in r.cost_lines if c.basis.kind == "assumption" for part in c.basis.source.split("; "))
+    return ", ".join(keys) or "none"
 
 
 def review_text(r: Review) -> str:
@@ -171,6 +177,8 @@ def review_text(r: Review) -> str:
         out += [f"  effect: {e.text}: {_effect_words(e)}  [{e.basis.label()}]" for e in s.effects]
         out += [f"  not modelled: {f.text}  [{f.basis.label()}]" for f in s.not_modelled]
     out += ["", "City-wide:"] + [f"  - {f.text}  [{f.basis.label()}]" for f in r.common]
+    out += ["", f"Cost lines (to FY{r.horizon}):"]
+    out += [f"  - [{c.service}] {c.item}: {_yen(c.yen_once)} once + {_yen(c.yen_per_year)}/yr × {c.years} yr = {_yen(c.yen_over_timeline)}  [{c.basis.label()}]" for c in r.cost_lines]
     out += ["", *_totals_lines(r)]
     return "\n".join(out)
 
@@ -229,7 +237,15 @@ def _md_money(r: Review) -> list[str]:
         out.append(f"| {s.service} | {_yen(x['costs_once_yen'])} | {_yen(x['costs_per_year_yen'])} | {_yen(x['costs_over_timeline_yen'])} | "
                    f"{_yen(x['benefits_per_year_at_horizon_yen'])} | {_yen(x['benefits_over_timeline_yen'])} | {missing} of {len(s.effects)} |")
     out.append(f"| **design** | | | **{_yen(m['costs_over_timeline_yen'])}** | | **{_yen(m['benefits_over_timeline_yen'])}** | {m['effects_not_computed']} |")
+    out += ["", "Cost lines:", "", "| service | item | once | per year | years | over the timeline | basis |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {c.service} | {_md(c.item)} | {_yen(c.yen_once)} | {_yen(c.yen_per_year)} | {c.years} | {_yen(c.yen_over_timeline)} | {_md(c.basis.label())} |" for c in r.cost_lines]
+    out += ["", "Unit values and rates the benefits use (twin/policy_data/benefits.toml):", ""]
+    out += [f"- {k} = {v['value']:g} {v['unit']}: {v['status']} ({_md(v['source'])})" for k, v in benefit_values().items() if k in _figures_used(r)]
     return out
+
+
+def _figures_used(r: Review) -> set[str]:
+    return {f.split(" = ")[0] for e in r.effects for f in e.figures}
 
 
 def _md_systems(r: Review) -> list[str]:
