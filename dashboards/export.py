@@ -53,7 +53,12 @@ def review_lines(reviews: Sequence[Review]) -> list[str]:
            tables.markdown(tables.ordinances_frame(reviews)), "",
            "### Privacy impact assessments", "", tables.markdown(tables.pias_frame(reviews)), "",
            "### Systems to build or change", "", tables.markdown(tables.systems_frame(reviews)),
-           "", "### Refusals", ""]
+           "", "### Benefits beside costs", "", tables.markdown(tables.money_frame(reviews)), "",
+           "### Main effects (主な効果)", "", tables.markdown(tables.effects_frame(reviews)), "",
+           "### Conditions", ""]
+    conditions = tables.conditions_frame(reviews)
+    out += [tables.markdown(conditions) if conditions.height else "No enabled service waits for an unmet dependency.", ""]
+    out += ["### Refusals", ""]
     refusals = tables.refusals_frame(reviews)
     out += [tables.markdown(refusals) if refusals.height else "No design breaks a rule.", ""]
     return out

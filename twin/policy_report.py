@@ -126,7 +126,8 @@ def _yen(x: float) -> str:
     return f"¥{x / 1e6:,.1f}M" if abs(x) >= 1e6 else f"¥{x:,.0f}"
 
 
-def _effect_words(e: Any) -> str:
+def effect_words(e: Any) -> str:
+    """An effect in words: the quantity, its value and the yen, or why the twin cannot compute it."""
     if not e.computed:
         return f"not computed: {e.not_computed}"
     per = "per event" if e.per_event else "per year"
@@ -174,7 +175,7 @@ def review_text(r: Review) -> str:
                 out.append(f"  {n}. {title}")
                 out += [f"     - {f.text}  [{f.basis.label()}]" for f in lines]
         out += [f"  depends on: {d.what}: {d.status()}  [{d.basis.label()}]" for d in s.dependencies]
-        out += [f"  effect: {e.text}: {_effect_words(e)}  [{e.basis.label()}]" for e in s.effects]
+        out += [f"  effect: {e.text}: {effect_words(e)}  [{e.basis.label()}]" for e in s.effects]
         out += [f"  not modelled: {f.text}  [{f.basis.label()}]" for f in s.not_modelled]
     out += ["", "City-wide:"] + [f"  - {f.text}  [{f.basis.label()}]" for f in r.common]
     out += ["", f"Cost lines (to FY{r.horizon}):"]
@@ -208,7 +209,7 @@ def review_markdown(r: Review) -> str:
         out += ["", "| point | finding | basis |", "|---|---|---|"]
         out += [f"| {f.point}. {POINTS[f.point].split(' (')[0]} | {_md(f.text)}{' *(reading)*' if f.basis.kind == 'reading' else ''} | {_md(f.basis.label())} |" for f in s.findings]
         out += ["", "Main effects (主な効果):", "", "| effect | the twin's figure | basis |", "|---|---|---|"]
-        out += [f"| {_md(e.text)} | {_md(_effect_words(e))} | {_md(e.basis.label())} |" for e in s.effects]
+        out += [f"| {_md(e.text)} | {_md(effect_words(e))} | {_md(e.basis.label())} |" for e in s.effects]
         if s.not_modelled:
             out += ["", "Not modelled by the twin:", ""] + [f"- {_md(f.text)} ({_md(f.basis.label())})" for f in s.not_modelled]
     out += ["", "## City-wide", ""] + [f"- {_md(f.text)} ({_md(f.basis.label())})" for f in r.common]
