@@ -64,7 +64,7 @@ def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult) -> None:
 
 
 def review(choices: Sequence[DesignChoice], city: str) -> None:
-    """The seven-point review of the chosen designs side by side, then each one in full."""
+    """The review of the chosen designs side by side (verdicts, benefits beside costs, conditions), then each one in full."""
     if not choices:
         st.info("Pick designs in the sidebar to see their review.")
         return

@@ -119,7 +119,7 @@ def test_the_report_carries_the_key_figures_review_costs_map_and_every_scenario(
     spec, sweeps, reviews = run
     md, pngs = compute.report_parts(spec=spec)
     for heading in ("# Rollout designs for kumamoto: baseline vs phased", "## Key figures",
-                    "## The seven-point review, side by side", "### Refusals", "## Costs",
+                    "## The review, side by side", "### Benefits beside costs", "### Refusals", "## Costs",
                     "## Service points", "## disaster: disaster check-in",
                     "## payments: payment throughput", "# Appendix: each design's review",
                     "## Review of design `phased` — kumamoto (熊本市)"):
