@@ -229,7 +229,9 @@ def _md_money(r: Review) -> list[str]:
     m = design_money(r)
     out = ["", f"## Benefits beside costs, to FY{r.horizon}", "",
            "Costs are priced from the design's unit costs (every one an assumption); benefits are the report's main effects that the twin "
-           "computes from the population and the design (unit values in twin/policy_data/benefits.toml, each with source and status).", "",
+           "computes from the population and the design (unit values in twin/policy_data/benefits.toml, each with source and status). "
+           "Each effect counts against not running the service (kiosks against counters only, linkage against fetched certificates), "
+           "so compare designs by their difference (e.g. against the baseline).", "",
            "| service | costs once | costs per year | costs over the timeline | computed benefits per year | computed benefits over the timeline | effects not computed |",
            "|---|---|---|---|---|---|---|"]
     for s in r.services:
