@@ -175,7 +175,7 @@ def review_text(r: Review) -> str:
                 out.append(f"  {n}. {title}")
                 out += [f"     - {f.text}  [{f.basis.label()}]" for f in lines]
         out += [f"  depends on: {d.what}: {d.status()}  [{d.basis.label()}]" for d in s.dependencies]
-        out += [f"  effect: {e.text}: {effect_words(e)}  [{e.basis.label()}]" for e in s.effects]
+        out += [f"  effect: {e.text.rstrip('.')}: {effect_words(e)}  [{e.basis.label()}]" for e in s.effects]
         out += [f"  not modelled: {f.text}  [{f.basis.label()}]" for f in s.not_modelled]
     out += ["", "City-wide:"] + [f"  - {f.text}  [{f.basis.label()}]" for f in r.common]
     out += ["", f"Cost lines (to FY{r.horizon}):"]
