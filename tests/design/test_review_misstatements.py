@@ -91,7 +91,7 @@ def test_the_linkage_pia_is_conditional_on_holding_a_file_as_l321_says():
 def test_business_ordinances_keep_that_the_my_number_use_is_unknown():
     assert squeeze("マイナンバー等が利用されるかどうかは不明であるが") in at_lines("L876-877")
     (row,) = review(only("business")).service("business").point(2)
-    assert "not known yet" in row.text and row.basis.quote.startswith("マイナンバー等が利用されるかどうかは不明であるが")
+    assert "it was not known whether the corporate portal would use the My Number" in row.text and row.basis.quote.startswith("マイナンバー等が利用されるかどうかは不明であるが")
 
 
 def test_the_citation_slips_are_fixed():
