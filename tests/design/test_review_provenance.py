@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -18,15 +19,19 @@ from twin.policy_tables import review_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGNS = ROOT / "designs"
-REPORT = Path("/work/shared/reference/000_fcce5ae4be52a8e2.txt")
-if not REPORT.is_file():  # the report sits beside the checkout in CI
-    REPORT = ROOT.parent / "shared" / "reference" / "000_fcce5ae4be52a8e2.txt"
+REPORT_NAME = "000_fcce5ae4be52a8e2.txt"
+# The source report sits beside the checkout (README: ../shared/reference/); a worktree is one
+# level deeper. MYNA_REPORT names it elsewhere.
+REPORT = next(
+    (p for p in (Path(os.environ.get("MYNA_REPORT", "/nonexistent")), *(d / "shared" / "reference" / REPORT_NAME for d in ROOT.parents)) if p.is_file()),
+    ROOT.parent / "shared" / "reference" / REPORT_NAME,
+)
 NEED = {"report": ("ref", "quote"), "reading": ("ref", "why"), "assumption": ("source",), "law": ("law",)}
 
 
 def report_lines() -> list[str]:
     if not REPORT.is_file():
-        pytest.skip(f"the source report is not at {REPORT}")
+        pytest.skip(f"the source report {REPORT_NAME} is not beside the checkout (../shared/reference/) nor at $MYNA_REPORT")
     return REPORT.read_text(encoding="utf-8").split("\n")
 
 
