@@ -14,7 +14,7 @@ from twin.policy_benefits import benefit_values
 from twin.policy_rules import POINTS, SYSTEM_RUNNERS, policy_data
 from twin.policy_tables import design_money, review_comparison, review_frame, service_money
 
-__all__ = ["review_comparison", "review_dict", "review_frame", "review_markdown", "review_text"]
+__all__ = ["review_comparison", "review_dict", "review_frame", "review_markdown", "review_text", "verdict_line"]
 
 STATUS_WORDS = {
     "allowed": "allowed under the law as of {date}",
@@ -114,12 +114,16 @@ def _service_dict(s: ServiceReview) -> dict[str, Any]:
     }
 
 
-def _verdict(r: Review) -> str:
+def verdict_line(r: Review) -> str:
+    """The verdict with its count: 'REFUSED: 2 rules broken', 'CONDITIONAL: 1 dependency unmet' or 'ACCEPTED: …'."""
     if r.refused:
         return f"REFUSED: {len(r.refusals)} rule{'s' * (len(r.refusals) != 1)} broken"
     if r.conditions:
         return f"CONDITIONAL: {len(r.conditions)} dependenc{'ies' if len(r.conditions) != 1 else 'y'} unmet"
     return "ACCEPTED: no rule broken, no dependency unmet"
+
+
+_verdict = verdict_line  # the name scenarios/optimise_report.py imports
 
 
 def _yen(x: float) -> str:
@@ -162,7 +166,7 @@ def _assumed_costs(r: Review) -> str:
 
 def review_text(r: Review) -> str:
     """The review as plain text for a terminal; every line ends with its basis."""
-    out = [f"Review of design {r.design!r} for {r.city.name} ({r.city.name_ja}): {_verdict(r)}", f"  city: {r.city.basis}", f"  {baseline_line()}"]
+    out = [f"Review of design {r.design!r} for {r.city.name} ({r.city.name_ja}): {verdict_line(r)}", f"  city: {r.city.basis}", f"  {baseline_line()}"]
     out += [f"  ! [{x.service}] {x.reason}  [{x.basis.label()}]" for x in r.refusals]
     out += [f"  ? [{d.service}] {d.status()}: {d.what} (who must act: {d.who})  [{d.basis.label()}]" for d in r.conditions]
     for s in r.services:
@@ -190,7 +194,7 @@ def _md(s: str) -> str:
 
 def review_markdown(r: Review) -> str:
     """The review as a Markdown document: verdict, services, dependencies, benefits beside costs, each checklist with its bases."""
-    out = [f"# Review of design `{r.design}` — {r.city.name} ({r.city.name_ja})", "", f"**{_verdict(r)}**", "", f"City: {r.city.basis}.", "", f"{_md(baseline_line())}.", "", BASIS_NOTE]
+    out = [f"# Review of design `{r.design}` — {r.city.name} ({r.city.name_ja})", "", f"**{verdict_line(r)}**", "", f"City: {r.city.basis}.", "", f"{_md(baseline_line())}.", "", BASIS_NOTE]
     if r.refusals:
         out += ["", "## Refusals", "", "| service | rule | reason | basis |", "|---|---|---|---|"]
         out += [f"| {x.service} | {x.rule} | {_md(x.reason)} | {_md(x.basis.label())} |" for x in r.refusals]
