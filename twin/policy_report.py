@@ -123,7 +123,6 @@ def verdict_line(r: Review) -> str:
     return "ACCEPTED: no rule broken, no dependency unmet"
 
 
-_verdict = verdict_line  # the name scenarios/optimise_report.py imports
 
 
 def _yen(x: float) -> str:
