@@ -128,6 +128,18 @@ class Host:
         """Snapshot the aggregate now (seq, size, at, seconds); older ones beyond the newest few are pruned."""
         return self.snapshots.take().as_dict()
 
+    def ready(self) -> dict[str, Any]:
+        """Whether this actor's store takes a write now (a one-row probe, committed); why not if not."""
+        try:
+            self.store.ensure_schema("ready_probe", [
+                "CREATE TABLE IF NOT EXISTS ready_probe (k INTEGER PRIMARY KEY, at DOUBLE PRECISION)"])
+            with self.store.transaction() as tx:
+                tx.execute("INSERT INTO ready_probe (k, at) VALUES (1, ?) ON CONFLICT (k) DO UPDATE "
+                           "SET at = excluded.at", (time.time(),))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
+            return {"name": self.name, "ready": False, "why": f"store not writable: {type(exc).__name__}: {exc}"}
+        return {"name": self.name, "ready": True, "why": ""}
+
     def ping(self) -> dict[str, Any]:
         """Who and where this actor is, and how it started."""
         node = ""
