@@ -107,7 +107,7 @@ def backup(data: str | Path, to: str | Path, dsn: str | None = None) -> BackupIn
             _pg_dump(dsn, str(manifest["instance"]), staging / PG_DUMP)
             stores.append(PG_DUMP)
         files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".sqlite"
-                 and not p.name.endswith(SKIP_SUFFIXES)]
+                 and not p.name.endswith(SKIP_SUFFIXES) and p.relative_to(folder).parts[0] != "logs"]
         index = {"created_at": time.time(), "store_kind": kind, "stores": stores,
                  "files": [str(p.relative_to(folder)) for p in files], "manifest": manifest}
         target.parent.mkdir(parents=True, exist_ok=True)

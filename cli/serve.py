@@ -68,20 +68,26 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     _on_signals(stop)
     from actors import service
+    from cli._quiet import ray_lines_to
 
-    print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}) ...", flush=True)
-    info = service.connect(args.address, args.num_cpus)
+    log = Path(spec.data_dir) / "logs" / "ray-driver.log"
+    print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}; its notices go to "
+          f"{log}) ...", flush=True)
+    with ray_lines_to(log):
+        info = service.connect(args.address, args.num_cpus)
     _on_signals(stop)  # again: ray.init installs its own SIGTERM handler in the driver
     svc = None
     try:
         print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
-        svc = service.start(spec, args.host, args.port, args.replicas)
+        with ray_lines_to(log):
+            svc = service.start(spec, args.host, args.port, args.replicas)
         _announce(svc, spec, info, args)
         while not stop.wait(0.5):
             pass
         print("stopping ...", flush=True)
     finally:
-        _shutdown(svc, joined=args.address is not None)
+        with ray_lines_to(log):
+            _shutdown(svc, joined=args.address is not None)
     print("stopped", flush=True)
     return 0
 

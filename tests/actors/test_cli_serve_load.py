@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -96,6 +97,10 @@ def test_serve_starts_a_local_service_and_sigint_stops_it_ray_included(tmp_path)
     out = proc.stdout.read()
     assert proc.returncode == 0, out
     assert "stopped" in out
+    for noise in ("Token authentication is enabled", "graceful_shutdown", "is now ignored by default"):
+        assert noise not in out  # Ray's notices go to the log file the first line names
+    assert "ray-driver.log" in out.splitlines()[0] and (tmp_path / "data" / "logs" / "ray-driver.log").exists()
+    assert not [line for line in out.splitlines() if "error" in line.lower()]
     time.sleep(2)
     assert not _listening(gcs_port) and not _listening(port)  # Ray's GCS and the HTTP port are gone
 
@@ -106,3 +111,15 @@ def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_load_banner_counts_every_request_the_run_sends_follow_ups_included(cli, live):
+    r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", "certificates",
+            "--rate", "10", "--duration", "1.5", "--pool", "2100:", "--retries", "0", "--format", "json",
+            timeout=600)
+    assert r.returncode == 0, r.stderr
+    promised = int(re.search(r"\(([\d,]+) requests at most \((\d+) operations of 2", r.stderr)
+                   .group(1).replace(",", ""))
+    report = json.loads(r.stdout)
+    assert report["started"] > 15  # authentications and the certificate requests after them
+    assert report["started"] <= promised == 2 * 15
