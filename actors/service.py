@@ -92,8 +92,12 @@ class Service:
             self.stopped = True
 
 
-def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1) -> Service:
-    """Create the actors and deploy the endpoints on Serve at http://host:port (Ray must be up)."""
+def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1,
+          tls: dict[str, str] | None = None) -> Service:
+    """Create the actors and deploy the endpoints on Serve at host:port, HTTPS with `tls` (Ray must be up).
+
+    `tls` holds Ray Serve's ssl_certfile, ssl_keyfile and optionally ssl_ca_certs.
+    """
     from ray import serve
 
     from actors.app import ingress_deployment
@@ -103,18 +107,19 @@ def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas
     sup = Supervisor(spec)
     try:
         wiring = sup.start()
-        serve.start(http_options={"host": host, "port": int(port)})
+        serve.start(http_options={"host": host, "port": int(port), **(tls or {})})
         ingress = ingress_deployment().options(num_replicas=int(replicas))
         serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/")
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
-        wait_ready(url)
+        scheme = "https" if tls else "http"
+        url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
+        wait_ready(url, verify=not tls)  # our own port on this machine: no secret is sent
     except BaseException:
         sup.stop()
         raise
-    return Service(sup, wiring, f"http://{host}:{int(port)}")
+    return Service(sup, wiring, f"{'https' if tls else 'http'}://{host}:{int(port)}")
 
 
-def wait_ready(url: str, timeout: float = 120.0) -> None:
+def wait_ready(url: str, timeout: float = 120.0, verify: bool | str = True) -> None:
     """Wait until the endpoints answer at `url`; a Serve already running here on another port is named."""
     import time
 
@@ -123,7 +128,7 @@ def wait_ready(url: str, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{url}/v1/health", timeout=10).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=10, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
