@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from actors import metrics
 from actors.journal import Answer, Journal
 from actors.replies import repeat
 from actors.snapshots import Snapshots
@@ -42,6 +43,8 @@ class Host:
         self.snapshots = Snapshots(self)
         self.replayed = self.snapshots.start()  # the newest usable snapshot (or build), then the commands after it
         self.start_s = time.perf_counter() - started
+        metrics.record("replay_seconds", self.start_s, actor=name)
+        metrics.record("journal_length", len(self.journal), actor=name)
         gc.freeze()  # the aggregate lives as long as the actor: keep it out of every later collection
 
     # -- for subclasses -----------------------------------------------------------------------
@@ -112,6 +115,7 @@ class Host:
             log.exception("%s: the journal commit failed; exiting so Ray restarts this actor from the store",
                           self.name)
             os._exit(EXIT_STORE_FAILED)
+        metrics.record("journal_length", len(self.journal), actor=self.name)
         self.snapshots.after_commit()  # every `snapshot_every` commands, in its own transaction
 
     # -- snapshots (actors.snapshots) ---------------------------------------------------------------

@@ -53,8 +53,11 @@ def serve_env() -> dict[str, str]:
     return {name: os.environ[name] for name in SERVE_ENV}
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
-    """Start a local Ray (address None) or join a cluster, with token authentication; its context."""
+def connect(address: str | None = None, num_cpus: int | None = None,
+            metrics_port: int | None = None) -> dict[str, Any]:
+    """Start a local Ray (address None) or join a cluster, with token authentication; its context.
+
+    A local Ray exports metrics on `metrics_port` (default: a free port Ray picks)."""
     require_token_auth()
     import ray
 
@@ -62,12 +65,17 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
     kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "configure_logging": False}
     if address is None:
         kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}
+        if metrics_port:
+            kwargs["_metrics_export_port"] = int(metrics_port)
     ctx = ray.init(address=address, **kwargs)
     if not token_auth_on():
         ray.shutdown()
         raise ValidationError(f"the Ray cluster at {address or 'local'} runs without token authentication; start it "
                               f"with {AUTH_MODE}=token (see `ray get-auth-token --generate`)")
-    return {"address": ctx.address_info.get("gcs_address", ""), "node_id": ray.get_runtime_context().get_node_id()}
+    from actors.metrics import export_url
+
+    return {"address": ctx.address_info.get("gcs_address", ""), "node_id": ray.get_runtime_context().get_node_id(),
+            "metrics": export_url()}
 
 
 @dataclass

@@ -54,6 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "docs/operations.md for what Ray Serve enforces)")
     p.add_argument("--insecure-http", action="store_true", help="allow plain HTTP on an address other than "
                    "loopback (tokens then cross the network in the clear)")
+    p.add_argument("--metrics-port", type=int, default=None, help="port of Ray's Prometheus metrics endpoint "
+                   "for a local Ray (default: one Ray picks; the URL is printed and in the ready file)")
     p.add_argument("--print-config", action="store_true",
                    help="print the Ray Serve config file (YAML) of this service and exit, for Ray's own "
                    "`serve run FILE` / `serve deploy FILE` on an existing cluster (see docs/operations.md)")
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}; its notices go to "
           f"{log}) ...", flush=True)
     with ray_lines_to(log):
-        info = service.connect(args.address, args.num_cpus)
+        info = service.connect(args.address, args.num_cpus, args.metrics_port)
     _on_signals(stop)  # again: ray.init installs its own SIGTERM handler in the driver
     svc = None
     try:
@@ -143,13 +145,15 @@ def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
     print(f"serving {spec.city} ({spec.design}) at {svc.url}  (OpenAPI: {svc.url}/openapi.json)")
     print(f"  device and agency tokens: {creds}")
     print(f"  Ray: {info['address']} (token authentication on)")
+    print(f"  metrics (Prometheus): {info.get('metrics') or 'not exported by this Ray'}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  warning: bound to {args.host}; plain HTTP carries tokens — put TLS in front", file=sys.stderr)
     placed = {p["name"]: p["node_id"] for p in svc.supervisor.ping()}
     print(f"  actors: {len(placed)} on {len(set(placed.values()))} node(s)")
     if args.ready_file:
         Path(args.ready_file).write_text(json.dumps({"url": svc.url, "data": spec.data_dir, "pid": os.getpid(),
-                                                     "nodes": placed, "ray": info["address"]}))
+                                                     "nodes": placed, "ray": info["address"],
+                                                     "metrics": info.get("metrics", "")}))
     sys.stdout.flush()
 
 
