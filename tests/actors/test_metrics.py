@@ -13,7 +13,8 @@ from tests.actors.live_helpers import wait_until
 from tests.actors.test_faults import start_load
 
 pytestmark = pytest.mark.slow
-SAMPLE = re.compile(r'^(\w*myna_(\w+?))(?:_total)?\{([^}]*)\}\s+([0-9.e+-]+)$')
+SAMPLE = re.compile(r'^\w*?myna_(\w+)\{([^}]*)\}\s+([0-9.e+-]+)$')
+COUNTERS = ("taps", "postings", "refusals")  # Ray also exports each counter as a gauge: read *_total
 
 
 def scrape(url: str) -> dict[str, Counter]:
@@ -23,7 +24,9 @@ def scrape(url: str) -> dict[str, Counter]:
         m = SAMPLE.match(line)
         if not m:
             continue
-        _, name, labels, value = m.groups()
+        name, labels, value = m.groups()
+        if name in COUNTERS:  # the gauge copy of a counter
+            continue
         tags = dict(re.findall(r'(\w+)="([^"]*)"', labels))
         key = (tags.get("role", ""), tags.get("status", ""), tags.get("op", ""), tags.get("code", ""))
         out.setdefault(name.removesuffix("_total"), Counter())[key] += float(value)
@@ -59,4 +62,4 @@ def test_the_tap_and_posting_counters_equal_what_the_load_test_was_answered(live
                 and got_pays == {s: float(n) for s, n in want_pays.items()}) and after
 
     after = wait_until(matches, timeout=90, step=2.0)  # Ray's agent exports every few seconds
-    assert "journal_length" in after and "batch_size" in after
+    assert "journal_length" in after and any(n.startswith("batch_size") for n in after)
