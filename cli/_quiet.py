@@ -3,7 +3,8 @@
 Ray's core prints notices on the driver's stderr (token authentication, runtime-env packaging,
 a Serve controller retrying its shutdown) that need no action. `ray_lines_to(path)` sends file
 descriptor 2 to `path` while Ray starts or stops, then gives the terminal back, so what the
-command itself prints stays on the terminal and Ray's own lines are kept, not lost.
+command itself prints stays on the terminal and Ray's own lines are kept, not lost. Standard
+output is redirected too: Ray echoes its raylet's lines (`(raylet) Task ... failed`) there.
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def ray_lines_to(path: str | Path) -> Iterator[Path]:
-    """Redirect this process's stderr (fd 2, C++ and Python alike) into `path` for the block."""
+    """Redirect this process's stdout and stderr (fds 1 and 2, C++ and Python alike) into `path`."""
     log = Path(path).expanduser()
     log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = {n: os.dup(n) for n in (1, 2)}
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.dup2(fd, 2)
+        for n in saved:
+            os.dup2(fd, n)
         yield log
     finally:
+        sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+        for n, old in saved.items():
+            os.dup2(old, n)
+            os.close(old)
         os.close(fd)
 
 
