@@ -10,6 +10,7 @@ element's effect and not a reshuffle of chance; and both engines consume the sam
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -47,3 +48,16 @@ class Streams:
 def as_streams(rng: np.random.Generator | Streams) -> Streams:
     """Streams as given, or one generator serving every source."""
     return rng if isinstance(rng, Streams) else Streams.single(rng)
+
+
+class Draws:
+    """A visit's own pre-drawn uniforms, handed out in order (whatever order the visits run in)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Iterable[float]) -> None:
+        self._values: Iterator[float] = iter(values)
+
+    def random(self) -> float:
+        """The next uniform on [0, 1)."""
+        return next(self._values)
