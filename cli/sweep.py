@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="design names in designs/ or TOML paths; the first is the reference")
     p.add_argument("--reps", type=int, default=5, help="replications per design (default: 5)")
     add_run_options(p)
+    p.add_argument("--cities", nargs="+", default=None, metavar="CITY",
+                   help="run the sweep in each of these cities ('all': every city preset), all "
+                   "cities' tasks at once; a table per city, files in --out/CITY (not with --city)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start a "
                    "local Ray for this run")
@@ -47,21 +50,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _run(args: argparse.Namespace, params: list) -> object:
-    """The sweep on Ray (started here unless one runs) or sequentially."""
-    from scenarios.sweep import run_sweep, start_ray
+def _run(args: argparse.Namespace, by_city: dict[str, list]) -> dict:
+    """The sweep of every city on Ray (started here unless one runs) or sequentially."""
+    from scenarios.sweep import run_city_sweeps, start_ray
 
     started = False
     if not args.sequential:
         print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
               file=sys.stderr, flush=True)
         started = start_ray(args.address, args.num_cpus, args.upload_code)
-    print(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
-          f"{len(params) * args.reps} tasks", file=sys.stderr, flush=True)
+    designs = len(next(iter(by_city.values())))
+    where = f" in {len(by_city)} cities" if len(by_city) > 1 else ""
+    print(f"sweep {args.scenario}{where}: {designs} design(s) x {args.reps} replication(s) = "
+          f"{len(by_city) * designs * args.reps} tasks", file=sys.stderr, flush=True)
     try:
-        return run_sweep(args.scenario, params, args.reps, args.seed,
-                         executor="local" if args.sequential else "ray", progress=progress,
-                         common_random_numbers=not args.independent_streams)
+        return run_city_sweeps(args.scenario, by_city, args.reps, args.seed,
+                               executor="local" if args.sequential else "ray", progress=progress,
+                               common_random_numbers=not args.independent_streams)
     finally:
         if started:
             import ray
@@ -69,31 +74,65 @@ def _run(args: argparse.Namespace, params: list) -> object:
             ray.shutdown()
 
 
+def _cities(args: argparse.Namespace) -> list[str | None]:
+    """The cities to sweep: --cities (or every preset for 'all'), else the one --city (or None)."""
+    from twin.errors import ValidationError
+    from twin.presets import preset, presets
+
+    if args.cities is None:
+        return [args.city]
+    if args.city is not None:
+        raise ValidationError("give either --city or --cities, not both")
+    names = sorted(presets()) if args.cities == ["all"] else list(args.cities)
+    for name in names:
+        preset(name)  # unknown city: an error listing the valid ones
+    if len(set(names)) != len(names):
+        raise ValidationError(f"cities must be distinct, got {names}")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
-    """Build every design's parameters, run the sweep, write and print the comparison."""
+    """Build every city's and design's parameters, run the sweeps, write and print the comparison."""
     from scenarios.params import parse_overrides
     from scenarios.report import comparison_text, write_results
     from scenarios.runner import make_params
+    from twin.errors import ValidationError
 
     overrides = parse_overrides(args.overrides)
-    params = [make_params(args.scenario, d, args.city, args.scale, overrides, engine=args.engine)
-              for d in args.designs]
-    names = [p.design for p in params]
+    by_city: dict[str, list] = {}
+    for city in _cities(args):
+        params = [make_params(args.scenario, d, city, args.scale, overrides, engine=args.engine)
+                  for d in args.designs]
+        by_city[params[0].city] = params
+    names = [p.design for p in next(iter(by_city.values()))]
     if len(set(names)) != len(names):
-        from twin.errors import ValidationError
-
         raise ValidationError(f"designs must have distinct names, got {names}")
     t = time.perf_counter()
-    sweep = _run(args, params)
+    sweeps = _run(args, by_city)
     print(f"done in {time.perf_counter() - t:.1f} s wall", file=sys.stderr)
-    title = f"Sweep: {args.scenario} on {', '.join(names)}"
-    paths = write_results([sweep], args.out, title, [
-        f"City {params[0].city}, scale {params[0].scale}, root seed {args.seed}."])
-    print(f"wrote {len(paths)} files to {args.out} (report: {paths[0]})", file=sys.stderr)
+    many = args.cities is not None
+    texts, tables = [], {}
+    for city, sweep in sweeps.items():
+        params = by_city[city]
+        out = args.out / city if many else args.out
+        title = f"Sweep: {args.scenario} on {', '.join(names)}" + (f" in {city}" if many else "")
+        paths = write_results([sweep], out, title, [
+            f"City {city}, scale {params[0].scale}, root seed {args.seed}."])
+        print(f"wrote {len(paths)} files to {out} (report: {paths[0]})", file=sys.stderr)
+        tables[city] = {"scale": params[0].scale, "kpi_table": sweep.table().to_dicts(),
+                        "differences": sweep.differences().to_dicts()}
+        head = f"== {city} (scale {params[0].scale}) ==\n" if many else ""
+        texts.append(head + comparison_text(sweep))
+    sweep = next(iter(sweeps.values()))
     data = {"scenario": args.scenario, "designs": names, "reps": args.reps, "seed": args.seed,
-            "paired": sweep.paired, "kpi_table": sweep.table().to_dicts(),
-            "differences": sweep.differences().to_dicts(), "out": str(args.out)}
+            "paired": sweep.paired, "out": str(args.out)}
+    if many:
+        data["cities"] = tables
+    else:
+        only = next(iter(tables.values()))
+        data.update(kpi_table=only["kpi_table"], differences=only["differences"])
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, comparison_text(sweep))
+    emit(_json_safe(data), args.format, "\n\n".join(texts))
     return 0
+
