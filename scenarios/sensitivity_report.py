@@ -7,6 +7,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -109,8 +110,8 @@ def as_markdown(result: SensitivityResult, tornado: Path | None = None) -> str:
     return "\n".join(lines)
 
 
-def tornado(result: SensitivityResult, path: Path, kpis: Sequence[str] | None = None,
-            n: int = 8) -> Path:
+def tornado(result: SensitivityResult, path: Path | BinaryIO, kpis: Sequence[str] | None = None,
+            n: int = 8) -> Path | BinaryIO:
     """A tornado chart PNG: per headline KPI, the largest effects (mu*) with their intervals."""
     import matplotlib
 
@@ -138,7 +139,7 @@ def tornado(result: SensitivityResult, path: Path, kpis: Sequence[str] | None = 
     fig.suptitle(textwrap.fill(title(result), 80) + "\nred: raises the KPI, blue: lowers it; "
                  "whiskers: 95 % interval", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, format="png")
     plt.close(fig)
     return path
 
