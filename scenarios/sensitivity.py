@@ -25,7 +25,8 @@ from scenarios.registry import scenario as scenario_module
 from scenarios.sweep import run_sweep
 from twin.errors import ValidationError
 
-LEVELS = 4  # Morris grid levels: each factor moves by 2/3 of its range in one step
+LEVELS = 4  # Morris grid levels: a step moves a factor by 2/3 of its range (SALib scales the
+# elementary effect to the whole range: KPI change per low-to-high)
 CONF = 0.95
 Progress = Callable[[int, int, str], None]
 
@@ -277,8 +278,16 @@ def analyse(bases: Sequence[ScenarioParams], trajectories: int = 4, samples: int
 
     t0 = time.perf_counter()
     factors, notes = factors_for(bases[0], design_keys, only)
+    total = run_count(len(factors), trajectories, samples, top, len(bases))
+    done = [0]
+
+    def step(n: int, _total: int, label: str) -> None:
+        if progress:
+            progress(done[0] + n, total, label)
+
     Xm = morris_sample.sample(problem(factors), N=trajectories, num_levels=LEVELS, seed=seed)
-    Ym, kpis = evaluate(bases, factors, Xm, seed, executor, progress)
+    Ym, kpis = evaluate(bases, factors, Xm, seed, executor, step)
+    done[0] = len(Xm) * len(bases)
     morris, more = morris_table(factors, Xm, Ym, kpis, seed)
     notes += more
     runs = [_runs_frame("morris", factors, Xm, Ym, kpis)]
@@ -291,7 +300,7 @@ def analyse(bases: Sequence[ScenarioParams], trajectories: int = 4, samples: int
         Xs = sobol_sample.sample(problem(chosen), n, calc_second_order=False, seed=seed)
         full = np.array([[x[chosen.index(f)] if f in chosen else f.base for f in factors]
                          for x in Xs])
-        Ys, _ = evaluate(bases, factors, full, seed, executor, progress)
+        Ys, _ = evaluate(bases, factors, full, seed, executor, step)
         sobol, more = sobol_table(chosen, Xs, Ys, kpis, seed)
         notes += more
         runs.append(_runs_frame("sobol", factors, full, Ys, kpis))

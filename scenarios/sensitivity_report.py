@@ -76,9 +76,10 @@ def preamble(result: SensitivityResult) -> list[str]:
         f"{len(result.factors)} assumptions, each moved within its declared range "
         "(calibration/data/assumption_ranges.csv); Sobol: base sample "
         f"{result.samples} on the top factors (0: skipped).",
-        "mu*: mean absolute change of the KPI when the assumption moves by 2/3 of its range "
-        "(KPI units); mu: the same with sign (+ raises the KPI); sigma: spread of the effect "
-        "(interactions or non-linearity). Intervals are SALib's 95 % bootstrap intervals; '*' "
+        "mu*: mean absolute change of the KPI per whole range of the assumption (elementary "
+        "effects: steps of 2/3 of the range, scaled to the whole range; KPI units); mu: the same "
+        "with sign (+ raises the KPI); sigma: spread of the effects (interactions or "
+        "non-linearity). Intervals are SALib's 95 % bootstrap intervals; '*' "
         "marks an interval clipped to the quantity's range (mu* >= 0, Sobol indices in [0, 1]).",
         "The ranges are the project's assumptions, not published figures: read the ranking as "
         "which assumptions to check first, not as measured facts.",
@@ -133,7 +134,7 @@ def tornado(result: SensitivityResult, path: Path | BinaryIO, kpis: Sequence[str
         ax.set_yticks(y, rows["parameter"].to_list())
         what = " (difference between designs)" if result.difference else ""
         ax.set_title(f"{kpi}{what}", fontsize=10)
-        ax.set_xlabel(f"effect mu* ({u.get(kpi, '')}) when the assumption moves 2/3 of its range")
+        ax.set_xlabel(f"effect mu* ({u.get(kpi, '')}) over the assumption's whole range")
         ax.set_xlim(left=0)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(textwrap.fill(title(result), 80) + "\nred: raises the KPI, blue: lowers it; "
