@@ -19,7 +19,7 @@ HEADLINE = {
     "disaster": ("checkin_wait_p95_min", "time_to_95pct_registered_h",
                  "households_found_within_6h_share", "cost_yen"),
     "certificates": ("counter_wait_p95_min", "kiosk_share", "reneged", "cost_per_certificate_yen"),
-    "payments": (),
+    "payments": ("electronic_share", "payments_per_s", "latency_p99_ms"),
 }
 HEADER = ["rank", "assumption", "effect mu* [95% CI]", "mu (sign)", "sigma", "Sobol S1 [95% CI]",
           "Sobol ST [95% CI]"]

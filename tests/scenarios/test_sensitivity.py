@@ -153,11 +153,10 @@ def test_the_cli_ranks_assumptions_writes_the_files_and_states_the_scale(cli, tm
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     morris = pl.read_parquet(tmp_path / "disaster_sensitivity_morris.parquet")
     assert set(morris["parameter"]) == set(TINY)
-    data = json.loads(cli("sensitivity", "--scenario", "disaster", "--design", "full", "--scale",
-                          "0.01", "--trajectories", "2", "--samples", "0", "--params", TINY[0],
-                          "--sequential", "--out", str(tmp_path), "--format", "json").stdout)
-    assert data["designs"] == ["full"] and data["runs"] == 4 and data["sobol"] == []
-    assert [f["name"] for f in data["factors"]] == TINY[:1] and str(png) in data["files"]
+    data = json.loads((tmp_path / "disaster_sensitivity.json").read_text())
+    assert data["designs"] == ["full"] and data["runs"] == 12 and data["difference"] is False
+    assert all(0 <= r["S1_low"] <= r["S1"] <= r["S1_high"] <= 1 for r in data["sobol"])
+    assert (tmp_path / "disaster_sensitivity.md").read_text().startswith("# Sensitivity of disaster")
 
 
 def test_the_cli_names_an_unknown_assumption_and_exits_2(cli, tmp_path):
@@ -165,3 +164,34 @@ def test_the_cli_names_an_unknown_assumption_and_exits_2(cli, tmp_path):
               "--sequential", "--out", str(tmp_path))
     assert out.returncode == 2
     assert "not screened assumptions of certificates: ['walk_speed_kmh']" in out.stderr
+
+
+def test_the_study_report_ends_with_the_three_assumptions_its_differences_depend_on(cli, tmp_path):
+    out = cli("study", "--scenarios", "disaster", "--reps", "2", "--scale", "0.01", "--sequential",
+              "--out", str(tmp_path), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    (depends,) = json.loads(out.stdout)["depends_on"]
+    assert depends["designs"] == ["baseline", "full"] and len(depends["top"]) == 3
+    assert {e["kpi"] for e in depends["effects"]} == {"checkin_wait_p95_min",
+                                                      "time_to_95pct_registered_h",
+                                                      "households_found_within_6h_share",
+                                                      "cost_yen"}
+    report = (tmp_path / "report.md").read_text()
+    section = report[report.index("## What this answer depends on"):]
+    assert "full − baseline" in section and "### disaster" in section
+    assert [ln.split(" | ")[0].strip("| ") for ln in section.splitlines()
+            if ln.startswith("| ") and " – " in ln] == depends["top"]
+
+
+def test_the_depends_section_reads_as_text_with_ranges_and_signed_effects():
+    from scenarios.sensitivity_report import headline
+    from scenarios.sensitivity_study import text_section, top_rows
+
+    bases, fixed = bases_for("disaster", ["baseline", "full"], scale=0.01)
+    r = analyse(bases, trajectories=2, samples=0, seed=1, only=TINY, executor="local",
+                design_keys=fixed)
+    head, rows = top_rows(r)
+    assert head[:2] == ["assumption", "range"] and [row[0] for row in rows] == r.top(3, headline(r))
+    assert rows[0][1].endswith("(now 0.800)") or rows[0][1].endswith("(now 0.600)")
+    assert all(cell[0] in "+−0" for row in rows for cell in row[2:])
+    assert text_section([r]).startswith("What this answer depends on\n")
