@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "is better. Runs are Ray tasks (or --sequential). Writes a ranked table per KPI, a "
         "tornado chart PNG, Parquet, JSON and a Markdown report into --out. Cost: "
         "designs x (trajectories x (factors + 1) + samples x (top + 2)) runs; the defaults make "
-        "about 70 disaster runs (~30 s at scale 0.01 on 2 cores) or 110 certificates runs "
-        "(several minutes: a certificates run takes about 10 s).",
+        "85 disaster runs (about 30 s at scale 0.01 on 2 cores) or 103 certificates runs "
+        "(about 10 minutes: a 7-day certificates run takes about 10 s at any scale; use "
+        "--set days=1 and --trajectories 2 for a quick look). See docs/sensitivity.md.",
     )
     p.add_argument("--scenario", required=True, choices=SCENARIO_NAMES, help="the scenario")
     p.add_argument("--design", default="baseline",
