@@ -274,7 +274,6 @@ def analyse(bases: Sequence[ScenarioParams], trajectories: int = 4, samples: int
     if samples < 0 or top < 1:
         raise ValidationError(f"samples must be >= 0 and top >= 1, got {samples} and {top}")
     from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
 
     t0 = time.perf_counter()
     factors, notes = factors_for(bases[0], design_keys, only)
@@ -282,6 +281,7 @@ def analyse(bases: Sequence[ScenarioParams], trajectories: int = 4, samples: int
     done = [0]
 
     def step(n: int, _total: int, label: str) -> None:
+        """Progress over both stages."""
         if progress:
             progress(done[0] + n, total, label)
 
@@ -293,21 +293,32 @@ def analyse(bases: Sequence[ScenarioParams], trajectories: int = 4, samples: int
     runs = [_runs_frame("morris", factors, Xm, Ym, kpis)]
     sobol = pl.DataFrame(schema=SOBOL_SCHEMA)
     chosen = [f for name in overall_ranking(morris)[:top] for f in factors if f.name == name]
-    if samples and len(chosen) >= 1:
-        n = 1 << max(1, int(np.ceil(np.log2(samples))))  # Sobol sequences want a power of 2
-        if n != samples:
-            notes.append(f"Sobol base sample rounded up to {n} (a power of 2)")
-        Xs = sobol_sample.sample(problem(chosen), n, calc_second_order=False, seed=seed)
-        full = np.array([[x[chosen.index(f)] if f in chosen else f.base for f in factors]
-                         for x in Xs])
-        Ys, _ = evaluate(bases, factors, full, seed, executor, step)
-        sobol, more = sobol_table(chosen, Xs, Ys, kpis, seed)
+    if samples and chosen:
+        sobol, more, frame = _sobol_stage(bases, factors, chosen, samples, seed, executor, step)
         notes += more
-        runs.append(_runs_frame("sobol", factors, full, Ys, kpis))
+        runs.append(frame)
     first = bases[0]
     return SensitivityResult(type(first).scenario, tuple(b.design for b in bases), first.city,
                              first.scale, seed, trajectories, samples, tuple(factors), morris,
                              sobol, pl.concat(runs), tuple(notes), time.perf_counter() - t0)
+
+
+def _sobol_stage(bases: Sequence[ScenarioParams], factors: Sequence[Factor],
+                 chosen: Sequence[Factor], samples: int, seed: int, executor: str,
+                 progress: Progress) -> tuple[pl.DataFrame, list[str], pl.DataFrame]:
+    """Sobol indices of the chosen factors (the others at the design's values), notes, runs."""
+    from SALib.sample import sobol as sobol_sample
+
+    notes = []
+    n = 1 << max(1, int(np.ceil(np.log2(samples))))  # Sobol sequences want a power of 2
+    if n != samples:
+        notes.append(f"Sobol base sample rounded up to {n} (a power of 2)")
+    Xs = sobol_sample.sample(problem(chosen), n, calc_second_order=False, seed=seed)
+    full = np.array([[x[list(chosen).index(f)] if f in chosen else f.base for f in factors]
+                     for x in Xs])
+    Ys, kpis = evaluate(bases, factors, full, seed, executor, progress)
+    sobol, more = sobol_table(chosen, Xs, Ys, kpis, seed)
+    return sobol, notes + more, _runs_frame("sobol", factors, full, Ys, kpis)
 
 
 def run_count(n_factors: int, trajectories: int, samples: int, top: int, designs: int = 1) -> int:
