@@ -10,11 +10,14 @@ check that none is missing.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from calibration.params import FittedParams
 from twin.errors import ValidationError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -111,3 +114,41 @@ def marked_figures() -> dict[str, float]:
                         value = math.nan
                     out[f"{path.name}:{row[cols[0]]}"] = value
     return out
+
+
+CALIBRATION = "calibration:"  # prefix of a range row's parameter that is a fitted figure
+_WEEKDAY = {"monday_factor": 0, "saturday_factor": 5, "sunday_factor": 6}
+_DEMAND = ("tax_season_factor", "hour_base")
+
+
+def calibration_figures() -> tuple[str, ...]:
+    """The fitted figures a range row can move (as `calibration:NAME`)."""
+    return (*_WEEKDAY, *_DEMAND)
+
+
+def calibration_value(params: FittedParams, name: str) -> float:
+    """The value of one movable fitted figure in `params` (weekday factors as the CSV states them)."""
+    if name in _WEEKDAY:
+        dow = params.demand.day_of_week
+        return float(dow[_WEEKDAY[name]] / dow[1])  # relative to an ordinary weekday
+    if name in _DEMAND:
+        return float(getattr(params.demand, name))
+    raise ValidationError(f"no movable calibration figure {name!r}; figures: "
+                          f"{', '.join(calibration_figures())}")
+
+
+def with_calibration(params: FittedParams, changes: Mapping[str, float]) -> FittedParams:
+    """`params` with some movable fitted figures changed, the rest of the fit kept as it is.
+
+    Day-of-week factors are renormalised as `calibration/fit.py` does (weekday mean 1).
+    """
+    values = {n: calibration_value(params, n) for n in calibration_figures()}
+    for name, value in changes.items():
+        calibration_value(params, name)  # unknown names: an error naming them
+        values[name] = float(value)
+    raw = (values["monday_factor"], 1.0, 1.0, 1.0, 1.0, values["saturday_factor"],
+           values["sunday_factor"])
+    mean = sum(raw[:5]) / 5
+    demand = dataclasses.replace(params.demand, day_of_week=tuple(x / mean for x in raw),
+                                 **{n: values[n] for n in _DEMAND})
+    return dataclasses.replace(params, demand=demand)

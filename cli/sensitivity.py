@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "is better. Runs are Ray tasks (or --sequential). Writes a ranked table per KPI, a "
         "tornado chart PNG, Parquet, JSON and a Markdown report into --out. Cost: "
         "designs x (trajectories x (factors + 1) + samples x (top + 2)) runs; the defaults make "
-        "85 disaster runs (about 30 s at scale 0.01 on 2 cores) or 103 certificates runs "
+        "85 disaster runs (about 30 s at scale 0.01 on 2 cores) or 118 certificates runs "
         "(about 10 minutes: a 7-day certificates run takes about 10 s at any scale; use "
         "--set days=1 and --trajectories 2 for a quick look). See docs/sensitivity.md.",
     )
@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=3,
                    help="how many of the Morris-ranked factors get Sobol indices (default: 3)")
     p.add_argument("--params", nargs="+", default=None, metavar="NAME",
-                   help="screen only these assumptions (default: every screened one)")
+                   help="screen only these assumptions (default: every screened one; "
+                   "fitted figures are named calibration:NAME, e.g. calibration:monday_factor)")
     p.add_argument("--kpis", nargs="+", default=None, metavar="KPI",
                    help="KPIs to print and chart (default: the scenario's headline KPIs); every "
                    "KPI is in the files")

@@ -5,8 +5,8 @@ its declared [low, high]; a factor the design sets itself is left at the design'
 design point runs with the SAME seed stream (common random numbers), so an effect is the
 assumption's, not noise. With two designs, the output of a point is the difference of each KPI
 (second design minus first, both at that point and seed): which assumptions move the answer
-to "which design is better". Samplers and estimators are SALib's; the runs go through
-`scenarios.sweep` (Ray tasks or one after another).
+to "which design is better". Samplers and estimators are SALib's; the runs are
+`scenarios.sensitivity_runs` points (the sweep's tasks, on Ray or one after another).
 """
 
 from __future__ import annotations
@@ -19,10 +19,16 @@ from typing import Any, get_type_hints
 import numpy as np
 import polars as pl
 
-from calibration.ranges import AssumptionRange, not_screened, screened
+from calibration.ranges import (
+    CALIBRATION,
+    AssumptionRange,
+    calibration_value,
+    not_screened,
+    screened,
+)
 from scenarios.params import ScenarioParams
 from scenarios.registry import scenario as scenario_module
-from scenarios.sweep import run_sweep
+from scenarios.sensitivity_runs import points, run_points
 from twin.errors import ValidationError
 
 LEVELS = 4  # Morris grid levels: a step moves a factor by 2/3 of its range (SALib scales the
@@ -118,7 +124,7 @@ def factors_for(base: ScenarioParams, design_keys: Sequence[str] = (),
             notes.append(f"{r.parameter}: set by the design ({getattr(base, r.parameter)}), "
                          "not varied")
             continue
-        out.append(_factor(r, base, hints[r.parameter] is int))
+        out.append(_factor(r, base, hints.get(r.parameter) is int))
     notes += [f"{r.label}: {r.reason}" for r in not_screened(scen)]
     if not out:
         raise ValidationError(f"no assumption of {scen} left to vary")
@@ -126,7 +132,12 @@ def factors_for(base: ScenarioParams, design_keys: Sequence[str] = (),
 
 
 def _factor(r: AssumptionRange, base: ScenarioParams, integer: bool) -> Factor:
-    """A range row as a factor, with the base run's value."""
+    """A range row as a factor, with the base run's value (a fitted figure's: the committed fit)."""
+    if r.parameter.startswith(CALIBRATION):
+        from calibration.params import fitted
+
+        value = calibration_value(fitted(), r.parameter.removeprefix(CALIBRATION))
+        return Factor(r.parameter, r.low, r.high, False, value, r.reason)
     return Factor(r.parameter, r.low, r.high, integer, float(getattr(base, r.parameter)), r.reason)
 
 
@@ -136,10 +147,14 @@ def problem(factors: Sequence[Factor]) -> dict[str, Any]:
             "bounds": [[f.low, f.high] for f in factors]}
 
 
-def point_params(base: ScenarioParams, factors: Sequence[Factor], x: np.ndarray) -> ScenarioParams:
-    """The base parameters with the factors set to one design point (whole numbers rounded)."""
-    changes = {f.name: int(round(v)) if f.integer else float(v) for f, v in zip(factors, x, strict=True)}
-    return base.replace(**changes)
+def point_params(base: ScenarioParams, factors: Sequence[Factor], x: np.ndarray
+                 ) -> tuple[ScenarioParams, tuple[tuple[str, float], ...]]:
+    """One design point: the parameters (whole numbers rounded) and the fitted figures moved."""
+    changes = {f.name: int(round(v)) if f.integer else float(v)
+               for f, v in zip(factors, x, strict=True) if not f.name.startswith(CALIBRATION)}
+    fitted = tuple((f.name.removeprefix(CALIBRATION), float(v))
+                   for f, v in zip(factors, x, strict=True) if f.name.startswith(CALIBRATION))
+    return base.replace(**changes), fitted
 
 
 def evaluate(bases: Sequence[ScenarioParams], factors: Sequence[Factor], X: np.ndarray,
@@ -150,12 +165,11 @@ def evaluate(bases: Sequence[ScenarioParams], factors: Sequence[Factor], X: np.n
     """
     scen = type(bases[0]).scenario
     kpis = [k.name for k in scenario_module(scen).KPIS]
-    params = [point_params(b, factors, x) for b in bases for x in X]
-    sweep = run_sweep(scen, params, reps=1, seed=seed, executor=executor, progress=progress,
-                      common_random_numbers=True)
-    by_index = {d: res for d, _, res in sweep.results}
-    Y = np.array([[np.nan if by_index[i].kpis.get(k) is None else float(by_index[i].kpis[k])
-                   for k in kpis] for i in range(len(params))])
+    made = [point_params(b, factors, x) for b in bases for x in X]
+    results = run_points(points([p for p, _ in made], [c for _, c in made], seed), executor,
+                         progress)
+    Y = np.array([[np.nan if r.kpis.get(k) is None else float(r.kpis[k]) for k in kpis]
+                  for r in results])
     if len(bases) == 2:
         n = len(X)
         Y = Y[n:] - Y[:n]

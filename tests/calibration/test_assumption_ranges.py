@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from calibration import ranges as R
+from calibration.params import fitted, using
 from scenarios.registry import names, scenario
 from scenarios.runner import make_params
 from twin.errors import ValidationError
@@ -52,6 +53,9 @@ def test_each_screened_range_holds_the_value_the_scenario_runs_with_and_stays_va
     rows = R.screened(name)
     assert rows
     for r in rows:
+        if r.parameter.startswith(R.CALIBRATION):  # a fitted figure: the committed fit's value
+            assert r.contains(R.calibration_value(fitted(), r.parameter.removeprefix(R.CALIBRATION)))
+            continue
         assert r.parameter in fields, f"{r.parameter} is not a {name} parameter"
         lo, hi = fields[r.parameter]["lo"], fields[r.parameter]["hi"]
         assert (lo is None or r.low >= lo) and (hi is None or r.high <= hi), r.parameter
@@ -73,3 +77,17 @@ def test_a_row_that_is_not_screened_says_why_and_a_screened_row_needs_a_proper_r
         with pytest.raises(ValidationError, match=message):
             R.ranges()
     R.ranges.cache_clear()
+
+
+def test_moving_a_fitted_figure_keeps_the_rest_of_the_fit_and_only_inside_the_using_block():
+    base = fitted()
+    moved = R.with_calibration(base, {"monday_factor": 1.6, "hour_base": 0.4})
+    assert R.calibration_value(moved, "monday_factor") == pytest.approx(1.6)
+    assert R.calibration_value(moved, "saturday_factor") == pytest.approx(0.6)  # as the CSV says
+    assert sum(moved.demand.day_of_week[:5]) == pytest.approx(5)  # weekday mean 1, as the fit
+    assert moved.demand.hour_base == 0.4 and moved.kiosk == base.kiosk
+    with using(moved):
+        assert fitted() is moved
+    assert fitted() is base
+    with pytest.raises(ValidationError, match="no movable calibration figure 'peak_hour'"):
+        R.with_calibration(base, {"peak_hour": 1.0})

@@ -18,6 +18,7 @@ from scenarios.sensitivity import (
     factors_for,
     morris_table,
     overall_ranking,
+    point_params,
     problem,
     run_count,
     sobol_table,
@@ -195,3 +196,19 @@ def test_the_depends_section_reads_as_text_with_ranges_and_signed_effects():
     assert rows[0][1].endswith("(now 0.800)") or rows[0][1].endswith("(now 0.600)")
     assert all(cell[0] in "+−0" for row in rows for cell in row[2:])
     assert text_section([r]).startswith("What this answer depends on\n")
+
+
+def test_a_fitted_demand_figure_is_moved_for_its_own_run_only():
+    from calibration.params import fitted
+    from scenarios.sensitivity_runs import points, run_points
+
+    (base,), fixed = bases_for("certificates", ["full"], scale=0.01,
+                               overrides={"days": 1, "demand_share": 0.02})
+    fs = factors_for(base, fixed, ["calibration:monday_factor"])[0]
+    assert fs[0].base == pytest.approx(1.3)  # the committed fit's Monday factor
+    before = fitted()
+    made = [point_params(base, fs, np.array([v])) for v in (1.0, 1.6)]
+    quiet, busy = run_points(points([p for p, _ in made], [c for _, c in made], 0), "local")
+    assert made[1][1] == (("monday_factor", 1.6),)
+    assert busy.kpis["visits"] > quiet.kpis["visits"] * 1.25  # the first day is a Monday (x1.43)
+    assert fitted() is before
