@@ -91,14 +91,21 @@ def run(args: argparse.Namespace) -> int:
     total = run_count(len(factors), args.trajectories, args.samples, args.top, len(designs))
     print(f"sensitivity {args.scenario}: {len(factors)} assumptions, about {total} runs"
           + ("" if args.sequential else " as Ray tasks"), file=sys.stderr, flush=True)
-    started = False
-    if not args.sequential:
+    started, sequential = False, args.sequential
+    if not sequential:
         from scenarios.sweep import start_ray
 
-        started = start_ray(args.address, args.num_cpus)
+        try:
+            started = start_ray(args.address, args.num_cpus)
+        except Exception as exc:  # noqa: BLE001 - any start-up failure: run here instead
+            if args.address:
+                raise
+            print(f"Ray did not start ({type(exc).__name__}: {exc}); running sequentially",
+                  file=sys.stderr, flush=True)
+            sequential = True
     try:
         result = analyse(bases, args.trajectories, args.samples, args.top, args.seed, args.params,
-                         "local" if args.sequential else "ray", progress_printer(), fixed)
+                         "local" if sequential else "ray", progress_printer(), fixed)
     finally:
         if started:
             import ray
