@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import SCENARIO_NAMES, add_run_options
+from cli.scenario import SCENARIO_NAMES, add_engine_option, add_run_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="analyse the difference DESIGN minus this reference design instead of "
                    "one design's KPIs (e.g. --design full --versus baseline)")
     add_run_options(p)
+    add_engine_option(p)
     p.add_argument("--trajectories", type=int, default=3,
                    help="Morris trajectories r (default: 3; runs: r x (factors + 1))")
     p.add_argument("--samples", type=int, default=8,
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
     designs = [args.versus, args.design] if args.versus else [args.design]
     bases, fixed = bases_for(args.scenario, designs, args.city, args.scale,
-                             parse_overrides(args.overrides))
+                             parse_overrides(args.overrides), args.engine)
     if args.kpis:
         known = [k.name for k in scenario_module(args.scenario).KPIS]
         bad = sorted(set(args.kpis) - set(known))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import progress
+from cli.scenario import add_engine_option, progress
 from twin.presets import DEFAULT_CITY
 
 DEFAULT_SCALE = 0.05
@@ -58,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-depends", dest="depends", action="store_false",
                    help="skip the closing 'What this answer depends on' screen (a 2-trajectory "
                    "Morris screen of the design differences; about a minute on 2 cores)")
+    add_engine_option(p)
     add_format(p)
     p.set_defaults(func=run)
 
@@ -71,7 +72,8 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, list]]:
     """Each scenario's parameters for every design."""
     from scenarios.runner import make_params
 
-    return [(name, [make_params(name, d, args.city, args.scale, STUDY_OVERRIDES.get(name))
+    return [(name, [make_params(name, d, args.city, args.scale, STUDY_OVERRIDES.get(name),
+                                engine=args.engine, strict_engine=False)
                     for d in args.designs]) for name in args.scenarios]
 
 
@@ -104,7 +106,7 @@ def _depends(args: argparse.Namespace, executor: str) -> list:
         return []
     _say(f"screening the assumptions behind {args.designs[-1]} − {args.designs[0]} ...")
     return screen(args.scenarios, args.designs, args.city, args.scale, args.seed,
-                  STUDY_OVERRIDES, executor, progress)
+                  STUDY_OVERRIDES, executor, progress, engine=args.engine)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -254,13 +254,15 @@ def _runs_frame(stage: str, factors: Sequence[Factor], X: np.ndarray, Y: np.ndar
 
 
 def bases_for(scenario: str, designs: Sequence[str], city: str | None = None,
-              scale: float | None = None, overrides: dict[str, Any] | None = None
+              scale: float | None = None, overrides: dict[str, Any] | None = None,
+              engine: str | None = None, strict_engine: bool = True
               ) -> tuple[list[ScenarioParams], list[str]]:
     """Each design's parameters, and the keys held fixed (set by a design or by `overrides`)."""
     from scenarios import designs as design_files
     from scenarios.runner import make_params
 
-    bases = [make_params(scenario, d, city, scale, overrides) for d in designs]
+    bases = [make_params(scenario, d, city, scale, overrides, engine=engine,
+                         strict_engine=strict_engine) for d in designs]
     mod = scenario_module(scenario)
     design_over, param_over = design_files.split_overrides(dict(overrides or {}))
     fixed = set(param_over)

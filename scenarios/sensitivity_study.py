@@ -25,13 +25,14 @@ NOTE = {"certificates": "screened on the first simulated day only (cost)"}
 
 def screen(scenarios: Sequence[str], designs: Sequence[str], city: str, scale: float, seed: int,
            overrides: Mapping[str, Mapping[str, Any]], executor: str = "ray",
-           progress: Progress | None = None,
-           trajectories: int = TRAJECTORIES) -> list[SensitivityResult]:
+           progress: Progress | None = None, trajectories: int = TRAJECTORIES,
+           engine: str | None = None) -> list[SensitivityResult]:
     """A Morris screen of the difference (last design minus the first) for each scenario."""
     out = []
     for name in scenarios:
         over = {**overrides.get(name, {}), **SCREEN_OVERRIDES.get(name, {})}
-        bases, fixed = bases_for(name, [designs[0], designs[-1]], city, scale, over)
+        bases, fixed = bases_for(name, [designs[0], designs[-1]], city, scale, over, engine,
+                                 strict_engine=False)
         out.append(analyse(bases, trajectories, samples=0, top=TOP, seed=seed, executor=executor,
                            progress=progress, design_keys=fixed))
     return out
