@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import SCENARIO_NAMES, add_engine_option, add_run_options
+from cli.scenario import SCENARIO_NAMES, add_run_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="analyse the difference DESIGN minus this reference design instead of "
                    "one design's KPIs (e.g. --design full --versus baseline)")
     add_run_options(p)
-    add_engine_option(p)
     p.add_argument("--trajectories", type=int, default=3,
                    help="Morris trajectories r (default: 3; runs: r x (factors + 1))")
     p.add_argument("--samples", type=int, default=8,
