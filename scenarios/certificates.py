@@ -24,6 +24,7 @@ from scenarios.certificates_sim import CertificateModel
 from scenarios.cities import city_for
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
+from scenarios.scaling import scale_line
 from twin.clock import jst
 from twin.errors import ValidationError
 
@@ -119,9 +120,15 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
              "assumptions: 1.5 certificates per visit, 35 % of counter visits at the ward office "
              "(the rest at branch offices, counted as served), 10 % attachments, patience 2 h "
              "(parameters)")
-    if params.scale < 1 and params.store_kiosks:
-        notes += (f"scale {params.scale}: each sampled store stands for "
-                  f"{max(1, round(1 / params.scale))} store kiosks",)
+    if params.scale < 1:
+        notes = (scale_line(params.scale) + ": the demand, ward counters and public kiosks are the "
+                 "whole city's; residents are a sample",) + notes
+        if params.store_kiosks and params.kiosks_enabled:
+            per = m.kiosk_points
+            store = [pt.servers for pt, pub in zip(per, public.tolist(), strict=True) if not pub]
+            notes += (f"each of the {len(store)} sampled stores stands for about "
+                      f"{sum(store) / max(len(store), 1):.0f} store kiosks: all {sum(store)} store "
+                      "kiosks of the whole city are simulated (pooled per sampled store)",)
     return ScenarioResult("certificates", params.to_dict(), seed_label(seed),
                           kpis_of(m, visits, int(public.sum())), frames, notes)
 
