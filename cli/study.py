@@ -75,15 +75,19 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, list]]:
 def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) -> list[str]:
     """The study's setting, in sentences."""
     from scenarios.cities import city_for
+    from scenarios.scaling import scale_line
 
     city = city_for(args.city, 0, args.scale)
-    lines = [f"City **{args.city}** ({city.preset.name_ja}) at population scale {args.scale}: "
+    lines = [scale_line(args.scale)] if args.scale < 1 else []
+    lines += [f"City **{args.city}** ({city.preset.name_ja}) at population scale {args.scale}: "
              f"{city.residents.height:,} synthetic residents of {city.preset.population:,} "
              f"({args.scale:.0%}). Designs: {', '.join(args.designs)} (the first is the "
              f"reference). {args.reps} replications each, root seed {args.seed}, common random "
              "numbers across designs.",
              "Certificate demand is simulated at the city's full rate whatever the scale (queues "
-             "at ward counters need the real load); the disaster scales with the population."]
+             "at ward counters need the real load); in the disaster, each shelter's places and "
+             "staff scale with the residents it serves, so loads per desk are the whole city's "
+             "(docs/scenarios.md, 'Scale').",]
     changed = {k: v for k, v in STUDY_OVERRIDES.items() if v and k in args.scenarios}
     if changed:
         lines.append("Study settings: " + "; ".join(
@@ -134,5 +138,5 @@ def run(args: argparse.Namespace) -> int:
             "differences": [r for s in sweeps for r in s.differences().to_dicts()]}
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, text)
+    emit(_json_safe(data), args.format, text, args.scale)
     return 0

@@ -32,10 +32,14 @@ __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
 TITLE = "peak certificate demand"
 PLOTS = (
     Plot("series", "series", "counter_queue", "People waiting at ward counters (all wards)",
-         "people", x="hours", xlabel="hours from the first day's midnight"),
-    Plot("series", "series", "kiosks_busy", "Kiosks in use", "kiosks", x="hours",
+         "people in line", x="hours", xlabel="hours from the first day's midnight (the days "
+         "simulated)", question="How long are the lines at the ward counters in the peak week?",
+         headline=("counter_wait_p95_min", "kiosk_share")),
+    Plot("series", "series", "kiosks_busy", "Kiosks in use, whole city",
+         "kiosks serving (store kiosks of the whole city + public)", x="hours",
          xlabel="hours from the first day's midnight"),
-    Plot("hist", "visits", "waited_min", "Wait at the ward counter", "density", xlabel="minutes",
+    Plot("exceed", "visits", "waited_min", "Wait at the ward counter",
+         "share of counter visitors who waited longer than x", xlabel="minutes",
          filter_col="final_channel", filter_value="counter"),
 )
 

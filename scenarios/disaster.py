@@ -34,13 +34,16 @@ from twin.services.safety import Safety, ShelterParams, shelter_reports
 __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
 TITLE = "disaster check-in"
 PLOTS = (
+    Plot("exceed", "evacuees", "waited_min", "Check-in wait: share of evacuees who waited longer",
+         "share of evacuees who waited longer than x", xlabel="minutes in line at the desk",
+         question="How long do evacuees wait to check in at the shelter?",
+         headline=("checkin_wait_p50_min", "checkin_wait_p95_min", "registered_share")),
     Plot("series", "series", "hq_abs_error", "Head-count error at the disaster HQ",
          "people (sum over shelters of |HQ - true|)", x="hours", xlabel="hours after the quake"),
     Plot("series", "series", "registered_share", "Evacuees registered in the shelter system",
          "share of evacuees who arrived", x="hours", xlabel="hours after the quake"),
     Plot("series", "series", "waiting", "People waiting at shelter desks", "people", x="hours",
          xlabel="hours after the quake"),
-    Plot("hist", "evacuees", "waited_min", "Check-in wait", "density", xlabel="minutes"),
 )
 
 
