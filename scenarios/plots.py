@@ -27,8 +27,8 @@ def use_fonts() -> None:
     """Latin text in DejaVu Sans, Japanese in the first CJK font installed (glyph fallback)."""
     import matplotlib
 
-    matplotlib.rcParams["font.family"] = "sans-serif"
-    matplotlib.rcParams["font.sans-serif"] = ["DejaVu Sans", *CJK_FONTS]
+    cjk = cjk_font()
+    matplotlib.rcParams["font.family"] = ["DejaVu Sans", cjk] if cjk else ["DejaVu Sans"]
 
 
 def cjk_font() -> str | None:
