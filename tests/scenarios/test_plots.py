@@ -29,8 +29,7 @@ def disaster_sweep():
 
 @pytest.fixture(scope="module")
 def certificate_sweep():
-    return sweep("certificates", ("baseline",), days=2, requests_per_resident_per_year=0.25,
-                 card_algorithm="ed25519")
+    return sweep("certificates", ("baseline",), days=2, requests_per_resident_per_year=0.25)
 
 
 def test_the_disaster_headline_is_the_share_who_waited_longer_with_the_answer_in_words(
