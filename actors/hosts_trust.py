@@ -1,7 +1,8 @@
 """The card registry and certificate authority (J-LIS role) as one actor: every trust check.
 
-Built deterministically from the city (seed and build instant), so its keys and certificates
-are the ones the twin's cards carry. It checks what readers post (the authority's seal on a
+Built from the city (seed and build instant) and the data folder's secret (`actors.trust_root`),
+so its keys and certificates are the ones the folder's virtual cards carry and nobody else can
+derive them. It checks what readers post (the authority's seal on a
 twin card's face record; a kiosk card's certificate chain, signature and revocation, through
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
 user key behind its PIN: `twin.reader.Reader.verify_response`). Kiosk authentications are
@@ -14,7 +15,7 @@ import base64
 import time
 from typing import Any
 
-from actors import world
+from actors import trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_json
 from actors.journal import Answer
@@ -31,9 +32,10 @@ CA_ALGORITHM = "p256"  # the card signs digests over APDUs, which Ed25519 cannot
 
 
 def authority(spec: ServiceSpec) -> tuple[CertificateAuthority, CardRegistry]:
-    """The service's authority and card registry (the same on every build of the spec)."""
-    ca = CertificateAuthority(seed=spec.seed, algorithm=CA_ALGORITHM)
-    return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at)
+    """The service's authority and card registry, keyed from the data folder's secret (not from the seed)."""
+    root = spec.trust_root()
+    ca = CertificateAuthority(seed=trust_root.derive(root, "authority"), algorithm=CA_ALGORITHM)
+    return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at, pin_secret=trust_root.derive(root, "pins"))
 
 
 class TrustHost(Host):
