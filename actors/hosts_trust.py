@@ -70,7 +70,8 @@ class TrustHost(Host):
         return out
 
     def _loss(self, body: dict, at: float) -> dict | TwinError:
-        """A loss report (紛失届) through the registry's rule: the card suspended, its certificates revoked.
+        """A loss report (紛失届) through the registry's rule: the card suspended, its certificates revoked, all
+        or nothing; one dated before the newest revocation list is effective from its time and listed next.
 
         A refusal (unknown card, a card not active, another resident's card) is returned, not raised,
         so it is kept under the report's key like an answer."""
@@ -79,7 +80,7 @@ class TrustHost(Host):
             if holder is not None and self.registry.holder_of(serial) != int(holder):
                 raise WrongHolder(f"card {serial} is not resident {holder}'s card; a resident reports only "
                                   "their own card (or at a city counter with photo ID)")
-            self.registry.report_loss(serial, when)
+            self.registry.report_loss(serial, when, recorded_at=body.get("recorded_at"))
         except TwinError as err:
             return err
         row = self.registry.row_of(serial)
@@ -103,7 +104,8 @@ class TrustHost(Host):
                     holder: int | None = None) -> tuple[dict, int]:
         """A loss report, applied once per key (a repeat gets the first answer, a changed one 409);
         with `holder`, only that resident's own card. (answer, HTTP status)."""
-        body = {"card_serial": int(card_serial), "at": float(at), "holder": None if holder is None else int(holder)}
+        body = {"card_serial": int(card_serial), "at": float(at), "holder": None if holder is None else int(holder),
+                "recorded_at": self.spec.now()}  # when the authority learns of it: journaled, so a replay agrees
 
         def answers(res: dict | TwinError, fresh: list[int]) -> list[Answer]:
             return [from_error(key, fingerprint, res) if isinstance(res, TwinError) else recorded(key, fingerprint, res)]
@@ -141,7 +143,7 @@ class TrustHost(Host):
                          answers, time.time())
 
     def kiosk_identity(self, tap_id: str, device_id: str) -> dict[str, Any]:
-        """The identity a recorded kiosk authentication established, for the same kiosk only."""
+        """The identity a recorded kiosk authentication established, for the same kiosk only, while its card is usable."""
         prior = self.answers.get(f"kiosk:{tap_id}")
         if prior is None or prior.answer.get("status") != "recorded":
             raise NotFound(f"no recorded kiosk authentication with tap id {tap_id!r}; authenticate with the "
@@ -149,6 +151,8 @@ class TrustHost(Host):
         res = prior.answer["result"]
         if res["device_id"] != device_id:
             raise NotFound(f"kiosk authentication {tap_id} was made at another kiosk; authenticate here")
+        # the card's status now, online: a card reported lost since the authentication gets nothing
+        self.registry.check_usable(self.registry.row_of(int(res["card_serial"])), self.spec.now(), "kiosk")
         return {"resident_id": res["resident_id"], "method": res["method"], "assurance": res["assurance"],
                 "at": res["at"], "card_serial": res["card_serial"]}
 
