@@ -1,7 +1,8 @@
 """A loss report dated before the newest revocation list, through HTTP: all or nothing, the same after a restart.
 
 Its own service (one Serve app at a time, so the shared one is stopped first): the clock just
-after midnight JST, the card registry as of the morning before.
+after midnight JST, the card registry as of the morning before. The file sorts after every
+module that uses the shared service, so that one is not started twice in a run.
 """
 
 from __future__ import annotations
