@@ -39,7 +39,7 @@ import numpy as np
 import polars as pl
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from actors import trust_root, world
+from actors import metrics, trust_root, world
 from twin.errors import TwinError
 from twin.services.ledger_cache import BalanceCache
 
@@ -275,6 +275,7 @@ class Snapshots:
                        "(SELECT seq FROM twin_snapshots ORDER BY seq DESC LIMIT ?)", (KEEP,))
         self.base = seq
         self.last = SnapshotInfo(seq, len(blob), at, round(time.perf_counter() - started, 4))
+        metrics.record("snapshot_seconds", self.last.seconds, actor=host.name)
         return self.last
 
     def after_commit(self) -> None:

@@ -205,6 +205,8 @@ def _text(outcome: object, rev: object, paths: dict) -> str:
         from scenarios.optimise_report import verdict_of
 
         lines.append(f"review of {paths['design']}: {verdict_of(rev)}")
+        if rev.verdict != "ACCEPTED":
+            lines.append("  the review does not accept this design as it stands: read best_review.md")
     if not outcome.feasible:
         lines.append("infeasible: no trial met every target with its interval's bad end; "
                      "widen the ranges, relax a target or add trials")

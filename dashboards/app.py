@@ -131,7 +131,7 @@ def main() -> None:
     st.title("Compare My Number card rollout designs")
     st.caption("A digital twin of a designated city's My Number card services: run the disaster "
                "check-in, certificate peak and payment scenarios on two or more rollout designs, "
-               "and read the seven-point review of each.")
+               "and read the review of each.")
     pool = design_pool()
     inputs = sidebar(pool)
     if inputs["run"]:

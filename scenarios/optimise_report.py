@@ -18,7 +18,7 @@ def best_design(problem: Any, outcome: Outcome) -> Any:
 
 
 def review_of(design: Any) -> Any:
-    """The seven-point review of a design (None for problems without a design)."""
+    """The review of a design (None for problems without a design)."""
     if design is None:
         return None
     from twin.policy import review
@@ -27,10 +27,10 @@ def review_of(design: Any) -> Any:
 
 
 def verdict_of(rev: Any) -> str:
-    """The review's verdict in one word."""
-    from twin.policy_report import _verdict
+    """The review's verdict line ('ACCEPTED: …', 'CONDITIONAL: …', 'REFUSED: …')."""
+    from twin.policy_report import verdict_line
 
-    return _verdict(rev) if rev is not None else "no design"
+    return verdict_line(rev) if rev is not None else "no design"
 
 
 def write_outputs(problem: Any, outcome: Outcome, out: Path, title: str,
