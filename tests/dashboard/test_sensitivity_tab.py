@@ -22,6 +22,7 @@ def test_the_tab_waits_for_the_button_and_says_what_a_run_will_cost():
 
 def test_ranking_two_assumptions_shows_their_table_and_tornado_for_the_chosen_design():
     at = fresh_page()
+    at.sidebar.number_input(key="scale").set_value(0.01)
     at.selectbox(key="sens_scenario").set_value("disaster")
     at.multiselect(key="sens_params").set_value(PICKED)
     at.number_input(key="sens_trajectories").set_value(2)

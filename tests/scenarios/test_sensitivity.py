@@ -23,6 +23,7 @@ from scenarios.sensitivity import (
     run_count,
     sobol_table,
 )
+from scenarios.sensitivity_report import HEADLINE
 from twin.errors import ValidationError
 
 TINY = ["card_carried_share", "household_together_share"]
@@ -173,10 +174,8 @@ def test_the_study_report_ends_with_the_three_assumptions_its_differences_depend
     assert out.returncode == 0, out.stderr
     (depends,) = json.loads(out.stdout)["depends_on"]
     assert depends["designs"] == ["baseline", "full"] and len(depends["top"]) == 3
-    assert {e["kpi"] for e in depends["effects"]} == {"checkin_wait_p95_min",
-                                                      "time_to_95pct_registered_h",
-                                                      "households_found_within_6h_share",
-                                                      "cost_yen"}
+    shown = {e["kpi"] for e in depends["effects"]}  # the headline KPIs that could be ranked
+    assert "checkin_wait_p95_min" in shown and shown <= set(HEADLINE["disaster"])
     report = (tmp_path / "report.md").read_text()
     section = report[report.index("## What this answer depends on"):]
     assert "full − baseline" in section and "### disaster" in section
