@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "tornado chart PNG, Parquet, JSON and a Markdown report into --out. Cost: "
         "designs x (trajectories x (factors + 1) + samples x (top + 2)) runs; the defaults make "
         "85 disaster runs (about 30 s at scale 0.01 on 2 cores) or 118 certificates runs "
-        "(about 10 minutes: a 7-day certificates run takes about 10 s at any scale; use "
-        "--set days=1 and --trajectories 2 for a quick look). See docs/sensitivity.md.",
+        "(minutes: a certificates run costs about the same at any scale; use --set days=1 and "
+        "--trajectories 2 for a quick look). See docs/sensitivity.md.",
     )
     p.add_argument("--scenario", required=True, choices=SCENARIO_NAMES, help="the scenario")
     p.add_argument("--design", default="baseline",
