@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         data.update(kpi_table=only["kpi_table"], differences=only["differences"])
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, "\n\n".join(texts))
+    scale = next(iter(by_city.values()))[0].scale
+    emit(_json_safe(data), args.format, "\n\n".join(texts), scale)
     return 0
 
