@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import progress
+from cli.scenario import add_precision_options, progress
 from twin.presets import DEFAULT_CITY
 
 DEFAULT_SCALE = 0.05
@@ -50,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, default=DEFAULT_SCALE,
                    help=f"share of the population to build, (0, 1] (default: {DEFAULT_SCALE})")
     p.add_argument("--seed", type=int, default=0, help="root random seed (default: 0)")
+    add_precision_options(p, kpis=False)
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="output folder (default: results)")
     p.add_argument("--sequential", action="store_true",
@@ -80,8 +81,8 @@ def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) 
     lines = [f"City **{args.city}** ({city.preset.name_ja}) at population scale {args.scale}: "
              f"{city.residents.height:,} synthetic residents of {city.preset.population:,} "
              f"({args.scale:.0%}). Designs: {', '.join(args.designs)} (the first is the "
-             f"reference). {args.reps} replications each, root seed {args.seed}, common random "
-             "numbers across designs.",
+             f"reference). {_reps_text(args)}, root seed {args.seed}, common random numbers across "
+             "designs.",
              "Certificate demand is simulated at the city's full rate whatever the scale (queues "
              "at ward counters need the real load); the disaster scales with the population."]
     changed = {k: v for k, v in STUDY_OVERRIDES.items() if v and k in args.scenarios}
@@ -93,12 +94,25 @@ def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) 
     return lines
 
 
+def _reps_text(args: argparse.Namespace) -> str:
+    """How many replications the study runs, in words."""
+    if args.precision is None:
+        return f"{args.reps} replications each"
+    return (f"Replications in rounds from {args.reps} until every headline KPI's 95 % interval "
+            f"is within ±{args.precision:.0%} of its mean (at most {args.max_reps}; per scenario "
+            "below)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run every scenario's replications, print the comparison and write results/."""
     from scenarios.report import comparison_text, write_results
     from scenarios.sweep import run_sweeps, start_ray
 
     t = time.perf_counter()
+    if args.precision is not None:
+        from scenarios.precision import check_target
+
+        check_target(args.precision, args.max_reps, args.reps)
     specs = _plan(args)
     for line in _preamble(args, specs):
         _say(line.replace("**", ""))
@@ -113,11 +127,20 @@ def run(args: argparse.Namespace) -> int:
                 raise
             _say(f"Ray did not start ({type(exc).__name__}: {exc}); running sequentially")
             sequential = True
-    _say(f"running {total} replications ({len(specs)} scenarios x {len(args.designs)} designs x "
-         f"{args.reps})")
+    executor = "local" if sequential else "ray"
     try:
-        sweeps = run_sweeps(specs, args.reps, args.seed,
-                            executor="local" if sequential else "ray", progress=progress)
+        if args.precision is not None:
+            from scenarios.precision import run_until_precise
+
+            _say(f"rounds from {args.reps} replications until every headline KPI is within "
+                 f"±{args.precision:.1%} (cap {args.max_reps})")
+            sweeps = run_until_precise(specs, args.precision, args.max_reps, args.reps,
+                                       args.seed, executor, progress, say=_say)
+        else:
+            _say(f"running {total} replications ({len(specs)} scenarios x {len(args.designs)} "
+                 f"designs x {args.reps})")
+            sweeps = run_sweeps(specs, args.reps, args.seed, executor=executor,
+                                progress=progress)
     finally:
         if started:
             import ray
@@ -128,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
                           f"{' vs '.join(args.designs)}", _preamble(args, specs, wall))
     _say(f"wrote {len(paths)} files to {args.out}/ (report: {paths[0]}) in {wall:.0f} s")
     text = "\n\n".join(comparison_text(s) for s in sweeps)
-    data = {"city": args.city, "scale": args.scale, "designs": args.designs, "reps": args.reps,
+    data = {"city": args.city, "scale": args.scale, "designs": args.designs,
+            "reps": {s.scenario: s.reps for s in sweeps} if args.precision else args.reps,
             "seed": args.seed, "out": str(args.out),
+            "precision": {s.scenario: list(s.precision) for s in sweeps},
             "kpi_table": [r for s in sweeps for r in s.table().to_dicts()],
             "differences": [r for s in sweeps for r in s.differences().to_dicts()]}
     from cli.scenario import _json_safe

@@ -168,6 +168,15 @@ def run_sweeps(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], reps: int,
         raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
     plans = [plan(name, params, reps, seed, common_random_numbers, start)
              for name, params in specs]
+    return run_plans(specs, plans, seed, executor, progress, common_random_numbers)
+
+
+def run_plans(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], plans: Sequence[list[Task]],
+              seed: int, executor: str = "ray", progress: Progress | None = None,
+              common_random_numbers: bool = True) -> list[SweepResult]:
+    """Run every spec's planned tasks together (each plan may have its own replications)."""
+    if executor not in ("ray", "local"):
+        raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
     tasks = [t for p in plans for t in p]
     t0 = time.perf_counter()
     if executor == "ray":
@@ -184,6 +193,7 @@ def run_sweeps(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], reps: int,
         results = tuple((t.design_index, t.rep, r) for t, r in zip(p, outs[i:i + len(p)],
                                                                      strict=True))
         i += len(p)
+        reps = len({t.rep for t in p})
         sweeps.append(SweepResult(name, tuple(x.design for x in params), reps, seed,
                                   common_random_numbers, results, wall))
     return sweeps
