@@ -105,6 +105,11 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.params import parse_overrides
     from scenarios.runner import make_params
 
+    if args.precision is not None and not args.params:
+        from scenarios.precision import check_target, selected
+
+        check_target(args.precision, args.max_reps, max(args.reps, 2))
+        selected(args.name, args.kpis)
     params = make_params(args.name, args.design, args.city, args.scale,
                          parse_overrides(args.overrides))
     if args.params:

@@ -84,7 +84,7 @@ def progress_line(scenario: str, rows: Sequence[dict]) -> str:
 
     if not rows:
         return f"  {scenario}: no KPI selected"
-    return (f"  {scenario} after {rows[0]['reps']} replications (target ±{rows[0]['target']:.1%})"
+    return (f"  {scenario} after {rows[0]['reps']} replications (target ±{_pct(rows[0]['target'])})"
             f": " + "; ".join(one(r) for r in rows))
 
 
@@ -130,12 +130,17 @@ def _with_precision(sweep: SweepResult, rows: list[dict]) -> SweepResult:
     return replace(sweep, precision=tuple(rows))
 
 
+def _pct(x: float) -> str:
+    """A target share as a percentage with as many digits as it was given."""
+    return f"{x * 100:g}%"
+
+
 def summary_lines(sweep: SweepResult) -> list[str]:
     """Sentences for a report: per driven KPI, replications used and whether the target was met."""
     if not sweep.precision:
         return []
     target = sweep.precision[0]["target"]
-    lines = [f"Precision target: 95 % half-width ≤ {target:.1%} of the mean (or of the KPI's "
+    lines = [f"Precision target: 95 % half-width ≤ {_pct(target)} of the mean (or of the KPI's "
              f"floor when the mean is near zero), for every design; replications in rounds up "
              f"to the cap."]
     for r in sweep.precision:

@@ -20,7 +20,7 @@ def test_run_py_without_a_subcommand_runs_the_study_and_writes_its_files(cli, tm
     assert diffs[("paper_share", "full")]["verdict"] == "better"
     report = (tmp_path / "report.md").read_text()
     assert "## disaster" in report and "## payments" in report and "![" in report
-    assert "| checkin_wait_p95_min | min |" in report
+    assert "| check-in wait, 95th percentile | min |" in report
     for stem in ("disaster_kpis", "disaster_series", "payments_requests", "payments_kpi_table"):
         assert pl.read_parquet(tmp_path / f"{stem}.parquet").height > 0
     assert len(list(tmp_path.glob("*.png"))) >= 4

@@ -86,4 +86,4 @@ def test_the_comparison_prints_each_design_with_intervals_and_the_difference(des
 
     text = comparison_text(run_sweep("payments", designs, reps=2, seed=1, executor="local"))
     assert "baseline (mean [95% CI])" in text and "full − baseline" in text
-    assert "electronic_share" in text and "better" in text
+    assert "fee payments made without cash" in text and "better" in text
