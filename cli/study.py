@@ -51,6 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"share of the population to build, (0, 1] (default: {DEFAULT_SCALE})")
     p.add_argument("--seed", type=int, default=0, help="root random seed (default: 0)")
     add_precision_options(p, kpis=False)
+    p.add_argument("--crn-check", action="store_true",
+                   help="also run every design with independent seed streams and report, per "
+                   "headline KPI, the variance of paired differences over that of independent "
+                   "ones (how much common random numbers sharpen the comparison; doubles the runs)")
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="output folder (default: results)")
     p.add_argument("--sequential", action="store_true",
@@ -92,6 +96,14 @@ def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) 
     if wall is not None:
         lines.append(f"Ran in {wall:.0f} s.")
     return lines
+
+
+def _crn(args: argparse.Namespace, specs: list, sweeps: list, executor: str) -> list[dict]:
+    """The designs again with independent streams: the variance ratios of the differences."""
+    from scenarios.crn import measure
+
+    _say("measuring common random numbers: the same replications with independent streams")
+    return measure(specs, args.reps, args.seed, executor, progress, paired=sweeps)
 
 
 def _reps_text(args: argparse.Namespace) -> str:
@@ -141,20 +153,28 @@ def run(args: argparse.Namespace) -> int:
                  f"designs x {args.reps})")
             sweeps = run_sweeps(specs, args.reps, args.seed, executor=executor,
                                 progress=progress)
+        crn = _crn(args, specs, sweeps, executor) if args.crn_check else []
     finally:
         if started:
             import ray
 
             ray.shutdown()
     wall = time.perf_counter() - t
+    preamble = _preamble(args, specs, wall)
+    if args.crn_check:
+        from scenarios.crn import summary
+
+        preamble.append(summary(crn))
     paths = write_results(sweeps, args.out, f"myna-twin study: {args.city}, "
-                          f"{' vs '.join(args.designs)}", _preamble(args, specs, wall))
+                          f"{' vs '.join(args.designs)}", preamble)
     _say(f"wrote {len(paths)} files to {args.out}/ (report: {paths[0]}) in {wall:.0f} s")
     text = "\n\n".join(comparison_text(s) for s in sweeps)
+    if args.crn_check:
+        text += "\n\n" + preamble[-1]
     data = {"city": args.city, "scale": args.scale, "designs": args.designs,
             "reps": {s.scenario: s.reps for s in sweeps} if args.precision else args.reps,
             "seed": args.seed, "out": str(args.out),
-            "precision": {s.scenario: list(s.precision) for s in sweeps},
+            "precision": {s.scenario: list(s.precision) for s in sweeps}, "crn": crn,
             "kpi_table": [r for s in sweeps for r in s.table().to_dicts()],
             "differences": [r for s in sweeps for r in s.differences().to_dicts()]}
     from cli.scenario import _json_safe
