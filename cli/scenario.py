@@ -95,7 +95,9 @@ def _result_text(result: object) -> str:
     p = result.params
     lines = [f"{result.scenario} on {p['design']} for {p['city']} (scale {p['scale']}), "
              f"seed {dict(result.seed)}"]
-    lines += [f"  {k.name:<34} {fmt(result.kpis[k.name], k.unit):>14} {k.unit}" for k in mod.KPIS]
+    width = max(len(k.label or k.name) for k in mod.KPIS)
+    lines += [f"  {k.label or k.name:<{width}} {fmt(result.kpis[k.name], k.unit):>14} {k.unit}"
+              for k in mod.KPIS]
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(lines)
 
