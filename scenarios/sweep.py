@@ -19,8 +19,8 @@ import polars as pl
 
 from scenarios.params import ScenarioParams
 from scenarios.registry import scenario as scenario_module
-from scenarios.results import ScenarioResult
-from scenarios.stats import diff_ci, mean_ci, relative_half_width, verdict
+from scenarios.results import KPI, ScenarioResult
+from scenarios.stats import Interval, diff_ci, mean_ci, relative_half_width, verdict
 from twin.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ class SweepResult:
         rows = []
         for kpi in mod.KPIS:
             for d, name in enumerate(self.designs):
-                ci = mean_ci(self.values(d, kpi.name), kpi.bounds)
+                ci = _declared(kpi, self.scenario, mean_ci, self.values(d, kpi.name))
                 rows.append({"scenario": self.scenario, "kpi": kpi.name, "label": kpi.title,
                              "unit": kpi.unit, "kind": kpi.kind, "design": name, "n": ci.n,
                              "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
@@ -134,7 +134,8 @@ class SweepResult:
         for kpi in mod.KPIS:
             ref = self.values(0, kpi.name)
             for d in range(1, len(self.designs)):
-                ci = diff_ci(ref, self.values(d, kpi.name), self.paired, kpi.bounds)
+                ci = _declared(kpi, self.scenario, diff_ci, ref, self.values(d, kpi.name),
+                               self.paired)
                 rows.append({"scenario": self.scenario, "kpi": kpi.name, "label": kpi.title,
                              "unit": kpi.unit, "design": self.designs[d],
                              "versus": self.designs[0], "difference": ci.mean,
@@ -147,6 +148,15 @@ class SweepResult:
         parts = [res.frames[name].with_columns(design=pl.lit(self.designs[d]), rep=pl.lit(r))
                  for d, r, res in self.results if name in res.frames]
         return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def _declared(kpi: KPI, scenario: str, interval: Callable[..., Interval], *args: Any) -> Interval:
+    """`interval(*args, kpi.bounds)`, naming the KPI when its values leave the declared range."""
+    try:
+        return interval(*args, kpi.bounds)
+    except ValueError as exc:
+        raise ValidationError(f"KPI {kpi.name} of {scenario}: {exc}; its kind ({kpi.kind}) or "
+                              "range is declared wrong") from exc
 
 
 def run_sweep(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int = 0,
