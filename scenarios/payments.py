@@ -45,7 +45,8 @@ TITLE = "payment throughput"
 KPIS = (
     KPI("requests", "requests", "logical requests made (each may take several attempts)", "",
         COUNT, "requests made"),
-    KPI("payments_per_s", "payments/s", "fee payments posted per second of load", "higher",
+    KPI("payments_per_s", "payments/s", "fee payments posted per second of load (follows the "
+        "design's request mix under the same offered load, so no direction is better)", "",
         MEAN, "fee payments posted per second"),
     KPI("throughput_per_s", "requests/s", "ledger requests answered per second of load (fees, "
         "top-ups, points)", "higher", MEAN, "payment throughput", headline=True),
