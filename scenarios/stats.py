@@ -155,7 +155,10 @@ def diff_ci(a: np.ndarray, b: np.ndarray, paired: bool, bounds: tuple[float, flo
             return Interval(m, nan, nan, n, MIN_REPS)
         va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
         se = math.sqrt(va + vb)
-        dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se else 1.0
+        den = va**2 / (a.size - 1) + vb**2 / (b.size - 1)
+        dof = (va + vb) ** 2 / den if den > 0 else math.nan
+        if not (math.isfinite(dof) and dof >= 1):  # underflow: the conservative choice
+            dof = float(min(a.size, b.size) - 1)
         q = float(st.t.ppf(0.5 + level / 2, dof))
     low, high = _difference(m, se, q, w)
     return Interval(m, *_clamp(low, high, m, dlo, dhi), n)

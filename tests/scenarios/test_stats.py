@@ -86,6 +86,11 @@ def test_degenerate_replications_give_points_or_say_what_is_missing():
     assert math.isnan(relative_half_width(one))
 
 
+def test_welch_degrees_of_freedom_survive_variances_that_underflow():
+    ci = diff_ci(np.zeros(2), np.array([0.0, 1.0e-156]), False, (0.0, 1.0))
+    assert ci.defined and -1.0 <= ci.low <= ci.mean <= ci.high <= 1.0
+
+
 def test_values_outside_the_declared_range_are_refused_by_range():
     with pytest.raises(ValueError, match=r"leave the declared range \[0.0, 1.0\]"):
         mean_ci(np.array([0.5, 1.2]), (0.0, 1.0))
