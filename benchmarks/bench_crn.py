@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--scale", type=float, default=None, help="population scale (default 0.02)")
     ap.add_argument("--reps", type=int, default=None, help="replications per way (default 8)")
     ap.add_argument("--scenarios", nargs="+", default=["disaster", "certificates", "payments"])
+    ap.add_argument("--sequential", action="store_true", help="run in this process (no Ray)")
     args = ap.parse_args(argv)
     scale = args.scale or (0.01 if args.quick else 0.02)
     reps = args.reps or (3 if args.quick else 8)
@@ -35,9 +36,9 @@ def main(argv: list[str]) -> int:
         overrides["certificates"]["days"] = 1
     specs = [(s, [make_params(s, d, scale=scale, overrides=overrides.get(s))
                   for d in ("baseline", "full")]) for s in args.scenarios]
-    started = start_ray()
+    started = False if args.sequential else start_ray()
     try:
-        rows = measure(specs, reps, seed=0, executor="ray",
+        rows = measure(specs, reps, seed=0, executor="local" if args.sequential else "ray",
                        progress=lambda done, total, _: print(f"   {done}/{total}", end="\r",
                                                              file=sys.stderr, flush=True))
     finally:
