@@ -24,6 +24,11 @@ class Batcher:
         self._futures: list[asyncio.Future] = []
         self._busy = False
 
+    @property
+    def waiting(self) -> int:
+        """Items queued and not yet sent."""
+        return len(self._items)
+
     async def submit(self, item: Any) -> Any:
         """Queue one item and wait for its result (an exception from `send` is raised for every item)."""
         future = asyncio.get_running_loop().create_future()

@@ -9,7 +9,6 @@ shelter reader, school reader, kiosk, counter) and the agencies, issuing their c
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,14 +42,16 @@ class Wiring:
 class Supervisor:
     """Creates, finds, and stops the actors of one service."""
 
-    def __init__(self, spec: ServiceSpec) -> None:
+    def __init__(self, spec: ServiceSpec, detached: bool = False) -> None:
         self.spec = spec.open()
+        self.detached = detached  # from a Serve config: the actors outlive the builder, found again by name
         self.handles: dict[str, Any] = {}
 
     def _options(self, name: str) -> dict[str, Any]:
         s = self.spec
+        extra: dict[str, Any] = {"lifetime": "detached", "get_if_exists": True} if self.detached else {}
         return {"name": name, "namespace": s.namespace, "max_restarts": s.max_restarts, "num_cpus": 0,
-                "scheduling_strategy": "SPREAD" if s.spread else "DEFAULT", "max_concurrency": 1}
+                "scheduling_strategy": "SPREAD" if s.spread else "DEFAULT", "max_concurrency": 1, **extra}
 
     def plan(self) -> list[tuple[str, type, tuple]]:
         """(actor name, host class, constructor args) of every actor."""
@@ -89,7 +90,7 @@ class Supervisor:
         devices += [Device(f"clinic-{i}", "clinic", f"clinic-{i}") for i in range(1, CLINICS + 1)]
         creds = Credentials.issue(s.folder / CREDENTIALS, devices, agencies)
         group_of = {int(f): g for g, fids in enumerate(shelters) for f in fids}
-        return Wiring(dataclasses.asdict(s), group_of, creds.public())
+        return Wiring(s.public(), group_of, creds.public())
 
     def ping(self) -> list[dict[str, Any]]:
         """Every actor's ping (name, node, pid, journal length, replayed commands)."""

@@ -61,8 +61,9 @@ KPIS = (
         "people sent on from a full shelter"),
     KPI("no_place", "people", "people every shelter turned away", kind=COUNT,
         label="people every shelter turned away"),
-    KPI("simulation_events", "events", "SimPy events processed (for speed figures)", "", COUNT,
-        "simulation events processed"),
+    KPI("simulation_events", "events", "events the engine processed: SimPy events, or the fast "
+        "engine's calls (for speed figures; the one KPI that differs between engines)", "",
+        COUNT, "events the engine processed"),
 )
 
 
