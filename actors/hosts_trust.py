@@ -65,6 +65,8 @@ class TrustHost(Host):
                 out.append(self.judge(contract.Tap.from_json(raw)))
             except TwinError as err:
                 out.append(err)
+            except (ValueError, OverflowError, TypeError) as err:  # input no card could produce: its own 422
+                out.append(ValidationError(f"the tap cannot be read: {type(err).__name__}"))
         return out
 
     def _loss(self, body: dict, at: float) -> dict | TwinError:
@@ -118,6 +120,8 @@ class TrustHost(Host):
                 out.append(self.judge(contract.Tap.from_json(raw)))
             except TwinError as err:
                 out.append((err.code, int(err.status), str(err)))
+            except (ValueError, OverflowError, TypeError) as err:  # a record no card could carry: its own 422
+                out.append(("invalid_input", 422, f"the face record cannot be read: {type(err).__name__}"))
         return out
 
     def kiosk_taps(self, taps: list[dict[str, Any]], fingerprints: list[str]) -> list[tuple[dict, int]]:

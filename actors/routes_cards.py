@@ -28,7 +28,7 @@ from twin.errors import ValidationError
 from twin.trust_errors import when
 
 router = APIRouter(tags=["cards"])
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 @router.post("/v1/counters/cards/loss-reports", response_model=LossReportOut, status_code=201, responses=_ERRORS,

@@ -35,7 +35,7 @@ from actors.routes_residents import posted
 from twin.errors import ValidationError
 
 router = APIRouter()
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 def device_of(*roles: str):

@@ -29,7 +29,7 @@ from actors.models import (
 )
 
 router = APIRouter(tags=["residents"])
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 CHALLENGE_TTL_S = 60.0  # twin.reader.Reader's default challenge lifetime
 
 
