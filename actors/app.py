@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors import routes_cards, routes_city, routes_readers, routes_residents
 from actors.context import Context, install
+from actors.edge import Edge
 from actors.supervisor import Wiring
 from twin.errors import TwinError
 
@@ -76,6 +77,7 @@ def make_app() -> FastAPI:
 
     for module in (routes_readers, routes_residents, routes_city, routes_cards):
         app.include_router(module.router)
+    app.add_middleware(Edge)  # sizes, authentication before the body, rates (actors/edge.py)
     return app
 
 

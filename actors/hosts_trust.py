@@ -159,14 +159,18 @@ class TrustHost(Host):
         """A fresh login challenge (hex), valid once for the reader's challenge lifetime."""
         return self.login_reader.challenge(now).hex()
 
-    def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float) -> dict[str, Any]:
-        """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN."""
+    def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float,
+              challenge_expires: float | None = None) -> dict[str, Any]:
+        """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN (a challenge the
+        ingress checked statelessly comes with its expiry; each is accepted once)."""
         try:
             cert = base64.b64decode(certificate_b64, validate=True)
             sig = base64.b64decode(signature_b64, validate=True)
             chal = bytes.fromhex(challenge_hex)
         except ValueError as exc:
             raise ValidationError(f"certificate and signature must be base64 and the challenge hex: {exc}") from None
+        if challenge_expires is not None:
+            self.login_reader.admit(chal, float(challenge_expires), now)
         ident = self.login_reader.verify_response(cert, chal, sig, now)
         # the authority knows at once what its revocation list says only from the next publication
         self.registry.check_usable(self.registry.row_of(ident.card_serial), now, "login")

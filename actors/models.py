@@ -145,7 +145,7 @@ class LoginIn(Model):
     """The card's answer: its user certificate and its signature over the challenge."""
 
     certificate: Base64 = Field(description="base64 DER of the JPKI user certificate")
-    challenge: str = Field(pattern=r"^[0-9a-f]{32,512}$", description="the challenge as the service issued it")
+    challenge: str = Field(pattern=r"^[0-9a-f]{80}$", description="the challenge as the service issued it")
     signature: Base64 = Field(description="base64 signature by the card's user key (behind its PIN)")
 
 

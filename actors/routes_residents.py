@@ -30,7 +30,6 @@ from actors.models import (
 
 router = APIRouter(tags=["residents"])
 _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
-CHALLENGE_TTL_S = 60.0  # twin.reader.Reader's default challenge lifetime
 
 
 async def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
@@ -44,15 +43,18 @@ Me = Annotated[dict, Depends(resident)]
 @router.get("/v1/residents/challenge", response_model=ChallengeOut, responses=_ERRORS,
             summary="A login challenge for the card to sign")
 async def challenge(c: Ctx) -> dict[str, Any]:
-    """Sign it with the card's user key (after its PIN) and post it to /v1/residents/sessions."""
-    return {"challenge": await call(c.trust.challenge.remote(c.now())), "expires_in_s": CHALLENGE_TTL_S}
+    """Sign it with the card's user key (after its PIN) and post it to /v1/residents/sessions (stateless:
+    the service keeps nothing until it is answered, so asking many cannot crowd out anyone's)."""
+    return {"challenge": c.challenges.issue(c.now()), "expires_in_s": c.challenges.ttl}
 
 
 @router.post("/v1/residents/sessions", response_model=SessionOut, status_code=201, responses=_ERRORS,
              summary="Log in with the card: certificate, challenge, signature")
 async def login(body: LoginIn, c: Ctx) -> dict[str, Any]:
     """A session token for the card's holder (chain, validity, revocation and signature checked)."""
-    ident = await call(c.trust.login.remote(body.certificate, body.challenge, body.signature, c.now()))
+    now = c.now()
+    expires = c.challenges.check(body.challenge, now)  # the tag and age here; used ones in the trust actor
+    ident = await call(c.trust.login.remote(body.certificate, body.challenge, body.signature, now, expires))
     token, expires = c.credentials.session_token(ident)
     return {"token": token, "resident_id": ident["resident_id"], "assurance": ident["assurance"],
             "expires_at": expires}

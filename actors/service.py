@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.spec import ServiceSpec
+from actors.startup import START_TIMEOUT_S, StartFailed, bounded
 from actors.supervisor import Supervisor, Wiring
 from twin.errors import ValidationError
 
@@ -92,22 +93,28 @@ class Service:
             self.stopped = True
 
 
-def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1) -> Service:
-    """Create the actors and deploy the endpoints on Serve at http://host:port (Ray must be up)."""
+def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1,
+          start_timeout: float = START_TIMEOUT_S) -> Service:
+    """Create the actors and deploy the endpoints on Serve at http://host:port (Ray must be up); every wait
+    ends within `start_timeout` s, or StartFailed says what did not start and where the logs are."""
     from ray import serve
 
     from actors.app import ingress_deployment
 
     if not 1 <= int(replicas) <= 64:
         raise ValidationError(f"replicas must be 1..64, got {replicas!r}")
-    sup = Supervisor(spec)
+    if not 0 < float(start_timeout) <= 86_400:
+        raise ValidationError(f"start_timeout must be in (0, 86400] seconds, got {start_timeout!r}")
+    sup = Supervisor(spec, start_timeout)
     try:
         wiring = sup.start()
-        serve.start(http_options={"host": host, "port": int(port)})
+        bounded("starting Ray Serve's HTTP proxy", lambda: serve.start(http_options={"host": host, "port": int(port)}),
+                start_timeout)
         ingress = ingress_deployment().options(num_replicas=int(replicas))
-        serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/")
+        bounded("deploying the HTTP ingress", lambda: serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/"),
+                start_timeout)
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
-        wait_ready(url)
+        wait_ready(url, min(120.0, start_timeout))
     except BaseException:
         sup.stop()
         raise
@@ -128,6 +135,6 @@ def wait_ready(url: str, timeout: float = 120.0) -> None:
         except httpx.HTTPError:
             pass
         if time.monotonic() > end:
-            raise ValidationError(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
+            raise StartFailed(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
                                   "cluster with other HTTP options (host/port); stop it or use its port")
         time.sleep(0.5)

@@ -1,0 +1,54 @@
+"""Start-up never hangs: a part that cannot start ends the start with an error naming it and the Ray logs."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+
+import pytest
+
+from actors import routing
+from actors.spec import ServiceSpec
+from actors.startup import StartFailed, bounded
+from actors.supervisor import Supervisor
+
+
+class _Unplaceable(Supervisor):
+    """The trust actor asks for a resource no node has: its worker never starts (like a broken worker env)."""
+
+    def _options(self, name: str) -> dict:
+        opts = super()._options(name)
+        return {**opts, "resources": {"no-such-node": 1}} if name == routing.TRUST else opts
+
+
+def test_an_actor_whose_worker_never_starts_fails_the_start_in_time_naming_it_and_the_logs(ray_session, tmp_path):
+    spec = ServiceSpec(data_dir=str(tmp_path / "svc"), scale=0.01, shelter_groups=1, resident_shards=1,
+                       namespace=f"hang-{uuid.uuid4().hex[:8]}")
+    sup = _Unplaceable(spec, start_timeout=20)
+    began = time.monotonic()
+    try:
+        with pytest.raises(StartFailed) as err:
+            sup.start()
+    finally:
+        sup.stop()
+    assert time.monotonic() - began < 60
+    assert "trust" in str(err.value) and "did not answer within 20 s" in str(err.value)
+    assert "logs" in str(err.value)
+
+
+def test_a_step_that_never_returns_or_raises_ends_as_start_failed():
+    with pytest.raises(StartFailed, match="deploying x did not finish within 0 s"):
+        bounded("deploying x", lambda: time.sleep(30), 0.2)
+    with pytest.raises(StartFailed, match=r"deploying y failed \(RuntimeError: boom\)"):
+        bounded("deploying y", lambda: (_ for _ in ()).throw(RuntimeError("boom")), 5)
+
+
+def test_run_py_serve_whose_actors_cannot_open_their_store_exits_non_zero_with_what_failed(cli, tmp_path):
+    r = cli("serve", "--scale", "0.01", "--data", str(tmp_path / "svc"), "--num-cpus", "1",
+            "--store", "postgresql://nobody:wrong@127.0.0.1:9/none", "--start-timeout", "60", "--port", "0", timeout=240)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "start" in r.stderr and "logs" in r.stderr, r.stderr[-2000:]
+
+
+_ = dataclasses
