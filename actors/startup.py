@@ -44,7 +44,7 @@ def wait_actors(refs: dict[str, Any], what: str, timeout: float) -> dict[str, An
         try:
             out[names[ref]] = ray.get(ref)
         except Exception as exc:  # the actor died while building (its log says why)
-            failed.append(f"{names[ref]} ({type(exc).__name__}: {_first_line(exc)})")
+            failed.append(f"{names[ref]} ({type(exc).__name__}: {_cause_line(exc)})")
     if waiting:
         slow = sorted(names[r] for r in waiting)
         raise StartFailed(f"{what}: {len(slow)} actor(s) did not answer within {timeout:.0f} s ({', '.join(slow[:8])}); "
@@ -76,6 +76,13 @@ def bounded(what: str, fn: Callable[[], T], timeout: float) -> T:
         raise StartFailed(f"{what} failed ({type(err).__name__}: {_first_line(err)}); see the Ray logs in "
                           f"{ray_logs()}") from err
     return box["value"]
+
+
+def _cause_line(exc: BaseException) -> str:
+    """The line of a remote traceback that names the error raised (its last 'XError: ...' line)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    named = [ln for ln in lines if ": " in ln and ln.split(":", 1)[0].split(".")[-1].endswith(("Error", "Exception"))]
+    return (named[-1] if named else lines[0] if lines else "")[:300]
 
 
 def _first_line(exc: BaseException) -> str:
