@@ -21,6 +21,7 @@ from actors.supervisor import Wiring
 from twin.errors import NotFound, TwinError
 
 MAX_SKEW_S = 300.0  # a device clock may run this far ahead of the service's
+MAX_TAP_AGE_S = 72 * 3600.0  # a reader's queued tap is accepted this long after it was read (offline readers)
 
 
 class Unavailable(TwinError):

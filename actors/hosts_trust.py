@@ -51,9 +51,14 @@ class TrustHost(Host):
         self.ca, self.registry = authority(self.spec)
         self.judge = TwinJudge(self.ca, self.registry)
         self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
+        self.ended: dict[str, float] = {}  # session id -> its expiry: sessions ended by a logout
 
     def ops(self) -> dict:
-        return {"kiosk_auth": self._kiosk_auth, "loss": self._loss}
+        return {"kiosk_auth": self._kiosk_auth, "loss": self._loss, "logout": self._logout}
+
+    def _logout(self, body: dict, at: float) -> None:
+        """End a session (kept until it would have expired anyway)."""
+        self.ended[str(body["sid"])] = float(body["exp"])
 
     def _kiosk_auth(self, body: dict, at: float) -> list[dict | TwinError]:
         """Check kiosk taps (skipped on replay: a check changes no state; the answers are kept)."""
@@ -175,6 +180,24 @@ class TrustHost(Host):
         # the authority knows at once what its revocation list says only from the next publication
         self.registry.check_usable(self.registry.row_of(ident.card_serial), now, "login")
         return identity_json(ident)
+
+    def session_check(self, sid: str | None, card_serial: int | None, now: float) -> None:
+        """Refuse (401) a session that was logged out, or whose card is no longer usable (reported lost)."""
+        from actors.auth import Unauthorized
+
+        if sid is not None and sid in self.ended:
+            raise Unauthorized("this session was ended (logged out); log in with the card again")
+        if card_serial is not None:
+            status = self.registry.status_name(self.registry.row_of(int(card_serial)), now)
+            if status != "active":
+                raise Unauthorized(f"the card of this session is {status} (a loss report ends its sessions); the "
+                                   "session has ended")
+
+    def logout(self, sid: str, exp: float, now: float) -> None:
+        """End session `sid` (journaled, so a restart keeps it ended); expired entries are dropped."""
+        for gone in [k for k, e in self.ended.items() if e <= now]:
+            del self.ended[gone]
+        self.run("logout", {"sid": str(sid), "exp": float(exp)}, time.time())
 
     def resident_of_serial(self, serial: int, now: float) -> int:
         """The holder of a usable card (refusals as the registry's errors)."""

@@ -21,7 +21,7 @@ from pydantic import ValidationError as PydanticError
 
 from actors import routing
 from actors.auth import Device
-from actors.context import MAX_SKEW_S, Context, Ctx, ServiceDisabled, call
+from actors.context import MAX_SKEW_S, MAX_TAP_AGE_S, Context, Ctx, ServiceDisabled, call
 from actors.models import ErrorOut, TapBatchIn, TapBatchOut, TapIn, TapResultOut
 from devices import contract
 from twin.errors import ValidationError
@@ -128,7 +128,8 @@ def _refused(tap: TapIn, status: int, code: str, detail: str) -> tuple[dict, int
 
 
 def precheck(device: Device, tap: TapIn, now: float) -> tuple[dict, int] | None:
-    """Refusals that need no actor (not stored): another device's tap, a kind outside the role, a future time."""
+    """Refusals that need no actor (not stored): another device's tap, a kind outside the role, no possible card,
+    a time in the future (beyond the clock skew) or older than a reader's queue keeps taps."""
     if tap.device_id != device.device_id or tap.site_id != device.site_id:
         return _refused(tap, 403, "forbidden", f"device {device.device_id} posts only its own taps at {device.site_id}")
     if tap.kind not in contract.ROLE_KINDS[device.role]:
@@ -138,6 +139,9 @@ def precheck(device: Device, tap: TapIn, now: float) -> tuple[dict, int] | None:
     if tap.at > now + MAX_SKEW_S:
         return _refused(tap, 422, "invalid_input", f"at {tap.at:.3f} is {tap.at - now:.0f} s in the future; "
                         "check the reader's clock")
+    if tap.at < now - MAX_TAP_AGE_S:
+        return _refused(tap, 422, "invalid_input", f"at {tap.at:.3f} is {(now - tap.at) / 3600:.0f} h in the past; "
+                        f"taps are accepted up to {MAX_TAP_AGE_S / 3600:.0f} h after they were read")
     return None
 
 

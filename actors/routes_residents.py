@@ -33,8 +33,11 @@ _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 
 
 
 async def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    """The identity in the caller's session token."""
-    return c.credentials.resident(authorization, c.now())
+    """The identity in the caller's session token, if the session was not ended (logout, loss report)."""
+    now = c.now()
+    me = c.credentials.resident(authorization, now)
+    await call(c.trust.session_check.remote(me.get("sid"), me.get("card_serial"), now))
+    return me
 
 
 Me = Annotated[dict, Depends(resident)]
@@ -58,6 +61,13 @@ async def login(body: LoginIn, c: Ctx) -> dict[str, Any]:
     token, expires = c.credentials.session_token(ident)
     return {"token": token, "resident_id": ident["resident_id"], "assurance": ident["assurance"],
             "expires_at": expires}
+
+
+@router.post("/v1/me/logout", status_code=204, responses=_ERRORS, summary="End my session now")
+async def logout(me: Me, c: Ctx) -> Response:
+    """The session token is refused from now on (on every replica, and after a restart)."""
+    await call(c.trust.logout.remote(str(me.get("sid", "")), float(me.get("exp", c.now())), c.now()))
+    return Response(status_code=204)
 
 
 @router.get("/v1/me/family", response_model=list[MemberOut], responses=_ERRORS,
