@@ -181,13 +181,14 @@ class TrustHost(Host):
         self.registry.check_usable(self.registry.row_of(ident.card_serial), now, "login")
         return identity_json(ident)
 
-    def session_check(self, sid: str | None, card_serial: int | None, now: float) -> None:
-        """Refuse (401) a session that was logged out, or whose card is no longer usable (reported lost)."""
+    def session_check(self, sid: str | None, card_serial: int | None, now: float, card_in_use: bool = True) -> None:
+        """Refuse (401) a session that was logged out, or (with `card_in_use`) whose card is no longer usable
+        (reported lost)."""
         from actors.auth import Unauthorized
 
         if sid is not None and sid in self.ended:
             raise Unauthorized("this session was ended (logged out); log in with the card again")
-        if card_serial is not None:
+        if card_serial is not None and card_in_use:
             status = self.registry.status_name(self.registry.row_of(int(card_serial)), now)
             if status != "active":
                 raise Unauthorized(f"the card of this session is {status} (a loss report ends its sessions); the "

@@ -54,7 +54,7 @@ async def agency(c: Ctx, authorization: Annotated[str | None, Header()] = None,
     return c.credentials.agency(authorization, x_agency_id)
 
 
-@router.get("/v1/health", tags=["service"], summary="Is the service up; which city and design")
+@router.get("/v1/health", tags=["service"], responses={429: {"model": ErrorOut}, 503: {"model": ErrorOut}}, summary="Is the service up; which city and design")
 async def health(c: Ctx) -> dict[str, Any]:
     """Every actor answers a ping (503 if one is restarting)."""
     actors = [*c.shelters, *c.residents, c.trust, c.kiosks, c.linkage, c.childwatch]

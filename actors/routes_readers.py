@@ -35,7 +35,9 @@ _BATCH = TypeAdapter(TapBatchIn)
 _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 _TAP_ANSWERS = {200: {"model": TapResultOut, "description": "a repeat of a recorded tap: the first answer, "
                       "status duplicate"},
-                **{code: {"model": TapResultOut} for code in (403, 404, 409, 422)}}
+                **{code: {"model": TapResultOut | ErrorOut,
+                          "description": "the tap refused (its answer), or the request refused (an error)"}
+                   for code in (403, 404, 409, 422)}}
 _BATCH_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["taps"],
                  "properties": {"taps": {"type": "array", "maxItems": contract.MAX_BATCH,
                                          "items": {"$ref": "#/components/schemas/TapIn"}}}}

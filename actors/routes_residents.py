@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from actors.context import Context, Ctx, ServiceDisabled, call
 from actors.models import (
+    ID_MAX,
+    NAME_PATTERN,
     ChallengeOut,
     ChildWatchIn,
     ErrorOut,
@@ -41,6 +43,18 @@ async def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None
 
 
 Me = Annotated[dict, Depends(resident)]
+
+
+async def reporting_resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Like `resident`, but a session whose card was reported lost may still repeat its loss report (a retry
+    with the same report id finishes what a 503 interrupted); a logout still ends it."""
+    now = c.now()
+    me = c.credentials.resident(authorization, now)
+    await call(c.trust.session_check.remote(me.get("sid"), me.get("card_serial"), now, False))
+    return me
+
+
+Reporter = Annotated[dict, Depends(reporting_resident)]
 
 
 @router.get("/v1/residents/challenge", response_model=ChallengeOut, responses=_ERRORS,
@@ -95,7 +109,7 @@ async def mailbox(me: Me, c: Ctx, unread_only: Annotated[bool, Query()] = False)
 
 
 @router.post("/v1/me/mailbox/{message_id}/read", status_code=204, responses=_ERRORS, summary="Mark a message read")
-async def mark_read(message_id: int, me: Me, c: Ctx) -> Response:
+async def mark_read(message_id: Annotated[int, Path(ge=1, le=ID_MAX)], me: Me, c: Ctx) -> Response:
     """Only messages in my own mailbox."""
     c.require("portal")
     await call(c.shard(me["resident_id"]).mark_read.remote(me, message_id, c.now()))
@@ -110,8 +124,8 @@ async def linkage_log(me: Me, c: Ctx) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/me/vitals/{book}", responses=_ERRORS, summary="My (or my minor child's) handbook")
-async def vitals(book: str, me: Me, c: Ctx,
-                 subject: Annotated[int | None, Query(ge=0)] = None) -> list[dict[str, Any]]:
+async def vitals(book: Annotated[str, Path(pattern=NAME_PATTERN)], me: Me, c: Ctx,
+                 subject: Annotated[int | None, Query(ge=0, le=ID_MAX)] = None) -> list[dict[str, Any]]:
     """The e-maternal or e-medication handbook of me, or of my child while a minor (logged)."""
     c.require("vitals")
     who = me["resident_id"] if subject is None else subject
@@ -162,7 +176,7 @@ async def enrol(body: ChildWatchIn, me: Me, c: Ctx) -> Response:
 
 
 @router.delete("/v1/me/child-watch/{child_id}", responses=_ERRORS, summary="Withdraw child-watch consent")
-async def withdraw(child_id: int, me: Me, c: Ctx) -> dict[str, int]:
+async def withdraw(child_id: Annotated[int, Path(ge=0, le=ID_MAX)], me: Me, c: Ctx) -> dict[str, int]:
     """Tracking stops; the child's tap records and notices are deleted."""
     c.require("safety")
     return {"deleted": await call(c.childwatch.withdraw.remote(child_id, me, c.now()))}
