@@ -4,7 +4,8 @@ Built deterministically from the city (seed and build instant), so its keys and 
 are the ones the twin's cards carry. It checks what readers post (the authority's seal on a
 twin card's face record; a kiosk card's certificate chain, signature and revocation, through
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
-user key behind its PIN: `twin.reader.Reader.verify_response`). Kiosk authentications are
+user key behind its PIN: `twin.reader.Reader.verify_response`; the challenges themselves are issued and
+checked statelessly by the ingress, `actors.challenges`). Kiosk authentications are
 kept by tap id, durably, so a kiosk can name the one its certificate request rests on.
 """
 
@@ -160,10 +161,6 @@ class TrustHost(Host):
                 "at": res["at"], "card_serial": res["card_serial"]}
 
     # -- resident logins ----------------------------------------------------------------------------
-    def challenge(self, now: float) -> str:
-        """A fresh login challenge (hex), valid once for the reader's challenge lifetime."""
-        return self.login_reader.challenge(now).hex()
-
     def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float,
               challenge_expires: float | None = None) -> dict[str, Any]:
         """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN (a challenge the
