@@ -32,3 +32,27 @@ def test_a_bucket_allows_its_burst_then_its_rate_and_says_how_long_to_wait():
     assert b.take("b", 0.1) == 0.0  # another caller has its own budget
     b.take("c", 0.1)
     assert b.take("a", 0.1) == 0.0  # forgotten beyond max_keys: a fresh budget (bounded memory)
+
+
+def test_the_batcher_fails_only_the_item_its_call_fails_on():
+    import asyncio
+
+    from actors.batching import Batcher
+
+    calls: list[list[int]] = []
+
+    async def send(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        await asyncio.sleep(0.01)
+        if -1 in items:
+            raise OverflowError("int too big")
+        return [i * 10 for i in items]
+
+    async def run() -> list:
+        batcher = Batcher(send)
+        return await asyncio.gather(*[batcher.submit(i) for i in (1, -1, 2, 3, 4)], return_exceptions=True)
+
+    out = asyncio.run(run())
+    assert out[0] == 10 and out[2:] == [20, 30, 40]
+    assert isinstance(out[1], OverflowError)
+    assert [-1, 2, 3, 4] in calls and [-1] in calls  # the failed group call, then one call per item
