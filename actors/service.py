@@ -63,7 +63,16 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
     kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "configure_logging": False}
     if address is None:
         kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}
-    ctx = ray.init(address=address, **kwargs)
+    try:
+        ctx = ray.init(address=address, **kwargs)
+    except (ConnectionError, TimeoutError, RuntimeError) as exc:
+        raise StartFailed(f"Ray did not start ({'joining ' + address if address else 'local'}): "
+                          f"{str(exc).strip()[:300]}; see the Ray logs in /tmp/ray/session_latest/logs") from exc
+    except Exception as exc:  # Ray raises a bare Exception when its node times out at start
+        if "timed out" not in str(exc):
+            raise
+        raise StartFailed(f"Ray's node did not start in time (the machine may be overloaded): {str(exc)[:300]}; "
+                          "see the Ray logs in /tmp/ray/session_latest/logs") from exc
     if not token_auth_on():
         ray.shutdown()
         raise ValidationError(f"the Ray cluster at {address or 'local'} runs without token authentication; start it "
