@@ -28,6 +28,11 @@ class Batcher:
         self._futures: list[asyncio.Future] = []
         self._busy = False
 
+    @property
+    def waiting(self) -> int:
+        """Items queued and not yet sent."""
+        return len(self._items)
+
     async def submit(self, item: Any) -> Any:
         """Queue one item and wait for its result (or the exception `send` raised for this item alone)."""
         future = asyncio.get_running_loop().create_future()

@@ -63,6 +63,15 @@ class Context:
 
         self._batchers: dict[tuple, Batcher] = {}
 
+    def named_actors(self) -> list[tuple[str, Any]]:
+        """Every actor of the service with its name."""
+        shelters = [(routing.actor_name(routing.SHELTERS, g), h) for g, h in enumerate(self.shelters)]
+        residents = [(routing.actor_name(routing.RESIDENTS, k), h) for k, h in enumerate(self.residents)]
+        return [*shelters, *residents, (routing.actor_name(routing.TRUST), self.trust),
+                (routing.actor_name(routing.KIOSKS), self.kiosks),
+                (routing.actor_name(routing.LINKAGE), self.linkage),
+                (routing.actor_name(routing.CHILDWATCH), self.childwatch)]
+
     def now(self) -> float:
         """The service's clock."""
         return self.spec.now()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from actors import metrics
 from actors.journal import Answer, Journal
 from actors.replies import repeat
 from actors.snapshots import Snapshots
@@ -42,6 +43,8 @@ class Host:
         self.snapshots = Snapshots(self)
         self.replayed = self.snapshots.start()  # the newest usable snapshot (or build), then the commands after it
         self.start_s = time.perf_counter() - started
+        metrics.record("replay_seconds", self.start_s, actor=name)
+        metrics.record("journal_length", len(self.journal), actor=name)
         gc.freeze()  # the aggregate lives as long as the actor: keep it out of every later collection
 
     # -- for subclasses -----------------------------------------------------------------------
@@ -112,6 +115,7 @@ class Host:
             log.exception("%s: the journal commit failed; exiting so Ray restarts this actor from the store",
                           self.name)
             os._exit(EXIT_STORE_FAILED)
+        metrics.record("journal_length", len(self.journal), actor=self.name)
         self.snapshots.after_commit()  # every `snapshot_every` commands, in its own transaction
 
     # -- snapshots (actors.snapshots) ---------------------------------------------------------------
@@ -127,6 +131,18 @@ class Host:
     def snapshot(self) -> dict[str, Any]:
         """Snapshot the aggregate now (seq, size, at, seconds); older ones beyond the newest few are pruned."""
         return self.snapshots.take().as_dict()
+
+    def ready(self) -> dict[str, Any]:
+        """Whether this actor's store takes a write now (a one-row probe, committed); why not if not."""
+        try:
+            self.store.ensure_schema("ready_probe", [
+                "CREATE TABLE IF NOT EXISTS ready_probe (k INTEGER PRIMARY KEY, at DOUBLE PRECISION)"])
+            with self.store.transaction() as tx:
+                tx.execute("INSERT INTO ready_probe (k, at) VALUES (1, ?) ON CONFLICT (k) DO UPDATE "
+                           "SET at = excluded.at", (time.time(),))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
+            return {"name": self.name, "ready": False, "why": f"store not writable: {type(exc).__name__}: {exc}"}
+        return {"name": self.name, "ready": True, "why": ""}
 
     def ping(self) -> dict[str, Any]:
         """Who and where this actor is, and how it started."""

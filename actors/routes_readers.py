@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticError
 
-from actors import routing
+from actors import metrics, routing
 from actors.auth import Device
 from actors.context import MAX_SKEW_S, MAX_TAP_AGE_S, Context, Ctx, ServiceDisabled, call
 from actors.models import ErrorOut, TapBatchIn, TapBatchOut, TapIn, TapResultOut
@@ -165,6 +165,7 @@ async def process(c: Context, device: Device, taps: list[TapIn | dict]) -> list[
         done = await handler(c, device, [taps[i] for i in todo])
         for i, answer in zip(todo, done, strict=True):
             out[i] = answer
+    metrics.taps(device.role, out)  # type: ignore[arg-type]
     return out  # type: ignore[return-value]
 
 
@@ -183,7 +184,9 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
             continue
         rows = [(taps[i].tap_id, fingerprint(taps[i]), device.reader_id, serial_of(taps[i]), taps[i].at) for i in idx]
         if len(rows) == 1:  # a single tap joins the others arriving now (one actor call, one commit)
-            answers = [await c.batcher(device.group, kind, send_taps).submit(rows[0])]
+            batcher = c.batcher(device.group, kind, send_taps)
+            metrics.record("batcher_queue", batcher.waiting, group=device.group, kind=kind)
+            answers = [await batcher.submit(rows[0])]
         else:
             answers = await send_taps(c, device.group, kind, rows)
         for i, a in zip(idx, answers, strict=True):
@@ -194,6 +197,7 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
 async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> list[tuple[dict, int]]:
     """Taps (tuples in `routing.TAP_FIELDS` order) to one shelter group in one call, as columns; after
     check-ins, a resident recorded in more than one group is settled (`settle_elsewhere`)."""
+    metrics.record("batch_size", len(rows), kind=kind)
     answers = await call(c.shelters[group].taps.remote(kind, routing.tap_columns(rows)))
     if kind == "checkin" and len(c.shelters) > 1:
         rids = {a["result"]["resident_id"] for a, _ in answers

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
+from actors import metrics
 from actors.context import Context, Ctx, ServiceDisabled, call
 from actors.models import (
     ID_MAX,
@@ -163,8 +164,11 @@ async def posted(c: Context, resident_id: int, request: dict[str, Any]) -> JSONR
     """Post one ledger request on the resident's shard: 201, 200 for a replay, or the refusal."""
     (res,) = await call(c.shard(resident_id).post.remote([request], c.now()))
     if res.pop("refused"):
+        metrics.posting(request.get("op", ""), res["status"], res["error"])
         return JSONResponse({"error": res["error"], "detail": res["detail"]}, status_code=res["status"])
-    return JSONResponse(res, status_code=200 if res["replayed"] else 201)
+    status = 200 if res["replayed"] else 201
+    metrics.posting(request.get("op", ""), status)
+    return JSONResponse(res, status_code=status)
 
 
 @router.post("/v1/me/child-watch", status_code=204, responses=_ERRORS, summary="Consent to child watch for my child")

@@ -54,8 +54,11 @@ def serve_env() -> dict[str, str]:
     return {name: os.environ[name] for name in SERVE_ENV}
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, Any]:
-    """Start a local Ray (address None) or join a cluster, with token authentication; its context."""
+def connect(address: str | None = None, num_cpus: int | None = None,
+            metrics_port: int | None = None) -> dict[str, Any]:
+    """Start a local Ray (address None) or join a cluster, with token authentication; its context.
+
+    A local Ray exports metrics on `metrics_port` (default: a free port Ray picks)."""
     require_token_auth()
     import ray
 
@@ -63,6 +66,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
     kwargs: dict[str, Any] = {"runtime_env": env, "log_to_driver": False, "configure_logging": False}
     if address is None:
         kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}
+        if metrics_port:
+            kwargs["_metrics_export_port"] = int(metrics_port)
     try:
         ctx = ray.init(address=address, **kwargs)
     except (ConnectionError, TimeoutError, RuntimeError) as exc:
@@ -77,7 +82,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
         ray.shutdown()
         raise ValidationError(f"the Ray cluster at {address or 'local'} runs without token authentication; start it "
                               f"with {AUTH_MODE}=token (see `ray get-auth-token --generate`)")
-    return {"address": ctx.address_info.get("gcs_address", ""), "node_id": ray.get_runtime_context().get_node_id()}
+    from actors.metrics import export_url
+
+    return {"address": ctx.address_info.get("gcs_address", ""), "node_id": ray.get_runtime_context().get_node_id(),
+            "metrics": export_url()}
 
 
 @dataclass
@@ -103,9 +111,12 @@ class Service:
 
 
 def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1,
-          start_timeout: float = START_TIMEOUT_S) -> Service:
-    """Create the actors and deploy the endpoints on Serve at http://host:port (Ray must be up); every wait
-    ends within `start_timeout` s, or StartFailed says what did not start and where the logs are."""
+          tls: dict[str, str] | None = None, start_timeout: float = START_TIMEOUT_S) -> Service:
+    """Create the actors and deploy the endpoints on Serve at host:port, HTTPS with `tls` (Ray must be up);
+    every wait ends within `start_timeout` s, or StartFailed says what did not start and where the logs are.
+
+    `tls` holds Ray Serve's ssl_certfile, ssl_keyfile and optionally ssl_ca_certs.
+    """
     from ray import serve
 
     from actors.app import ingress_deployment
@@ -114,23 +125,24 @@ def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas
         raise ValidationError(f"replicas must be 1..64, got {replicas!r}")
     if not 0 < float(start_timeout) <= 86_400:
         raise ValidationError(f"start_timeout must be in (0, 86400] seconds, got {start_timeout!r}")
-    sup = Supervisor(spec, start_timeout)
+    sup = Supervisor(spec, start_timeout=start_timeout)
     try:
         wiring = sup.start()
-        bounded("starting Ray Serve's HTTP proxy", lambda: serve.start(http_options={"host": host, "port": int(port)}),
-                start_timeout)
+        bounded("starting Ray Serve's HTTP proxy",
+                lambda: serve.start(http_options={"host": host, "port": int(port), **(tls or {})}), start_timeout)
         ingress = ingress_deployment().options(num_replicas=int(replicas))
         bounded("deploying the HTTP ingress", lambda: serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/"),
                 start_timeout)
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
-        wait_ready(url, min(120.0, start_timeout))
+        scheme = "https" if tls else "http"
+        url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
+        wait_ready(url, min(120.0, start_timeout), verify=not tls)  # our own port on this machine: no secret is sent
     except BaseException:
         sup.stop()
         raise
-    return Service(sup, wiring, f"http://{host}:{int(port)}")
+    return Service(sup, wiring, f"{'https' if tls else 'http'}://{host}:{int(port)}")
 
 
-def wait_ready(url: str, timeout: float = 120.0) -> None:
+def wait_ready(url: str, timeout: float = 120.0, verify: bool | str = True) -> None:
     """Wait until the endpoints answer at `url`; a Serve already running here on another port is named."""
     import time
 
@@ -139,11 +151,11 @@ def wait_ready(url: str, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while True:
         try:
-            if httpx.get(f"{url}/v1/health", timeout=10).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=10, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         if time.monotonic() > end:
             raise StartFailed(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
-                                  "cluster with other HTTP options (host/port); stop it or use its port")
+                              "cluster with other HTTP options (host/port); stop it or use its port")
         time.sleep(0.5)

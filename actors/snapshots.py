@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from actors import world
+from actors import metrics, world
 from twin.errors import TwinError
 from twin.services.ledger_cache import BalanceCache
 
@@ -257,6 +257,7 @@ class Snapshots:
                        "(SELECT seq FROM twin_snapshots ORDER BY seq DESC LIMIT ?)", (KEEP,))
         self.base = seq
         self.last = SnapshotInfo(seq, len(blob), at, round(time.perf_counter() - started, 4))
+        metrics.record("snapshot_seconds", self.last.seconds, actor=host.name)
         return self.last
 
     def after_commit(self) -> None:

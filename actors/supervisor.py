@@ -44,15 +44,17 @@ class Wiring:
 class Supervisor:
     """Creates, finds, and stops the actors of one service."""
 
-    def __init__(self, spec: ServiceSpec, start_timeout: float = START_TIMEOUT_S) -> None:
+    def __init__(self, spec: ServiceSpec, detached: bool = False, start_timeout: float = START_TIMEOUT_S) -> None:
         self.spec = spec.open()
+        self.detached = detached  # from a Serve config: the actors outlive the builder, found again by name
         self.handles: dict[str, Any] = {}
         self.start_timeout = float(start_timeout)
 
     def _options(self, name: str) -> dict[str, Any]:
         s = self.spec
+        extra: dict[str, Any] = {"lifetime": "detached", "get_if_exists": True} if self.detached else {}
         return {"name": name, "namespace": s.namespace, "max_restarts": s.max_restarts, "num_cpus": 0,
-                "scheduling_strategy": "SPREAD" if s.spread else "DEFAULT", "max_concurrency": 1}
+                "scheduling_strategy": "SPREAD" if s.spread else "DEFAULT", "max_concurrency": 1, **extra}
 
     def plan(self) -> list[tuple[str, type, tuple]]:
         """(actor name, host class, constructor args) of every actor."""

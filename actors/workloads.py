@@ -25,6 +25,9 @@ from devices import contract
 from twin.errors import ValidationError
 
 SCENARIOS = ("disaster", "certificates", "payments")
+# HTTP requests one started operation sends at most, before retries (a kiosk authentication is
+# followed by the certificate request resting on it).
+REQUESTS_PER_OP = {"disaster": 1, "certificates": 2, "payments": 1}
 
 
 @dataclass(frozen=True)

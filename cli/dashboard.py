@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="serve the planners' Streamlit dashboard to compare designs",
         description="Serve the planners' dashboard: pick a city and two or more designs, run the "
         "disaster, certificates and payments scenarios with replications, and compare KPIs with "
-        "95 % confidence intervals, plots, a map and the seven-point review; export a report. "
+        "95 % confidence intervals, plots, a map and the review (benefits beside costs); export a report. "
         "Runs `streamlit run dashboards/app.py` headless; open the printed URL in a browser. "
         "Stop it with Ctrl+C.",
     )

@@ -45,6 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def banner(scenario: str, settings) -> str:
+    """How many operations start and how many HTTP requests they send at most, in words."""
+    from actors.workloads import REQUESTS_PER_OP
+
+    ops, per = settings.budget, REQUESTS_PER_OP[scenario]
+    sent = f"{ops * per:,} requests at most" + (f" ({ops:,} operations of {per} requests each)"
+                                               if per > 1 else "")
+    return sent + (f", plus up to {settings.retries} retries of a request that fails"
+                   if settings.retries else "")
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the target, build the workload, run it, print the report."""
     import httpx
@@ -67,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     offset = float(health.get("now", time.time())) - time.time()  # the service's clock (it may be shifted)
     ops = workload(args.scenario, t, np.random.default_rng(args.seed), lambda: time.time() + offset, args.batch)
     print(f"load: {args.scenario} at {args.rate:g}/s for {args.duration:g} s against {target} "
-          f"({settings.budget:,} requests at most) ...", file=sys.stderr, flush=True)
+          f"({banner(args.scenario, settings)}) ...", file=sys.stderr, flush=True)
     report = run_load(target, args.scenario, ops, settings)
     emit(report.to_dict(), args.format, report.to_text())
     return 0

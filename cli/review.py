@@ -1,4 +1,4 @@
-"""`run.py review`: the seven-point review of one or more rollout designs (designs/*.toml)."""
+"""`run.py review`: the review of one or more rollout designs (designs/*.toml) against the report's chapters 3 and 4."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from cli import add_format
 from twin.design import load_design
 from twin.presets import presets
 
-EXIT_ACCEPTED, EXIT_REFUSED = 0, 1  # an invalid design file exits 2 (run.py's TwinError path)
+# An invalid design file exits 2 (run.py's TwinError path). CONDITIONAL is 3: a design that
+# breaks no rule but waits for others' action is neither accepted (0) nor refused (1).
+EXIT_ACCEPTED, EXIT_REFUSED, EXIT_CONDITIONAL = 0, 1, 3
 DESIGNS_DIR = Path(__file__).resolve().parent.parent / "designs"
 
 
@@ -28,13 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `review` subcommand."""
     p = sub.add_parser(
         "review",
-        help="review rollout designs against the report's seven-point checklist",
-        description="Review each DESIGN (a TOML file, e.g. designs/phased.toml) the way chapter 3 of the "
-        "designated cities' report asks, per enabled service: (1) legal provisions, (2) ordinances to enact, "
-        "(3) systems, (4) business processes, (5) safety measures and PIA, (6) impact on residents and other "
-        "bodies, with the residents who hold no card, (7) other; then the totals. Every finding cites the "
-        "report (chapter, page, table row, line). Exit 0 when every design is accepted, 1 when any is "
-        "refused (the reasons go to stderr too), 2 when a design file is invalid.",
+        help="review rollout designs against the report's chapter-3 viewpoints and chapter-4 tables",
+        description="Review each DESIGN (a TOML file, e.g. designs/phased.toml) the way the designated cities' "
+        "report asks (chapter 3's six viewpoints; chapter 4's table per service with rows 1-7), per enabled "
+        "service: (1) legal provisions, (2) ordinances to enact, (3) systems, by who runs them, (4) business "
+        "processes, (5) safety measures and PIA, (6) impact on residents and other bodies, with the residents "
+        "who hold no card, (7) other; the national dependencies; the report's main effects beside the costs "
+        "over the design's timeline; then the totals. Every line states its basis: the report (quoted, with "
+        "its lines), the project's reading (with why), an assumption (with its source) or a law (the article "
+        "as numbered on the legal baseline's date). Exit 0 when every design is ACCEPTED, 1 when any is "
+        "REFUSED (a rule broken; the reasons go to stderr too), 3 when none is refused but any is "
+        "CONDITIONAL (an enabled service waits for an unmet dependency; the conditions go to stderr), "
+        "2 when a design file is invalid.",
     )
     p.add_argument(
         "designs",
@@ -101,10 +108,15 @@ def _print_comparison(reviews: list, fmt: str) -> None:
 
 
 def _report_refusals(names: list[str], reviews: list) -> int:
-    """Print each refused design's reasons to stderr; the exit status."""
+    """Print each refused or conditional design's reasons to stderr; the exit status."""
     refused = [(path, r) for path, r in zip(names, reviews, strict=True) if r.refused]
+    conditional = [(path, r) for path, r in zip(names, reviews, strict=True) if r.verdict == "CONDITIONAL"]
     for path, r in refused:
         print(f"refused: {path} (design {r.design!r}):", file=sys.stderr)
         for x in r.refusals:
-            print(f"  [{x.service}] {x.reason} (report: {x.ref})", file=sys.stderr)
-    return EXIT_REFUSED if refused else EXIT_ACCEPTED
+            print(f"  [{x.service}] {x.reason} ({x.basis.label()})", file=sys.stderr)
+    for path, r in conditional:
+        print(f"conditional: {path} (design {r.design!r}):", file=sys.stderr)
+        for d in r.conditions:
+            print(f"  [{d.service}] {d.status()}: {d.what} ({d.basis.label()})", file=sys.stderr)
+    return EXIT_REFUSED if refused else EXIT_CONDITIONAL if conditional else EXIT_ACCEPTED

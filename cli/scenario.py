@@ -22,6 +22,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario parameter (e.g. evacuation_share=0.2) or, with a "
                    "dotted key, a design field (e.g. safety.readers_per_shelter=6); repeatable")
+    add_engine_option(p)
+
+
+def add_engine_option(p: argparse.ArgumentParser) -> None:
+    """--engine: the fast engine (default where a scenario has one) or the SimPy reference."""
+    p.add_argument("--engine", choices=("fast", "simpy"), default=None,
+                   help="simulation engine: fast (queue recursions; the default where a "
+                   "scenario has it, same outcomes as SimPy) or simpy (the reference)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.runner import make_params
 
     params = make_params(args.name, args.design, args.city, args.scale,
-                         parse_overrides(args.overrides))
+                         parse_overrides(args.overrides), engine=args.engine)
     if args.params:
         emit(params.to_dict(), args.format, _params_text(params))
         return 0

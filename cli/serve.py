@@ -50,6 +50,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "service gives up with an error naming the step and the Ray log folder (default: 600)")
     p.add_argument("--ready-file", default=None, help="write the service's URL and data folder as JSON here "
                    "once it is up (for scripts)")
+    p.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM; e.g. from "
+                   "`run.py devices issue`)")
+    p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
+    p.add_argument("--client-ca", default=None, help="CA bundle for device certificates (mutual TLS; see "
+                   "docs/operations.md for what Ray Serve enforces)")
+    p.add_argument("--insecure-http", action="store_true", help="allow plain HTTP on an address other than "
+                   "loopback (tokens then cross the network in the clear)")
+    p.add_argument("--metrics-port", type=int, default=None, help="port of Ray's Prometheus metrics endpoint "
+                   "for a local Ray (default: one Ray picks; the URL is printed and in the ready file)")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the Ray Serve config file (YAML) of this service and exit, for Ray's own "
+                   "`serve run FILE` / `serve deploy FILE` on an existing cluster (see docs/operations.md)")
     p.set_defaults(func=run)
 
 
@@ -67,26 +79,62 @@ def run(args: argparse.Namespace) -> int:
     """Start everything, wait for SIGINT/SIGTERM, stop everything."""
     if not 0 < args.port < 65536:
         raise ValidationError(f"--port must be 1..65535, got {args.port}")
+    tls = tls_options(args)
     spec = _spec(args)
+    if args.print_config:
+        from actors.deploy import config, config_yaml
+
+        sys.stdout.write(config_yaml(config(spec, args.host, args.port, args.replicas, tls)))
+        return 0
     stop = threading.Event()
     _on_signals(stop)
     from actors import service
+    from cli._quiet import ray_lines_to
 
-    print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}) ...", flush=True)
-    info = service.connect(args.address, args.num_cpus)
+    log = Path(spec.data_dir) / "logs" / "ray-driver.log"
+    print(f"starting Ray ({'joining ' + args.address if args.address else 'local'}; its notices go to "
+          f"{log}) ...", flush=True)
+    with ray_lines_to(log):
+        info = service.connect(args.address, args.num_cpus, args.metrics_port)
     _on_signals(stop)  # again: ray.init installs its own SIGTERM handler in the driver
     svc = None
     try:
         print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
-        svc = service.start(spec, args.host, args.port, args.replicas, args.start_timeout)
+        with ray_lines_to(log):
+            svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
         _announce(svc, spec, info, args)
         while not stop.wait(0.5):
             pass
         print("stopping ...", flush=True)
     finally:
-        _shutdown(svc, joined=args.address is not None)
+        with ray_lines_to(log):
+            _shutdown(svc, joined=args.address is not None)
     print("stopped", flush=True)
     return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def tls_options(args: argparse.Namespace) -> dict[str, str]:
+    """Ray Serve's ssl_* HTTP options from the TLS flags, every file checked; refuse clear text off loopback."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValidationError("--tls-cert and --tls-key go together")
+    if args.client_ca and not args.tls_cert:
+        raise ValidationError("--client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)")
+    files = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key, "ssl_ca_certs": args.client_ca}
+    out = {}
+    for key, value in files.items():
+        if value:
+            path = Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise ValidationError(f"--{key.replace('ssl_', '').replace('file', '').replace('_', '-')} "
+                                      f"{value}: no such file")
+            out[key] = str(path)
+    if args.host not in LOOPBACK and not out and not args.insecure_http:
+        raise ValidationError(f"--host {args.host} is not loopback: serve HTTPS (--tls-cert, --tls-key; "
+                              "`run.py devices issue` makes a drill's certificates) or say --insecure-http")
+    return out
 
 
 def _on_signals(stop: threading.Event) -> None:
@@ -100,13 +148,15 @@ def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
     print(f"serving {spec.city} ({spec.design}) at {svc.url}  (OpenAPI: {svc.url}/openapi.json)")
     print(f"  device and agency tokens: {creds}")
     print(f"  Ray: {info['address']} (token authentication on)")
+    print(f"  metrics (Prometheus): {info.get('metrics') or 'not exported by this Ray'}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  warning: bound to {args.host}; plain HTTP carries tokens — put TLS in front", file=sys.stderr)
     placed = {p["name"]: p["node_id"] for p in svc.supervisor.ping()}
     print(f"  actors: {len(placed)} on {len(set(placed.values()))} node(s)")
     if args.ready_file:
         Path(args.ready_file).write_text(json.dumps({"url": svc.url, "data": spec.data_dir, "pid": os.getpid(),
-                                                     "nodes": placed, "ray": info["address"]}))
+                                                     "nodes": placed, "ray": info["address"],
+                                                     "metrics": info.get("metrics", "")}))
     sys.stdout.flush()
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import progress
+from cli.scenario import add_engine_option, progress
 from twin.presets import DEFAULT_CITY
 
 DEFAULT_SCALE = 0.05
@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequential", action="store_true",
                    help="run in this process, one replication after another (no Ray)")
     p.add_argument("--address", default=None, help="run on this Ray cluster instead of locally")
+    add_engine_option(p)
     add_format(p)
     p.set_defaults(func=run)
 
@@ -68,7 +69,8 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, list]]:
     """Each scenario's parameters for every design."""
     from scenarios.runner import make_params
 
-    return [(name, [make_params(name, d, args.city, args.scale, STUDY_OVERRIDES.get(name))
+    return [(name, [make_params(name, d, args.city, args.scale, STUDY_OVERRIDES.get(name),
+                                engine=args.engine, strict_engine=False)
                     for d in args.designs]) for name in args.scenarios]
 
 

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.runner import make_params
 
     overrides = parse_overrides(args.overrides)
-    params = [make_params(args.scenario, d, args.city, args.scale, overrides) for d in args.designs]
+    params = [make_params(args.scenario, d, args.city, args.scale, overrides, engine=args.engine)
+              for d in args.designs]
     names = [p.design for p in params]
     if len(set(names)) != len(names):
         from twin.errors import ValidationError

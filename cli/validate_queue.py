@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--customers", type=int, default=200_000, metavar="N",
                    help="customers to simulate (default: 200000)")
     p.add_argument("--seed", type=int, default=0, metavar="X", help="random seed (default: 0)")
+    p.add_argument("--engine", choices=("simpy", "fast"), default="simpy",
+                   help="the SimPy queue machinery (default) or the fast engine's kernel; both "
+                   "give the same customers the same times")
     add_format(p)
     p.set_defaults(func=run)
 
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     t = time.perf_counter()
     result = simulate_mmc(args.arrival_rate, args.service_mean, args.servers, args.customers,
-                          args.seed).to_dict()
+                          args.seed, engine=args.engine).to_dict()
     print(f"simulated {args.customers:,} customers in {time.perf_counter() - t:.2f} s",
           file=sys.stderr)
     emit(result, args.format, _text(result))

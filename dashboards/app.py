@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboards/app.py` puts only das
 
 import streamlit as st  # noqa: E402
 
-from dashboards import compute, links, views  # noqa: E402
+from dashboards import compute, links, optimise_view, views  # noqa: E402
 from dashboards.spec import (  # noqa: E402
     MAX_REPS,
     DesignChoice,
@@ -33,7 +33,8 @@ from twin.presets import presets  # noqa: E402
 SETTINGS_NOTE = ("The page starts with a quick setting: certificates over the peak Monday only "
                  "(days=7 for the whole peak week), payments over a minute with its faults inside "
                  "it. Clear a box for the scenario's own defaults; see 'Scenario parameters'.")
-TABS = ("Results", "Review", "Map", "Report", "Edit a design", "Scenario parameters")
+TABS = ("Results", "Review", "Map", "Report", "Optimise", "Edit a design",
+        "Scenario parameters")
 
 
 @st.cache_data(show_spinner=False)
@@ -130,7 +131,7 @@ def main() -> None:
     st.title("Compare My Number card rollout designs")
     st.caption("A digital twin of a designated city's My Number card services: run the disaster "
                "check-in, certificate peak and payment scenarios on two or more rollout designs, "
-               "and read the seven-point review of each.")
+               "and read the review of each.")
     pool = design_pool()
     inputs = sidebar(pool)
     if inputs["run"]:
@@ -157,6 +158,8 @@ def main() -> None:
             st.info("Run the scenarios first; the report covers the last run.")
         else:
             views.report(spec)
+    with tabs["Optimise"]:
+        optimise_view.optimise_tab(available(), inputs["city"], inputs["scale"])
     with tabs["Edit a design"]:
         views.design_editor(pool, available())
     with tabs["Scenario parameters"]:

@@ -104,7 +104,7 @@ _SPEC_HASH = {RunSpec: _spec_key}
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def review_of(*, design_toml: str, city: str) -> Review:
-    """The seven-point review of a design for a city (cached)."""
+    """The review of a design for a city (cached)."""
     return review(design_from_dict(tomllib.loads(design_toml), "design"), city)
 
 

@@ -1,8 +1,8 @@
 """The report a planner hands to a council: Markdown with the plots, zipped with the designs.
 
 The scenario sections come from `scenarios.report.markdown_report` (the same text as
-`run.py sweep`); the dashboard adds the setting, the key figures, the seven-point review
-side by side, the cost breakdown, the map and, as an appendix, each design's full review.
+`run.py sweep`); the dashboard adds the setting, the key figures, the review (verdicts,
+benefits beside costs, conditions, refusals) side by side, the cost breakdown, the map and, as an appendix, each design's full review.
 """
 
 from __future__ import annotations
@@ -47,13 +47,18 @@ def setting_lines(spec: RunSpec) -> list[str]:
 
 
 def review_lines(reviews: Sequence[Review]) -> list[str]:
-    """The seven-point review side by side: verdicts, ordinances, PIAs, systems, refusals."""
-    out = ["## The seven-point review, side by side", "",
+    """The review side by side: verdicts, ordinances, PIAs, systems, benefits beside costs, effects, conditions, refusals."""
+    out = ["## The review, side by side", "",
            tables.markdown(review_comparison(list(reviews))), "", "### Ordinances to enact", "",
            tables.markdown(tables.ordinances_frame(reviews)), "",
            "### Privacy impact assessments", "", tables.markdown(tables.pias_frame(reviews)), "",
            "### Systems to build or change", "", tables.markdown(tables.systems_frame(reviews)),
-           "", "### Refusals", ""]
+           "", "### Benefits beside costs", "", tables.markdown(tables.money_frame(reviews)), "",
+           "### Main effects (主な効果)", "", tables.markdown(tables.effects_frame(reviews)), "",
+           "### Conditions", ""]
+    conditions = tables.conditions_frame(reviews)
+    out += [tables.markdown(conditions) if conditions.height else "No enabled service waits for an unmet dependency.", ""]
+    out += ["### Refusals", ""]
     refusals = tables.refusals_frame(reviews)
     out += [tables.markdown(refusals) if refusals.height else "No design breaks a rule.", ""]
     return out

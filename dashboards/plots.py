@@ -24,7 +24,8 @@ from twin.design import Design  # noqa: E402
 from twin.policy import Review  # noqa: E402
 
 ONE_OFF = (("system_changes_yen", "system changes"), ("public_kiosks_yen", "public kiosks"),
-           ("shelter_readers_yen", "shelter readers"))
+           ("shelter_readers_yen", "shelter readers"),
+           ("card_agency_install_fees_yen", "card agency install fees (J-LIS)"))
 PER_YEAR = (("kiosk_upkeep_yen_per_year", "kiosk upkeep"),
             ("card_agency_fees_yen_per_year", "card agency fees (J-LIS)"),
             ("publicity_yen_per_year", "publicity"))

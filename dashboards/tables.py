@@ -1,4 +1,4 @@
-"""The dashboard's tables as polars frames: key figures, KPI comparisons and the review.
+"""The dashboard's tables as polars frames: key figures, KPI comparisons, the review and its benefits beside costs.
 
 Cells are text ("mean [low, high]", "✓", "—") so the page and the report show the same
 figures; the numeric tables stay available from `SweepResult.table()`.
@@ -16,8 +16,9 @@ from scenarios.registry import scenario as scenario_module
 from scenarios.report import comparison_header, comparison_rows, fmt
 from scenarios.sweep import SweepResult
 from twin.policy import Review
-from twin.policy_report import ordinance_label, system_label
+from twin.policy_report import effect_words, ordinance_label, system_label
 from twin.policy_rules import policy_data
+from twin.policy_tables import design_money, service_money
 
 YES, NO = "✓", "—"
 
@@ -140,11 +141,51 @@ def pias_frame(reviews: Sequence[Review]) -> pl.DataFrame:
 
 
 def refusals_frame(reviews: Sequence[Review]) -> pl.DataFrame:
-    """Every refusal of every design: which service, which rule, why, and where in the report."""
+    """Every refusal of every design: which service, which rule, why, and its basis (report, reading or law)."""
     rows = [{"design": r.design, "service": x.service, "rule": x.rule, "reason": x.reason,
-             "report": x.ref} for r in reviews for x in r.refusals]
+             "basis": x.basis.label(), "lines": x.ref} for r in reviews for x in r.refusals]
     return pl.DataFrame(rows, schema={c: pl.Utf8 for c in
-                                      ("design", "service", "rule", "reason", "report")})
+                                      ("design", "service", "rule", "reason", "basis", "lines")})
+
+
+def conditions_frame(reviews: Sequence[Review]) -> pl.DataFrame:
+    """Every unmet dependency of every design: the service, what it waits for, who must act, the basis."""
+    rows = [{"blocked until": d.until, "design": r.design, "service": d.service, "who must act": d.who,
+             "basis": d.basis.label()} for r in reviews for d in r.conditions]
+    return pl.DataFrame(rows, schema={c: pl.Utf8 for c in
+                                      ("blocked until", "design", "service", "who must act", "basis")})
+
+
+def money_frame(reviews: Sequence[Review]) -> pl.DataFrame:
+    """Costs beside computed benefits per design and service over each design's timeline (yen, millions)."""
+    rows = []
+    for r in reviews:
+        for s in r.services:
+            m = service_money(r, s.service)
+            rows.append({"service": s.service, "design": r.design, "to FY": str(r.horizon),
+                         "costs once (¥M)": m["costs_once_yen"] / 1e6,
+                         "costs per year (¥M)": m["costs_per_year_yen"] / 1e6,
+                         "costs to the horizon (¥M)": m["costs_over_timeline_yen"] / 1e6,
+                         "computed benefits per year (¥M)": m["benefits_per_year_at_horizon_yen"] / 1e6,
+                         "computed benefits to the horizon (¥M)": m["benefits_over_timeline_yen"] / 1e6,
+                         "effects not computed": f"{sum(1 for e in s.effects if not e.computed)} of {len(s.effects)}"})
+        d = design_money(r)
+        rows.append({"service": "(design)", "design": r.design, "to FY": str(r.horizon), "costs once (¥M)": None,
+                     "costs per year (¥M)": None, "costs to the horizon (¥M)": d["costs_over_timeline_yen"] / 1e6,
+                     "computed benefits per year (¥M)": None,
+                     "computed benefits to the horizon (¥M)": d["benefits_over_timeline_yen"] / 1e6,
+                     "effects not computed": str(d["effects_not_computed"])})
+    money = {c: pl.Float64 for c in ("costs once (¥M)", "costs per year (¥M)", "costs to the horizon (¥M)",
+                                     "computed benefits per year (¥M)", "computed benefits to the horizon (¥M)")}
+    return pl.DataFrame(rows, schema={"service": pl.Utf8, "design": pl.Utf8, "to FY": pl.Utf8, **money,
+                                      "effects not computed": pl.Utf8})
+
+
+def effects_frame(reviews: Sequence[Review]) -> pl.DataFrame:
+    """Each main effect (主な効果) of each design's services: the twin's figure, or why it has none, and the report's words."""
+    rows = [{"effect": e.text, "design": r.design, "service": e.service,
+             "the twin's figure": effect_words(e), "basis": e.basis.label()} for r in reviews for e in r.effects]
+    return pl.DataFrame(rows, schema={c: pl.Utf8 for c in ("effect", "design", "service", "the twin's figure", "basis")})
 
 
 def markdown(frame: pl.DataFrame) -> str:

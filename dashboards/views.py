@@ -64,19 +64,37 @@ def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult) -> None:
 
 
 def review(choices: Sequence[DesignChoice], city: str) -> None:
-    """The seven-point review of the chosen designs side by side, then each one in full."""
+    """The review of the chosen designs side by side (verdicts, benefits beside costs, conditions), then each one in full."""
     if not choices:
         st.info("Pick designs in the sidebar to see their review.")
         return
     reviews = [compute.review_of(design_toml=c.toml, city=city) for c in choices]
-    st.subheader("The seven-point review, side by side")
+    st.subheader("The review, side by side")
+    st.caption("Every line states its basis: the report (quoted), the project's reading (with why), an "
+               "assumption (with its source) or a law (numbered as on the legal baseline's date). "
+               "ACCEPTED: no rule broken and no dependency unmet; CONDITIONAL: a service waits for "
+               "action by the nation (or others); REFUSED: a rule broken.")
     verdicts = st.columns(len(reviews))
     for col, r in zip(verdicts, reviews, strict=True):
         if r.refused:
             col.error(f"**{r.design}**: refused, {len(r.refusals)} rule(s) broken")
+        elif r.conditions:
+            col.warning(f"**{r.design}**: conditional, {len(r.conditions)} dependenc{'ies' if len(r.conditions) != 1 else 'y'} unmet")
         else:
-            col.success(f"**{r.design}**: accepted, no rule broken")
+            col.success(f"**{r.design}**: accepted, no rule broken, no dependency unmet")
     whole_table(review_comparison(reviews), key="review")
+    st.markdown("**Benefits beside costs** (costs from the design's unit costs, all assumptions; benefits "
+                "are the report's main effects the twin computes from the population, valued in "
+                "twin/policy_data/benefits.toml)")
+    whole_table(tables.money_frame(reviews), key="money")
+    st.markdown("**Main effects (主な効果), computed or not**")
+    st.dataframe(tables.effects_frame(reviews), hide_index=True, key="effects")
+    st.markdown("**Conditions: services waiting for others' action**")
+    conditions = tables.conditions_frame(reviews)
+    if conditions.height:
+        st.dataframe(conditions, hide_index=True, key="conditions")
+    else:
+        st.write("No enabled service waits for an unmet dependency.")
     for title, frame in (("Ordinances to enact", tables.ordinances_frame(reviews)),
                          ("Privacy impact assessments (PIAs)", tables.pias_frame(reviews)),
                          ("Systems to build or change", tables.systems_frame(reviews))):

@@ -19,6 +19,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
+from scenarios.streams import Streams
 from twin.clock import jst
 from twin.population import City
 from twin.services.certificate_rules import CERTIFICATE_TYPES
@@ -79,15 +80,15 @@ def daily_visits(p: CertificatesParams, city: City, rng: np.random.Generator) ->
     return out
 
 
-def _slot_times(rng: np.random.Generator, day: dt.date, n: int, open_h: float,
-                close_h: float) -> np.ndarray:
-    """n times on `day` between open and close, by the calibrated time-of-day profile."""
+def _slot_times(u: np.ndarray, day: dt.date, open_h: float, close_h: float) -> np.ndarray:
+    """Times on `day` between open and close, by the calibrated time-of-day profile, from two
+    uniforms per visit (u[0] picks the slot, u[1] the moment in it)."""
     from calibration.params import fitted
 
     slots = np.arange(open_h, close_h, SLOT_H)
-    w = fitted().demand.hourly_weights(slots + SLOT_H / 2)
-    pick = rng.choice(slots.size, size=n, p=w / w.sum())
-    return jst(day.year, day.month, day.day) + (slots[pick] + rng.random(n) * SLOT_H) * 3600.0
+    cdf = np.cumsum(fitted().demand.hourly_weights(slots + SLOT_H / 2))
+    pick = np.minimum(np.searchsorted(cdf / cdf[-1], u[0], side="right"), slots.size - 1)
+    return jst(day.year, day.month, day.day) + (slots[pick] + u[1] * SLOT_H) * 3600.0
 
 
 def _eligible_pools(res: pl.DataFrame) -> dict[tuple[int, int], np.ndarray]:
@@ -162,24 +163,26 @@ def _kiosk_odds(p: CertificatesParams, holder_p: float, d_store: np.ndarray,
     return odds / (1 + odds)
 
 
-def _times(rng: np.random.Generator, p: CertificatesParams, day: np.ndarray,
-           channel: np.ndarray) -> np.ndarray:
-    """When each visit sets out: kiosk hours for kiosk users, office hours on business days else."""
+def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.ndarray) -> np.ndarray:
+    """When each visit sets out: kiosk hours for kiosk users, office hours on business days else;
+    each visit's time comes from its own two uniforms, so its channel changes nobody else's."""
     first, at = start_day(p.start_date), np.zeros(day.size)
     for k in np.unique(day):
         d = first + dt.timedelta(days=int(k))
         kiosk = np.flatnonzero((day == k) & (channel == KIOSK))
-        at[kiosk] = _slot_times(rng, d, kiosk.size, p.kiosk_open_hour, p.kiosk_close_hour)
+        at[kiosk] = _slot_times(u[:, kiosk], d, p.kiosk_open_hour, p.kiosk_close_hour)
         office = np.flatnonzero((day == k) & (channel != KIOSK))
         while not is_business_day(d):  # counters are closed: go on the next business day
             d += dt.timedelta(days=1)
-        at[office] = _slot_times(rng, d, office.size, p.counter_open_hour, p.counter_close_hour)
+        at[office] = _slot_times(u[:, office], d, p.counter_open_hour, p.counter_close_hour)
     return at
 
 
-def make_visits(rng: np.random.Generator, p: CertificatesParams, city: City,
+def make_visits(streams: Streams, p: CertificatesParams, city: City,
                 kiosk_xy: np.ndarray, holder_p: float) -> Visits:
-    """Draw every visit of the period (see the module docstring)."""
+    """Draw every visit of the period (see the module docstring): who and what from the `demand`
+    stream, the channel from `choice`, the time from `arrivals`, the patience from `patience`."""
+    rng = streams["demand"]
     res = city.residents
     day = np.repeat(np.arange(p.days), daily_visits(p, city, rng))
     n = day.size
@@ -207,12 +210,13 @@ def make_visits(rng: np.random.Generator, p: CertificatesParams, city: City,
         d_kiosk, kiosk = cKDTree(kiosk_xy).query(home)
     offered = np.isin(cert, [CERT_TYPES.index(t) for t in p.kiosk_certificate_types])
     p_k = _kiosk_odds(p, holder_p, d_store, d_kiosk)
-    to_kiosk = (serial >= 0) & offered & (kiosk >= 0) & (rng.random(n) < p_k)
-    channel = np.where(to_kiosk, KIOSK, np.where(rng.random(n) < p.ward_office_share, COUNTER,
+    u_kiosk, u_office = streams["choice"].random((2, n))
+    to_kiosk = (serial >= 0) & offered & (kiosk >= 0) & (u_kiosk < p_k)
+    channel = np.where(to_kiosk, KIOSK, np.where(u_office < p.ward_office_share, COUNTER,
                                                  BRANCH)).astype(np.int8)
     channel[covered] = AVOIDED
-    at = _times(rng, p, day, channel)
-    patience = rng.lognormal(np.log(p.counter_patience_min * 60.0), 0.5, n)
+    at = _times(streams["arrivals"].random((2, n)), p, day, channel)
+    patience = streams["patience"].lognormal(np.log(p.counter_patience_min * 60.0), 0.5, n)
     o = np.argsort(at, kind="stable")
     return Visits(at[o], resident[o], ward[o], cert[o], copies[o], channel[o],
                   np.asarray(kiosk)[o].astype(np.int64), np.asarray(kiosk2)[o].astype(np.int64),

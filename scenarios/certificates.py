@@ -22,13 +22,17 @@ from scenarios.certificates_params import CertificatesParams as Params
 from scenarios.certificates_params import start_day
 from scenarios.certificates_sim import CertificateModel
 from scenarios.cities import city_for
+from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
+from scenarios.streams import Streams
 from twin.clock import jst
 from twin.errors import ValidationError
 
 __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
 TITLE = "peak certificate demand"
+# the sources of chance, each its own stream by name (common random numbers): ownership, demand,
+# choice, arrivals, patience, service, pins, kiosk_faults, returns, challenges
 PLOTS = (
     Plot("series", "series", "counter_queue", "People waiting at ward counters (all wards)",
          "people", x="hours", xlabel="hours from the first day's midnight"),
@@ -40,18 +44,19 @@ PLOTS = (
 
 
 @lru_cache(maxsize=2)
-def authority(city: str, city_seed: int, algorithm: str) -> Any:
+def authority(city: str, city_seed: int, key_mode: str) -> Any:
     """The card authority of a city's cards, kept per process: its keys and certificates are
     derived lazily and deterministically, so later replications reuse them (nothing here is
     revoked, so no state carries over that could change an outcome)."""
     from twin.pki import CertificateAuthority
 
-    return CertificateAuthority(seed=city_seed * 1009 + sum(map(ord, city)), algorithm=algorithm)
+    return CertificateAuthority.for_key_mode(city_seed * 1009 + sum(map(ord, city)), key_mode)
 
 
 def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]:
     """The certificate service (in-memory ledger), the card registry and a kiosk reader."""
     from twin.card import CardRegistry
+    from twin.events import EventLog
     from twin.reader import Reader
     from twin.services.certificates import CertificateParams, CertificateService
 
@@ -64,8 +69,8 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
         counter_windows_per_ward=p.counter_windows_per_ward,
         kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
     service = CertificateService(city.residents, params=cp)
-    ca = authority(p.city, p.city_seed, p.card_algorithm)
-    registry = CardRegistry.from_city(city, ca, t_start)
+    ca = authority(p.city, p.city_seed, p.key_mode)
+    registry = CardRegistry.from_city(city, ca, t_start, events=EventLog())  # this run's trust log
     return service, registry, Reader(ca, registry, reader_id="kiosk-network")
 
 
@@ -78,17 +83,21 @@ def holder_probability(p: Params, city: Any) -> float:
     return float(fitted().kiosk.holder_probability(float(city.residents["has_card"].mean())))
 
 
-def simulate(p: Params, rng: np.random.Generator) -> tuple[CertificateModel, Any, np.ndarray]:
+def simulate(p: Params, seed: int | np.random.SeedSequence) -> tuple[CertificateModel, Any, np.ndarray]:
     """Draw the visits, build the services and run every visit to its end."""
+    streams = Streams(as_seed_sequence(seed))
     d = start_day(p.start_date)
     t_start = jst(d.year, d.month, d.day)
-    city = with_ownership(city_for(p.city, p.city_seed, p.scale), p.card_ownership, rng)
+    city = with_ownership(city_for(p.city, p.city_seed, p.scale), p.card_ownership, streams["ownership"])
     xy, per_site, public = kiosk_sites(p, city)
-    visits = make_visits(rng, p, city, xy, holder_probability(p, city))
+    visits = make_visits(streams, p, city, xy, holder_probability(p, city))
     services = build_services(p, city, t_start)
     kiosk_ward = _kiosk_wards(city, xy)
-    env = simpy.Environment()
-    m = CertificateModel(env, p, visits, services, per_site, kiosk_ward, rng, t_start)
+    if p.engine == "fast":
+        env, model = FastEnv(), FastCertificateModel
+    else:
+        env, model = simpy.Environment(), CertificateModel
+    m = model(env, p, visits, services, per_site, kiosk_ward, streams, t_start)
     simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
     env.process(m.source(simulated))
     env.run()
@@ -109,8 +118,7 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     """Run the certificate peak once."""
     if not isinstance(params, Params):
         raise ValidationError(f"certificates needs certificates.Params, got {type(params).__name__}")
-    rng = np.random.default_rng(as_seed_sequence(seed))
-    m, city, public = simulate(params, rng)
+    m, city, public = simulate(params, as_seed_sequence(seed))
     visits = visits_frame(m)
     frames = {"visits": visits, "series": series_frame(m), "wards": wards_frame(m, visits),
               "documents": m.service.documents()}

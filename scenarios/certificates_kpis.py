@@ -67,8 +67,9 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float
     branch = copies(final_channel="branch")
     issued = kiosk + counter + branch
     cw = _waits(visits, "counter")
-    worst = max((_pct(_waits(g, "counter"), 95) for _, g in visits.group_by("ward")),
-                default=float("nan"))
+    per_ward = [_pct(_waits(g, "counter"), 95) for _, g in visits.group_by("ward", maintain_order=True)]
+    # wards without counter waits (NaN) do not count: max() with NaN depended on group order
+    worst = max((w for w in per_ward if w == w), default=float("nan"))
     cost = (kiosk * p.kiosk_cost_per_certificate_yen
             + (counter + branch) * p.counter_cost_per_certificate_yen
             + public_kiosks * p.public_kiosk_upkeep_yen_per_year * p.days / 365.0)
@@ -93,6 +94,12 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float
     }
 
 
+VISIT_TYPES = {"resident_id": pl.Int64, "ward": pl.Int16, "cert_type": pl.Utf8, "copies": pl.Int64,
+               "application": pl.Utf8, "planned_channel": pl.Utf8, "final_channel": pl.Utf8,
+               "outcome": pl.Utf8, "set_out_h": pl.Float64, "waited_min": pl.Float64, "tries": pl.Int64,
+               "fee_yen": pl.Int64}
+
+
 def visits_frame(m: Any) -> pl.DataFrame:
     """One row per visit: who, ward, certificate, copies, planned and final channel, outcome, wait."""
     v = m.v
@@ -108,8 +115,8 @@ def visits_frame(m: Any) -> pl.DataFrame:
         "application": v.application.astype(str),
         "planned_channel": [CHANNEL_NAMES[c] for c in planned], "final_channel": final,
         "outcome": outcome, "set_out_h": (v.at - m.t_start) / 3600.0,
-        "waited_min": np.array(m.waited) / 60.0, "tries": m.tries, "fee_yen": m.fee,
-    })
+        "waited_min": np.array(m.waited, dtype=np.float64) / 60.0, "tries": m.tries, "fee_yen": m.fee,
+    }, schema_overrides=VISIT_TYPES)  # typed even when no visit was drawn
 
 
 def series_frame(m: Any) -> pl.DataFrame:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scenarios.params import ScenarioParams, param
+from twin.card_mac import KEY_MODES
 from twin.errors import ValidationError
 
 ASSUMED = " (assumption, unverified)"
@@ -107,9 +108,13 @@ class CertificatesParams(ScenarioParams):
                                      + ASSUMED, lo=0.0, hi=1.0)
     paper_refill_h: float = param(2.0, unit="h", doc="time until staff refill a kiosk"
                                   + ASSUMED, lo=0.0)
-    card_algorithm: str = param("p256", unit="", doc="card key algorithm for the simulated "
-                                "cards (rsa2048 is the real card's, slower)",
-                                choices=("ed25519", "p256", "rsa2048"))
+    key_mode: str = param("hmac", unit="", doc="card keys of the simulated cards: hmac (a "
+                          "per-card secret, every rule kept, fastest), ed25519, p256 or rsa2048 (the "
+                          "real card's, slowest); outcomes are identical in every mode",
+                          choices=KEY_MODES)
+    engine: str = param("fast", unit="", doc="simulation engine: 'fast' (a lean event loop with "
+                        "Kiefer-Wolfowitz service points, same outcomes) or 'simpy' (the reference)",
+                        choices=("fast", "simpy"))
     series_step_min: float = param(30.0, unit="min", doc="time-series step", lo=1.0)
 
     def validate(self) -> None:

@@ -18,6 +18,7 @@ import simpy
 from scenarios.certificate_demand import COUNTER, KIOSK, Visits
 from scenarios.certificates_params import CERT_TYPES
 from scenarios.queueing import ServicePoint
+from scenarios.streams import Draws, Streams
 from twin.card import mistype
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
@@ -32,16 +33,19 @@ DAY_S = 86400.0
 class CertificateModel:
     """Kiosk sites and ward counters as queues, the services, and one record per visit."""
 
-    def __init__(self, env: simpy.Environment, p: Any, v: Visits, services: Any,
-                 kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray, rng: np.random.Generator,
-                 t_start: float) -> None:
-        self.env, self.p, self.v, self.rng, self.t_start = env, p, v, rng, t_start
+    point_type: Any = ServicePoint  # the fast engine's model seats customers with FastPoint
+
+    def __init__(self, env: simpy.Environment | Any, p: Any, v: Visits, services: Any,
+                 kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray,
+                 streams: Streams, t_start: float) -> None:
+        self.env, self.p, self.v, self.t_start = env, p, v, t_start
+        self.pin_rng, self.challenges = streams["pins"], streams["challenges"]
         self.service, self.registry, self.reader = services
-        self.kiosk_points = [ServicePoint(env, int(n), f"kiosk{k}")
+        self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]
         wards = sorted(set(v.ward.tolist()))
-        self.counter_points = {w: ServicePoint(env, p.counter_windows_per_ward, f"counter{w}")
+        self.counter_points = {w: self.point_type(env, p.counter_windows_per_ward, f"counter{w}")
                                for w in wards}
         self.counters = {w: self.service.counter(w) for w in wards}
         self.windows = self.service.params.windows()
@@ -50,19 +54,22 @@ class CertificateModel:
         self.cert = [CERT_TYPES[c] for c in v.cert.tolist()]
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
-        self.typos = (rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).tolist()
-        self.kiosk_s = self._durations(p.kiosk_service_mean_s, n)
-        self.counter_s = self._durations(p.counter_service_mean_s, n)
+        self.typos = (self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).tolist()
+        self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
+        self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
+        # each visit's own draws per try: kiosk network and paper faults, the hour it comes back
+        self.faults = streams["kiosk_faults"].random((n, p.max_visits, 2)).tolist()
+        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits)).tolist()
         self.outcome, self.final = [""] * n, [-1] * n
         self.waited, self.tries, self.done_at = [0.0] * n, [0] * n, [float("nan")] * n
         self.fee = [0] * n
         self.counts = {"pin_locks": 0, "kiosk_faults": 0, "kiosk_fallbacks": 0, "reneged": 0,
                        "balked": 0, "balked_to_kiosk": 0, "refusals": 0}
 
-    def _durations(self, mean: float, n: int) -> list[float]:
+    def _durations(self, rng: np.random.Generator, mean: float, n: int) -> list[float]:
         """Lognormal service times with this mean."""
         s = self.p.service_sigma
-        return self.rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
+        return rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
 
     def now(self) -> float:
         """POSIX seconds now."""
@@ -93,15 +100,15 @@ class CertificateModel:
             if result == "to_kiosk":
                 channel = KIOSK
                 continue
-            yield from self._come_back_tomorrow()
+            yield from self._come_back_tomorrow(i)
         self.outcome[i] = GAVE_UP
 
-    def _come_back_tomorrow(self) -> Any:
+    def _come_back_tomorrow(self, i: int) -> Any:
         """Wait until the counters' next opening after today, plus up to two hours."""
         nxt = self.windows["counter"].next_opening(self.now() + DAY_S / 2)
         if nxt is None:
             nxt = self.now() + DAY_S
-        yield self.env.timeout(nxt - self.now() + self.rng.uniform(0, 7200.0))
+        yield self.env.timeout(nxt - self.now() + self.later[i][self.tries[i] - 1])
 
     def _wait_until_open(self, window: Any, limit_s: float) -> Any:
         """Wait for `window` to open; False if it does not open within `limit_s`."""
@@ -131,8 +138,8 @@ class CertificateModel:
         if ident is None:
             return False
         try:
-            doc = self.kiosks[k].request(ident, cert, self.now(), self.rng, request_key=f"v{i}",
-                                         copies=self.copies[i])
+            doc = self.kiosks[k].request(ident, cert, self.now(), Draws(self.faults[i][self.tries[i] - 1]),
+                                         request_key=f"v{i}", copies=self.copies[i])
         except PaperOut:
             self.counts["kiosk_faults"] += 1
             self.env.timeout(self.p.paper_refill_h * 3600.0).callbacks.append(
@@ -152,9 +159,9 @@ class CertificateModel:
         serial = self.serial[i]
         pin = self.registry.pins(serial).user
         for wrong in self.typos[i]:
-            typed = mistype(pin, self.rng) if wrong else pin
+            typed = mistype(pin, self.pin_rng) if wrong else pin
             try:
-                return self.reader.authenticate(serial, typed, self.now(), self.rng)
+                return self.reader.authenticate(serial, typed, self.now(), self.challenges)
             except WrongPin:
                 continue
             except PinLocked:

@@ -25,6 +25,7 @@ from scenarios.evacuation import draw_evacuation
 from scenarios.params import parse_jst
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
+from scenarios.streams import Streams, as_streams
 from twin.errors import ValidationError
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams
 from twin.services.safety import Safety, ShelterParams, shelter_reports
@@ -87,19 +88,24 @@ def paper_entry(env: simpy.Environment, m: DisasterModel, entered: list[int]) ->
         entered[0] += rep.entered + rep.unreadable + rep.duplicates + rep.conflicts
 
 
+def outage_plan(m: DisasterModel, rng: np.random.Generator) -> list[tuple[list[int], float, float]]:
+    """Which shelters' readers lose the network, from when, for how long (drawn per shelter)."""
+    p = m.p
+    n = len(m.reader_ids)
+    hit = rng.random(n) < p.reader_offline_probability
+    start = rng.uniform(0.0, p.horizon_h * 3600.0, n)
+    length = rng.exponential(p.reader_outage_mean_min * 60.0, n)
+    return [(readers, float(start[s]), float(length[s]))
+            for s, readers in enumerate(m.reader_ids) if readers and hit[s]]
+
+
 def reader_outages(env: simpy.Environment, m: DisasterModel, rng: np.random.Generator) -> int:
     """Schedule network outages of shelters' readers (queued taps sync when back); how many."""
-    p, n = m.p, 0
-    horizon = p.horizon_h * 3600.0
-    for readers in m.reader_ids:
-        if not readers or rng.random() >= p.reader_offline_probability:
-            continue
-        start = rng.uniform(0.0, horizon)
-        length = rng.exponential(p.reader_outage_mean_min * 60.0)
-        n += 1
+    plan = outage_plan(m, rng)
+    for readers, start, length in plan:
         env.timeout(start).callbacks.append(lambda _e, r=readers: _set(m, r, False))
         env.timeout(start + length).callbacks.append(lambda _e, r=readers: _set(m, r, True))
-    return n
+    return len(plan)
 
 
 def _set(m: DisasterModel, readers: list[int], online: bool) -> None:
@@ -135,25 +141,34 @@ def final_sync(m: DisasterModel) -> int:
     return len(off)
 
 
-def simulate(p: Params, rng: np.random.Generator) -> tuple[DisasterModel, list[dict], dict]:
-    """Build the city, the services and the evacuation, and run to the horizon."""
+def simulate(p: Params, streams: Streams | np.random.Generator
+             ) -> tuple[DisasterModel, list[dict], dict]:
+    """Build the city, the services and the evacuation, and run to the horizon.
+
+    `streams`: one stream per source (as `run` gives), or one generator for every source.
+    """
+    streams = as_streams(streams)
     t0 = parse_jst(p.quake_jst)
     city = city_for(p.city, p.city_seed, p.scale)
-    ev = draw_evacuation(rng, city, p, arrival_hours(p))
+    ev = draw_evacuation(streams, city, p, arrival_hours(p))
     if ev.people == 0:
         raise ValidationError("nobody evacuates at this scale and evacuation_share; raise either")
     safety, face = build_services(p, city, t0)
+    if p.engine == "fast":
+        from scenarios.fast.disaster_run import run_fast
+
+        return run_fast(p, ev, safety, face, streams, t0)
     env = simpy.Environment()
-    m = DisasterModel(env, p, ev, safety, face, rng, t0)
+    m = DisasterModel(env, p, ev, safety, face, streams, t0)
     rows: list[dict] = []
     entered = [0]
     env.process(m.source())
-    for fid, phase in zip(m.net.facility_ids.tolist(), rng.random(len(m.paper)).tolist(),
-                          strict=True):
+    phases = streams["hq_phase"].random(len(m.paper)).tolist()
+    for fid, phase in zip(m.net.facility_ids.tolist(), phases, strict=True):
         env.process(hq_reports(env, m, fid, phase))
     env.process(paper_entry(env, m, entered))
     env.process(sampler(env, m, rows))
-    outages = reader_outages(env, m, rng)
+    outages = reader_outages(env, m, streams["outages"])
     env.run(until=p.horizon_h * 3600.0 + 1e-6)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
              "simpy_events": next(env._eid)}  # events scheduled so far
@@ -165,8 +180,7 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     """Run the disaster check-in once."""
     if not isinstance(params, Params):
         raise ValidationError(f"disaster needs disaster.Params, got {type(params).__name__}")
-    rng = np.random.default_rng(as_seed_sequence(seed))
-    m, rows, stats = simulate(params, rng)
+    m, rows, stats = simulate(params, Streams(as_seed_sequence(seed)))
     series = pl.DataFrame(rows)
     notes = _notes(params)
     frames = {"series": series, "evacuees": evacuees_frame(m), "shelters": shelters_frame(m)}

@@ -41,7 +41,8 @@ KPIS = (
         "(must be 0)"),
     KPI("redirected", "people", "people sent on from a full shelter", ""),
     KPI("no_place", "people", "people every shelter turned away"),
-    KPI("simulation_events", "events", "SimPy events processed (for speed figures)", ""),
+    KPI("simulation_events", "events", "events the engine processed: SimPy events, or the fast "
+        "engine's calls (for speed figures; the one KPI that differs between engines)", ""),
 )
 
 

@@ -87,6 +87,8 @@ class DisasterParams(ScenarioParams):
     staff_hour_yen: float = param(3000.0, unit="yen/h", doc="cost of a staff hour (design)", lo=0)
     card_reader_yen: float = param(30000.0, unit="yen", doc="cost of one reader (design)", lo=0)
     series_step_min: float = param(15.0, unit="min", doc="time-series step", lo=1.0)
+    engine: str = param("fast", unit="", doc="simulation engine: 'fast' (queue recursions, "
+                        "same outcomes) or 'simpy' (the reference)", choices=("fast", "simpy"))
 
     def validate(self) -> None:
         """The quake time parses; the series fits the horizon."""

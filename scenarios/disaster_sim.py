@@ -19,6 +19,7 @@ import simpy
 
 from scenarios.evacuation import CARD, FACE, PAPER, Evacuation
 from scenarios.queueing import ServicePoint
+from scenarios.streams import Streams
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
@@ -32,17 +33,19 @@ class DisasterModel:
     """One run: desks per shelter and ward, the safety service, and per-evacuee records."""
 
     def __init__(self, env: simpy.Environment, p: Any, ev: Evacuation, safety: Any,
-                 face_desk: Any, rng: np.random.Generator, t0: float) -> None:
+                 face_desk: Any, streams: Streams, t0: float) -> None:
         self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
-        self.net, self.rng, self.t0 = safety.shelters, rng, t0
+        self.net, self.streams, self.t0 = safety.shelters, streams, t0
+        self.face_rng, self.paper_rng = streams["face_match"], streams["paper_form"]
+        self.checkout_rng = streams["paper_checkout"]
         n_s, n = ev.shelters.height, ev.people
         self.wards = ev.shelters["ward"].to_numpy()
         self.xy = ev.shelters.select("x_km", "y_km").to_numpy()
-        self.paper = [ServicePoint(env, p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
-        self.readers = ([ServicePoint(env, p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
+        self.paper = [self._point(p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
+        self.readers = ([self._point(p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
                         if p.readers_per_shelter else [])
         face_on = p.face_check_enabled and p.face_checkers_per_ward > 0
-        self.face = ({int(w): ServicePoint(env, p.face_checkers_per_ward, f"face{w}")
+        self.face = ({int(w): self._point(p.face_checkers_per_ward, f"face{w}")
                       for w in np.unique(self.wards)} if face_on else {})
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
@@ -50,7 +53,8 @@ class DisasterModel:
         self.durations = self._draw_durations(n).tolist()
         self.horizon_s = p.horizon_h * 3600.0
         decline = p.stay_decline_per_day
-        self.stay_s = (self.rng.exponential(24.0 * 3600.0 / decline, n).tolist() if decline > 0
+        self.stay_s = (streams["stay"].exponential(24.0 * 3600.0 / decline, n).tolist()
+                       if decline > 0
                        else [float("inf")] * n)  # how long each stays once registered
         self.method = ev.member_method.tolist()
         self.group_shelter = ev.group_shelter.tolist()
@@ -70,6 +74,19 @@ class DisasterModel:
         self.found_at: dict[int, float] = {}
         self.members_of = self._members_by_household()
 
+    # ---- what the engine provides (the fast engine overrides these three) ----------------------
+    def _point(self, servers: int, name: str) -> Any:
+        """A desk of `servers` staff or readers with one FIFO line."""
+        return ServicePoint(self.env, servers, name)
+
+    def _later(self, delay: float, fn: Any, *args: Any) -> None:
+        """Call fn(*args) after `delay` seconds of simulated time."""
+        self.env.timeout(delay).callbacks.append(lambda _e: fn(*args))
+
+    def _start_lookup(self, h: int, asker: int, ident: Identity) -> None:
+        """Start household h's look-ups (first one after the current step)."""
+        self.env.process(self.lookup(h, asker, ident))
+
     def finish(self) -> None:
         """Turn the per-person lists into numpy arrays for the KPIs and frames."""
         for name, dtype in (("here", np.int64), ("arrived", np.float64), ("waited", np.float64),
@@ -79,11 +96,16 @@ class DisasterModel:
             setattr(self, name, np.array(getattr(self, name), dtype=dtype))
 
     def _draw_durations(self, n: int) -> np.ndarray:
-        """Each person's desk time for their method (lognormal around the calibrated means)."""
-        p = self.p
-        means = np.array([p.card_tap_mean_s, p.paper_form_mean_s, p.face_check_mean_s])
-        m = means[self.ev.member_method]
-        return self.rng.lognormal(np.log(m) - p.checkin_sigma**2 / 2, p.checkin_sigma, n)
+        """Each person's desk time for their method (lognormal around the calibrated means).
+
+        Every person gets a draw from each channel's own stream, and keeps the one of their
+        method: a design that changes someone's method leaves everyone else's times as they were.
+        """
+        p, sigma = self.p, self.p.checkin_sigma
+        cols = [self.streams[f"service_{name}"].lognormal(np.log(mean) - sigma**2 / 2, sigma, n)
+                for name, mean in (("card", p.card_tap_mean_s), ("paper", p.paper_form_mean_s),
+                                   ("face", p.face_check_mean_s))]
+        return np.choose(self.ev.member_method, cols)
 
     def _members_by_household(self) -> dict[int, list[int]]:
         """Member indices of each apart household (the ones that look each other up)."""
@@ -215,11 +237,12 @@ class DisasterModel:
                                                 self.serial[m])
                 return res
             if method == FACE:
-                ident = self.face_desk.attempt(rid, rid, "shelter_registration", now, self.rng)
+                ident = self.face_desk.attempt(rid, rid, "shelter_registration", now,
+                                               self.face_rng)
                 res = self.net.check_in_identity(ident, fid, now)
                 self.identity[m] = ident
                 return res
-            return self.net.paper_form(fid, rid, now, self.rng)
+            return self.net.paper_form(fid, rid, now, self.paper_rng)
         except TwinError:
             if method == FACE:
                 self.face_refused += 1
@@ -235,13 +258,13 @@ class DisasterModel:
             self.card_admitted.append(m)
         leave = self.env.now + self.stay_s[m]
         if leave < self.horizon_s:
-            self.env.timeout(leave - self.env.now).callbacks.append(lambda _e, m=m: self._leave(m))
+            self._later(leave - self.env.now, self._leave, m)
         h = self.household[m]
         ident = self.identity.get(m)
         if (self.p.family_lookup and h in self.members_of and h not in self.lookups_started
                 and ident is not None and ident.assurance >= Assurance.MEDIUM):
             self.lookups_started.add(h)
-            self.env.process(self.lookup(h, m, ident))
+            self._start_lookup(h, m, ident)
 
     def _leave(self, m: int) -> None:
         """A person leaves the shelter; the desk records it when it can."""
@@ -259,7 +282,7 @@ class DisasterModel:
                 self.net.check_out(readers[m % len(readers)], self.serial[m], now)
             elif m in self.identity:
                 self.net.check_out_identity(self.identity[m], now)
-            elif self.rng.random() < self.p.paper_checkout_share:
+            elif self.checkout_rng.random() < self.p.paper_checkout_share:
                 rid = self.resident[m]
                 self.net.check_out_identity(Identity(rid, "paper_form", Assurance.LOW, now), now)
         except TwinError:
@@ -272,15 +295,19 @@ class DisasterModel:
         time, at most every 6 hours), as people do when the answer keeps being "not yet".
         """
         missing = [x for x in self.members_of[h] if x != asker]
-        family, resident, where = self.safety.family, self.resident, self.here
         wait = self.p.lookup_retry_min * 60.0
         while True:
-            now, here = self.t0 + self.env.now, where[asker]
-            # ask only for those not found yet (the asker remembers the others)
-            missing = [x for x in missing if not (here >= 0 and where[x] == here)
-                       and family.locate(ident, resident[x], now).shelter_id is None]
+            missing = self._still_missing(asker, ident, missing)
             if not missing:
                 self.found_at[h] = self.env.now
                 return
             yield self.env.timeout(wait)
             wait = min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S)
+
+    def _still_missing(self, asker: int, ident: Identity, missing: list[int]) -> list[int]:
+        """One look-up: the members neither on the asker's shelter floor nor in the system."""
+        family, resident, where = self.safety.family, self.resident, self.here
+        now, here = self.t0 + self.env.now, where[asker]
+        # ask only for those not found yet (the asker remembers the others)
+        return [x for x in missing if not (here >= 0 and where[x] == here)
+                and family.locate(ident, resident[x], now).shelter_id is None]

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
+from scenarios.streams import Streams, as_streams
 from twin.population import City
 
 CARD, PAPER, FACE = 0, 1, 2  # check-in method per person
@@ -84,12 +85,15 @@ def checkin_methods(rng: np.random.Generator, has_card: np.ndarray, carried_shar
     return method
 
 
-def draw_evacuation(rng: np.random.Generator, city: City, p, arrival_hours) -> Evacuation:
+def draw_evacuation(rng: np.random.Generator | Streams, city: City, p,
+                    arrival_hours) -> Evacuation:
     """Draw the whole evacuation: households, groups, arrival times, shelters and methods.
 
     `p` has the DisasterParams fields used here; `arrival_hours(rng, n)` draws n arrival times
-    in hours after the quake.
+    in hours after the quake. Each source has its own stream when `rng` is `Streams`.
     """
+    streams = as_streams(rng)
+    rng = streams["households"]
     share, together_share = p.evacuation_share, p.household_together_share
     hh, res = city.households, city.residents
     sizes = hh["size"].to_numpy().astype(np.int64)
@@ -107,15 +111,17 @@ def draw_evacuation(rng: np.random.Generator, city: City, p, arrival_hours) -> E
     g_hh = m_hh[g_first]
     xy = np.stack([hh["x_km"].to_numpy()[g_hh], hh["y_km"].to_numpy()[g_hh]], axis=1)
     apart_g = ~m_together[g_first]
-    xy[apart_g] += rng.normal(0.0, p.apart_distance_km, size=(int(apart_g.sum()), 2))
+    xy[apart_g] += streams["apart_start"].normal(0.0, p.apart_distance_km,
+                                                 size=(int(apart_g.sum()), 2))
     shelters = city.facilities.filter(pl.col("kind") == "shelter")
     s_xy = shelters.select("x_km", "y_km").to_numpy()
-    g_shelter = choose_shelters(rng, xy, s_xy, p.shelter_choice_decay_km)
-    g_arrival = np.asarray(arrival_hours(rng, g_first.size), dtype=np.float64) * 3600.0
+    g_shelter = choose_shelters(streams["shelter_choice"], xy, s_xy, p.shelter_choice_decay_km)
+    g_arrival = np.asarray(arrival_hours(streams["arrivals"], g_first.size),
+                           dtype=np.float64) * 3600.0
     ev = _assemble(city, m_res, m_hh, g_first, g_hh, g_shelter, g_arrival, chosen[~together],
                    shelters)
     has_card = city.residents["has_card"].to_numpy()[ev.member_resident]
-    method = checkin_methods(rng, has_card, p.card_carried_share, p.no_id_share,
+    method = checkin_methods(streams["methods"], has_card, p.card_carried_share, p.no_id_share,
                              p.readers_per_shelter > 0, p.face_check_enabled)
     serial = np.where(method == CARD, ev.member_serial, -1)
     return dataclasses.replace(ev, member_method=method, member_serial=serial)

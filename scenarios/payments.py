@@ -25,12 +25,16 @@ from scenarios.payment_system import LedgerWriter, Network, Outcome, client
 from scenarios.payments_params import CHANNELS, FEE_TYPES, OPS, Params  # noqa: F401 (re-exported)
 from scenarios.plotspec import Plot
 from scenarios.results import KPI, ScenarioResult, as_seed_sequence, seed_label
+from scenarios.streams import Streams
 from twin.clock import DAY
 from twin.errors import ValidationError
 from twin.services.ledger_book import load_receipts
 from twin.services.payments import FeePayment, Ledger, PointGrant, PointRedemption, TopUp
 
 TITLE = "payment throughput"
+# the sources of chance, each its own stream by name (common random numbers): payers, arrivals,
+# kinds, who, wallet, network, backoff (the network's losses and delays and the clients'
+# back-offs are drawn in event order)
 
 KPIS = (
     KPI("requests", "requests", "logical requests made (each may take several attempts)", ""),
@@ -81,14 +85,17 @@ def _ops_and_channels(rng: np.random.Generator, p: Params, n: int) -> tuple[np.n
     return (rng.choice(4, size=n, p=op_w / op_w.sum()), rng.choice(3, size=n, p=ch_w / ch_w.sum()))
 
 
-def make_workload(rng: np.random.Generator, p: Params, payers: np.ndarray, t0: float) -> Workload:
-    """Poisson arrivals over the duration, each a ledger request with an idempotency key."""
-    n = int(rng.poisson(p.offered_rate_per_s * p.duration_s))
-    at = np.sort(rng.uniform(0.0, p.duration_s, n))
-    op, ch = _ops_and_channels(rng, p, n)
-    who = payers[rng.integers(0, payers.size, n)].tolist()
-    wallet = (rng.random(n) < p.wallet_share) & p.e_payment
-    fee_type = rng.integers(0, len(FEE_TYPES), n)
+def make_workload(streams: Streams, p: Params, payers: np.ndarray,
+                  t0: float) -> Workload:
+    """Poisson arrivals over the duration, each a ledger request with an idempotency key; the
+    arrivals, the kinds, who asks and how they pay each come from their own stream."""
+    arrivals = streams["arrivals"]
+    n = int(arrivals.poisson(p.offered_rate_per_s * p.duration_s))
+    at = np.sort(arrivals.uniform(0.0, p.duration_s, n))
+    op, ch = _ops_and_channels(streams["kinds"], p, n)
+    who = payers[streams["who"].integers(0, payers.size, n)].tolist()
+    wallet = (streams["wallet"].random(n) < p.wallet_share) & p.e_payment
+    fee_type = streams["kinds"].integers(0, len(FEE_TYPES), n)
     reqs, chans, amounts = [], [], np.zeros(n, dtype=np.int64)
     electronic = np.zeros(n, dtype=bool)
     for i in range(n):
@@ -138,27 +145,28 @@ def _source(env: simpy.Environment, net: Network, writer: LedgerWriter, rng, wl:
     done.succeed()
 
 
-def simulate(p: Params, rng: np.random.Generator, folder: Path) -> tuple[list[Outcome], Any, dict]:
+def simulate(p: Params, seed: int | np.random.SeedSequence, folder: Path) -> tuple[list[Outcome], Any, dict]:
     """Run the load against a fresh ledger file in `folder`; outcomes, final ledger and stats."""
+    streams = Streams(as_seed_sequence(seed))
     t0 = parse_jst(p.start_jst)
     city = city_for(p.city, p.city_seed, p.scale)
     holders = city.residents.filter(pl.col("has_card"))["resident_id"].to_numpy()
     pool = holders if holders.size else city.residents["resident_id"].to_numpy()
-    payers = rng.choice(pool, size=min(p.payer_pool, pool.size), replace=False)
+    payers = streams["payers"].choice(pool, size=min(p.payer_pool, pool.size), replace=False)
     path = folder / "ledger.sqlite"
     open_ledger = lambda: Ledger.open(path, synchronous=p.sqlite_synchronous)  # noqa: E731
     first = open_ledger()
     opening = opening_balances(first, p, payers, t0)
     first.store.close()
-    wl = make_workload(rng, p, payers, t0)
+    wl = make_workload(streams, p, payers, t0)
     env = simpy.Environment()
     drops = [(a, a + p.network_drop_s) for a in p.network_drop_at_s]
-    net = Network(env, rng, p.network_latency_ms / 1000.0, p.network_jitter_sigma,
+    net = Network(env, streams["network"], p.network_latency_ms / 1000.0, p.network_jitter_sigma,
                   p.message_loss_probability, drops)
     writer = LedgerWriter(env, open_ledger, t0, p, net)
     outcomes: list[Outcome] = []
     done = env.event()
-    env.process(_source(env, net, writer, rng, wl, p, outcomes, done))
+    env.process(_source(env, net, writer, streams["backoff"], wl, p, outcomes, done))
     env.process(writer.run(done))
     env.run(until=done)
     stats = {"opening": opening, "messages": net.sent, "messages_lost": net.lost,
@@ -234,9 +242,8 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     """Run the payment load once and check the ledger afterwards."""
     if not isinstance(params, Params):
         raise ValidationError(f"payments needs payments.Params, got {type(params).__name__}")
-    rng = np.random.default_rng(as_seed_sequence(seed))
     with tempfile.TemporaryDirectory(prefix="myna-payments-") as folder:
-        outcomes, ledger, stats = simulate(params, rng, Path(folder))
+        outcomes, ledger, stats = simulate(params, as_seed_sequence(seed), Path(folder))
         req = requests_frame(outcomes)
         checks = check_ledger(ledger, req, stats["opening"])
         ledger.store.close()

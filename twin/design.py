@@ -31,6 +31,7 @@ from twin.design_sections import (
     Business,
     Certificates,
     Costs,
+    Dependencies,
     FaceId,
     Linkage,
     OneCard,
@@ -54,6 +55,7 @@ __all__ = [
     "Business",
     "Certificates",
     "Costs",
+    "Dependencies",
     "Design",
     "DesignError",
     "FaceId",
@@ -83,6 +85,7 @@ class Design:
     description: str = text("", "what this design is for, in a sentence or two")
     rollout: Rollout = field(default_factory=Rollout)
     costs: Costs = field(default_factory=Costs)
+    dependencies: Dependencies = field(default_factory=Dependencies)
     onecard: OneCard = field(default_factory=OneCard)
     linkage: Linkage = field(default_factory=Linkage)
     certificates: Certificates = field(default_factory=Certificates)

@@ -9,6 +9,8 @@ safety, payments, faceid.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -26,11 +28,15 @@ from twin.design_schema import (
     ints,
     real,
     specs_of,
+    text,
 )
 
 POLICY_DATA = Path(__file__).resolve().parent / "policy_data"
 SOKA_COUNTER_COST = "Soka City FY2020 actual, about ¥900 per certificate (FACTS.md)"
 ASSUMED = "assumption (unverified)"
+JLIS_FEE_ASSUMED = "assumption (unverified): the report says only that J-LIS's system brings fees (負担金, L425) and gives no figure"
+DEPENDENCY_KEYS = ("free_area_apps", "portal_functions", "corporate_portal", "medical_number_use", "face_photo_access")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CERTIFICATE_TYPES = (
     "residence_record",
     "residence_record_items",
@@ -129,7 +135,8 @@ class Costs(Section):
     public_kiosk_yen: int = count(5_000_000, 0, 100_000_000, "yen per kiosk", "buying and installing one kiosk in a public building", ASSUMED)
     kiosk_upkeep_yen_per_year: int = count(600_000, 0, 100_000_000, "yen per kiosk per year", "maintenance and lease of one public kiosk", ASSUMED)
     staff_hour_yen: int = count(3_000, 0, 100_000, "yen per staff hour", "fully loaded cost of one hour of city staff", ASSUMED)
-    card_agency_fee_yen_per_year: int = count(10_000_000, 0, 10_000_000_000, "yen per year", "fees to the card agency (J-LIS 負担金) per service that uses its systems", ASSUMED)
+    card_agency_fee_yen_per_year: int = count(1_000_000, 0, 10_000_000_000, "yen per year", "the city's yearly share of the card agency's app-management system (J-LIS 負担金), per fee line; also used by the one-card service", JLIS_FEE_ASSUMED)
+    card_agency_fee_yen_per_install: int = count(100, 0, 1_000_000, "yen per app install", "the card agency's charge per app written to a chip; also used by the one-card service", JLIS_FEE_ASSUMED)
     system_change_yen: int = count(30_000_000, 0, 10_000_000_000, "yen per system", "building or changing one system named by the review", ASSUMED)
     publicity_yen_per_year: int = count(5_000_000, 0, 10_000_000_000, "yen per year", "publicity for each enabled service (広報・周知)", ASSUMED)
 
@@ -310,6 +317,37 @@ class FaceId(Section):
     interview_only_fallback: bool = flag(True, "people with no registered photo (never applied for a card) are checked by interview alone (the path for residents without a card)")
 
 
+def _met(what: str) -> Any:
+    return text("", f"{what}: a date (YYYY-MM-DD) when it was or will be met, 'assumed' (assumed met, printed as an assumption), or '' (not met)")
+
+
+@dataclass(frozen=True)
+class Dependencies(Section):
+    """Which national actions the design counts as done (the review's dependencies, services.toml)."""
+
+    KEY: ClassVar[str] = "dependencies"
+    free_area_apps: str = _met("the chip's free area open to city apps (report L83)")
+    portal_functions: str = _met("the Mynaportal functions the nation was considering (report L756-759)")
+    corporate_portal: str = _met("the national corporate portal (report L101-103)")
+    medical_number_use: str = _met("the law change widening the My Number to vital records (report L613-614, L660-661)")
+    face_photo_access: str = _met("access to the nationally held face photos (report L1131-1132)")
+
+    def cross_problems(self) -> list[Problem]:
+        """Each entry is '', 'assumed' or a real date."""
+        out = []
+        for key in DEPENDENCY_KEYS:
+            v = getattr(self, key)
+            if v in ("", "assumed"):
+                continue
+            try:
+                ok = bool(_DATE.fullmatch(v)) and datetime.date.fromisoformat(v) is not None
+            except ValueError:
+                ok = False
+            if not ok:
+                out.append(Problem(f"dependencies.{key}", f"expected a date YYYY-MM-DD, 'assumed' or '', got {v!r}"))
+        return out
+
+
 SERVICE_SECTIONS: dict[str, type[Section]] = {
     "onecard": OneCard,
     "linkage": Linkage,
@@ -321,4 +359,4 @@ SERVICE_SECTIONS: dict[str, type[Section]] = {
     "payments": Payments,
     "faceid": FaceId,
 }
-SECTIONS: dict[str, type[Section]] = {"rollout": Rollout, "costs": Costs, **SERVICE_SECTIONS}
+SECTIONS: dict[str, type[Section]] = {"rollout": Rollout, "costs": Costs, "dependencies": Dependencies, **SERVICE_SECTIONS}

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from twin import card_mac
 from twin.clock import DAY, jst
 from twin.errors import ValidationError
 from twin.events import EventLog
@@ -152,7 +153,8 @@ class CertificateAuthority:
     def __init__(self, seed: int | bytes = 0, algorithm: str | Algorithm = Algorithm.P256, *,
                  name: str = "JPKI Twin Root CA", organization: str = "J-LIS (synthetic twin)",
                  list_interval: float = DAY, list_epoch: float | None = None,
-                 events: EventLog | None = None, key_cache: int = 65536, cert_cache: int = 65536) -> None:
+                 events: EventLog | None = None, key_cache: int = 65536, cert_cache: int = 65536,
+                 mac_cards: bool = False) -> None:
         if not list_interval > 0:
             raise ValidationError(f"list_interval must be > 0 seconds, got {list_interval!r}")
         self.algorithm = Algorithm.parse(algorithm)
@@ -170,6 +172,19 @@ class CertificateAuthority:
         self._revoked: dict[int, Revocation] = {}
         self._order: list[tuple[float, int]] = []  # (revoked_at, cert serial), time order
         self._lists: OrderedDict[int, RevocationList] = OrderedDict()
+        # key mode hmac: cards hold per-card secrets and MAC credentials (twin.card_mac)
+        self.mac_secret = card_mac.authority_secret(self.seed) if mac_cards else None
+        self.issuer = self.name.rfc4514_string()
+
+    @classmethod
+    def for_key_mode(cls, seed: int | bytes, key_mode: str, **kwargs) -> CertificateAuthority:
+        """An authority whose cards use key mode `key_mode` (hmac, ed25519, p256, rsa2048)."""
+        return cls(seed, card_mac.authority_algorithm(key_mode), mac_cards=key_mode == "hmac", **kwargs)
+
+    @property
+    def key_mode(self) -> str:
+        """The cards' key mode: hmac, or the algorithm of their keys."""
+        return "hmac" if self.mac_secret is not None else self.algorithm.value
 
     @property
     def public_key(self) -> PublicKey:
@@ -193,10 +208,16 @@ class CertificateAuthority:
 
     def card_private_key(self, card_serial: int, purpose: int, gen: int) -> PrivateKey:
         """The card's private key for one certificate (derived once, then cached)."""
+        if self.mac_secret is not None:
+            raise ValidationError("in key mode hmac a card holds a secret, not a private key; use an "
+                                  "authority in key mode p256 or rsa2048 for the APDU path")
         return self._card_key(card_serial, purpose, gen)[0]
 
     def card_signer(self, card_serial: int, purpose: int, gen: int) -> Callable[[bytes], bytes]:
         """A function signing with the card's key for one certificate (cached with the key)."""
+        if self.mac_secret is not None:
+            secret = card_mac.card_secret(self.mac_secret, cert_serial_of(card_serial, purpose, gen))
+            return card_mac.mac_signer(secret)
         return self._card_key(card_serial, purpose, gen)[1]
 
     def _card_key(self, card_serial: int, purpose: int, gen: int) -> tuple[PrivateKey, Callable[[bytes], bytes]]:
@@ -214,6 +235,10 @@ class CertificateAuthority:
     def _build(self, req: CertRequest) -> bytes:
         if not 0 <= req.gen < (1 << _GEN_BITS):
             raise ValidationError(f"certificate generation {req.gen} is out of range 0…{(1 << _GEN_BITS) - 1}")
+        if self.mac_secret is not None:
+            holder = req.holder.encode() if req.holder is not None else b""
+            return card_mac.encode_credential(self.mac_secret, self.issuer, req.cert_serial, req.not_before,
+                                              req.not_after, b"%d|%d|" % (req.card_serial, req.purpose) + holder)
         public = self.card_private_key(req.card_serial, req.purpose, req.gen).public_key()
         usage = dict(digital_signature=True, content_commitment=req.purpose == SIGNING, key_encipherment=False,
                      data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,

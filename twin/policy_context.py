@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from twin.design import Design, design_fields, linkage_task_catalogue
+from twin.design_sections import DEPENDENCY_KEYS
 from twin.errors import ValidationError
+from twin.policy_basis import as_of
 from twin.presets import CityPreset, preset, structure
 
 CONDITION_OPS = ("equals", "not_equals", "at_least", "at_most", "nonempty", "empty", "contains", "not_contains")
@@ -103,6 +105,8 @@ def policy_context(design: Design, city: CityFacts) -> dict[str, Any]:
         }
     )
     ctx.update(linkage_facts(design))
+    ctx["law.as_of"] = as_of()
+    ctx.update({f"deps.{k}": getattr(design.dependencies, k) != "" for k in DEPENDENCY_KEYS})
     return ctx
 
 

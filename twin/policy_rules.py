@@ -1,7 +1,8 @@
 """The review checklist as data: load twin/policy_data/services.toml and check that it is sound.
 
-The file encodes the report's chapter 3 (the seven points) and chapter 4 (one table per
-service). This module only reads and checks it; twin/policy.py evaluates it for a design.
+The file encodes the report's chapter 3 (six viewpoints, L110-186) and chapter 4 (one table
+per service, rows ①-⑦). This module only reads and checks it, including that every row states
+its basis (twin/policy_basis.py); twin/policy.py evaluates it for a design.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from twin.design import SERVICE_KEYS
+from twin.design_sections import DEPENDENCY_KEYS
 from twin.errors import ValidationError
+from twin.policy_basis import basis_of, laws
 from twin.policy_context import CONDITION_OPS
 
 DATA_FILE = Path(__file__).resolve().parent / "policy_data" / "services.toml"
+# The seven rows of every chapter-4 table (①-⑦). Chapter 3 has six viewpoints (L110-186): ⑦その他
+# appears only in chapter 4's tables.
 POINTS = {
     1: "legal provisions (法令の規定)",
     2: "ordinances (条例・要綱の整備)",
@@ -30,7 +35,10 @@ ROW_TABLES = {"legal": 1, "ordinances": 2, "systems": 3, "processes": 4, "safety
 REQUIRED_TABLES = ("legal", "ordinances", "systems", "processes", "safety")  # point 6 may sit in non_card_path alone
 LEGAL_STATUSES = ("allowed", "ordinance", "not_allowed")  # in order of strictness
 ORDINANCE_KINDS = ("number", "city", "basis")
-ROW_KEYS = {"text", "ref", "basis", "when", "status", "articles", "ordinance", "system", "spi_file", "agency_fee", "publicity"}
+BASIS_KEYS = {"ref", "basis", "quote", "why", "source", "law"}
+ROW_KEYS = {"text", "when", "status", "articles", "ordinance", "system", "spi_file", "agency_fee", "publicity"} | BASIS_KEYS
+SYSTEM_RUNNERS = ("city", "other_local", "nation", "private")  # L149-152, in the report's order
+DEPENDENCY_WHO = ("nation", "other_local", "private")
 
 
 @cache
@@ -50,9 +58,19 @@ def check_policy_data(data: dict[str, Any]) -> None:
     for o_key, o in data["ordinances"].items():
         if o.get("kind") not in ORDINANCE_KINDS or not o.get("ref") or not o.get("label"):
             raise ValidationError(f"review data: ordinance {o_key!r} needs a label, a ref and a kind in {ORDINANCE_KINDS}")
+        basis_of(o, f"review data: ordinance {o_key!r}")
     for s_key, sysrow in data["systems"].items():
         if not isinstance(sysrow, dict) or not sysrow.get("label") or not isinstance(sysrow.get("change"), bool):
             raise ValidationError(f"review data: system {s_key!r} needs a label and change = true/false")
+        if sysrow.get("runs") not in SYSTEM_RUNNERS:
+            raise ValidationError(f"review data: system {s_key!r} needs runs = one of {SYSTEM_RUNNERS}")
+    deps = data.get("dependencies", {})
+    if set(deps) != set(DEPENDENCY_KEYS):
+        raise ValidationError(f"review data: dependencies must be exactly {DEPENDENCY_KEYS} (the design's [dependencies] keys), got {tuple(deps)}")
+    for d_key, dep in deps.items():
+        if not (dep.get("what") and dep.get("until")) or dep.get("who") not in DEPENDENCY_WHO:
+            raise ValidationError(f"review data: dependency {d_key!r} needs what, until and who in {DEPENDENCY_WHO}")
+        basis_of(dep, f"review data: dependency {d_key!r}")
     for i, row in enumerate(data.get("common", [])):
         _check_row(data, f"common[{i}]", row)
         if row.get("point") not in POINTS:
@@ -79,12 +97,37 @@ def _check_service(data: dict[str, Any], key: str, svc: dict[str, Any]) -> None:
         raise ValidationError(f"review data: {where}.non_card_path needs card_needed and a ref")
     if ncp["card_needed"] and not (ncp.get("given_when") and ncp.get("path") and ncp.get("offer")):
         raise ValidationError(f"review data: {where}.non_card_path needs given_when, path and offer when a card is needed")
-    if not ncp["card_needed"] and not ncp.get("why"):
-        raise ValidationError(f"review data: {where}.non_card_path needs why when no card is needed")
+    if not ncp["card_needed"] and not ncp.get("reason"):
+        raise ValidationError(f"review data: {where}.non_card_path needs reason when no card is needed")
+    basis_of(ncp, f"review data: {where}.non_card_path")
     for i, row in enumerate(svc.get("refuse", [])):
         if not (row.get("rule") and row.get("reason") and row.get("ref") and row.get("when")):
             raise ValidationError(f"review data: {where}.refuse[{i}] needs rule, reason, ref and when")
         _check_when(f"{where}.refuse[{i}]", row["when"])
+        basis_of(row, f"review data: {where}.refuse[{i}]")
+    _check_extras(data, where, svc)
+
+
+def _check_extras(data: dict[str, Any], where: str, svc: dict[str, Any]) -> None:
+    """Dependencies, effects, unmodelled scope and the proposal count of one service."""
+    from twin.policy_benefits import MEASURES
+
+    for i, row in enumerate(svc.get("depends", [])):
+        if row.get("on") not in data.get("dependencies", {}):
+            raise ValidationError(f"review data: {where}.depends[{i}] names unknown dependency {row.get('on')!r}")
+        _check_when(f"{where}.depends[{i}]", row.get("when", []))
+    if not svc.get("effects"):
+        raise ValidationError(f"review data: {where}.effects is empty; every chapter-4 page lists its main effects (主な効果)")
+    for i, row in enumerate(svc["effects"]):
+        basis_of(row, f"review data: {where}.effects[{i}]")
+        if not row.get("text") or bool(row.get("measure")) == bool(row.get("not_computed")):
+            raise ValidationError(f"review data: {where}.effects[{i}] needs a text and either measure or not_computed")
+        if row.get("measure") and row["measure"] not in MEASURES:
+            raise ValidationError(f"review data: {where}.effects[{i}] names unknown measure {row['measure']!r}; known: {sorted(MEASURES)}")
+    for i, row in enumerate(svc.get("not_modelled", [])):
+        basis_of(row, f"review data: {where}.not_modelled[{i}]")
+    if not isinstance(svc.get("proposals"), int) or not svc.get("proposals_ref") or not svc.get("proposals_quote"):
+        raise ValidationError(f"review data: {where} needs proposals (a count), proposals_ref and proposals_quote")
 
 
 def _check_row(data: dict[str, Any], where: str, row: dict[str, Any]) -> None:
@@ -94,8 +137,10 @@ def _check_row(data: dict[str, Any], where: str, row: dict[str, Any]) -> None:
         raise ValidationError(f"review data: {where} has unknown keys {sorted(extra)}")
     if not row.get("text") or not row.get("ref"):
         raise ValidationError(f"review data: {where} needs a text and a ref")
-    if row.get("basis", "report") not in ("report", "reading"):
-        raise ValidationError(f"review data: {where}.basis must be 'report' or 'reading'")
+    basis_of(row, f"review data: {where}")
+    for a in row.get("articles", []):
+        if a not in laws()["articles"]:
+            raise ValidationError(f"review data: {where} cites article {a!r}, which laws.toml does not list")
     if "status" in row and row["status"] not in LEGAL_STATUSES:
         raise ValidationError(f"review data: {where}.status must be one of {LEGAL_STATUSES}")
     if "ordinance" in row and row["ordinance"] not in data["ordinances"]:

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import NameOID
 
+from twin import card_mac
 from twin.clock import DAY
 from twin.errors import ValidationError
 from twin.events import EventLog
@@ -69,6 +70,8 @@ class CertificateVerifier:
         self.ca = ca
         self.anchor = x509.load_der_x509_certificate(ca.root_der)  # pinned when the verifier is built
         self.anchor_check = verifier(self.anchor.public_key())
+        self.mac_anchor = ca.mac_secret  # key mode hmac: the authority's MAC secret, pinned likewise
+        self.issuer = self.anchor.subject.rfc4514_string()
         self.where, self.events = where, events
         self.revocation, self.max_list_age = revocation, float(max_list_age)
         self.held: HeldList | None = None
@@ -102,6 +105,8 @@ class CertificateVerifier:
 
     def _check_chain(self, der: bytes) -> CheckedCertificate:
         """Parse and verify one certificate against the anchor (raises TrustError subclasses)."""
+        if der.startswith(card_mac.MAC_PREFIX):
+            return self._check_credential(der)
         try:
             cert = x509.load_der_x509_certificate(der)
         except (ValueError, TypeError):
@@ -115,6 +120,16 @@ class CertificateVerifier:
             raise ForgedData("the certificate names the authority but its signature does not verify with the "
                              "authority's key: forged or tampered") from None
         return _checked(cert)
+
+    def _check_credential(self, blob: bytes) -> CheckedCertificate:
+        """Verify a MAC credential (key mode hmac) against the pinned authority secret."""
+        if self.mac_anchor is None:
+            raise UnknownIssuer("a MAC credential was offered to a verifier whose authority issues X.509 "
+                                "certificates")
+        serial, not_before, not_after = card_mac.decode_credential(self.mac_anchor, self.issuer, blob)
+        card, purpose, _ = split_cert_serial(serial)
+        check = card_mac.mac_checker(card_mac.card_secret(self.mac_anchor, serial))
+        return CheckedCertificate(serial, card, purpose, not_before, not_after, check)
 
     # -- revocation ---------------------------------------------------------------------------
 

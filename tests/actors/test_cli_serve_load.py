@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,11 +73,14 @@ def test_load_runs_the_other_scenarios_as_a_table(cli, live, scenario):
 
 
 @pytest.mark.slow
-def test_serve_starts_a_local_service_and_sigint_stops_it_ray_included(tmp_path):
+def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp_path, cli):
+    pki = tmp_path / "pki"
+    assert cli("devices", "issue", "--out", str(pki), "--device", "shelter-1-1").returncode == 0
     ready, port = tmp_path / "ready.json", free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), "--scale", "0.01",
                              "--data", str(tmp_path / "data"), "--num-cpus", "2", "--shelter-groups", "1",
-                             "--resident-shards", "1", "--ready-file", str(ready)],
+                             "--resident-shards", "1", "--ready-file", str(ready),
+                             "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -85,8 +89,12 @@ def test_serve_starts_a_local_service_and_sigint_stops_it_ray_included(tmp_path)
         info = json.loads(ready.read_text())
         import httpx
 
-        assert httpx.get(f"{info['url']}/openapi.json", timeout=60).json()["info"]["title"]
-        assert httpx.get(f"{info['url']}/v1/health", timeout=60).json()["actors"] == 6
+        assert info["url"].startswith("https://")
+        ca = str(pki / "ca.pem")  # the client trusts the drill's CA, and the server name checks out
+        assert httpx.get(f"{info['url']}/openapi.json", timeout=60, verify=ca).json()["info"]["title"]
+        assert httpx.get(f"{info['url']}/v1/health", timeout=60, verify=ca).json()["actors"] == 6
+        with pytest.raises(httpx.HTTPError):  # clear text to the TLS port gets no answer
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         gcs_port = int(info["ray"].rsplit(":", 1)[1])
         proc.send_signal(signal.SIGINT)
         proc.wait(240)
@@ -96,6 +104,10 @@ def test_serve_starts_a_local_service_and_sigint_stops_it_ray_included(tmp_path)
     out = proc.stdout.read()
     assert proc.returncode == 0, out
     assert "stopped" in out
+    for noise in ("Token authentication is enabled", "graceful_shutdown", "is now ignored by default"):
+        assert noise not in out  # Ray's notices go to the log file the first line names
+    assert "ray-driver.log" in out.splitlines()[0] and (tmp_path / "data" / "logs" / "ray-driver.log").exists()
+    assert not [line for line in out.splitlines() if "error" in line.lower()]
     time.sleep(2)
     assert not _listening(gcs_port) and not _listening(port)  # Ray's GCS and the HTTP port are gone
 
@@ -106,3 +118,49 @@ def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_load_banner_counts_every_request_the_run_sends_follow_ups_included(cli, live):
+    r = cli("load", "--target", live.url, "--data", live.spec.data_dir, "--scenario", "certificates",
+            "--rate", "10", "--duration", "1.5", "--pool", "2100:", "--retries", "0", "--format", "json",
+            timeout=600)
+    assert r.returncode == 0, r.stderr
+    promised = int(re.search(r"\(([\d,]+) requests at most \((\d+) operations of 2", r.stderr)
+                   .group(1).replace(",", ""))
+    report = json.loads(r.stdout)
+    assert report["started"] > 15  # authentications and the certificate requests after them
+    assert report["started"] <= promised == 2 * 15
+
+
+def test_devices_issue_writes_an_owner_only_pki_and_never_overwrites(cli, tmp_path):
+    from cryptography import x509
+
+    from actors.device_pki import subject_device
+
+    out = tmp_path / "pki"
+    r = cli("devices", "issue", "--out", str(out), "--device", "kiosk-7", "--device", "hq-1",
+            "--host", "drill.example", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert set(json.loads(r.stdout)) == {"ca", "server", "kiosk-7", "hq-1"}
+    assert oct(out.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in out.glob("*.key"))
+    cert = x509.load_pem_x509_certificate((out / "kiosk-7.pem").read_bytes())
+    assert subject_device(cert) == "kiosk-7"
+    ca = x509.load_pem_x509_certificate((out / "ca.pem").read_bytes())
+    cert.verify_directly_issued_by(ca)
+    before = (out / "ca.key").read_bytes()
+    r = cli("devices", "issue", "--out", str(out), "--device", "other")
+    assert r.returncode == 2 and "never overwrites" in r.stderr
+    assert (out / "ca.key").read_bytes() == before and not (out / "other.key").exists()
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--host", "0.0.0.0"], "--insecure-http"),
+    (["--tls-cert", "x.pem"], "go together"),
+    (["--client-ca", "ca.pem"], "needs --tls-cert"),
+    (["--tls-cert", "nope.pem", "--tls-key", "nope.key"], "no such file"),
+])
+def test_serve_refuses_clear_text_off_loopback_and_incomplete_tls_before_starting(cli, tmp_path, args, words):
+    r = cli("serve", "--data", str(tmp_path / "d"), *args, timeout=60)
+    assert r.returncode == 2 and words in r.stderr, r.stderr
+    assert "starting Ray" not in r.stdout

@@ -90,6 +90,19 @@ def test_the_review_tab_shows_the_designs_side_by_side_with_their_verdicts(ran):
     assert any("**phased**: accepted" in s.value for s in ran.success)
 
 
+def test_the_review_tab_shows_benefits_beside_costs_and_each_effect_with_its_basis(ran):
+    money = frame(ran, "service")
+    phased = review(load_design("designs/phased.toml"), "kumamoto")
+    mine = money[money["design"] == "phased"]
+    assert mine["service"].tolist() == [*(s.service for s in phased.services), "(design)"]
+    total = mine[mine["service"] == "(design)"].iloc[0]
+    assert total["computed benefits to the horizon (¥M)"] > 0 and total["costs to the horizon (¥M)"] > 0
+    effects = frame(ran, "effect")
+    assert (effects["design"] == "phased").sum() == len(phased.effects)
+    assert effects["the twin's figure"].str.startswith("not computed:").any()
+    assert effects["basis"].str.startswith("report ").all()
+
+
 def test_a_second_look_at_the_same_comparison_runs_no_scenario_again(ran):
     before = sum(compute.COMPUTED.values())
     ran.sidebar.button(key="run").click().run()

@@ -72,7 +72,23 @@ def test_a_refused_design_lists_each_refusal_with_its_reason_and_report_line():
     frame = tables.refusals_frame([review(load_design("designs/phased.toml"), "kumamoto"), rv])
     assert frame["design"].to_list() == ["bad"] * len(rv.refusals)
     assert frame["reason"].to_list() == [x.reason for x in rv.refusals]
-    assert frame["report"].to_list() == [x.ref for x in rv.refusals]
+    assert frame["lines"].to_list() == [x.ref for x in rv.refusals]
+    assert frame["basis"].to_list() == [x.basis.label() for x in rv.refusals]
+    assert all(b.startswith(("report ", "reading of ", "law: ")) for b in frame["basis"])
+
+
+def test_benefits_sit_beside_costs_per_service_and_per_design_and_conditions_are_listed():
+    reviews = [review(load_design(f"designs/{n}.toml"), "kumamoto") for n in ("baseline", "full")]
+    money = tables.money_frame(reviews)
+    full = money.filter(pl.col("design") == "full")
+    assert full["service"].to_list()[-1] == "(design)" and full.height == len(reviews[1].services) + 1
+    assert full["costs to the horizon (¥M)"][:-1].sum() == pytest.approx(full["costs to the horizon (¥M)"][-1])
+    effects = tables.effects_frame(reviews)
+    assert effects.height == sum(len(r.effects) for r in reviews)
+    faces = with_overrides(load_design("designs/full.toml"), {"name": "faces", "dependencies.face_photo_access": ""})
+    cond = tables.conditions_frame([review(faces, "kumamoto")])
+    assert cond["service"].to_list() == ["faceid"] and cond["who must act"].to_list() == ["nation"]
+    assert "L1131-1132" in cond["basis"][0]
 
 
 def test_costs_break_down_the_reviews_prices_and_the_scenarios_cost_kpis(run):
@@ -103,7 +119,7 @@ def test_the_report_carries_the_key_figures_review_costs_map_and_every_scenario(
     spec, sweeps, reviews = run
     md, pngs = compute.report_parts(spec=spec)
     for heading in ("# Rollout designs for kumamoto: baseline vs phased", "## Key figures",
-                    "## The seven-point review, side by side", "### Refusals", "## Costs",
+                    "## The review, side by side", "### Benefits beside costs", "### Refusals", "## Costs",
                     "## Service points", "## disaster: disaster check-in",
                     "## payments: payment throughput", "# Appendix: each design's review",
                     "## Review of design `phased` — kumamoto (熊本市)"):

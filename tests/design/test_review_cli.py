@@ -102,8 +102,10 @@ def test_csv_has_one_row_per_finding_for_each_design(cli):
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(io.StringIO(p.stdout)))
     assert {r["design"] for r in rows} == {"baseline", "phased"}
-    assert set(rows[0]) == {"design", "service", "point", "kind", "item", "text", "ref", "basis"}
-    assert all(r["ref"] for r in rows)
+    assert set(rows[0]) == {"design", "service", "point", "kind", "item", "text", "ref", "basis", "quote", "why", "source", "law"}
+    need = {"report": ("ref", "quote"), "reading": ("ref", "why"), "assumption": ("source",), "law": ("law",)}
+    assert all(all(r[k] for k in need[r["basis"]]) for r in rows)
+    assert {r["kind"] for r in rows} >= {"finding", "effect", "cost", "dependency", "not_modelled"}
 
 
 def test_the_city_can_be_overridden(cli):

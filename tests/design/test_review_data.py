@@ -15,11 +15,14 @@ from twin.policy_context import city_facts, policy_context
 from twin.policy_rules import check_policy_data, policy_data
 
 DESIGNS = Path(__file__).resolve().parents[2] / "designs"
-# Lines of reference/000_fcce5ae4be52a8e2.txt on each page of the report (chapter 2 p.3, chapter 3
-# p.4, the chapter-4 tables p.6-14), read off the text file.
+# Lines of reference/000_fcce5ae4be52a8e2.txt on each page of the report (chapter 2 p.2-3, chapter 3
+# p.4, the proposals p.5, the chapter-4 tables p.6-14, chapter 5 p.15), read off the text file
+# (each page ends with its number: ２ at L60, ５ at L290, １５ at L1190).
 PAGE_LINES = {
+    2: (38, 60),
     3: (64, 105),
     4: (109, 207),
+    5: (211, 290),
     6: (291, 368),
     7: (370, 444),
     8: (452, 606),
@@ -29,6 +32,7 @@ PAGE_LINES = {
     12: (959, 1054),
     13: (1055, 1123),
     14: (1124, 1187),
+    15: (1188, 1205),
 }
 SERVICE_PAGE = {"linkage": 6, "onecard": 7, "certificates": 8, "vitals": 9, "portal": 10, "business": 11, "safety": 12, "payments": 13, "faceid": 14}
 REF_PART = re.compile(r"p\.(\d+)([^;]*)")
@@ -90,7 +94,7 @@ def keys_used() -> set[str]:
         for field in ("text", "reason", "path", "why"):
             out |= set(re.findall(r"\{([a-z0-9_.]+)", row.get(field, "")))
     template = policy_data()["non_card_template"]
-    out |= {k for t in template.values() for k in re.findall(r"\{([a-z0-9_.]+)", t)} - {"path", "why"}
+    out |= {k for t in template.values() for k in re.findall(r"\{([a-z0-9_.]+)", t)} - {"path", "reason"}
     return out
 
 

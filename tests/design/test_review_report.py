@@ -45,10 +45,13 @@ def test_designs_compare_side_by_side_in_a_fixed_row_order():
     assert df.columns == ["item", "baseline", "full", "baseline #2"]
     items = df["item"].to_list()
     assert items[:3] == ["verdict", "city", "onecard: enabled"]
-    assert len(items) == 2 + 5 * len(SERVICE_KEYS) + 6
+    assert len(items) == 2 + 6 * len(SERVICE_KEYS) + 10
     row = dict(zip(items, df["baseline"].to_list(), strict=True))
     assert row["onecard: enabled"] == "no" and row["onecard: PIA"] == "—"
     assert row["residents on the non-card path"] == "174,372"
     full = dict(zip(items, df["full"].to_list(), strict=True))
     assert full["linkage: number ordinances"] == "art9_2, art19_9"
     assert full["PIAs needed"] == "linkage, portal"
+    assert full["verdict"] == "accepted" and full["conditions"] == "none"
+    assert full["onecard: costs / computed benefits to the horizon"].startswith("¥189.3M / ¥455.9M")
+    assert row["costs over the timeline (assumed unit costs)"].startswith("¥")

@@ -191,7 +191,8 @@ class TestSafety:
     def test_the_my_number_as_check_in_key_is_refused(self):
         r = review(only("safety", check_in_key="my_number"))
         assert rules(r) == {"shelter_key_my_number"}
-        assert "never the My Number" in r.refusals[0].reason
+        assert "card serial number or the 4 basic items" in r.refusals[0].reason
+        assert r.refusals[0].basis.kind == "law" and r.refusals[0].basis.law == "My Number Act Art. 20"
         assert r.service("safety").legal_status == "not_allowed"
 
     def test_shelters_without_paper_forms_are_refused(self):

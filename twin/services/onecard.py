@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 
 import polars as pl
 
+from twin.design_sections import Costs as _DesignCosts
 from twin.errors import Conflict, Forbidden, NotFound, ValidationError
 from twin.events import Event, EventLog
 from twin.identity import Assurance, Identity
@@ -35,14 +36,18 @@ class NotAMember(Forbidden):
     code = "not_a_member"
 
 
+_DESIGN_COSTS = _DesignCosts()
+
+
 @dataclass(frozen=True, slots=True)
 class OneCardCosts:
     """Unit costs in yen (assumptions, unverified: the report gives no figures)."""
 
     old_card_issue_yen: int = 500  # printing, mailing and staff time per old city card
     old_card_manage_yen_per_year: int = 150  # reissue, loss handling and records per card-year
-    jlis_fee_per_install_yen: int = 100  # the card agency's charge per app written to a chip
-    jlis_fee_per_year_yen: int = 1_000_000  # the city's yearly share of the app-management system
+    # the J-LIS figures are the design's (twin/design_sections.py Costs): one figure everywhere
+    jlis_fee_per_install_yen: int = _DESIGN_COSTS.card_agency_fee_yen_per_install
+    jlis_fee_per_year_yen: int = _DESIGN_COSTS.card_agency_fee_yen_per_year
 
     def __post_init__(self) -> None:
         for name in (

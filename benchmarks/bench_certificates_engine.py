@@ -1,0 +1,110 @@
+"""The certificate peak per visit, by engine and key mode, next to bare SimPy M/M/c per customer.
+
+Every figure is measured in this run: bare SimPy M/M/4 (simpy.Resource, one process per
+customer) as the baseline, then the certificate scenario (kiosk and counter visits through the
+twin's real reader, kiosks, counters and ledger) on SimPy with P-256 cards (the default before
+key modes), on SimPy with HMAC cards, and on the fast engine with HMAC cards; rsa2048 (the real
+card's keys) on a smaller slice. Each configuration runs once to warm the per-process card
+authority (keys derived on first use), then is timed. Per visit = wall seconds over the visits
+simulated at kiosks and counters. The payment scenario (SimPy only) is measured per request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.bench_engine import SERVERS, bare_simpy, customers
+
+CONFIGS = (("simpy", "p256"), ("simpy", "hmac"), ("fast", "hmac"), ("simpy", "rsa2048"), ("fast", "rsa2048"))
+
+
+def certificate_visit_us(engine: str, key_mode: str, share: float, days: int) -> tuple[float, int]:
+    """Microseconds per simulated visit of the certificate peak, and how many visits."""
+    from scenarios import certificates
+    from scenarios.runner import make_params
+
+    p = make_params("certificates", "full", overrides={
+        "scale": 0.02, "city_seed": 1, "days": days, "demand_share": share, "engine": engine,
+        "key_mode": key_mode})
+    certificates.run(p, 1)  # warm: the authority derives the cards' keys once per process
+    t = time.perf_counter()
+    r = certificates.run(p, 1)
+    wall = time.perf_counter() - t
+    v = r.frames["visits"]
+    n = int(v["planned_channel"].is_in(["kiosk", "counter"]).sum())
+    return wall / max(n, 1) * 1e6, n
+
+
+def where_the_time_goes(share: float, days: int) -> dict[str, float]:
+    """Shares of a fast-engine HMAC run's own time (cProfile) by part: engine, services, cards."""
+    import cProfile
+    import pstats
+
+    from scenarios import certificates
+    from scenarios.runner import make_params
+
+    p = make_params("certificates", "full", overrides={
+        "scale": 0.02, "city_seed": 1, "days": days, "demand_share": share})
+    certificates.run(p, 1)
+    prof = cProfile.Profile()
+    prof.enable()
+    certificates.run(p, 1)
+    prof.disable()
+    parts: dict[str, float] = {}
+    for (path, _line, name), (_cc, _nc, own, _cum, _callers) in pstats.Stats(prof).stats.items():
+        part = _part(path, name)
+        parts[part] = parts.get(part, 0.0) + own
+    total = sum(parts.values())
+    return {k: v / total for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
+
+
+def _part(path: str, name: str) -> str:
+    """Which part of a visit a profiled function belongs to."""
+    if "scenarios/fast" in path or "simpy" in path:
+        return "engine"
+    if "sqlite3" in name or any(x in path for x in ("ledger", "twin/store", "services/payments")):
+        return "ledger and store"
+    if any(x in path for x in ("twin/reader", "twin/verifier", "twin/card", "twin/pki", "twin/keys",
+                               "twin/trust", "hmac")) or "hmac" in name:
+        return "cards and authentication"
+    if "twin/" in path:
+        return "other twin services"
+    if "scenarios/" in path:
+        return "scenario model"
+    return "builtins and libraries"
+
+
+def payment_request_us(duration_s: float) -> tuple[float, int, float]:
+    """Microseconds per payment request (SimPy engine, real SQLite ledger), requests, simulated rate."""
+    from scenarios import payments
+    from scenarios.runner import make_params
+
+    p = make_params("payments", "full", overrides={"scale": 0.02, "city_seed": 1, "duration_s": duration_s})
+    t = time.perf_counter()
+    r = payments.run(p, 1)
+    wall = time.perf_counter() - t
+    n = int(r.kpis["requests"])
+    return wall / max(n, 1) * 1e6, n, r.kpis["throughput_per_s"]
+
+
+def main(argv: list[str]) -> int:
+    """Print per-visit costs and their ratio to bare SimPy M/M/c per customer."""
+    quick = "--quick" in argv
+    n = 50_000 if quick else 200_000
+    arrived, service = customers(n)
+    bare_s, _ = bare_simpy(arrived, service, SERVERS)
+    base = bare_s / n * 1e6
+    print(f"   bare SimPy M/M/{SERVERS} (simpy.Resource), {n:,} customers: {base:8.2f} us/customer")
+    share, days = (0.05, 1) if quick else (0.2, 2)
+    for engine, key_mode in CONFIGS:
+        rsa = key_mode == "rsa2048"
+        us, visits = certificate_visit_us(engine, key_mode, share / 10 if rsa else share, 1 if rsa else days)
+        print(f"   certificates, engine {engine:5s} key mode {key_mode:7s}: {us:8.1f} us/visit "
+              f"({visits:,} visits)   {us / base:6.1f}x bare SimPy (target <= 3x)")
+    shares = where_the_time_goes(share, days)
+    print("   where a fast + hmac visit's time goes (cProfile, own time): "
+          + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
+    us, reqs, rate = payment_request_us(60.0 if quick else 300.0)
+    print(f"   payments (SimPy, SQLite ledger): {us:8.1f} us/request ({reqs:,} requests, "
+          f"{rate:.1f} answered/s simulated)   {us / base:6.1f}x bare SimPy")
+    return 0

@@ -1,0 +1,1 @@
+"""The fast engine: queue stages as recursions over arrays instead of SimPy processes."""

@@ -1,0 +1,134 @@
+"""The certificate peak on the fast engine: a lean event loop and Kiefer-Wolfowitz service points.
+
+`CertificateModel` keeps its visits as generator functions; the fast engine runs the same
+generators on `FastEnv` (a heap of calls ordered as SimPy orders its events: time, then urgent
+before normal, then scheduling order) with `FastPoint`s in place of `ServicePoint`s. A
+`FastPoint` seats a customer with the kernel's online FIFO stage when they join, so a customer
+costs one timeout (to the end of service, or to the moment they give up) instead of a turn
+event, a condition and a timeout; the line length a newcomer sees is the number who joined
+earlier and have not yet left the line. Times are the same floating-point operations SimPy
+makes (now + delay; start + duration; arrival + patience), so both engines seat every customer
+at the same instants and the twin's kiosks, counters, reader and ledger decide the same outcomes.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Generator
+from typing import Any
+
+from scenarios.certificates_sim import CertificateModel
+from scenarios.fast.kernel import RENEGED, FifoStage
+from twin.errors import ValidationError
+
+URGENT, NORMAL = 0, 1  # SimPy's priorities: a started process runs before timeouts at its instant
+
+
+class Event:
+    """Something that happens at an instant; callbacks(event) run when it does."""
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[Event], None]] = []
+
+
+class FastEnv:
+    """The subset of `simpy.Environment` the certificate model uses, without SimPy's machinery."""
+
+    __slots__ = ("now", "_heap", "_seq", "events")
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._heap: list[tuple[float, int, int, Event]] = []
+        self._seq = 0
+        self.events = 0
+
+    def _at(self, t: float, priority: int) -> Event:
+        ev = Event()
+        self._seq += 1
+        heapq.heappush(self._heap, (t, priority, self._seq, ev))
+        return ev
+
+    def timeout(self, delay: float) -> Event:
+        """An event `delay` seconds from now."""
+        return self._at(self.now + delay, NORMAL)
+
+    def until(self, t: float) -> Event:
+        """An event at the instant `t` (a time the kernel computed)."""
+        return self._at(t, NORMAL)
+
+    def process(self, generator: Generator[Event, Any, Any]) -> None:
+        """Run a generator as a process: it starts at this instant, before any timeout due now."""
+        self._at(self.now, URGENT).callbacks.append(lambda _ev: self._step(generator))
+
+    def _step(self, generator: Generator[Event, Any, Any]) -> None:
+        try:
+            ev = next(generator)
+        except StopIteration:
+            return
+        ev.callbacks.append(lambda _ev: self._step(generator))
+
+    def run(self) -> None:
+        """Run every event in order until none is left."""
+        heap, pop = self._heap, heapq.heappop
+        while heap:
+            t, _prio, _seq, ev = pop(heap)
+            self.now = t
+            self.events += 1
+            for callback in ev.callbacks:
+                callback(ev)
+
+
+class FastPoint:
+    """`ServicePoint` on the fast engine: the same records, waits and line length."""
+
+    __slots__ = ("env", "name", "servers", "stage", "_line", "records")
+
+    def __init__(self, env: FastEnv, servers: int, name: str = "") -> None:
+        if not (isinstance(servers, int) and servers >= 1):
+            raise ValidationError(f"service point {name!r} needs >= 1 server, got {servers!r}")
+        self.env, self.name, self.servers = env, name, servers
+        self.stage = FifoStage(servers, name)
+        self._line: list[float] = []  # when each customer now in line leaves it (served or gone)
+        self.records: list[tuple[int, float, float, float]] = []
+
+    @property
+    def queue_length(self) -> int:
+        """How many customers are waiting in line now."""
+        line, now = self._line, self.env.now
+        while line and line[0] <= now:
+            heapq.heappop(line)
+        return len(line)
+
+    def serve(self, who: int, duration: float) -> Generator[Event, Any, float]:
+        """Wait for a server, hold it `duration`, release it; returns the wait."""
+        arrived = self.env.now
+        started, finished, _ = self.stage.arrive(arrived, duration)
+        if started > arrived:
+            heapq.heappush(self._line, started)
+        yield self.env.until(finished)
+        self.records.append((who, arrived, started, finished))
+        return started - arrived
+
+    def serve_or_renege(self, who: int, duration: float, patience: float
+                        ) -> Generator[Event, Any, float | None]:
+        """Like `serve`, but leave the line after `patience`; returns the wait, None if reneged."""
+        arrived = self.env.now
+        started, finished, _ = self.stage.arrive(arrived, duration, patience)
+        if started == RENEGED:
+            heapq.heappush(self._line, finished)
+            yield self.env.until(finished)
+            self.records.append((who, arrived, RENEGED, finished))
+            return None
+        if started > arrived:
+            heapq.heappush(self._line, started)
+        yield self.env.until(finished)
+        self.records.append((who, arrived, started, finished))
+        return started - arrived
+
+
+class FastCertificateModel(CertificateModel):
+    """`CertificateModel` with its kiosks and counters seated by the kernel (same rules, same calls)."""
+
+    point_type = FastPoint

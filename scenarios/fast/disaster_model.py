@@ -1,0 +1,218 @@
+"""The disaster check-in on the fast engine: the SimPy model's rules, without SimPy processes.
+
+`FastDisasterModel` is `DisasterModel` (same state, same calls into the twin's shelter, face-check
+and family services, same random draws in the same order) with its three engine hooks replaced:
+desks are `FastDesk`s (the kernel's online FIFO stage: a group's start and finish are known when
+it joins the line), delayed calls go on `Loop`'s heap, and a group's path through desks,
+redirects and paper fallbacks is a chain of callbacks instead of a SimPy process. Every
+simulated time is computed with the same floating-point operations as SimPy computes it
+(`now + delay`), and calls at one instant run in SimPy's order, so the two engines decide the
+same outcomes (tests/fast/test_disaster_engines.py).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from scenarios.disaster_sim import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S, MAX_REDIRECTS, DisasterModel
+from scenarios.evacuation import PAPER
+from scenarios.fast.kernel import FifoStage
+from scenarios.streams import Streams
+from twin.identity import Identity
+
+
+class Loop:
+    """A minimal event loop: calls at times, in time order, equal times first scheduled first."""
+
+    __slots__ = ("now", "_heap", "_seq", "events", "in_desks", "_finishes", "_feed")
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._heap: list[tuple[float, int, Callable[..., None], tuple]] = []
+        self._seq = 0
+        self.events = 0
+        self.in_desks = 0  # groups joined at a desk whose service has not finished
+        self._finishes: list[float] = []
+        self._feed: tuple[list[float], Callable[[int], None]] = ([], lambda i: None)
+
+    def at(self, t: float, fn: Callable[..., None], *args: Any) -> None:
+        """Call fn(*args) at time t."""
+        self._seq += 1
+        heapq.heappush(self._heap, (t, self._seq, fn, args))
+
+    def feed(self, times: list[float], fn: Callable[[int], None]) -> None:
+        """Call fn(i) at times[i] (ascending), beside the heap: the many arrivals stay off it."""
+        self._feed = (times, fn)
+
+    def run(self, until: float) -> None:
+        """Run every call before `until`, then stand at `until` (as SimPy's run(until))."""
+        heap, pop = self._heap, heapq.heappop
+        times, call = self._feed
+        i, n, inf = 0, len(times), float("inf")
+        nxt = times[0] if n else inf
+        while True:
+            if heap and heap[0][0] <= nxt:
+                if heap[0][0] >= until:
+                    break
+                t, _seq, fn, args = pop(heap)
+                self.now = t
+                self.events += 1
+                fn(*args)
+            else:
+                if nxt >= until:
+                    break
+                self.now = nxt
+                self.events += 1
+                call(i)
+                i += 1
+                nxt = times[i] if i < n else inf
+        self.now = until
+
+    def joined(self, finish: float) -> None:
+        """A group joined a desk and will leave it at `finish`."""
+        self.in_desks += 1
+        heapq.heappush(self._finishes, finish)
+
+    def at_desks(self) -> int:
+        """Groups waiting or in service now (finished before now have left)."""
+        f, now = self._finishes, self.now
+        while f and f[0] < now:
+            heapq.heappop(f)
+            self.in_desks -= 1
+        return self.in_desks
+
+
+class FastDesk:
+    """A desk on the kernel's FIFO stage, keeping `ServicePoint`'s records."""
+
+    __slots__ = ("name", "servers", "stage", "records", "loop")
+
+    def __init__(self, servers: int, name: str, loop: Loop) -> None:
+        self.name, self.servers, self.loop = name, servers, loop
+        self.stage = FifoStage(servers, name)
+        self.records: list[tuple[int, float, float, float]] = []
+
+    def join(self, who: int, duration: float) -> float:
+        """A customer joins the line now; returns when its service finishes."""
+        now = self.loop.now
+        start, end, _k = self.stage.arrive(now, duration)
+        self.records.append((who, now, start, end))
+        self.loop.joined(end)
+        return end
+
+    def close(self, until: float) -> None:
+        """Keep the records of customers served by `until` (SimPy records them at the finish)."""
+        self.records = [r for r in self.records if r[3] < until]
+
+
+class FastDisasterModel(DisasterModel):
+    """DisasterModel with desks, delays and look-ups on the fast engine's loop."""
+
+    def __init__(self, loop: Loop, p: Any, ev: Any, safety: Any, face_desk: Any,
+                 streams: Streams, t0: float) -> None:
+        self.loop = loop
+        super().__init__(loop, p, ev, safety, face_desk, streams, t0)
+
+    def _point(self, servers: int, name: str) -> FastDesk:
+        """A desk on the kernel's FIFO stage."""
+        return FastDesk(servers, name, self.loop)
+
+    def _later(self, delay: float, fn: Any, *args: Any) -> None:
+        """Call fn(*args) after `delay` (at now + delay, as SimPy's timeout)."""
+        self.loop.at(self.loop.now + delay, fn, *args)
+
+    def _start_lookup(self, h: int, asker: int, ident: Identity) -> None:
+        """The first look-up runs after the current step, as a new SimPy process would."""
+        missing = [x for x in self.members_of[h] if x != asker]
+        self.loop.at(self.loop.now, self._lookup, h, asker, ident, missing,
+                     self.p.lookup_retry_min * 60.0)
+
+    def _lookup(self, h: int, asker: int, ident: Identity, missing: list[int],
+                wait: float) -> None:
+        """One look-up; again after `wait` while someone is still missing."""
+        missing = self._still_missing(asker, ident, missing)
+        if not missing:
+            self.found_at[h] = self.loop.now
+            return
+        self.loop.at(self.loop.now + wait, self._lookup, h, asker, ident, missing,
+                     min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S))
+
+    # ---- arrivals, desks and redirects as callbacks -------------------------------------------
+    def schedule_arrivals(self) -> None:
+        """Feed every group within the horizon to the loop, at SimPy's times."""
+        now, horizon, times = 0.0, self.p.horizon_h * 3600.0, []
+        for at in self.ev.group_arrival_s.tolist():
+            if at > horizon:
+                break
+            now = now + (at - now)  # SimPy: timeout(at - now) from the previous arrival
+            times.append(now)
+        self._starts = self.ev.group_start.tolist()
+        self.loop.feed(times, self.arrive_group)
+
+    def arrive_group(self, g: int) -> None:
+        """A group reaches its shelter and splits by check-in method."""
+        a, b = self._starts[g], self._starts[g + 1]
+        s = self.group_shelter[g]
+        members = list(range(a, b))
+        self._arrive(members, s)
+        method = self.method
+        how = method[a]
+        if all(method[m] == how for m in members):
+            self._queue(g, members, s, how, 0)
+            return
+        parts: dict[int, list[int]] = {}
+        for m in members:
+            parts.setdefault(method[m], []).append(m)
+        first, *rest = parts.items()
+        for how, part in rest:  # SimPy starts these as processes: they queue after this step
+            self.loop.at(self.loop.now, self._queue, g, part, s, how, 0)
+        self._queue(g, first[1], s, first[0], 0)
+
+    def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
+        """Join the desk now; the service's decisions come at the finish."""
+        d = [self.durations[m] for m in members]
+        total = sum(d)
+        queued = self.loop.now
+        end = self._desk(method, s).join(g, total)
+        self.loop.at(end, self._served, g, members, s, method, hop, queued, total, d)
+
+    def _served(self, g: int, members: list[int], s: int, method: int, hop: int,
+                queued: float, total: float, d: list[float]) -> None:
+        """The desk finished the group: record waits, check in, redirect or fall back to paper."""
+        t = self.loop.now - total  # service of the first member began
+        done = []
+        for m, dm in zip(members, d, strict=True):
+            w = self.waited[m]
+            self.waited[m] = (0.0 if w != w else w) + t - queued
+            t += dm
+            done.append(t)
+        full, target, paper = self._register(members, s, method, done)
+        if paper:
+            self.loop.at(self.loop.now, self._queue, g, paper, s, PAPER, 0)
+        if not full:
+            return
+        if target < 0:
+            self._no_room(full)
+            return
+        self.present[s] -= len(full)
+        for m in full:
+            self.here[m] = -1
+            self.redirects[m] += 1
+        km = float(np.hypot(*(self.xy[target] - self.xy[s])))
+        self.loop.at(self.loop.now + km / self.p.walk_speed_kmh * 3600.0, self._walked, g, full,
+                     target, method, hop)
+
+    def _walked(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
+        """Redirected people reach the next shelter and queue again (at most MAX_REDIRECTS)."""
+        self._arrive(members, s)
+        if hop < MAX_REDIRECTS:
+            self._queue(g, members, s, method, hop + 1)
+
+    def close_desks(self, until: float) -> None:
+        """Drop the records of services unfinished at the horizon (SimPy never writes them)."""
+        for desk in (*self.paper, *self.readers, *self.face.values()):
+            desk.close(until)
