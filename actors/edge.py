@@ -117,8 +117,10 @@ class Edge:
 
     def _caller(self, headers: dict[str, str]) -> str | None:
         """The caller a valid credential names ('device:...', 'agency:...', 'resident:...'), or None."""
+        if "authorization" not in headers:
+            return None
         creds = self.credentials()
-        if creds is None or "authorization" not in headers:
+        if creds is None:
             return None
         auth = headers["authorization"]
         try:
@@ -135,7 +137,7 @@ class Edge:
 def _replica_credentials() -> Any:
     from actors import context
 
-    return None if context._CONTEXT is None else context._CONTEXT.credentials
+    return getattr(context._CONTEXT, "credentials", None)  # None while the replica starts
 
 
 def _address(scope: Scope) -> str:
