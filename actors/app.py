@@ -16,7 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from actors import routes_cards, routes_city, routes_ops, routes_readers, routes_residents
+from actors import (
+    routes_cards,
+    routes_city,
+    routes_linkage,
+    routes_ops,
+    routes_readers,
+    routes_residents,
+)
 from actors.context import Context, install
 from actors.edge import Edge
 from actors.supervisor import Wiring
@@ -75,7 +82,7 @@ def make_app() -> FastAPI:
         return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
                              "nothing was acknowledged, retry with the same key"}, status_code=500)
 
-    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops):
+    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_linkage):
         app.include_router(module.router)
     app.add_middleware(Edge)  # sizes, authentication before the body, rates (actors/edge.py)
     return app
