@@ -59,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequential", action="store_true",
                    help="run in this process, one replication after another (no Ray)")
     p.add_argument("--address", default=None, help="run on this Ray cluster instead of locally")
+    p.add_argument("--no-depends", dest="depends", action="store_false",
+                   help="skip the closing 'What this answer depends on' screen (a 2-trajectory "
+                   "Morris screen of the design differences; about a minute on 2 cores)")
     add_engine_option(p)
     add_format(p)
     p.set_defaults(func=run)
@@ -103,9 +106,21 @@ def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) 
     return lines
 
 
+def _depends(args: argparse.Namespace, executor: str) -> list:
+    """The 'What this answer depends on' screens (empty with --no-depends or one design)."""
+    from scenarios.sensitivity_study import screen
+
+    if not args.depends or len(args.designs) < 2:
+        return []
+    _say(f"screening the assumptions behind {args.designs[-1]} − {args.designs[0]} ...")
+    return screen(args.scenarios, args.designs, args.city, args.scale, args.seed,
+                  STUDY_OVERRIDES, executor, progress, engine=args.engine)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run every scenario's replications, print the comparison and write results/."""
     from scenarios.report import comparison_text, write_results
+    from scenarios.sensitivity_study import as_json, markdown_section, text_section
     from scenarios.sweep import run_sweeps, start_ray
 
     t = time.perf_counter()
@@ -128,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sweeps = run_sweeps(specs, args.reps, args.seed,
                             executor="local" if sequential else "ray", progress=progress)
+        depends = _depends(args, "local" if sequential else "ray")
     finally:
         if started:
             import ray
@@ -136,12 +152,16 @@ def run(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t
     paths = write_results(sweeps, args.out, f"myna-twin study: {args.city}, "
                           f"{' vs '.join(args.designs)}", _preamble(args, specs, wall))
+    if depends:
+        paths[0].write_text(paths[0].read_text(encoding="utf-8") + "\n"
+                            + markdown_section(depends), encoding="utf-8")
     _say(f"wrote {len(paths)} files to {args.out}/ (report: {paths[0]}) in {wall:.0f} s")
-    text = "\n\n".join(comparison_text(s) for s in sweeps)
+    text = "\n\n".join([*(comparison_text(s) for s in sweeps), text_section(depends)])
     data = {"city": args.city, "scale": args.scale, "designs": args.designs, "reps": args.reps,
             "seed": args.seed, "out": str(args.out),
             "kpi_table": [r for s in sweeps for r in s.table().to_dicts()],
-            "differences": [r for s in sweeps for r in s.differences().to_dicts()]}
+            "differences": [r for s in sweeps for r in s.differences().to_dicts()],
+            "depends_on": as_json(depends)}
     from cli.scenario import _json_safe
 
     emit(_json_safe(data), args.format, text, args.scale)
