@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import SCENARIO_NAMES, add_run_options, progress
+from cli.scenario import SCENARIO_NAMES, add_precision_options, add_run_options, progress, say
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="design names in designs/ or TOML paths; the first is the reference")
     p.add_argument("--reps", type=int, default=5, help="replications per design (default: 5)")
     add_run_options(p)
+    add_precision_options(p)
     p.add_argument("--cities", nargs="+", default=None, metavar="CITY",
                    help="run the sweep in each of these cities ('all': every city preset), all "
                    "cities' tasks at once; a table per city, files in --out/CITY (not with --city)")
@@ -52,21 +53,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace, by_city: dict[str, list]) -> dict:
     """The sweep of every city on Ray (started here unless one runs) or sequentially."""
+    from scenarios.precision import check_target, run_until_precise
     from scenarios.sweep import run_city_sweeps, start_ray
+
+    if args.precision is not None:
+        check_target(args.precision, args.max_reps, args.reps)
 
     started = False
     if not args.sequential:
         print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
               file=sys.stderr, flush=True)
         started = start_ray(args.address, args.num_cpus, args.upload_code)
+    executor = "local" if args.sequential else "ray"
+    crn = not args.independent_streams
     designs = len(next(iter(by_city.values())))
     where = f" in {len(by_city)} cities" if len(by_city) > 1 else ""
-    print(f"sweep {args.scenario}{where}: {designs} design(s) x {args.reps} replication(s) = "
-          f"{len(by_city) * designs * args.reps} tasks", file=sys.stderr, flush=True)
     try:
-        return run_city_sweeps(args.scenario, by_city, args.reps, args.seed,
-                               executor="local" if args.sequential else "ray", progress=progress,
-                               common_random_numbers=not args.independent_streams)
+        if args.precision is not None:
+            say(f"sweep {args.scenario}{where}: {designs} design(s), rounds from {args.reps} "
+                f"replications until ±{args.precision:.1%} or {args.max_reps}")
+            # rounds are per scenario name, so the cities take their rounds one after another
+            return {city: run_until_precise([(args.scenario, ps)], args.precision, args.max_reps,
+                                            args.reps, args.seed, executor, progress, crn,
+                                            args.kpis, say)[0]
+                    for city, ps in by_city.items()}
+        say(f"sweep {args.scenario}{where}: {designs} design(s) x {args.reps} replication(s) = "
+            f"{len(by_city) * designs * args.reps} tasks")
+        return run_city_sweeps(args.scenario, by_city, args.reps, args.seed, executor=executor,
+                               progress=progress, common_random_numbers=crn)
     finally:
         if started:
             import ray
@@ -119,21 +133,23 @@ def run(args: argparse.Namespace) -> int:
         paths = write_results([sweep], out, title, [
             f"City {city}, scale {params[0].scale}, root seed {args.seed}."])
         print(f"wrote {len(paths)} files to {out} (report: {paths[0]})", file=sys.stderr)
-        tables[city] = {"scale": params[0].scale, "kpi_table": sweep.table().to_dicts(),
-                        "differences": sweep.differences().to_dicts()}
+        tables[city] = {"scale": params[0].scale, "reps": sweep.reps,
+                        "kpi_table": sweep.table().to_dicts(),
+                        "differences": sweep.differences().to_dicts(),
+                        "precision": list(sweep.precision)}
         head = f"== {city} (scale {params[0].scale}) ==\n" if many else ""
         texts.append(head + comparison_text(sweep))
     sweep = next(iter(sweeps.values()))
-    data = {"scenario": args.scenario, "designs": names, "reps": args.reps, "seed": args.seed,
+    data = {"scenario": args.scenario, "designs": names, "reps": sweep.reps, "seed": args.seed,
             "paired": sweep.paired, "out": str(args.out)}
     if many:
         data["cities"] = tables
     else:
         only = next(iter(tables.values()))
-        data.update(kpi_table=only["kpi_table"], differences=only["differences"])
+        data.update(kpi_table=only["kpi_table"], differences=only["differences"],
+                    precision=only["precision"])
     from cli.scenario import _json_safe
 
     scale = next(iter(by_city.values()))[0].scale
     emit(_json_safe(data), args.format, "\n\n".join(texts), scale)
     return 0
-

@@ -77,7 +77,7 @@ def test_the_sweep_command_runs_on_a_cluster_address_and_writes_its_files(ray_se
     kpis = pl.read_parquet(tmp_path / "payments_kpis.parquet")
     assert kpis.height == 2 * 2 * len(set(kpis["kpi"]))
     report = (tmp_path / "report.md").read_text()
-    assert "| lost |" in report and "baseline" in report
+    assert "| payments lost (must be 0) | requests |" in report and "baseline" in report
     assert list(tmp_path.glob("payments_*.png"))
 
 
@@ -86,7 +86,7 @@ def test_the_comparison_prints_each_design_with_intervals_and_the_difference(des
 
     text = comparison_text(run_sweep("payments", designs, reps=2, seed=1, executor="local"))
     assert "baseline (mean [95% CI])" in text and "full − baseline" in text
-    assert "electronic_share" in text and "better" in text
+    assert "fee payments made without cash" in text and "better" in text
 
 
 def test_the_disaster_sweep_runs_every_listed_city_on_ray_with_a_table_per_city(ray_session, cli,
@@ -106,10 +106,12 @@ def test_the_disaster_sweep_runs_every_listed_city_on_ray_with_a_table_per_city(
         evacuees[city] = row["mean"]
         assert (tmp_path / city / "report.md").read_text().count(city) >= 1
     assert all(v > 0 for v in evacuees.values()) and evacuees["shizuoka"] != evacuees["okayama"]
-    text = cli("sweep", "--scenario", "disaster", "--designs", "full", "--reps", "1",
-               "--cities", "shizuoka", "okayama", "--scale", "0.005", "--set", "horizon_h=6",
-               "--sequential", "--out", str(tmp_path / "text"))
+    text = cli("sweep", "--scenario", "disaster", "--designs", "full", "--reps", "2",
+               "--precision", "0.5", "--max-reps", "3", "--cities", "shizuoka", "okayama",
+               "--scale", "0.005", "--set", "horizon_h=6", "--sequential",
+               "--out", str(tmp_path / "text"))
     assert text.returncode == 0, text.stderr
+    assert text.stderr.count("after 2 replications") == 2  # each city's own rounds
     assert "== shizuoka (scale 0.005) ==" in text.stdout and "== okayama (scale 0.005) ==" in text.stdout
 
 
