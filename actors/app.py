@@ -16,7 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from actors import routes_cards, routes_city, routes_ops, routes_readers, routes_residents
+from actors import (
+    routes_cards,
+    routes_city,
+    routes_forecast,
+    routes_ops,
+    routes_readers,
+    routes_residents,
+)
 from actors.context import Context, install
 from actors.supervisor import Wiring
 from twin.errors import TwinError
@@ -62,7 +69,7 @@ def make_app() -> FastAPI:
         return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
                              "nothing was acknowledged, retry with the same key"}, status_code=500)
 
-    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops):
+    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_forecast):
         app.include_router(module.router)
     return app
 
