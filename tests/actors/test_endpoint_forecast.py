@@ -39,3 +39,13 @@ def test_only_the_hq_may_ask_and_bad_questions_get_422(live):
     late = live.http.get("/v1/hq/forecast", headers=live.headers(hq),
                          params={"quake_jst": _quake_hours_before(live, 100)})
     assert late.status_code == 422 and "a forecast needs" in late.json()["detail"]
+
+
+def test_run_py_forecast_prints_the_intervals_and_the_what_if(live, cli):
+    fid = live.device("shelter", group=1)["facility_id"]
+    r = cli("forecast", "--target", live.url, "--data", str(live.spec.folder), "--quake",
+            _quake_hours_before(live, 3), "--reps", "10", "--add-readers", f"{fid}=1", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "95 % registered at:" in r.stdout and f"what-if {{'{fid}': 1}}" in r.stdout and "lacking:" in r.stdout
+    bad = cli("forecast", "--target", live.url, "--data", str(live.spec.folder), "--quake", "yesterday")
+    assert bad.returncode == 2 and "quake_jst" in bad.stderr, bad.stderr
