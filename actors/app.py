@@ -20,6 +20,7 @@ from actors import (
     routes_cards,
     routes_city,
     routes_forecast,
+    routes_linkage,
     routes_ops,
     routes_readers,
     routes_residents,
@@ -69,7 +70,8 @@ def make_app() -> FastAPI:
         return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
                              "nothing was acknowledged, retry with the same key"}, status_code=500)
 
-    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_forecast):
+    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_linkage,
+                   routes_forecast):
         app.include_router(module.router)
     return app
 

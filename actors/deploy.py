@@ -14,7 +14,7 @@ from typing import Any
 from actors.service import APP_NAME, ROOT, SERVE_ENV
 from actors.spec import ServiceSpec
 
-SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(ServiceSpec))
+SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(ServiceSpec) if f.name != "secret")  # read from the folder
 
 
 def build(args: dict[str, Any]) -> Any:

@@ -4,19 +4,21 @@ Hosts the twin's `LinkageNetwork`: the broker (codes, permission table, exchange
 the intermediate servers with the city's synthetic copies, and one business system per
 agency. An agency, with its own credential, asks for items about a resident it serves; the
 broker checks the permission table and the design's ordinances and logs the exchange, which
-the resident reads on the portal. The broker's master key is generated once and kept in the
-store, so a restarted broker issues the same codes; asks are journaled and replayed.
+the resident reads on the portal. An agency asks only about residents who applied to it for
+the task (`open_case`, from the resident's session); any other ask is refused and logged for
+the resident. The broker's master key is derived from the data folder's secret
+(`actors.trust_root`), never stored, so a restarted broker issues the same codes; asks and
+applications are journaled and replayed.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 
-from actors import world
+from actors import trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_of
 from actors.spec import ServiceSpec
@@ -24,8 +26,6 @@ from twin.services.linkage import DISCLOSURE_KIND
 from twin.services.linkage_network import LinkageNetwork, seed_copies
 from twin.services.linkage_tables import LinkageScope
 from twin.services.portal import Portal
-
-MASTER_KEY = "broker_master_key"
 
 
 class LinkageHost(Host):
@@ -39,14 +39,19 @@ class LinkageHost(Host):
     def build(self) -> None:
         """The network for the city with its copies; the broker key from the store."""
         c, d = world.city(self.spec), world.design(self.spec)
-        self.journal.set_meta(MASTER_KEY, os.urandom(32).hex())
-        key = bytes.fromhex(self.journal.meta(MASTER_KEY) or "")
-        self.network = LinkageNetwork.build(c.residents, LinkageScope.from_design(d.linkage), master_key=key)
+        key = trust_root.derive(self.spec.trust_root(), "linkage/broker")  # never stored: derived on each start
+        self.network = LinkageNetwork.build(c.residents, LinkageScope.from_design(d.linkage), master_key=key,
+                                            cases_required=True)
         seed_copies(self.network, c.residents, np.random.default_rng([self.spec.seed, 0x11A6E]), self.spec.built_at)
         self.portal = Portal(broker=self.network.broker)
 
     def ops(self) -> dict:
-        return {"ask": self._ask}
+        return {"ask": self._ask, "case": self._case}
+
+    def _case(self, b: dict, at: float) -> dict[str, Any]:
+        internal = self.network.system(b["agency"]).open_case(int(b["resident_id"]), b["task"])
+        return {"agency": b["agency"], "task": b["task"], "resident_id": int(b["resident_id"]),
+                "internal_number": internal}
 
     def _ask(self, b: dict, at: float) -> dict[str, Any]:
         system = self.network.system(b["agency"])
@@ -66,6 +71,11 @@ class LinkageHost(Host):
         body = {"agency": agency, "resident_id": int(resident_id), "task": task, "items": list(items),
                 "provider": provider, "now": float(now)}
         return self.run("ask", body, time.time())
+
+    def open_case(self, agency: str, resident_id: int, task: str) -> dict[str, Any]:
+        """A resident applies to `agency` for `task`: from now on the agency may ask about them for it."""
+        self.network.system(agency)  # an unknown agency is refused before anything is journaled
+        return self.run("case", {"agency": agency, "resident_id": int(resident_id), "task": task}, time.time())
 
     def linkage_log(self, identity: dict, now: float) -> list[dict[str, Any]]:
         """The exchanges about the resident, as the portal shows them to the resident."""

@@ -1,7 +1,8 @@
 """The card registry and certificate authority (J-LIS role) as one actor: every trust check.
 
-Built deterministically from the city (seed and build instant), so its keys and certificates
-are the ones the twin's cards carry. It checks what readers post (the authority's seal on a
+Built from the city (seed and build instant) and the data folder's secret (`actors.trust_root`),
+so its keys and certificates are the ones the folder's virtual cards carry and nobody else can
+derive them. It checks what readers post (the authority's seal on a
 twin card's face record; a kiosk card's certificate chain, signature and revocation, through
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
 user key behind its PIN: `twin.reader.Reader.verify_response`). Kiosk authentications are
@@ -14,7 +15,7 @@ import base64
 import time
 from typing import Any
 
-from actors import world
+from actors import trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_json
 from actors.journal import Answer
@@ -31,9 +32,10 @@ CA_ALGORITHM = "p256"  # the card signs digests over APDUs, which Ed25519 cannot
 
 
 def authority(spec: ServiceSpec) -> tuple[CertificateAuthority, CardRegistry]:
-    """The service's authority and card registry (the same on every build of the spec)."""
-    ca = CertificateAuthority(seed=spec.seed, algorithm=CA_ALGORITHM)
-    return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at)
+    """The service's authority and card registry, keyed from the data folder's secret (not from the seed)."""
+    root = spec.trust_root()
+    ca = CertificateAuthority(seed=trust_root.derive(root, "authority"), algorithm=CA_ALGORITHM)
+    return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at, pin_secret=trust_root.derive(root, "pins"))
 
 
 class TrustHost(Host):
@@ -68,7 +70,8 @@ class TrustHost(Host):
         return out
 
     def _loss(self, body: dict, at: float) -> dict | TwinError:
-        """A loss report (紛失届) through the registry's rule: the card suspended, its certificates revoked.
+        """A loss report (紛失届) through the registry's rule: the card suspended, its certificates revoked, all
+        or nothing; one dated before the newest revocation list is effective from its time and listed next.
 
         A refusal (unknown card, a card not active, another resident's card) is returned, not raised,
         so it is kept under the report's key like an answer."""
@@ -77,7 +80,7 @@ class TrustHost(Host):
             if holder is not None and self.registry.holder_of(serial) != int(holder):
                 raise WrongHolder(f"card {serial} is not resident {holder}'s card; a resident reports only "
                                   "their own card (or at a city counter with photo ID)")
-            self.registry.report_loss(serial, when)
+            self.registry.report_loss(serial, when, recorded_at=body.get("recorded_at"))
         except TwinError as err:
             return err
         row = self.registry.row_of(serial)
@@ -101,7 +104,8 @@ class TrustHost(Host):
                     holder: int | None = None) -> tuple[dict, int]:
         """A loss report, applied once per key (a repeat gets the first answer, a changed one 409);
         with `holder`, only that resident's own card. (answer, HTTP status)."""
-        body = {"card_serial": int(card_serial), "at": float(at), "holder": None if holder is None else int(holder)}
+        body = {"card_serial": int(card_serial), "at": float(at), "holder": None if holder is None else int(holder),
+                "recorded_at": self.spec.now()}  # when the authority learns of it: journaled, so a replay agrees
 
         def answers(res: dict | TwinError, fresh: list[int]) -> list[Answer]:
             return [from_error(key, fingerprint, res) if isinstance(res, TwinError) else recorded(key, fingerprint, res)]
@@ -139,7 +143,7 @@ class TrustHost(Host):
                          answers, time.time())
 
     def kiosk_identity(self, tap_id: str, device_id: str) -> dict[str, Any]:
-        """The identity a recorded kiosk authentication established, for the same kiosk only."""
+        """The identity a recorded kiosk authentication established, for the same kiosk only, while its card is usable."""
         prior = self.answers.get(f"kiosk:{tap_id}")
         if prior is None or prior.answer.get("status") != "recorded":
             raise NotFound(f"no recorded kiosk authentication with tap id {tap_id!r}; authenticate with the "
@@ -147,6 +151,8 @@ class TrustHost(Host):
         res = prior.answer["result"]
         if res["device_id"] != device_id:
             raise NotFound(f"kiosk authentication {tap_id} was made at another kiosk; authenticate here")
+        # the card's status now, online: a card reported lost since the authentication gets nothing
+        self.registry.check_usable(self.registry.row_of(int(res["card_serial"])), self.spec.now(), "kiosk")
         return {"resident_id": res["resident_id"], "method": res["method"], "assurance": res["assurance"],
                 "at": res["at"], "card_serial": res["card_serial"]}
 

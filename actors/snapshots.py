@@ -12,8 +12,10 @@ the host itself (bound methods such as a notify callback), its store, journal an
 city and its frames, the design — are written as references and resolved against the
 restarted host, so a snapshot neither drags a shared city frame nor a database connection.
 Caches of the store's own state (the ledger's balance cache) come back empty. Snapshots are
-pickles: whoever can write the store can run code in the actor, so the store must be trusted
-like the code (it is: it holds every command the actor replays).
+pickles sealed with AES-256-GCM under a key derived from the data folder's secret
+(`actors.trust_root`): the store never holds the aggregate's My Numbers or keys in the clear,
+and a snapshot altered in the store, or sealed under another secret, is refused before it is
+unpickled (it is skipped and the journal replayed).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import pickle
 import platform
 import time
@@ -34,8 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from actors import metrics, world
+from actors import metrics, trust_root, world
 from twin.errors import TwinError
 from twin.services.ledger_cache import BalanceCache
 
@@ -46,7 +50,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS twin_snapshots (seq ID PRIMARY KEY, format TEXT NOT NULL, layout TEXT NOT NULL, "
     "blob BLOB NOT NULL, size BIGINT NOT NULL, at REAL NOT NULL)",
 )
-FORMAT = "pickle5+zlib1/v1"  # change the version when the payload's shape changes
+FORMAT = "pickle5+zlib1+aesgcm/v2"  # change the version when the payload's shape changes
 KEEP = 3  # snapshots kept per host (the newest; an unreadable newest falls back to the one before)
 FRESH = {BalanceCache: BalanceCache}  # caches of the store's state: restored empty, refilled from the store
 _CODE_DIRS = ("twin", "actors")
@@ -142,16 +146,30 @@ class _Unpickler(pickle.Unpickler):
         return self._shared[pid]
 
 
+def _sealer(host: Host) -> AESGCM:
+    """The AEAD that seals this service's snapshots, keyed from the data folder's secret."""
+    return AESGCM(trust_root.derive(host.spec.trust_root(), "snapshots"))
+
+
+def _aad(host: Host) -> bytes:
+    return f"{FORMAT}|{host.name}|{host.spec.instance}".encode()
+
+
 def dumps(host: Host, built: list[str], state: dict[str, Any]) -> bytes:
-    """The compressed pickle of a host's state (shared objects as references)."""
+    """The sealed, compressed pickle of a host's state (shared objects as references): AES-256-GCM, so
+    no My Number, key or other personal datum reaches the store in the clear."""
     buf = io.BytesIO()
     _Pickler(buf, _shared(host)).dump({"built": list(built), "state": state})
-    return zlib.compress(buf.getvalue(), 1)
+    nonce = os.urandom(12)
+    return nonce + _sealer(host).encrypt(nonce, zlib.compress(buf.getvalue(), 1), _aad(host))
 
 
 def loads(host: Host, blob: bytes) -> tuple[list[str], dict[str, Any]]:
-    """The (build attribute names, state) of a compressed pickle, references resolved against `host`."""
-    payload = _Unpickler(io.BytesIO(zlib.decompress(bytes(blob))), host).load()
+    """The (build attribute names, state) of a sealed pickle, references resolved against `host`
+    (a snapshot sealed under another secret, or altered, is refused before it is unpickled)."""
+    raw = bytes(blob)
+    plain = _sealer(host).decrypt(raw[:12], raw[12:], _aad(host))
+    payload = _Unpickler(io.BytesIO(zlib.decompress(plain)), host).load()
     if not isinstance(payload, dict) or not isinstance(payload.get("state"), dict) \
             or not isinstance(payload.get("built"), list):
         raise pickle.UnpicklingError("the snapshot does not hold a host state")

@@ -14,9 +14,10 @@ import os
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from actors import trust_root
 from twin.errors import Conflict, ValidationError
 
 STORE_KINDS = ("sqlite", "postgresql")
@@ -46,6 +47,7 @@ class ServiceSpec:
     instance: str = ""  # random id of the data folder (names its PostgreSQL schemas)
     time_shift: float = 0.0  # seconds added to the wall clock (a drill run as if at another time)
     snapshot_every: int = 50_000  # snapshot each actor's aggregate every N journaled commands (0: never)
+    secret: bytes = field(default=b"", repr=False, compare=False)  # the folder's trust root (actors.trust_root)
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, str) or not self.data_dir:
@@ -81,23 +83,31 @@ class ServiceSpec:
         """The data folder as a path."""
         return Path(self.data_dir)
 
+    def trust_root(self) -> bytes:
+        """The data folder's secret (read, or created owner-only on first use); never from public inputs."""
+        return self.secret or trust_root.load_or_create(self.folder)
+
+    def public(self) -> dict[str, object]:
+        """The settings without the secret (what the HTTP ingress and other programs may hold)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "secret"}
+
     def layout(self) -> dict[str, object]:
         """The settings a data folder is bound to."""
         return {k: getattr(self, k) for k in LAYOUT}
 
     def open(self) -> ServiceSpec:
         """Create or reopen the data folder: a new one records this layout; an old one must match it."""
-        folder = self.folder.expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = trust_root.private_folder(self.folder)
         path = folder / MANIFEST
+        secret = self.secret or trust_root.load_or_create(folder)
         if not path.exists():
             spec = dataclasses.replace(self, data_dir=str(folder), built_at=self.built_at or round(self.now(), 3),
-                                       instance=self.instance or secrets.token_hex(4))
+                                       instance=self.instance or secrets.token_hex(4), secret=secret)
             _write_private(path, json.dumps(spec.layout(), indent=2))
             return spec
         saved = json.loads(path.read_text())
         spec = dataclasses.replace(self, data_dir=str(folder), built_at=self.built_at or float(saved.get("built_at", 0)),
-                                   instance=self.instance or str(saved.get("instance", "")))
+                                   instance=self.instance or str(saved.get("instance", "")), secret=secret)
         for key, value in spec.layout().items():
             if saved.get(key) != value:
                 raise Conflict(f"the data folder {folder} was made for {key}={saved.get(key)!r}, not {value!r}; "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from actors.spec import ServiceSpec
 from twin.errors import ValidationError
@@ -21,5 +23,13 @@ def open_store(spec: ServiceSpec, name: str) -> Store:
     if not _NAME.match(name):
         raise ValidationError(f"store name must be lower-case letters, digits and _, got {name!r}")
     if spec.store_kind == "sqlite":
-        return Store.sqlite(spec.folder / f"{name}.sqlite", synchronous=spec.synchronous)
+        path = spec.folder / f"{name}.sqlite"
+        _owner_only(path)
+        return Store.sqlite(path, synchronous=spec.synchronous)
     return Store.postgres(spec.store, schema=schema_of(spec, name))
+
+
+def _owner_only(path: Path) -> None:
+    """Create the store file readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)

@@ -9,7 +9,6 @@ shelter reader, school reader, kiosk, counter) and the agencies, issuing their c
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +90,7 @@ class Supervisor:
         devices += [Device(f"clinic-{i}", "clinic", f"clinic-{i}") for i in range(1, CLINICS + 1)]
         creds = Credentials.issue(s.folder / CREDENTIALS, devices, agencies)
         group_of = {int(f): g for g, fids in enumerate(shelters) for f in fids}
-        return Wiring(dataclasses.asdict(s), group_of, creds.public())
+        return Wiring(s.public(), group_of, creds.public())
 
     def ping(self) -> list[dict[str, Any]]:
         """Every actor's ping (name, node, pid, journal length, replayed commands)."""

@@ -1,8 +1,8 @@
 """The dashboard's default comparison: first look, second look, beside bare `run_sweep`.
 
-Runs the page's default request (Kumamoto, baseline vs phased, the three scenarios with the
-page's quick settings) through `dashboards.compute` as the page does, then again (the second
-look, from the cache), and the same replications through `scenarios.sweep.run_sweep`
+Runs the page's default request (the default study's settings, scenarios/defaults.py)
+through `dashboards.compute` as the page does, then again (the second look, from the cache),
+and the same replications through `scenarios.sweep.run_sweep`
 sequentially, measured in the same process after one warm-up replication per scenario.
 """
 

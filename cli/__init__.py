@@ -21,8 +21,16 @@ def subcommand_modules() -> list[Any]:
     return mods
 
 
-def emit(data: Any, fmt: str, text: str) -> None:
-    """Print `data` as JSON when fmt is json, else the human `text`."""
+def emit(data: Any, fmt: str, text: str, scale: float | None = None) -> None:
+    """Print `data` as JSON when fmt is json, else the human `text`; at a reduced population
+    `scale` the first line (text) or first key (JSON, "REDUCED_SCALE") says so."""
+    from scenarios.scaling import scale_line
+
+    line = scale_line(scale) if scale is not None else ""
+    if line and isinstance(data, dict):
+        data = {"REDUCED_SCALE": line, **data}
+    if line:
+        text = line + "\n" + text
     if fmt == "json":
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2, sort_keys=True, default=str)
         sys.stdout.write("\n")

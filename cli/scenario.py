@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
     if args.reps == 1:
         result = sweep.results[0][2]
-        emit(result.to_dict(), args.format, _result_text(result))
+        emit(result.to_dict(), args.format, _result_text(result), params.scale)
         return 0
     from scenarios.report import comparison_text
 
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                for r in sweep.table().iter_rows(named=True)}
     data = {"scenario": args.name, "params": params.to_dict(), "seed": args.seed,
             "reps": [r.to_dict() for _, _, r in sweep.results], "summary": summary}
-    emit(_json_safe(data), args.format, comparison_text(sweep))
+    emit(_json_safe(data), args.format, comparison_text(sweep), params.scale)
     return 0
 
 

@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="serve the twin live: Ray actors behind HTTP endpoints (readers, kiosks, residents, HQ)",
         description="Start the live service: the twin's services as Ray actors (state in SQLite files, or "
         "PostgreSQL with --store) behind HTTP endpoints on Ray Serve. The OpenAPI document is at "
-        "/openapi.json. Device and agency tokens are written once to DATA/credentials.json (owner-only). "
+        "/openapi.json. Device and agency tokens are written once to DATA/credentials.json (owner-only); the "
+        "authority's and virtual cards' keys come from a random secret made at the first start in "
+        "DATA/secret/trust-root.key (owner-only; back it up with the folder). "
         "Binds 127.0.0.1 unless --host says otherwise; Ray's token authentication stays on. "
         "Ctrl-C (SIGINT) or SIGTERM stops the endpoints, the actors and Ray; the state stays in DATA.",
     )

@@ -14,17 +14,19 @@ from pathlib import Path
 
 from cli import add_format, emit
 from cli.scenario import add_engine_option, progress
-from twin.presets import DEFAULT_CITY
+from scenarios.defaults import (  # one place for the study's and the dashboard's defaults
+    STUDY_CITY,
+    STUDY_DESIGNS,
+    STUDY_OVERRIDES,
+    STUDY_REPS,
+    STUDY_SCALE,
+    STUDY_SCENARIOS,
+    STUDY_SEED,
+)
 
-DEFAULT_SCALE = 0.05
-DEFAULT_REPS = 3
-# Per-scenario settings that keep the default study within about five minutes on 2 cores.
-STUDY_OVERRIDES: dict[str, dict[str, object]] = {
-    "disaster": {},
-    "certificates": {"days": 3},
-    "payments": {"duration_s": 120.0, "writer_kill_before_commit_at_s": [30.0],
-                 "writer_kill_after_commit_at_s": [80.0], "network_drop_at_s": [50.0]},
-}
+DEFAULT_SCALE = STUDY_SCALE
+DEFAULT_REPS = STUDY_REPS
+__all__ = ["DEFAULT_REPS", "DEFAULT_SCALE", "STUDY_OVERRIDES", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,20 +38,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "throughput) for a city on two or more designs, with replications as parallel Ray tasks, "
         "print the KPI comparison (means, 95 % confidence intervals, differences against the "
         "first design) and write a Markdown report, PNG plots and Parquet data. Defaults: "
-        f"{DEFAULT_CITY}, baseline vs full, {DEFAULT_REPS} replications, population scale "
+        f"{STUDY_CITY}, {' vs '.join(STUDY_DESIGNS)}, {DEFAULT_REPS} replications, population scale "
         f"{DEFAULT_SCALE} (a few minutes on 2 cores).",
     )
-    p.add_argument("--city", default=DEFAULT_CITY, help=f"city preset (default: {DEFAULT_CITY})")
-    p.add_argument("--designs", nargs="+", default=["baseline", "full"], metavar="DESIGN",
-                   help="designs to compare, the first is the reference (default: baseline full)")
-    p.add_argument("--scenarios", nargs="+", default=["disaster", "certificates", "payments"],
+    p.add_argument("--city", default=STUDY_CITY, help=f"city preset (default: {STUDY_CITY})")
+    p.add_argument("--designs", nargs="+", default=list(STUDY_DESIGNS), metavar="DESIGN",
+                   help="designs to compare, the first is the reference (default: "
+                   f"{' '.join(STUDY_DESIGNS)})")
+    p.add_argument("--scenarios", nargs="+", default=list(STUDY_SCENARIOS),
                    choices=["disaster", "certificates", "payments"], metavar="NAME",
                    help="scenarios to run (default: all three)")
     p.add_argument("--reps", type=int, default=DEFAULT_REPS,
                    help=f"replications per design (default: {DEFAULT_REPS})")
     p.add_argument("--scale", type=float, default=DEFAULT_SCALE,
                    help=f"share of the population to build, (0, 1] (default: {DEFAULT_SCALE})")
-    p.add_argument("--seed", type=int, default=0, help="root random seed (default: 0)")
+    p.add_argument("--seed", type=int, default=STUDY_SEED,
+                   help=f"root random seed (default: {STUDY_SEED})")
     p.add_argument("--out", type=Path, default=Path("results"),
                    help="output folder (default: results)")
     p.add_argument("--sequential", action="store_true",
@@ -77,15 +81,19 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, list]]:
 def _preamble(args: argparse.Namespace, specs: list, wall: float | None = None) -> list[str]:
     """The study's setting, in sentences."""
     from scenarios.cities import city_for
+    from scenarios.scaling import scale_line
 
     city = city_for(args.city, 0, args.scale)
-    lines = [f"City **{args.city}** ({city.preset.name_ja}) at population scale {args.scale}: "
+    lines = [scale_line(args.scale)] if args.scale < 1 else []
+    lines += [f"City **{args.city}** ({city.preset.name_ja}) at population scale {args.scale}: "
              f"{city.residents.height:,} synthetic residents of {city.preset.population:,} "
              f"({args.scale:.0%}). Designs: {', '.join(args.designs)} (the first is the "
              f"reference). {args.reps} replications each, root seed {args.seed}, common random "
              "numbers across designs.",
              "Certificate demand is simulated at the city's full rate whatever the scale (queues "
-             "at ward counters need the real load); the disaster scales with the population."]
+             "at ward counters need the real load); in the disaster, each shelter's places and "
+             "staff scale with the residents it serves, so loads per desk are the whole city's "
+             "(docs/scenarios.md, 'Scale').",]
     changed = {k: v for k, v in STUDY_OVERRIDES.items() if v and k in args.scenarios}
     if changed:
         lines.append("Study settings: " + "; ".join(
@@ -136,5 +144,5 @@ def run(args: argparse.Namespace) -> int:
             "differences": [r for s in sweeps for r in s.differences().to_dicts()]}
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, text)
+    emit(_json_safe(data), args.format, text, args.scale)
     return 0

@@ -95,5 +95,5 @@ def run(args: argparse.Namespace) -> int:
             "differences": sweep.differences().to_dicts(), "out": str(args.out)}
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, comparison_text(sweep))
+    emit(_json_safe(data), args.format, comparison_text(sweep), params[0].scale)
     return 0

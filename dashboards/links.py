@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboards.spec import (
+    DEFAULT_CITY,
     DEFAULT_DESIGNS,
     DEFAULT_REPS,
     DEFAULT_SCALE,
@@ -20,7 +21,6 @@ from dashboards.spec import (
     MAX_REPS,
     QUICK_OVERRIDES,
 )
-from twin.presets import DEFAULT_CITY
 
 SETTINGS = "set."
 

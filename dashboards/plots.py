@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from scenarios.plots import use_fonts  # noqa: E402
 from scenarios.plotspec import Plot  # noqa: E402
 from scenarios.registry import scenario as scenario_module  # noqa: E402
 from scenarios.report import draw  # noqa: E402
@@ -31,6 +32,7 @@ PER_YEAR = (("kiosk_upkeep_yen_per_year", "kiosk upkeep"),
             ("publicity_yen_per_year", "publicity"))
 GROUPS = ("one-off investment", "per year", "per scenario run (at the run's scale)")
 _PYPLOT = threading.Lock()  # pyplot keeps global state; Streamlit runs sessions in threads
+use_fonts()  # Japanese names (e.g. the city's) in a CJK font, not boxes
 
 
 def scenario_png(sweep: SweepResult, plot: Plot) -> bytes | None:

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scenarios import designs as shipped
+from scenarios.defaults import (
+    STUDY_CITY,
+    STUDY_DESIGNS,
+    STUDY_OVERRIDES,
+    STUDY_REPS,
+    STUDY_SCALE,
+    STUDY_SEED,
+    overrides_text,
+)
 from scenarios.params import ScenarioParams, parse_overrides
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
@@ -21,17 +30,16 @@ from twin.design_schema import Problem
 from twin.errors import TwinError, ValidationError
 from twin.presets import preset
 
-DEFAULT_DESIGNS = ("baseline", "phased")
-DEFAULT_REPS = 3
+# The page starts from the default study's settings (scenarios/defaults.py), so the two agree.
+DEFAULT_CITY = STUDY_CITY
+DEFAULT_DESIGNS = STUDY_DESIGNS
+DEFAULT_REPS = STUDY_REPS
 MAX_REPS = 50
-DEFAULT_SEED = 0
-DEFAULT_SCALE = 0.01
-# Scenario settings the page starts with so a first run takes seconds; the planner may clear them.
-QUICK_OVERRIDES: dict[str, str] = {
-    "certificates": "days=1",
-    "payments": "duration_s=60\npayer_pool=500\nnetwork_drop_at_s=[25]\n"
-                "writer_kill_before_commit_at_s=[12]\nwriter_kill_after_commit_at_s=[40]",
-}
+DEFAULT_SEED = STUDY_SEED
+DEFAULT_SCALE = STUDY_SCALE
+# Scenario settings the page starts with: the study's; the planner may clear them.
+QUICK_OVERRIDES: dict[str, str] = {s: overrides_text(s) for s in STUDY_OVERRIDES
+                                   if overrides_text(s)}
 RESERVED = {"city": "the city selector", "scale": "the population-scale input",
             "design": "the design selector"}
 

@@ -15,6 +15,7 @@ from dashboards import compute, editor, export, tables
 from dashboards.spec import DesignChoice, RunSpec, upload_choice
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
+from scenarios.scaling import scale_line
 from scenarios.sweep import SweepResult
 from twin.errors import TwinError
 from twin.policy import Review
@@ -25,6 +26,8 @@ ROW_PX = 35  # Streamlit's data-grid row height
 
 def results(spec: RunSpec, sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> None:
     """Key figures with 95 % CIs and differences, then every scenario's KPIs, plots and costs."""
+    if spec.scale < 1:  # the first line says the scale (docs/scenarios.md, 'Scale')
+        st.warning(scale_line(spec.scale) + ".", icon="📏")
     st.subheader("Key figures")
     st.caption(f"{spec.label()}. Mean [95 % confidence interval] over replications; the last "
                f"column(s) give each design minus **{spec.names[0]}**, paired by replication, "

@@ -2,7 +2,8 @@
 
 Kiosk taps: the user certificate's chain to the pinned authority, its kind and validity at
 the time the card was read, the card key's signature over the tap's challenge, revocation,
-and the holder (Assurance HIGH). Shelter taps: the authority's seal over the twin card's face
+the card's status in the registry (online, so a suspended card is refused at once) and the
+holder (Assurance HIGH). Shelter taps: the authority's seal over the twin card's face
 record, the card's expiry and status (Assurance MEDIUM), as `twin.reader.Reader.read_serial`;
 a real card's certificate serial alone is resolved through the twin's serial scheme.
 """
@@ -65,5 +66,8 @@ class TwinJudge:
             raise ForgedData(f"the signature does not verify with card {cc.card_serial}'s certificate over this "
                              "tap's challenge: another card's key, or a tampered tap")
         v.check_revocation(cc, now, online=True)
+        # the card's status online, as J-LIS answers a kiosk: a card reported lost is refused at once,
+        # not only from the next daily revocation list
+        self.registry.check_usable(self.registry.row_of(cc.card_serial), now, "kiosk")
         return Identity(self.registry.holder_of(cc.card_serial), "jpki_user_cert", Assurance.HIGH, now,
                         cc.card_serial)

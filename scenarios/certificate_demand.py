@@ -19,6 +19,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
+from scenarios.scaling import integer_split
 from scenarios.streams import Streams
 from twin.clock import jst
 from twin.population import City
@@ -120,14 +121,19 @@ def _attachments(p: CertificatesParams, n: int, rng: np.random.Generator
 
 
 def kiosk_sites(p: CertificatesParams, city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Kiosk positions, kiosks per site (a sampled store stands for 1/scale stores), site kind."""
+    """Kiosk positions, kiosks per site, site kind (True: public).
+
+    Demand is the whole city's, so the sampled stores of each ward share out that ward's
+    full-city store count (`represents` in the facilities): every store kiosk of the whole
+    city is there, and requests per kiosk are as in the full city.
+    """
     fac = city.facilities
     xy, per, public = [], [], []
     if p.kiosks_enabled and p.store_kiosks:
-        stores = fac.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
-        xy.append(stores)
-        per += [max(1, round(1.0 / p.scale))] * len(stores)
-        public += [False] * len(stores)
+        stores = fac.filter(pl.col("kind") == "store")
+        xy.append(stores.select("x_km", "y_km").to_numpy())
+        per += store_kiosks_per_site(stores).tolist()
+        public += [False] * stores.height
     if p.kiosks_enabled and p.public_kiosks_per_ward:
         for _w, g in fac.filter(pl.col("kind") == "public_kiosk_site").group_by("ward",
                                                                               maintain_order=True):
@@ -139,6 +145,20 @@ def kiosk_sites(p: CertificatesParams, city: City) -> tuple[np.ndarray, np.ndarr
     if not xy:
         return np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     return np.vstack(xy), np.array(per, dtype=np.int64), np.array(public, dtype=bool)
+
+
+def store_kiosks_per_site(stores: pl.DataFrame) -> np.ndarray:
+    """Kiosks each sampled store site stands for: its ward's full-city store count, shared out."""
+    out = np.ones(stores.height, dtype=np.int64)
+    if "represents" not in stores.columns:
+        return out
+    ward = stores["ward"].to_numpy()
+    rep = stores["represents"].to_numpy()
+    for w in np.unique(ward):
+        sel = np.flatnonzero(ward == w)
+        total = int(round(float(rep[sel].sum())))
+        out[sel] = np.maximum(integer_split(total, np.ones(sel.size)), 1)
+    return out
 
 
 def _requesters(rng: np.random.Generator, res: pl.DataFrame, ward: np.ndarray,
@@ -163,18 +183,38 @@ def _kiosk_odds(p: CertificatesParams, holder_p: float, d_store: np.ndarray,
     return odds / (1 + odds)
 
 
-def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.ndarray) -> np.ndarray:
+def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.ndarray,
+           cert: np.ndarray) -> np.ndarray:
     """When each visit sets out: kiosk hours for kiosk users, office hours on business days else;
-    each visit's time comes from its own two uniforms, so its channel changes nobody else's."""
+    each visit's time comes from its own two uniforms, so its channel changes nobody else's.
+
+    Family-register certificates at kiosks keep their own hours (business days 9-17 when the
+    design limits them): their users set out within those hours, as people who know them do,
+    rather than all waiting at a kiosk for 9:00.
+    """
+    from twin.services.certificate_rules import CertificateParams
+
     first, at = start_day(p.start_date), np.zeros(day.size)
+    fr = np.isin(cert, [CERT_TYPES.index(t) for t in CERT_TYPES if t.startswith("family_register")])
+    fr &= (channel == KIOSK) & p.family_register_weekdays_only
+    defaults = CertificateParams()
+    fr_open = max(defaults.family_register_open_hour, p.kiosk_open_hour)
+    fr_close = min(defaults.family_register_close_hour, p.kiosk_close_hour)
     for k in np.unique(day):
         d = first + dt.timedelta(days=int(k))
-        kiosk = np.flatnonzero((day == k) & (channel == KIOSK))
+        kiosk = np.flatnonzero((day == k) & (channel == KIOSK) & ~fr)
         at[kiosk] = _slot_times(u[:, kiosk], d, p.kiosk_open_hour, p.kiosk_close_hour)
+        business = d
+        while not is_business_day(business):  # counters are closed: go on the next business day
+            business += dt.timedelta(days=1)
         office = np.flatnonzero((day == k) & (channel != KIOSK))
-        while not is_business_day(d):  # counters are closed: go on the next business day
-            d += dt.timedelta(days=1)
-        at[office] = _slot_times(u[:, office], d, p.counter_open_hour, p.counter_close_hour)
+        at[office] = _slot_times(u[:, office], business, p.counter_open_hour,
+                                 p.counter_close_hour)
+        family = np.flatnonzero((day == k) & fr)
+        if family.size and fr_open < fr_close:
+            at[family] = _slot_times(u[:, family], business, fr_open, fr_close)
+        elif family.size:
+            at[family] = _slot_times(u[:, family], d, p.kiosk_open_hour, p.kiosk_close_hour)
     return at
 
 
@@ -215,7 +255,7 @@ def make_visits(streams: Streams, p: CertificatesParams, city: City,
     channel = np.where(to_kiosk, KIOSK, np.where(u_office < p.ward_office_share, COUNTER,
                                                  BRANCH)).astype(np.int8)
     channel[covered] = AVOIDED
-    at = _times(streams["arrivals"].random((2, n)), p, day, channel)
+    at = _times(streams["arrivals"].random((2, n)), p, day, channel, cert)
     patience = streams["patience"].lognormal(np.log(p.counter_patience_min * 60.0), 0.5, n)
     o = np.argsort(at, kind="stable")
     return Visits(at[o], resident[o], ward[o], cert[o], copies[o], channel[o],

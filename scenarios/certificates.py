@@ -25,6 +25,7 @@ from scenarios.cities import city_for
 from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
+from scenarios.scaling import scale_line
 from scenarios.streams import Streams
 from twin.clock import jst
 from twin.errors import ValidationError
@@ -35,10 +36,14 @@ TITLE = "peak certificate demand"
 # choice, arrivals, patience, service, pins, kiosk_faults, returns, challenges
 PLOTS = (
     Plot("series", "series", "counter_queue", "People waiting at ward counters (all wards)",
-         "people", x="hours", xlabel="hours from the first day's midnight"),
-    Plot("series", "series", "kiosks_busy", "Kiosks in use", "kiosks", x="hours",
+         "people in line", x="hours", xlabel="hours from the first day's midnight (the days "
+         "simulated)", question="How long are the lines at the ward counters in the peak week?",
+         headline=("counter_wait_p95_min", "kiosk_share")),
+    Plot("series", "series", "kiosks_busy", "Kiosks in use, whole city",
+         "kiosks serving (store kiosks of the whole city + public)", x="hours",
          xlabel="hours from the first day's midnight"),
-    Plot("hist", "visits", "waited_min", "Wait at the ward counter", "density", xlabel="minutes",
+    Plot("exceed", "visits", "waited_min", "Wait at the ward counter",
+         "share of counter visitors who waited longer than x", xlabel="minutes",
          filter_col="final_channel", filter_value="counter"),
 )
 
@@ -127,9 +132,15 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
              "assumptions: 1.5 certificates per visit, 35 % of counter visits at the ward office "
              "(the rest at branch offices, counted as served), 10 % attachments, patience 2 h "
              "(parameters)")
-    if params.scale < 1 and params.store_kiosks:
-        notes += (f"scale {params.scale}: each sampled store stands for "
-                  f"{max(1, round(1 / params.scale))} store kiosks",)
+    if params.scale < 1:
+        notes = (scale_line(params.scale) + ": the demand, ward counters and public kiosks are the "
+                 "whole city's; residents are a sample",) + notes
+        if params.store_kiosks and params.kiosks_enabled:
+            _xy, per, _public = kiosk_sites(params, city)
+            store = per[~_public].tolist()
+            notes += (f"each of the {len(store)} sampled stores stands for about "
+                      f"{sum(store) / max(len(store), 1):.0f} store kiosks: all {sum(store)} store "
+                      "kiosks of the whole city are simulated (pooled per sampled store)",)
     return ScenarioResult("certificates", params.to_dict(), seed_label(seed),
                           kpis_of(m, visits, int(public.sum())), frames, notes)
 

@@ -120,11 +120,14 @@ def visits_frame(m: Any) -> pl.DataFrame:
 
 
 def series_frame(m: Any) -> pl.DataFrame:
-    """Every step: people waiting at ward counters, and kiosks in use."""
+    """Every step of the simulated days: people waiting at ward counters, and kiosks in use.
+
+    The series stops at the end of the last simulated day: visitors who come back after it
+    (their certificate is in the KPIs) would show a day with no new demand.
+    """
     recs = [r for pt in m.counter_points.values() for r in pt.records]
     krecs = [r for pt in m.kiosk_points for r in pt.records]
-    end = max([r[3] for r in recs + krecs], default=0.0)
-    grid = np.arange(0.0, end + 1.0, m.p.series_step_min * 60.0)
+    grid = np.arange(0.0, m.p.days * 86400.0 + 1.0, m.p.series_step_min * 60.0)
 
     def occ(rs: list) -> tuple[np.ndarray, np.ndarray]:
         if not rs:

@@ -82,21 +82,24 @@ def _families(m: Any) -> tuple[float, float, float]:
 
 
 def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
-    """Desk staff hours per shelter (first arrival to last service), face-check and entry hours."""
+    """Desk staff hours per shelter (first arrival to last service), face-check and entry hours;
+    staff and readers as scaled by each shelter's load factor (scenarios.scaling)."""
     p, hours = m.p, 0.0
     for s, paper in enumerate(m.paper):
         recs = paper.records + (m.readers[s].records if m.readers else [])
         if recs:
             arr = np.array(recs)
             span = (arr[:, 3].max() - arr[:, 1].min()) / 3600.0
-            hours += span * (p.paper_staff_per_shelter + p.readers_per_shelter * p.staff_per_reader)
+            hours += span * m.load[s] * (p.paper_staff_per_shelter
+                                         + p.readers_per_shelter * p.staff_per_reader)
     for desk in m.face.values():
         if desk.records:
             arr = np.array(desk.records)
-            hours += (arr[:, 3].max() - arr[:, 1].min()) / 3600.0 * p.face_checkers_per_ward
+            hours += ((arr[:, 3].max() - arr[:, 1].min()) / 3600.0 * p.face_checkers_per_ward
+                      * min(p.scale, 1.0))
     if p.paper_entry_forms_per_hour > 0:
         hours += forms_entered / p.paper_entry_forms_per_hour
-    return hours, p.readers_per_shelter * len(m.paper)
+    return hours, round(p.readers_per_shelter * float(m.load.sum()))
 
 
 def _hq(series: pl.DataFrame) -> tuple[float, float, float]:

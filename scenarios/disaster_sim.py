@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from scenarios.evacuation import CARD, FACE, PAPER, Evacuation
+from scenarios.evacuation import CARD, FACE, METHOD_NAMES, PAPER, Evacuation
 from scenarios.queueing import ServicePoint
+from scenarios.scaling import fractional_servers
 from scenarios.streams import Streams
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
@@ -33,19 +34,25 @@ class DisasterModel:
     """One run: desks per shelter and ward, the safety service, and per-evacuee records."""
 
     def __init__(self, env: simpy.Environment, p: Any, ev: Evacuation, safety: Any,
-                 face_desk: Any, streams: Streams, t0: float) -> None:
+                 face_desk: Any, streams: Streams, t0: float,
+                 load: np.ndarray | None = None) -> None:
         self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
         self.net, self.streams, self.t0 = safety.shelters, streams, t0
         self.face_rng, self.paper_rng = streams["face_match"], streams["paper_form"]
         self.checkout_rng = streams["paper_checkout"]
         n_s, n = ev.shelters.height, ev.people
+        self.load = np.ones(n_s) if load is None else np.asarray(load, dtype=np.float64)
         self.wards = ev.shelters["ward"].to_numpy()
         self.xy = ev.shelters.select("x_km", "y_km").to_numpy()
-        self.paper = [self._point(p.paper_staff_per_shelter, f"paper{s}") for s in range(n_s)]
-        self.readers = ([self._point(p.readers_per_shelter, f"readers{s}") for s in range(n_s)]
-                        if p.readers_per_shelter else [])
+        # desks sized by each shelter's load factor (scenarios.scaling); stretch per desk
+        self.stretch: dict[tuple[int, int], float] = {}
+        self.paper = [self._scaled_point(PAPER, s, p.paper_staff_per_shelter * self.load[s])
+                      for s in range(n_s)]
+        self.readers = ([self._scaled_point(CARD, s, p.readers_per_shelter * self.load[s])
+                         for s in range(n_s)] if p.readers_per_shelter else [])
         face_on = p.face_check_enabled and p.face_checkers_per_ward > 0
-        self.face = ({int(w): self._point(p.face_checkers_per_ward, f"face{w}")
+        self.face = ({int(w): self._scaled_point(FACE, int(w),
+                                                 p.face_checkers_per_ward * min(p.scale, 1.0))
                       for w in np.unique(self.wards)} if face_on else {})
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
@@ -73,6 +80,17 @@ class DisasterModel:
         self.lookups_started: set[int] = set()
         self.found_at: dict[int, float] = {}
         self.members_of = self._members_by_household()
+
+    def _scaled_point(self, method: int, key: int, servers: float) -> Any:
+        """A desk with the capacity of `servers` (fractional: stretched service times)."""
+        whole, stretch = fractional_servers(servers)
+        self.stretch[(method, key)] = stretch
+        return self._point(whole, f"{METHOD_NAMES[method]}{key}")
+
+    def desk_times(self, members: list[int], method: int, s: int) -> list[float]:
+        """Each member's time at the desk of `method` in shelter s (stretched as it is sized)."""
+        k = self.stretch[(method, int(self.wards[s]) if method == FACE else s)]
+        return [self.durations[m] * k for m in members]
 
     # ---- what the engine provides (the fast engine overrides these three) ----------------------
     def _point(self, servers: int, name: str) -> Any:
@@ -165,7 +183,7 @@ class DisasterModel:
     def check_in(self, g: int, members: list[int], s: int, method: int) -> Any:
         """Queue at the desk, be served one after another, and be checked in by the service."""
         for _hop in range(MAX_REDIRECTS + 1):
-            d = [self.durations[m] for m in members]
+            d = self.desk_times(members, method, s)
             total = sum(d)
             queued = self.env.now
             yield from self._desk(method, s).serve(g, total)

@@ -55,13 +55,18 @@ KPIS = (
     KPI("rolled_back", "requests", "requests in transactions lost with a killed writer", ""),
     KPI("electronic_share", "share", "fee payments made without cash", "higher"),
 )
+FAULTS = (("writer_kill_before_commit_at_s", "writer killed before a commit"),
+          ("writer_kill_after_commit_at_s", "writer killed after a commit"))
+DROPS = (("network_drop_at_s", "network_drop_s", "network down"),)
 PLOTS = (
     Plot("series", "series", "answered_per_s", "Answered requests per second", "requests/s",
-         x="seconds", xlabel="seconds after start"),
+         x="seconds", xlabel="seconds after start", markers=FAULTS, spans=DROPS,
+         question="Does the ledger keep every payment through crashes and network drops?",
+         headline=("payments_per_s", "lost", "duplicated")),
     Plot("series", "series", "latency_p50_ms", "Median latency of answers", "ms", x="seconds",
-         xlabel="seconds after start"),
-    Plot("hist", "requests", "latency_ms", "Latency of answered requests", "density",
-         xlabel="ms"),
+         xlabel="seconds after start", markers=FAULTS, spans=DROPS),
+    Plot("exceed", "requests", "latency_ms", "Latency of answered requests",
+         "share of answers slower than x", xlabel="ms"),
 )
 
 

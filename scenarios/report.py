@@ -6,10 +6,9 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
-from scenarios.plotspec import Plot
+from scenarios.plots import draw
 from scenarios.registry import scenario as scenario_module
 from scenarios.sweep import SweepResult
 
@@ -81,53 +80,6 @@ def comparison_text(sweep: SweepResult) -> str:
     return head + "\n" + text_table(comparison_header(sweep), comparison_rows(sweep))
 
 
-def _series(frame: pl.DataFrame, plot: Plot, design: str) -> tuple[np.ndarray, np.ndarray,
-                                                                   np.ndarray, np.ndarray]:
-    """x, mean, min and max of a series over replications for one design."""
-    f = frame.filter(pl.col("design") == design)
-    if plot.filter_col:
-        f = f.filter(pl.col(plot.filter_col) == plot.filter_value)
-    g = (f.group_by(plot.x).agg(mean=pl.col(plot.y).mean(), lo=pl.col(plot.y).min(),
-                                hi=pl.col(plot.y).max()).sort(plot.x))
-    s = plot.scale
-    return (g[plot.x].to_numpy(), g["mean"].to_numpy() * s, g["lo"].to_numpy() * s,
-            g["hi"].to_numpy() * s)
-
-
-def draw(sweep: SweepResult, plot: Plot, path: Path) -> Path | None:
-    """Draw one plot of a sweep to a PNG; None when the frame has no rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    frame = sweep.frame(plot.frame)
-    if frame.height == 0 or plot.y not in frame.columns:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
-    for name in sweep.designs:
-        if plot.kind == "series":
-            x, mean, lo, hi = _series(frame, plot, name)
-            ax.plot(x, mean, label=name)
-            ax.fill_between(x, lo, hi, alpha=0.2)
-        else:
-            f = frame.filter(pl.col("design") == name)
-            if plot.filter_col:
-                f = f.filter(pl.col(plot.filter_col) == plot.filter_value)
-            y = f[plot.y].drop_nulls().to_numpy() * plot.scale
-            if y.size:
-                ax.hist(y, bins=50, histtype="step", density=True, label=name)
-    ax.set_title(plot.title)
-    ax.set_xlabel(plot.xlabel or plot.x)
-    ax.set_ylabel(plot.ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def write_sweep(sweep: SweepResult, out: Path) -> dict[str, list[Path]]:
     """Parquet (per-replication KPIs, KPI table, differences, frames) and PNGs of one sweep."""
     out.mkdir(parents=True, exist_ok=True)
@@ -148,10 +100,17 @@ def write_sweep(sweep: SweepResult, out: Path) -> dict[str, list[Path]]:
     return {"parquet": parquet, "plots": plots}
 
 
+def scale_suffix(sweeps: Sequence[SweepResult]) -> str:
+    """' — reduced scale S' for results below full scale, else ''."""
+    scales = [float(r.params.get("scale", 1.0)) for sw in sweeps for _, _, r in sw.results]
+    low = min(scales, default=1.0)
+    return f" — reduced scale {low:g} (population share)" if low < 1 else ""
+
+
 def markdown_report(sweeps: Sequence[SweepResult], files: dict[str, dict[str, list[Path]]],
                     title: str, preamble: Sequence[str], out: Path) -> Path:
     """Write report.md: the setting, each scenario's KPI comparison, its plots and notes."""
-    lines = [f"# {title}", "", *preamble, ""]
+    lines = [f"# {title}{scale_suffix(sweeps)}", "", *preamble, ""]
     for sweep in sweeps:
         mod = scenario_module(sweep.scenario)
         lines += [f"## {sweep.scenario}: {mod.TITLE}", "", mod.__doc__.strip().splitlines()[0], "",

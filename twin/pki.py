@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,11 +95,12 @@ class CertRequest:
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
-    """One revoked certificate: when and why."""
+    """One revoked certificate: when it took effect, why, and from when lists carry it."""
 
     cert_serial: int
     revoked_at: float
     reason: str
+    listed_from: float = float("-inf")  # lists published at or after this carry it (>= revoked_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +172,7 @@ class CertificateAuthority:
         self.card_keys = KeyCache(key_cache)
         self._certs = KeyCache(cert_cache)
         self._revoked: dict[int, Revocation] = {}
-        self._order: list[tuple[float, int]] = []  # (revoked_at, cert serial), time order
+        self._order: list[tuple[float, int]] = []  # (listed_from, cert serial), time order
         self._lists: OrderedDict[int, RevocationList] = OrderedDict()
         # key mode hmac: cards hold per-card secrets and MAC credentials (twin.card_mac)
         self.mac_secret = card_mac.authority_secret(self.seed) if mac_cards else None
@@ -259,19 +261,22 @@ class CertificateAuthority:
                                              req.not_after))
         return der
 
-    def revoke(self, cert_serial: int, now: float, reason: str) -> Revocation:
-        """Revoke a certificate (idempotent: a second revocation keeps the first)."""
+    def revoke(self, cert_serial: int, now: float, reason: str, recorded_at: float | None = None) -> Revocation:
+        """Revoke a certificate from `now` (idempotent: a second revocation keeps the first).
+
+        The authority learns of it at `recorded_at` (default `now`); a revocation dated before a list
+        already published is effective from `now` for online status and carried by the next list."""
         if reason not in REVOCATION_REASONS:
             raise ValidationError(f"unknown revocation reason {reason!r}; valid: {', '.join(REVOCATION_REASONS)}")
         if cert_serial in self._revoked:
             return self._revoked[cert_serial]
+        listed = max(float(now), float(now if recorded_at is None else recorded_at))
         last = next(reversed(self._lists.values()), None)
-        if last is not None and now < last.published_at:
-            raise ValidationError(f"cannot revoke at {now} before list #{last.number} published at "
-                                  f"{last.published_at}: the authority's time only moves forward")
-        rec = Revocation(int(cert_serial), float(now), reason)
+        if last is not None and listed <= last.published_at:  # a published list never changes
+            listed = math.nextafter(last.published_at, math.inf)
+        rec = Revocation(int(cert_serial), float(now), reason, listed)
         self._revoked[rec.cert_serial] = rec
-        bisect.insort(self._order, (rec.revoked_at, rec.cert_serial))
+        bisect.insort(self._order, (rec.listed_from, rec.cert_serial))
         card, purpose, _ = split_cert_serial(rec.cert_serial)
         self.events.append(CertificateRevokedEvent(now, card, rec.cert_serial, PURPOSES[purpose], reason))
         return rec

@@ -112,8 +112,12 @@ def _card_holding(rng: np.random.Generator, ages: np.ndarray, rate: float) -> np
     return rng.random(ages.size) < p
 
 
-def _ward_layout(rng: np.random.Generator, p: CityPreset, scale: float):
-    """Ward centres on a disk sized by population (km) and each ward's share of residents."""
+def _ward_layout(seed: int, p: CityPreset):
+    """Ward centres on a disk sized by population (km) and each ward's share of residents.
+
+    Drawn from their own stream, so every scale of a city has the same wards and map.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, sum(map(ord, p.name)), 1]))
     radius = np.sqrt(p.population / DENSITY_PER_KM2 / np.pi)
     w = p.wards
     angle = np.linspace(0, 2 * np.pi, w, endpoint=False) + rng.uniform(0, 2 * np.pi)
@@ -141,7 +145,7 @@ def build_city(name: str, seed: int = 0, scale: float = 1.0) -> City:
     slot = np.arange(n) - np.repeat(starts, sizes)
     ages = _place_ages(rng, _ages(rng, n), slot)
 
-    centres, shares, spread = _ward_layout(rng, p, scale)
+    centres, shares, spread = _ward_layout(seed, p)
     hh_ward = rng.choice(p.wards, size=h, p=shares).astype(np.int16)
     hh_xy = centres[hh_ward] + rng.normal(0.0, spread, size=(h, 2))
     ward = hh_ward[household]
@@ -172,6 +176,8 @@ def build_city(name: str, seed: int = 0, scale: float = 1.0) -> City:
             "family_register_here": rng.random(n) < 0.7,
         }
     ).with_columns(pl.col("card_serial").replace(-1, None))
+    sites, _district = shelter_districts(hh_xy, hh_ward, sizes, facility_counts(
+        p, shares, scale, structure()["residents_per_shelter"]), centres)
     households = pl.DataFrame(
         {
             "household_id": np.arange(h, dtype=np.int64),
@@ -181,7 +187,7 @@ def build_city(name: str, seed: int = 0, scale: float = 1.0) -> City:
             "y_km": hh_xy[:, 1],
         }
     )
-    facilities = build_facilities(rng, p, scale, centres, shares, spread)
+    facilities = build_facilities(rng, p, scale, centres, shares, spread, sites)
     return City(p, seed, float(scale), residents, households, facilities, notes=_NOTES)
 
 
@@ -204,25 +210,84 @@ FACILITY_KINDS = {
 SHELTER_CAPACITY = 1000  # persons per shelter, assumption (unverified): a school gym and classrooms
 
 
-def build_facilities(rng, p: CityPreset, scale: float, centres, shares, spread) -> pl.DataFrame:
-    """Shelters, schools, stores, public kiosk sites and ward-office counters, per ward."""
+def facility_counts(p: CityPreset, shares: np.ndarray, scale: float, per: float) -> np.ndarray:
+    """Facilities of a per-population kind in each ward at this scale (at least one per ward)."""
+    return np.maximum(1, np.round(shares * p.population * scale / per)).astype(int)
+
+
+def balanced_sites(xy: np.ndarray, weight: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """k sites, each at the centre of an equal share of the weight, and each point's site.
+
+    Recursive median cuts along the longer side: shelters are schools, whose districts are
+    drawn to serve similar numbers of residents (assumption), so every district holds about
+    1/k of the ward's residents at any scale.
+    """
+    labels = np.zeros(len(xy), dtype=np.int64)
+    if k <= 1 or len(xy) <= 1:
+        w = weight if len(xy) and weight.sum() > 0 else np.ones(len(xy))
+        centre = (xy * w[:, None]).sum(0) / w.sum() if len(xy) else np.zeros(2)
+        return np.repeat(centre[None, :], max(k, 1), axis=0), labels
+    axis = int(np.argmax(xy.max(0) - xy.min(0)))
+    order = np.argsort(xy[:, axis], kind="stable")
+    left_k = k // 2
+    cum = np.cumsum(weight[order])
+    cut = min(max(int(np.searchsorted(cum, cum[-1] * left_k / k)) + 1, 1), len(xy) - 1)
+    a, b = order[:cut], order[cut:]
+    sa, la = balanced_sites(xy[a], weight[a], left_k)
+    sb, lb = balanced_sites(xy[b], weight[b], k - left_k)
+    labels[a], labels[b] = la, lb + left_k
+    return np.vstack([sa, sb]), labels
+
+
+def shelter_districts(hh_xy: np.ndarray, hh_ward: np.ndarray, sizes: np.ndarray,
+                      counts: np.ndarray, centres: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each ward's shelter sites, and each household's designated shelter (index among shelters,
+    in ward order)."""
+    sites, district = [], np.zeros(len(hh_xy), dtype=np.int64)
+    offset = 0
+    for w, c in enumerate(counts):
+        mine = np.flatnonzero(hh_ward == w)
+        if mine.size:
+            xy, labels = balanced_sites(hh_xy[mine], sizes[mine].astype(np.float64), int(c))
+        else:  # a ward with no household at a tiny scale: its shelters at the ward centre
+            xy, labels = np.repeat(centres[w][None, :], int(c), axis=0), np.zeros(0, np.int64)
+        sites.append(xy)
+        district[mine] = labels + offset
+        offset += int(c)
+    return sites, district
+
+
+def build_facilities(rng, p: CityPreset, scale: float, centres, shares, spread,
+                     shelter_sites: list[np.ndarray] | None = None) -> pl.DataFrame:
+    """Shelters, schools, stores, public kiosk sites and ward-office counters, per ward.
+
+    Column `represents`: how many of the whole city's facilities of that kind and ward each one
+    stands for (1 at full scale; e.g. 18 for the one shelter of a ward at scale 0.05), so a
+    scenario can keep every per-facility load as in the full city. Shelters sit at
+    `shelter_sites` (per ward, from `shelter_districts`) when given.
+    """
     s = structure()
-    ward_pop = shares * p.population * scale
-    rows: dict[str, list] = {"kind": [], "ward": [], "x_km": [], "y_km": [], "capacity": []}
+    rows: dict[str, list] = {"kind": [], "ward": [], "x_km": [], "y_km": [], "capacity": [],
+                             "represents": []}
     for kind, (per, fixed) in FACILITY_KINDS.items():
         if per is not None:
-            counts = np.maximum(1, np.round(ward_pop / s[per])).astype(int)
-        elif fixed is not None:
-            counts = np.full(p.wards, int(s[fixed]))
+            counts = facility_counts(p, shares, scale, s[per])
+            represents = facility_counts(p, shares, 1.0, s[per]) / counts
         else:
-            counts = np.ones(p.wards, dtype=int)
+            counts = np.full(p.wards, int(s[fixed]) if fixed is not None else 1)
+            represents = np.ones(p.wards)
         for w, c in enumerate(counts):
-            xy = centres[w] + (rng.normal(0.0, spread, size=(c, 2)) if kind != "counter" else 0.0)
+            if kind == "shelter" and shelter_sites is not None:
+                xy = shelter_sites[w]
+            else:
+                xy = centres[w] + (rng.normal(0.0, spread, size=(c, 2)) if kind != "counter" else 0.0)
             xy = np.broadcast_to(xy, (c, 2))
             rows["kind"] += [kind] * c
             rows["ward"] += [w] * c
             rows["x_km"] += xy[:, 0].tolist()
             rows["y_km"] += xy[:, 1].tolist()
             rows["capacity"] += [SHELTER_CAPACITY if kind == "shelter" else 0] * c
-    df = pl.DataFrame(rows, schema_overrides={"ward": pl.Int16, "capacity": pl.Int32})
+            rows["represents"] += [float(represents[w])] * c
+    df = pl.DataFrame(rows, schema_overrides={"ward": pl.Int16, "capacity": pl.Int32,
+                                              "represents": pl.Float64})
     return df.with_row_index("facility_id").with_columns(pl.col("facility_id").cast(pl.Int64))

@@ -113,9 +113,9 @@ class FastDisasterModel(DisasterModel):
     """DisasterModel with desks, delays and look-ups on the fast engine's loop."""
 
     def __init__(self, loop: Loop, p: Any, ev: Any, safety: Any, face_desk: Any,
-                 streams: Streams, t0: float) -> None:
+                 streams: Streams, t0: float, load: Any = None) -> None:
         self.loop = loop
-        super().__init__(loop, p, ev, safety, face_desk, streams, t0)
+        super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
 
     def _point(self, servers: int, name: str) -> FastDesk:
         """A desk on the kernel's FIFO stage."""
@@ -174,7 +174,7 @@ class FastDisasterModel(DisasterModel):
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now; the service's decisions come at the finish."""
-        d = [self.durations[m] for m in members]
+        d = self.desk_times(members, method, s)
         total = sum(d)
         queued = self.loop.now
         end = self._desk(method, s).join(g, total)

@@ -19,7 +19,7 @@ def start_clocks(loop: Loop, m: FastDisasterModel, streams: Streams, rows: list[
     for fid, phase in zip(m.net.facility_ids.tolist(), phases, strict=True):
         loop.at(0.0 + phase * step, _hq_report, loop, m, fid, step)
     paper_step = p.paper_entry_interval_min * 60.0
-    limit = int(p.paper_entry_forms_per_hour * m.ev.shelters.height * paper_step / 3600.0)
+    limit = int(p.paper_entry_forms_per_hour * float(m.load.sum()) * paper_step / 3600.0)
     loop.at(0.0 + paper_step, _paper_entry, loop, m, entered, paper_step, limit)
     loop.at(0.0, _sample, loop, m, rows, m.net.facility_ids.tolist(), p.series_step_min * 60.0)
     plan = outage_plan(m, streams["outages"])
@@ -68,12 +68,12 @@ def _set_online(loop: Loop, m: FastDisasterModel, readers: list[int], online: bo
 
 
 def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
-             t0: float) -> tuple[FastDisasterModel, list[dict], dict]:
+             t0: float, load: Any = None) -> tuple[FastDisasterModel, list[dict], dict]:
     """Run to the horizon on the fast engine; the model, the series rows and run counts."""
     from scenarios.disaster import final_sync
 
     loop = Loop()
-    m = FastDisasterModel(loop, p, ev, safety, face, streams, t0)
+    m = FastDisasterModel(loop, p, ev, safety, face, streams, t0, load)
     rows: list[dict] = []
     entered = [0]
     m.schedule_arrivals()

@@ -97,12 +97,16 @@ def test_an_agency_asks_through_the_broker_and_the_resident_reads_the_exchange(l
     who = live.holders(1, skip=330, tax_record=True).row(0, named=True)
     ask = {"resident_id": who["resident_id"], "task": "child_allowance", "items": ["resident_tax_income"],
            "provider": "city.tax"}
+    me = live.login(who["card_serial"])
+    applied = live.http.post("/v1/me/linkage/applications", json={"agency": "city.child_care",
+                                                                  "task": "child_allowance"}, headers=me)
+    assert applied.status_code == 201, applied.text
     r = live.http.post("/v1/linkage/requests", json=ask, headers=live.agency_headers("city.child_care"))
     assert r.status_code == 200, r.text
     assert r.json()["missing"] == [] and isinstance(r.json()["values"]["resident_tax_income"], int)
     refused = live.http.post("/v1/linkage/requests", json=ask, headers=live.agency_headers("city.sports"))
-    assert refused.status_code == 403 and refused.json()["error"] == "linkage_not_permitted"
-    log = live.http.get("/v1/me/linkage-log", headers=live.login(who["card_serial"])).json()
+    assert refused.status_code == 403 and refused.json()["error"] == "linkage_no_case"
+    log = live.http.get("/v1/me/linkage-log", headers=me).json()
     assert [(x["requester"], x["outcome"]) for x in log][:2] == [
         ("city.child_care", "provided"), ("city.sports", log[1]["outcome"])]
     assert log[1]["outcome"].startswith("refused")

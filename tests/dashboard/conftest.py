@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.page import fresh_page, run_comparison
+from tests.dashboard.page import LIGHT_PAYMENTS, fresh_page, run_comparison
 
 QUICK_SCENARIOS = ("disaster", "payments")
 
@@ -25,5 +25,5 @@ def quick_run():
 
     spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("phased")],
                      scenarios=QUICK_SCENARIOS, reps=2, seed=3, scale=0.01,
-                     overrides=QUICK_OVERRIDES)
+                     overrides=QUICK_OVERRIDES | {"payments": LIGHT_PAYMENTS})
     return spec, compute.run_all(spec), compute.reviews(spec)

@@ -8,6 +8,9 @@ APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 REPS = 2  # replications in the tests (the page defaults to 3)
 # A quarter of the peak Monday's certificate demand keeps each replication to a few seconds.
 LIGHT_CERTIFICATES = "days=1\nrequests_per_resident_per_year=0.25"
+# A shorter payment load (the page starts from the study's 120 s) with the same three faults.
+LIGHT_PAYMENTS = ("duration_s=60\npayer_pool=500\nnetwork_drop_at_s=[25]\n"
+                  "writer_kill_before_commit_at_s=[12]\nwriter_kill_after_commit_at_s=[40]")
 
 
 def fresh_page():
@@ -24,6 +27,11 @@ def run_comparison(at, designs=("baseline", "phased"), reps: int = REPS, scenari
     at.sidebar.multiselect(key="designs").set_value(list(designs))
     at.sidebar.number_input(key="reps").set_value(reps)
     at.sidebar.text_area(key="overrides:certificates").set_value(LIGHT_CERTIFICATES)
+    from dashboards.spec import QUICK_OVERRIDES
+
+    payments = at.sidebar.text_area(key="overrides:payments")
+    if payments.value == QUICK_OVERRIDES["payments"]:  # a test's own setting stays
+        payments.set_value(LIGHT_PAYMENTS)
     if scenarios is not None:
         at.sidebar.multiselect(key="scenarios").set_value(list(scenarios))
     at.sidebar.button(key="run").click().run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dashboards.links import initial, query_of
 from dashboards.spec import DEFAULT_REPS, QUICK_OVERRIDES
+from scenarios.defaults import STUDY_CITY, STUDY_DESIGNS, STUDY_SCALE, STUDY_SEED, overrides_text
 
 DESIGNS = ["baseline", "full", "phased"]
 CITIES = ["kumamoto", "osaka", "sendai"]
@@ -14,11 +15,12 @@ def start(**query):
     return initial(query, designs=DESIGNS, cities=CITIES, scenarios=SCENARIOS)
 
 
-def test_without_a_link_the_page_starts_from_its_defaults():
+def test_without_a_link_the_page_starts_from_the_default_studys_settings():
     s = start()
     assert (s.city, s.designs, s.scenarios, s.reps, s.seed, s.scale) == (
-        "kumamoto", ("baseline", "phased"), tuple(SCENARIOS), DEFAULT_REPS, 0, 0.01)
+        STUDY_CITY, STUDY_DESIGNS, tuple(SCENARIOS), DEFAULT_REPS, STUDY_SEED, STUDY_SCALE)
     assert s.overrides == {n: QUICK_OVERRIDES.get(n, "") for n in SCENARIOS}
+    assert s.overrides["certificates"] == overrides_text("certificates") == "days=3"
     assert s.ignored == ()
 
 
@@ -35,7 +37,7 @@ def test_bad_values_in_a_link_are_ignored_each_with_the_reason():
     s = start(city="tokio", designs="baseline,mine", reps="0", seed="-1", scale="2",
               colour="red")
     assert (s.city, s.designs, s.reps, s.seed, s.scale) == (
-        "kumamoto", ("baseline", "phased"), DEFAULT_REPS, 0, 0.01)
+        STUDY_CITY, STUDY_DESIGNS, DEFAULT_REPS, STUDY_SEED, STUDY_SCALE)
     assert s.ignored == (
         "colour: unknown parameter",
         "city='tokio': not a known city",
@@ -48,13 +50,13 @@ def test_bad_values_in_a_link_are_ignored_each_with_the_reason():
 
 def test_the_link_written_after_a_run_opens_the_same_choices():
     inputs = {"city": "sendai", "designs": ["phased", "mine", "full"], "scenarios": ["disaster"],
-              "reps": 4, "seed": 3, "scale": 0.05,
+              "reps": 4, "seed": 3, "scale": 0.2,
               "overrides": {**{n: QUICK_OVERRIDES.get(n, "") for n in SCENARIOS},
                             "certificates": "days=7"}}
     query = query_of(inputs, shareable=DESIGNS)
     assert query == {"city": "sendai", "designs": "phased,full", "scenarios": "disaster",
-                     "reps": "4", "seed": "3", "scale": "0.05", "set.certificates": "days=7"}
+                     "reps": "4", "seed": "3", "scale": "0.2", "set.certificates": "days=7"}
     s = start(**query)
     assert (s.city, s.designs, s.scenarios, s.reps, s.seed, s.scale) == (
-        "sendai", ("phased", "full"), ("disaster",), 4, 3, 0.05)
+        "sendai", ("phased", "full"), ("disaster",), 4, 3, 0.2)
     assert s.overrides["certificates"] == "days=7" and s.ignored == ()

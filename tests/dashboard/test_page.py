@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboards import compute
 from dashboards.tables import HEADLINES
+from scenarios.defaults import STUDY_CITY, STUDY_DESIGNS, STUDY_SCALE, overrides_text
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
 from tests.dashboard.page import APP, REPS, errors, fresh_page, run_comparison, widget_keys
@@ -38,14 +39,20 @@ def kpi_table(at, scenario: str):
     return found[0]
 
 
-def test_the_page_opens_on_kumamoto_comparing_baseline_and_phased_with_nothing_run_yet():
+def test_the_page_opens_on_the_default_studys_city_designs_and_scale_with_nothing_run_yet():
     at = fresh_page()
     assert not at.exception
-    assert at.sidebar.selectbox(key="city").value == "kumamoto"
-    assert at.sidebar.multiselect(key="designs").value == ["baseline", "phased"]
+    assert at.sidebar.selectbox(key="city").value == STUDY_CITY
+    assert at.sidebar.multiselect(key="designs").value == list(STUDY_DESIGNS)
     assert at.sidebar.multiselect(key="scenarios").value == scenario_names()
-    assert at.sidebar.number_input(key="scale").value == 0.01
+    assert at.sidebar.number_input(key="scale").value == STUDY_SCALE
+    assert at.sidebar.text_area(key="overrides:certificates").value == overrides_text(
+        "certificates")
     assert any("press **Run the scenarios**" in i.value for i in at.info)
+
+
+def test_the_results_say_a_reduced_scale_in_their_first_line(ran):
+    assert ran.warning[0].value.startswith(f"Reduced scale: population scale {STUDY_SCALE:g}")
 
 
 def test_running_shows_key_figures_with_95pct_intervals_and_paired_differences(ran):
@@ -124,7 +131,7 @@ def test_a_link_opens_the_page_with_its_choices_and_a_run_writes_them_back():
     assert not at.exception and not errors(at)
     query = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
     assert query == {"city": "sendai", "designs": "full,baseline", "scenarios": "disaster",
-                     "reps": "2", "seed": "5", "scale": "0.01"}
+                     "reps": "2", "seed": "5", "scale": f"{STUDY_SCALE:g}"}
 
 
 def test_one_design_is_not_a_comparison_and_nothing_runs():
@@ -180,7 +187,7 @@ def test_an_edited_copy_joins_the_comparison_and_its_refusal_shows_with_the_reas
     at.selectbox(key="edit:phased:safety.check_in_key").set_value("my_number").run()
     assert not errors(at)
     at.button(key="edit_add").click().run()
-    assert at.sidebar.multiselect(key="designs").value == ["baseline", "phased", "phased-edited"]
+    assert at.sidebar.multiselect(key="designs").value == [*STUDY_DESIGNS, "phased-edited"]
     assert any("**phased-edited**: refused" in e.value for e in at.error)
     refusals = frame(at, "design")
     row = refusals[refusals["design"] == "phased-edited"].iloc[0]

@@ -15,6 +15,7 @@ from dashboards.spec import (
     shipped_choice,
     upload_choice,
 )
+from scenarios.defaults import STUDY_OVERRIDES
 from twin.design import DesignError, load_design
 from twin.errors import ValidationError
 
@@ -65,9 +66,9 @@ def test_two_designs_with_one_name_cannot_be_told_apart():
 
 def test_scenario_settings_are_parsed_as_json_values_one_per_line():
     values = parse_scenario_overrides("payments", QUICK_OVERRIDES["payments"])
-    assert values == {"duration_s": 60, "payer_pool": 500, "network_drop_at_s": [25],
-                      "writer_kill_before_commit_at_s": [12],
-                      "writer_kill_after_commit_at_s": [40]}
+    assert values == STUDY_OVERRIDES["payments"] == {
+        "duration_s": 120.0, "network_drop_at_s": [50.0], "writer_kill_before_commit_at_s": [30.0],
+        "writer_kill_after_commit_at_s": [80.0]}
     assert parse_scenario_overrides("disaster", "# comment\n\n") == {}
 
 

@@ -118,8 +118,11 @@ def test_the_map_equips_shelters_and_kiosks_as_the_design_says(run):
 def test_the_report_carries_the_key_figures_review_costs_map_and_every_scenario(run):
     spec, sweeps, reviews = run
     md, pngs = compute.report_parts(spec=spec)
-    for heading in ("# Rollout designs for kumamoto: baseline vs phased", "## Key figures",
-                    "## The review, side by side", "### Benefits beside costs", "### Refusals", "## Costs",
+    assert md.splitlines()[0] == ("# Rollout designs for kumamoto: baseline vs phased — reduced "
+                                  f"scale {spec.scale:g} (population share)")
+    for heading in ("## Key figures",
+                    "## The review, side by side", "### Benefits beside costs", "### Refusals",
+                    "## Costs",
                     "## Service points", "## disaster: disaster check-in",
                     "## payments: payment throughput", "# Appendix: each design's review",
                     "## Review of design `phased` — kumamoto (熊本市)"):

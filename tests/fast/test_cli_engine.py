@@ -18,8 +18,8 @@ def test_validate_queue_on_the_fast_engine_is_near_erlang_c(cli):
 
 
 def test_the_m_m_c_check_gives_the_same_figures_on_both_engines():
-    fast = simulate_mmc(0.5, 5.0, 3, 30_000, 5, engine="fast").to_dict()
-    assert fast == simulate_mmc(0.5, 5.0, 3, 30_000, 5, engine="simpy").to_dict()
+    fast = simulate_mmc(0.5, 5.0, 3, 10_000, 5, engine="fast").to_dict()
+    assert fast == simulate_mmc(0.5, 5.0, 3, 10_000, 5, engine="simpy").to_dict()
 
 
 def test_the_disaster_scenario_prints_the_same_kpis_on_both_engines_fast_by_default(cli):

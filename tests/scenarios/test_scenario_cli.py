@@ -17,6 +17,8 @@ def test_one_run_prints_json_with_its_seed_and_kpis_and_no_wall_clock(cli):
     out = cli("scenario", "payments", "--design", "full", "--seed", "4", "--format", "json", *SMALL)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
+    assert out.stdout.splitlines()[1].startswith('  "REDUCED_SCALE": "Reduced scale: population '
+                                                 'scale 0.01')  # the first key says the scale
     assert data["scenario"] == "payments" and data["seed"] == {"seed": 4}
     assert data["params"]["design"] == "full" and data["kpis"]["lost"] == 0
     assert "s wall" in out.stderr and "s wall" not in out.stdout

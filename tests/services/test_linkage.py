@@ -318,3 +318,23 @@ def test_the_shipped_table_is_sourced_and_names_the_ordinances_a_scope_needs():
     assert table.ordinances_needed(LinkageScope.of(["child_allowance"])) == {"ordinance_9_2"}
     assert table.ordinances_needed(LinkageScope.of(["school_aid"])) == {"ordinance_19_9"}
     assert table.ordinances_needed(LinkageScope.of([])) == frozenset()
+
+
+def test_with_cases_required_an_agency_asks_only_about_its_applicants_and_a_probe_is_logged_for_the_resident():
+    from twin.services.linkage import NoCase
+
+    net = LinkageNetwork.build(PEOPLE, LinkageScope.of(("child_allowance",)), master_key=b"k" * 32,
+                               cases_required=True)
+    net.system("city.tax").offer(np.array([1, 2]), "resident_tax_income", [3_200_000, 1_800_000], T0)
+    child = net.system("city.child_care")
+    with pytest.raises(NoCase, match="no application or case"):
+        child.ask(2, "child_allowance", ("resident_tax_income",), "city.tax", T0)
+    assert not child.has_case(2, "child_allowance")
+    log = net.broker.exchange_frame(with_person=True).row(0, named=True)
+    assert (log["person"], log["requester"], log["outcome"].split(":")[0]) == (2, "city.child_care", "refused")
+    child.open_case(2, "child_allowance")
+    assert child.ask(2, "child_allowance", ("resident_tax_income",), "city.tax", T0).values
+    with pytest.raises(NoCase):
+        child.ask(2, "nursery_admission", ("resident_tax_income",), "city.tax", T0)
+    with pytest.raises(ValidationError, match="runs no task"):
+        child.open_case(2, "public_assistance")

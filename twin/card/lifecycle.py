@@ -81,12 +81,13 @@ class LifecycleMixin:
             self.sign_holder[row] = self.face_of_resident(int(self.resident[row]))
             self.ca.issue(self.cert_request(row, SIGNING), now)
 
-    def _revoke_certs(self, row: int, now: float, reason: str, user: bool = True) -> None:
+    def _revoke_certs(self, row: int, now: float, reason: str, user: bool = True,
+                      recorded_at: float | None = None) -> None:
         serial = int(self.serial[row])
         if user:
-            self.ca.revoke(cert_serial_of(serial, USER, int(self.user_gen[row])), now, reason)
+            self.ca.revoke(cert_serial_of(serial, USER, int(self.user_gen[row])), now, reason, recorded_at)
         if self.sign_from[row] != NO_DAY:
-            self.ca.revoke(cert_serial_of(serial, SIGNING, int(self.sign_gen[row])), now, reason)
+            self.ca.revoke(cert_serial_of(serial, SIGNING, int(self.sign_gen[row])), now, reason, recorded_at)
 
     def has_signing_certificate(self, row: int, now: float) -> bool:
         """Whether the card holds an unrevoked signing certificate."""
@@ -155,13 +156,16 @@ class LifecycleMixin:
 
     # -- loss, reissue, renewal ---------------------------------------------------------------
 
-    def report_loss(self, serial: int, now: float) -> None:
-        """The holder reports the card lost (紛失届): suspend it and revoke both certificates."""
+    def report_loss(self, serial: int, now: float, recorded_at: float | None = None) -> None:
+        """The holder reports the card lost (紛失届): suspend it and revoke both certificates, all or nothing.
+
+        Every check comes first; `recorded_at` is when the authority learns of it (a report dated
+        before the newest revocation list is effective from `now` and carried by the next list)."""
         row = self.row_of(serial)
         self._require(row, (ACTIVE, EXPIRED), now, "report lost")
+        self._revoke_certs(row, now, "loss", recorded_at=recorded_at)
         self.status[row] = SUSPENDED
         self.since[row] = (now, "loss")
-        self._revoke_certs(row, now, "loss")
         self._step(row, now, "suspended", "loss")
 
     def report_found(self, serial: int, now: float) -> None:

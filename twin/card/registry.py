@@ -103,14 +103,16 @@ class CardRegistry(LifecycleMixin):
     @classmethod
     def from_city(cls, city, ca: CertificateAuthority, now: float, *, seed: int | None = None,
                   ordinances: Iterable[str] = (), lead_time: float = DEFAULT_LEAD_TIME,
-                  events: EventLog | None = None) -> CardRegistry:
-        """The registry of a built city at `now`: every `has_card` resident holds a valid card."""
+                  events: EventLog | None = None, pin_secret: bytes | None = None) -> CardRegistry:
+        """The registry of a built city at `now`: every `has_card` resident holds a valid card.
+
+        PINs come from `pin_secret` (a live service's secret), else from (city, seed) as simulations need."""
         r = city.residents
         seed = city.seed if seed is None else int(seed)
         people = {"birth": r["birth_date"].cast(pl.Int32).to_numpy(), "sex": r["sex"].to_numpy(),
                   "ward": r["ward"].to_numpy(), "household": r["household_id"].to_numpy(),
                   "my_number": r["my_number"].to_numpy()}
-        secret = hashlib.sha256(f"myna-twin/pins/{city.name}/{seed}".encode()).digest()
+        secret = pin_secret or hashlib.sha256(f"myna-twin/pins/{city.name}/{seed}".encode()).digest()
         reg = cls(ca, people, city_ja=city.preset.name_ja, pin_secret=secret, ordinances=ordinances,
                   lead_time=lead_time, events=events)
         holders = np.flatnonzero(r["has_card"].to_numpy())

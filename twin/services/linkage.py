@@ -39,6 +39,12 @@ class NotPermitted(Forbidden):
     code = "linkage_not_permitted"
 
 
+class NoCase(Forbidden):
+    """A request about a resident the requesting agency has no application or case for."""
+
+    code = "linkage_no_case"
+
+
 class UnknownCode(NotFound):
     """An agency-specific code the broker never issued to that agency."""
 
@@ -234,10 +240,27 @@ class Broker:
 
     def _refuse(self, req: LinkageRequest, rid: int | None, reason: str, now: float) -> None:
         """Log a refused request (shown to the resident when the code was known)."""
-        self._append_log(rid, len(self._log["request_id"]) + 1, now, req, "", "refused: " + reason)
-        self.events.append(
-            LinkageRefused(now, req.requester, req.provider, req.task, req.items, reason)
+        self._log_refusal(req.requester, req.provider, req.task, req.items, rid, reason, now)
+
+    def refuse_uncased(
+        self, requester: str, provider: str, task: str, items: tuple[str, ...], resident_id: int,
+        now: float,
+    ) -> NoCase:
+        """Log (for the resident to see) an ask about a resident the requester has no case of; the refusal."""
+        err = NoCase(
+            f"{requester} has no application or case of this resident for {task}; an agency asks "
+            "only about residents it serves"
         )
+        self._log_refusal(requester, provider, task, tuple(items), int(resident_id), str(err), now)
+        return err
+
+    def _log_refusal(
+        self, requester: str, provider: str, task: str, items: tuple[str, ...], rid: int | None,
+        reason: str, now: float,
+    ) -> None:
+        row = (requester, provider, task, ",".join(items), "", "refused: " + reason)
+        self._append_row(rid, len(self._log["request_id"]) + 1, now, row)
+        self.events.append(LinkageRefused(now, requester, provider, task, items, reason))
 
     def _append_log(
         self,
@@ -249,17 +272,11 @@ class Broker:
         outcome: str,
     ) -> None:
         """One row of the exchange record (情報提供等記録)."""
-        row = (
-            rid,
-            request_id,
-            float(now),
-            req.requester,
-            req.provider,
-            req.task,
-            ",".join(req.items),
-            basis,
-            outcome,
-        )
+        what = (req.requester, req.provider, req.task, ",".join(req.items), basis, outcome)
+        self._append_row(rid, request_id, now, what)
+
+    def _append_row(self, rid: int | None, request_id: int, now: float, what: tuple) -> None:
+        row = (rid, request_id, float(now), *what)
         for col, value in zip(_LOG_COLUMNS, row, strict=True):
             self._log[col].append(value)
 

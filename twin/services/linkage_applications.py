@@ -260,6 +260,8 @@ class ApplicationDesk:
         for provider in dict.fromkeys((a.provider, a.provider_external)):
             if not usable(a, provider, broker.table, broker.scope):
                 continue
+            if not receiver.has_case(resident_id, a.application):
+                receiver.open_case(resident_id, a.application)  # the application makes them its case
             resp = receiver.ask(resident_id, a.application, (a.item,), provider, now)
             if resp.values:
                 return resp.values[0][1], resp.request_id

@@ -22,11 +22,26 @@ SINGLE_PARENT_SHARE = 0.1  # assumption: share of households with children heade
 class AgencySystem:
     """One agency's business system: residents under its internal numbers (宛名番号) and codes."""
 
-    def __init__(self, agency: Agency, broker: Broker) -> None:
+    def __init__(self, agency: Agency, broker: Broker, cases_required: bool = False) -> None:
         self.agency = agency
         self.broker = broker
+        self.cases_required = cases_required  # ask only about residents with a case here (the live service)
         self._internal: dict[int, int] = {}  # resident (as met at the counter) -> internal number
         self._codes: dict[int, AgencyCode] = {}  # internal number -> agency-specific code
+        self._cases: dict[int, set[str]] = {}  # resident -> tasks they applied for or are a case of here
+
+    def open_case(self, resident_id: int, task: str) -> int:
+        """A resident applies to this agency for `task` (or becomes its case): enrolled; their internal number."""
+        tasks = self.broker.table.tasks_of(self.agency.agency)
+        if task not in tasks:
+            raise ValidationError(f"{self.agency.agency} runs no task {task!r}; its tasks: "
+                                  f"{', '.join(sorted(tasks)) or 'none'}")
+        self._cases.setdefault(int(resident_id), set()).add(task)
+        return int(self.enroll([int(resident_id)])[0])
+
+    def has_case(self, resident_id: int, task: str) -> bool:
+        """Whether the resident applied to this agency for `task` (or is its case)."""
+        return task in self._cases.get(int(resident_id), ())
 
     def enroll(self, resident_ids: Iterable[int]) -> np.ndarray:
         """Give residents internal numbers and obtain their codes from the broker."""
@@ -69,7 +84,11 @@ class AgencySystem:
     def ask(
         self, resident_id: int, task: str, items: tuple[str, ...], provider: str, now: float
     ) -> LinkageResponse:
-        """Request items about a resident from another agency through the broker."""
+        """Request items about a resident from another agency through the broker (refused and logged for the
+        resident when cases are required and the resident has no application or case here for `task`)."""
+        if self.cases_required and not self.has_case(resident_id, task):
+            raise self.broker.refuse_uncased(self.agency.agency, provider, task, tuple(items),
+                                             int(resident_id), now)
         req = LinkageRequest(
             self.agency.agency, provider, task, self.code_of(resident_id), tuple(items), now
         )
@@ -91,8 +110,10 @@ class LinkageNetwork:
         master_key: bytes | None = None,
         events: EventLog | None = None,
         table: PermissionTable | None = None,
+        cases_required: bool = False,
     ) -> LinkageNetwork:
-        """A network for a city's residents (columns resident_id, my_number)."""
+        """A network for a city's residents (columns resident_id, my_number); with `cases_required`,
+        an agency asks only about residents who applied to it or are its cases (`open_case`)."""
         for col in ("resident_id", "my_number"):
             if col not in residents.columns:
                 raise ValidationError(f"residents need a {col!r} column to build the network")
@@ -105,7 +126,7 @@ class LinkageNetwork:
             master_key,
             events,
         )
-        systems = {name: AgencySystem(a, broker) for name, a in table.agencies.items()}
+        systems = {name: AgencySystem(a, broker, cases_required) for name, a in table.agencies.items()}
         return cls(broker, systems)
 
     def system(self, agency: str) -> AgencySystem:

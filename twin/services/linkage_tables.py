@@ -84,6 +84,10 @@ class PermissionTable:
             self._check_row(p)
             self._rows[(p.requester, p.task, p.item, p.provider)] = p
 
+    def tasks_of(self, requester: str) -> frozenset[str]:
+        """The tasks `requester` asks for in the table (what it runs applications or cases for)."""
+        return frozenset(task for (who, task, _, _) in self._rows if who == requester)
+
     @classmethod
     def load(cls) -> PermissionTable:
         """The table of calibration/data/linkage_permissions.csv."""
