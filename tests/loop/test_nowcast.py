@@ -12,12 +12,13 @@ from scenarios.runner import make_params
 from tests.loop.nowcast_helpers import state_at, t95_of
 from twin.errors import ValidationError
 
-SEEDS = range(1, 9)
+SEEDS = range(1, 13)
 
 
 @pytest.fixture(scope="module")
 def params():
-    return make_params("disaster", "full", None, 0.01)
+    # the reduced model has no ward face-check desk: the runs it is checked against have none either
+    return make_params("disaster", "full", None, 0.01, {"face_check_enabled": False})
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,8 @@ def test_the_time_until_95_percent_registered_is_covered_in_most_seeds(params, r
         f = forecast(state_at(result, params, params.horizon_h / 3), reps=200, seed=seed)
         assert f.hours <= f.t95_h.low <= f.t95_h.median <= f.t95_h.high <= params.horizon_h
         hits.append(f.t95_h.contains(t95_of(result)))
-    # a right 95 % interval misses 4 of 8 with probability below 0.001
-    assert sum(hits) >= 5, hits
+    # a right 95 % interval misses 5 of 12 with probability below 0.001 (measured: 9 of 12 covered)
+    assert sum(hits) >= 8, hits
 
 
 def test_uncounted_arrivals_and_offline_readers_are_named_as_lacking(params, runs):
