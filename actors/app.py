@@ -26,6 +26,7 @@ from actors import (
     routes_residents,
 )
 from actors.context import Context, install
+from actors.edge import Edge
 from actors.supervisor import Wiring
 from twin.errors import TwinError
 
@@ -38,9 +39,18 @@ DESCRIPTION = (
 )
 
 
+DETAIL_MAX = 300  # characters of a refusal's sentence (a refused value is echoed at most as a short prefix)
+
+
+def shown(text: str, limit: int = DETAIL_MAX) -> str:
+    """`text`, cut to `limit` characters (marked with an ellipsis) so a refusal never echoes a long input."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def problems_of(exc: RequestValidationError) -> list[dict]:
-    """Pydantic's errors as plain JSON: where, what."""
-    return [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
+    """Pydantic's errors as plain JSON: where, what (the first 20; locations and messages cut short)."""
+    return [{"loc": [shown(str(p), 64) for p in e.get("loc", ())], "msg": shown(str(e.get("msg", "")), 200)}
+            for e in exc.errors()[:20]]
 
 
 def make_app() -> FastAPI:
@@ -50,7 +60,9 @@ def make_app() -> FastAPI:
     @app.exception_handler(TwinError)
     async def _twin(_request: Request, exc: TwinError) -> JSONResponse:
         headers = {"Retry-After": "1"} if exc.status == 503 else None
-        return JSONResponse(exc.to_dict(), status_code=int(exc.status), headers=headers)
+        body = exc.to_dict()
+        body["detail"] = shown(str(body.get("detail", "")))
+        return JSONResponse(body, status_code=int(exc.status), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -62,7 +74,8 @@ def make_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": code, "detail": shown(str(exc.detail), 200)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:
@@ -73,6 +86,7 @@ def make_app() -> FastAPI:
     for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_linkage,
                    routes_forecast):
         app.include_router(module.router)
+    app.add_middleware(Edge)  # sizes, authentication before the body, rates (actors/edge.py)
     return app
 
 

@@ -137,12 +137,13 @@ class Credentials:
     # -- resident sessions ----------------------------------------------------------------------------
     def session_token(self, identity: dict[str, Any], ttl: float = SESSION_SECONDS) -> tuple[str, float]:
         """A signed session token for an identity a card login established, and when it expires."""
-        payload = {**identity, "exp": float(identity["at"]) + ttl}
+        payload = {**identity, "sid": secrets.token_hex(8), "exp": float(identity["at"]) + ttl}
         body = _b64(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
         return f"{body}.{_b64(self._sign(body))}", payload["exp"]
 
     def resident(self, authorization: str | None, now: float) -> dict[str, Any]:
-        """The identity in a valid, unexpired session token."""
+        """The identity in a valid, unexpired session token (with its session id `sid` and expiry `exp`; whether
+        it was ended by a logout or a loss report is the trust actor's to say: `TrustHost.session_check`)."""
         token = _bearer(authorization)
         body, _, sig = token.partition(".")
         try:
@@ -152,7 +153,7 @@ class Credentials:
             payload = None
         if not payload:
             raise Unauthorized("not a session token this service signed; log in with the card again")
-        if now >= float(payload.pop("exp")):
+        if now >= float(payload["exp"]):
             raise Unauthorized("the session has expired; log in with the card again")
         return payload
 

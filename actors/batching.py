@@ -6,6 +6,10 @@ flight; items that arrive while a call is in flight wait for it and then go toge
 `max_size` per call), in arrival order, so the actor does one batched domain call and one
 commit for all of them (a group commit). Alone, a request waits for nobody; under load, the
 calls grow instead of queueing.
+
+A failed call never fails its neighbours: when a call of several items raises, each item is
+sent again alone, so only the item that fails gets the error (a crafted tap cannot make
+every concurrent check-in of its group fail).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ class Batcher:
         return len(self._items)
 
     async def submit(self, item: Any) -> Any:
-        """Queue one item and wait for its result (an exception from `send` is raised for every item)."""
+        """Queue one item and wait for its result (or the exception `send` raised for this item alone)."""
         future = asyncio.get_running_loop().create_future()
         self._items.append(item)
         self._futures.append(future)
@@ -50,14 +54,23 @@ class Batcher:
 
     async def _deliver(self, items: list[Any], futures: list[asyncio.Future]) -> None:
         try:
+            await self._answer(items, futures)
+        finally:
+            self._next()
+
+    async def _answer(self, items: list[Any], futures: list[asyncio.Future]) -> None:
+        """One call for all the items; if it fails and holds several, one call per item (failures isolated)."""
+        try:
             results = await self.send(items)
-        except BaseException as err:  # every waiter hears of the failure
-            for f in futures:
-                if not f.done():
-                    f.set_exception(err)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            if len(items) > 1:
+                await asyncio.gather(*[self._answer([i], [f]) for i, f in zip(items, futures, strict=True)])
+                return
+            if not futures[0].done():
+                futures[0].set_exception(err)
         else:
             for f, r in zip(futures, results, strict=True):
                 if not f.done():
                     f.set_result(r)
-        finally:
-            self._next()

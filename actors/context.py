@@ -16,10 +16,12 @@ from fastapi import Depends
 from actors import routing
 from actors.auth import Credentials
 from actors.batching import Batcher
+from actors.challenges import Challenges
 from actors.supervisor import Wiring
 from twin.errors import NotFound, TwinError
 
 MAX_SKEW_S = 300.0  # a device clock may run this far ahead of the service's
+MAX_TAP_AGE_S = 72 * 3600.0  # a reader's queued tap is accepted this long after it was read (offline readers)
 
 
 class Unavailable(TwinError):
@@ -45,6 +47,8 @@ class Context:
 
         self.spec = wiring.service_spec()
         self.credentials = Credentials.from_public(wiring.credentials)
+        # keyed by the session key in credentials.json (owner-only, kept across restarts)
+        self.challenges = Challenges(self.credentials.session_key)
         self.group_of = {int(k): int(v) for k, v in wiring.shelter_group_of.items()}
         self.design = world.design(self.spec)
         ns = self.spec.namespace

@@ -14,6 +14,7 @@ applications are journaled and replayed.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,22 @@ from actors import trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_of
 from actors.spec import ServiceSpec
+from twin.errors import TwinError
 from twin.services.linkage import DISCLOSURE_KIND
 from twin.services.linkage_network import LinkageNetwork, seed_copies
 from twin.services.linkage_tables import LinkageScope
 from twin.services.portal import Portal
+
+REFUSALS_PER_SUBJECT = 20  # refused asks an agency may make about one resident in an hour (each is journaled)
+REFUSALS_PER_AGENCY = 5_000  # refused asks an agency may make in an hour, all residents together
+HOUR = 3600.0
+
+
+class TooManyRefusals(TwinError):
+    """An agency keeps asking what it is refused: it is throttled for the hour, and nothing is recorded."""
+
+    code = "rate_limited"
+    status = 429
 
 
 class LinkageHost(Host):
@@ -34,6 +47,7 @@ class LinkageHost(Host):
     kind = "linkage"
 
     def __init__(self, spec: ServiceSpec) -> None:
+        self._refused: dict[tuple[str, int | None], deque[float]] = {}  # (agency, resident|None) -> refusal times
         super().__init__(spec, "linkage")
 
     def build(self) -> None:
@@ -70,7 +84,27 @@ class LinkageHost(Host):
         """`agency` asks `provider` for items about a resident it serves (refusals raised and logged)."""
         body = {"agency": agency, "resident_id": int(resident_id), "task": task, "items": list(items),
                 "provider": provider, "now": float(now)}
-        return self.run("ask", body, time.time())
+        self._throttle(agency, int(resident_id), time.monotonic())
+        try:
+            return self.run("ask", body, time.time())
+        except TwinError:  # a refusal is journaled (the resident sees it); count it against the bounds
+            t = time.monotonic()
+            for key in ((agency, int(resident_id)), (agency, None)):
+                self._refused.setdefault(key, deque()).append(t)
+            raise
+
+    def _throttle(self, agency: str, resident_id: int, t: float) -> None:
+        """Refuse, unrecorded, an agency past its hourly bound of refused asks (per resident, and in all)."""
+        for key, bound in (((agency, resident_id), REFUSALS_PER_SUBJECT), ((agency, None), REFUSALS_PER_AGENCY)):
+            times = self._refused.get(key)
+            while times and times[0] <= t - HOUR:
+                times.popleft()
+            if times is not None and not times:
+                del self._refused[key]
+            elif times is not None and len(times) >= bound:
+                raise TooManyRefusals(f"agency {agency} was refused {len(times)} times in the last hour"
+                                      f"{'' if key[1] is None else ' about this resident'}; it may ask again in "
+                                      f"{times[0] + HOUR - t:.0f} s (nothing was recorded)")
 
     def open_case(self, agency: str, resident_id: int, task: str) -> dict[str, Any]:
         """A resident applies to `agency` for `task`: from now on the agency may ask about them for it."""

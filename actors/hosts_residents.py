@@ -18,7 +18,7 @@ from actors.host import Host
 from actors.hosts_safety import identity_of
 from actors.journal import Answer
 from actors.spec import ServiceSpec
-from twin.errors import TwinError, ValidationError
+from twin.errors import NotFound, TwinError, ValidationError
 from twin.services.ledger_requests import REQUEST_TYPES, Receipt
 from twin.services.payments import FeePayment, Ledger, PointGrant, PointRedemption, Refund, TopUp
 from twin.services.portal import Portal
@@ -157,7 +157,13 @@ class ResidentHost(Host):
         return self.portal.mailbox(identity_of(identity), now, unread_only=unread_only).to_dicts()
 
     def mark_read(self, identity: dict, message_id: int, now: float) -> None:
-        """Mark one of the caller's messages read."""
+        """Mark one of the caller's messages read; a message not in the mailbox is refused and one already read
+        left as it is, neither journaled (they change nothing, so repeating them cannot grow the journal)."""
+        rid, mid = int(identity["resident_id"]), int(message_id)
+        if not self.portal.holds(rid, mid):
+            raise NotFound(f"message {mid} is not in resident {rid}'s mailbox")
+        if self.portal.is_read(mid):
+            return
         self.run("mark_read", {"identity": identity, "message_id": int(message_id), "now": float(now)}, time.time())
 
     # -- vital records --------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ so its keys and certificates are the ones the folder's virtual cards carry and n
 derive them. It checks what readers post (the authority's seal on a
 twin card's face record; a kiosk card's certificate chain, signature and revocation, through
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
-user key behind its PIN: `twin.reader.Reader.verify_response`). Kiosk authentications are
+user key behind its PIN: `twin.reader.Reader.verify_response`; the challenges themselves are issued and
+checked statelessly by the ingress, `actors.challenges`). Kiosk authentications are
 kept by tap id, durably, so a kiosk can name the one its certificate request rests on.
 """
 
@@ -53,9 +54,14 @@ class TrustHost(Host):
         self.ca, self.registry = authority(self.spec)
         self.judge = TwinJudge(self.ca, self.registry)
         self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
+        self.ended: dict[str, float] = {}  # session id -> its expiry: sessions ended by a logout
 
     def ops(self) -> dict:
-        return {"kiosk_auth": self._kiosk_auth, "loss": self._loss}
+        return {"kiosk_auth": self._kiosk_auth, "loss": self._loss, "logout": self._logout}
+
+    def _logout(self, body: dict, at: float) -> None:
+        """End a session (kept until it would have expired anyway)."""
+        self.ended[str(body["sid"])] = float(body["exp"])
 
     def _kiosk_auth(self, body: dict, at: float) -> list[dict | TwinError]:
         """Check kiosk taps (skipped on replay: a check changes no state; the answers are kept)."""
@@ -67,6 +73,8 @@ class TrustHost(Host):
                 out.append(self.judge(contract.Tap.from_json(raw)))
             except TwinError as err:
                 out.append(err)
+            except (ValueError, OverflowError, TypeError) as err:  # input no card could produce: its own 422
+                out.append(ValidationError(f"the tap cannot be read: {type(err).__name__}"))
         return out
 
     def _loss(self, body: dict, at: float) -> dict | TwinError:
@@ -122,6 +130,8 @@ class TrustHost(Host):
                 out.append(self.judge(contract.Tap.from_json(raw)))
             except TwinError as err:
                 out.append((err.code, int(err.status), str(err)))
+            except (ValueError, OverflowError, TypeError) as err:  # a record no card could carry: its own 422
+                out.append(("invalid_input", 422, f"the face record cannot be read: {type(err).__name__}"))
         return out
 
     def kiosk_taps(self, taps: list[dict[str, Any]], fingerprints: list[str]) -> list[tuple[dict, int]]:
@@ -157,22 +167,41 @@ class TrustHost(Host):
                 "at": res["at"], "card_serial": res["card_serial"]}
 
     # -- resident logins ----------------------------------------------------------------------------
-    def challenge(self, now: float) -> str:
-        """A fresh login challenge (hex), valid once for the reader's challenge lifetime."""
-        return self.login_reader.challenge(now).hex()
-
-    def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float) -> dict[str, Any]:
-        """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN."""
+    def login(self, certificate_b64: str, challenge_hex: str, signature_b64: str, now: float,
+              challenge_expires: float | None = None) -> dict[str, Any]:
+        """The identity (Assurance HIGH) of a card that signed our challenge behind its PIN (a challenge the
+        ingress checked statelessly comes with its expiry; each is accepted once)."""
         try:
             cert = base64.b64decode(certificate_b64, validate=True)
             sig = base64.b64decode(signature_b64, validate=True)
             chal = bytes.fromhex(challenge_hex)
         except ValueError as exc:
             raise ValidationError(f"certificate and signature must be base64 and the challenge hex: {exc}") from None
+        if challenge_expires is not None:
+            self.login_reader.admit(chal, float(challenge_expires), now)
         ident = self.login_reader.verify_response(cert, chal, sig, now)
         # the authority knows at once what its revocation list says only from the next publication
         self.registry.check_usable(self.registry.row_of(ident.card_serial), now, "login")
         return identity_json(ident)
+
+    def session_check(self, sid: str | None, card_serial: int | None, now: float, card_in_use: bool = True) -> None:
+        """Refuse (401) a session that was logged out, or (with `card_in_use`) whose card is no longer usable
+        (reported lost)."""
+        from actors.auth import Unauthorized
+
+        if sid is not None and sid in self.ended:
+            raise Unauthorized("this session was ended (logged out); log in with the card again")
+        if card_serial is not None and card_in_use:
+            status = self.registry.status_name(self.registry.row_of(int(card_serial)), now)
+            if status != "active":
+                raise Unauthorized(f"the card of this session is {status} (a loss report ends its sessions); the "
+                                   "session has ended")
+
+    def logout(self, sid: str, exp: float, now: float) -> None:
+        """End session `sid` (journaled, so a restart keeps it ended); expired entries are dropped."""
+        for gone in [k for k, e in self.ended.items() if e <= now]:
+            del self.ended[gone]
+        self.run("logout", {"sid": str(sid), "exp": float(exp)}, time.time())
 
     def resident_of_serial(self, serial: int, now: float) -> int:
         """The holder of a usable card (refusals as the registry's errors)."""

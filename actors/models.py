@@ -6,14 +6,33 @@ field: the same names, patterns and rules, unknown keys refused.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from devices import contract
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,32}$"  # client idempotency keys (the service prefixes the caller)
+NAME_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"  # names of things the twin knows (fee types, tasks, agencies, books)
+B64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"  # standard base64, padded
+ID_MAX = 2**53  # resident ids, message ids, child ids: beyond any city, inside int64 and a JSON double
+YEN_MAX = 10**12  # amounts and points: a trillion, far beyond any fee, inside int64 sums
+T_MAX = 2**33  # POSIX seconds: the year 2242
+ResidentId = Annotated[int, Field(ge=0, le=ID_MAX)]
+Amount = Annotated[int, Field(ge=-YEN_MAX, le=YEN_MAX, description="yen (a non-positive one is refused by the "
+                                                                      "ledger's rules with invalid_amount)")]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+Base64 = Annotated[str, Field(pattern=B64_PATTERN, min_length=4, max_length=8192, description="base64")]
+
+
+def _real_date(text: str) -> str:
+    try:
+        dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise ValueError(f"birth_date {text[:8]} is not a calendar date (YYYYMMDD)") from None
+    return text
 
 
 class Model(BaseModel):
@@ -26,19 +45,26 @@ class Model(BaseModel):
 class FaceIn(Model):
     """A twin card's sealed face record: serial, 4 basic items, expiry, the authority's seal."""
 
-    name: str
-    address: str
-    birth_date: str = Field(pattern=r"^[0-9]{8}$", description="YYYYMMDD")
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=400)
+    birth_date: Annotated[str, AfterValidator(_real_date)] = Field(
+        pattern=r"^[0-9]{4}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])$", description="YYYYMMDD, a calendar date")
     sex: str = Field(pattern=r"^[0-9]$", description="ISO 5218 digit")
-    expires_at: int
-    seal: str = Field(description="base64")
+    expires_at: int = Field(ge=0, le=T_MAX, description="POSIX seconds")
+    seal: Base64
 
 
 class CardIn(Model):
     """What the reader learnt of the card: a serial (and face) or a real card's certificate serial."""
 
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["card_serial"], "properties": {"card_serial": {"type": "integer"}}},
+        {"required": ["certificate_serial"], "properties": {"certificate_serial": {"type": "string"}}}]})
+
     card_serial: int | None = Field(None, ge=0, le=2**62)
-    certificate_serial: str | None = Field(None, pattern=r"^[0-9a-f]{1,40}$", description="lower-case hex")
+    certificate_serial: str | None = Field(None, pattern=r"^[0-9a-f]{1,40}$",
+                                           description="lower-case hex (a serial naming no card is refused: "
+                                                       "404 unknown_card)")
     face: FaceIn | None = None
 
     @model_validator(mode="after")
@@ -51,9 +77,9 @@ class CardIn(Model):
 class AuthIn(Model):
     """Kiosk authentication: the user certificate and its key's signature over the tap's challenge."""
 
-    certificate: str = Field(description="base64 DER")
+    certificate: Base64 = Field(description="base64 DER")
     nonce: str = Field(pattern=r"^[0-9a-f]{32}$")
-    signature: str = Field(description="base64, over DigestInfo(SHA-256(challenge))")
+    signature: Base64 = Field(description="base64, over DigestInfo(SHA-256(challenge))")
     hash: Literal["sha256"] = "sha256"
 
 
@@ -65,7 +91,8 @@ class TapIn(Model):
     site_id: str = Field(pattern=ID_PATTERN)
     kind: Literal[contract.KINDS] = Field(description="checkin | checkout (shelter), kiosk_auth (kiosk), "  # type: ignore[valid-type]
                                           "childwatch (school)")
-    at: float = Field(ge=0, allow_inf_nan=False, description="POSIX seconds when the card was read")
+    at: float = Field(ge=0, le=T_MAX, allow_inf_nan=False, description="POSIX seconds when the card was read "
+                      "(within the service's skew of its clock ahead, and its reader-queue age behind)")
     card: CardIn
     auth: AuthIn | None = None
 
@@ -117,9 +144,9 @@ class ChallengeOut(BaseModel):
 class LoginIn(Model):
     """The card's answer: its user certificate and its signature over the challenge."""
 
-    certificate: str = Field(description="base64 DER of the JPKI user certificate")
-    challenge: str = Field(pattern=r"^[0-9a-f]{64}$")
-    signature: str = Field(description="base64 signature by the card's user key (behind its PIN)")
+    certificate: Base64 = Field(description="base64 DER of the JPKI user certificate")
+    challenge: str = Field(pattern=r"^[0-9a-f]{80}$", description="the challenge as the service issued it")
+    signature: Base64 = Field(description="base64 signature by the card's user key (behind its PIN)")
 
 
 class SessionOut(BaseModel):
@@ -161,8 +188,8 @@ class PortalPaymentIn(Model):
     """A fee paid on the portal; the reference makes it idempotent for this resident."""
 
     reference: str = Field(pattern=KEY_PATTERN)
-    fee_type: str
-    amount: int
+    fee_type: Name
+    amount: Amount
     method: Literal["card", "wallet"] = "card"
 
 
@@ -170,13 +197,13 @@ class RedeemIn(Model):
     """Redeem unexpired points into the wallet; the key makes it idempotent for this resident."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    points: int
+    points: Amount
 
 
 class ChildWatchIn(Model):
     """A guardian's consent for a child of the household."""
 
-    child_id: int = Field(ge=0)
+    child_id: ResidentId
 
 
 # -- devices and agencies ------------------------------------------------------------------------------
@@ -202,35 +229,36 @@ class FeeIn(Model):
     """A fee paid at a kiosk (cash) or a counter (cash)."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    resident_id: int = Field(ge=0)
-    fee_type: str
-    amount: int
+    resident_id: ResidentId
+    fee_type: Name
+    amount: Amount
 
 
 class TopUpIn(Model):
     """Cash loaded into a resident's wallet at a kiosk or counter."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    resident_id: int = Field(ge=0)
-    amount: int
+    resident_id: ResidentId
+    amount: Amount
 
 
 class GrantIn(Model):
     """Administrative points granted for a civic activity (counter staff)."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    resident_id: int = Field(ge=0)
-    points: int
-    activity: str
+    resident_id: ResidentId
+    points: Amount
+    activity: str = Field(min_length=1, max_length=64)
 
 
 class RefundIn(Model):
     """A fee refunded at a counter (all of it unless an amount is given)."""
 
     key: str = Field(pattern=KEY_PATTERN)
-    resident_id: int = Field(ge=0)
-    payment_key: str = Field(description="the key the fee was paid under, as the ledger shows it")
-    amount: int | None = None
+    resident_id: ResidentId
+    payment_key: str = Field(min_length=1, max_length=128,
+                             description="the key the fee was paid under, as the ledger shows it")
+    amount: Amount | None = None
 
 
 class KioskCertificateIn(Model):
@@ -238,7 +266,7 @@ class KioskCertificateIn(Model):
 
     request_key: str = Field(pattern=KEY_PATTERN)
     auth_tap_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    certificate: str
+    certificate: Name = Field(description="the certificate type, e.g. resident_record")
     copies: int = Field(1, ge=1, le=10)
 
 
@@ -246,9 +274,9 @@ class CounterCertificateIn(Model):
     """A certificate at a ward counter; staff checked the resident's photo ID."""
 
     request_key: str = Field(pattern=KEY_PATTERN)
-    resident_id: int = Field(ge=0)
-    certificate: str
-    window: int = Field(ge=0)
+    resident_id: ResidentId
+    certificate: Name = Field(description="the certificate type, e.g. resident_record")
+    window: int = Field(ge=0, le=999)
     copies: int = Field(1, ge=1, le=10)
 
 
@@ -276,10 +304,10 @@ class DocumentOut(BaseModel):
 class LinkageIn(Model):
     """An agency asks another for items about a resident it serves."""
 
-    resident_id: int = Field(ge=0)
-    task: str
-    items: list[str] = Field(min_length=1, max_length=20)
-    provider: str
+    resident_id: ResidentId
+    task: Name
+    items: list[Name] = Field(min_length=1, max_length=20)
+    provider: Name
 
 
 class LinkageOut(BaseModel):
@@ -298,10 +326,10 @@ class LinkageOut(BaseModel):
 class VitalRecordIn(Model):
     """A clinic adds an entry to a resident's handbook."""
 
-    subject: int = Field(ge=0)
-    book: str
-    entry: str
-    detail: str = Field(max_length=2_000)
+    subject: ResidentId
+    book: Name
+    entry: str = Field(min_length=1, max_length=200)
+    detail: str = Field(min_length=1, max_length=2_000, pattern=r"\S", description="what was recorded")
 
 
 class HeadcountsOut(BaseModel):
@@ -318,7 +346,7 @@ class LossReportIn(Model):
 
     report_id: str = Field(pattern=KEY_PATTERN, description="the counter's idempotency key for this report")
     card_serial: int = Field(ge=0, le=2**62, description="the serial number (製造番号) printed on the card")
-    at: float = Field(ge=0, allow_inf_nan=False, description="POSIX seconds when the loss was reported")
+    at: float = Field(ge=0, le=T_MAX, allow_inf_nan=False, description="POSIX seconds when the loss was reported")
 
 
 class MyLossReportIn(Model):

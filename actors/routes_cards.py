@@ -23,12 +23,12 @@ from actors.auth import Device, RoleForbidden
 from actors.context import MAX_SKEW_S, Context, Ctx, call
 from actors.models import ErrorOut, LossReportIn, LossReportOut, MyLossReportIn
 from actors.routes_city import device_of
-from actors.routes_residents import Me
+from actors.routes_residents import Reporter
 from twin.errors import ValidationError
 from twin.trust_errors import when
 
 router = APIRouter(tags=["cards"])
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 @router.post("/v1/counters/cards/loss-reports", response_model=LossReportOut, status_code=201, responses=_ERRORS,
@@ -44,7 +44,7 @@ async def counter_loss_report(body: LossReportIn, device: Annotated[Device, Depe
 
 @router.post("/v1/me/card/loss-reports", response_model=LossReportOut, status_code=201, responses=_ERRORS,
              summary="Report my own card lost (from a card-login session)")
-async def my_loss_report(body: MyLossReportIn, me: Me, c: Ctx) -> JSONResponse:
+async def my_loss_report(body: MyLossReportIn, me: Reporter, c: Ctx) -> JSONResponse:
     """Only a card I hold; the report is dated now. Same answers as the counter's report."""
     serial = me.get("card_serial") if body.card_serial is None else body.card_serial
     if serial is None:

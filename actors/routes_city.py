@@ -35,7 +35,7 @@ from actors.routes_residents import posted
 from twin.errors import ValidationError
 
 router = APIRouter()
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 def device_of(*roles: str):
@@ -54,7 +54,7 @@ async def agency(c: Ctx, authorization: Annotated[str | None, Header()] = None,
     return c.credentials.agency(authorization, x_agency_id)
 
 
-@router.get("/v1/health", tags=["service"], summary="Is the service up; which city and design")
+@router.get("/v1/health", tags=["service"], responses={429: {"model": ErrorOut}, 503: {"model": ErrorOut}}, summary="Is the service up; which city and design")
 async def health(c: Ctx) -> dict[str, Any]:
     """Every actor answers a ping (503 if one is restarting)."""
     actors = [*c.shelters, *c.residents, c.trust, c.kiosks, c.linkage, c.childwatch]

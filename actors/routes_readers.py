@@ -21,16 +21,23 @@ from pydantic import ValidationError as PydanticError
 
 from actors import metrics, routing
 from actors.auth import Device
-from actors.context import MAX_SKEW_S, Context, Ctx, ServiceDisabled, call
+from actors.context import MAX_SKEW_S, MAX_TAP_AGE_S, Context, Ctx, ServiceDisabled, call
 from actors.models import ErrorOut, TapBatchIn, TapBatchOut, TapIn, TapResultOut
 from devices import contract
 from twin.errors import ValidationError
 from twin.pki import split_cert_serial
+from twin.trust_errors import UnknownCard
 
 router = APIRouter(tags=["readers"])
 READER_ROLES = tuple(contract.ROLE_KINDS)
+MAX_SERIAL = 2**62  # card serials the registry can hold (a certificate serial may name a larger one)
 _BATCH = TypeAdapter(TapBatchIn)
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 409, 413, 422, 503)}
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
+_TAP_ANSWERS = {200: {"model": TapResultOut, "description": "a repeat of a recorded tap: the first answer, "
+                      "status duplicate"},
+                **{code: {"model": TapResultOut | ErrorOut,
+                          "description": "the tap refused (its answer), or the request refused (an error)"}
+                   for code in (403, 404, 409, 422)}}
 _BATCH_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["taps"],
                  "properties": {"taps": {"type": "array", "maxItems": contract.MAX_BATCH,
                                          "items": {"$ref": "#/components/schemas/TapIn"}}}}
@@ -45,7 +52,7 @@ async def reader(c: Ctx, authorization: Annotated[str | None, Header()] = None,
 Reader = Annotated[Device, Depends(reader)]
 
 
-@router.post(contract.TAPS_PATH, response_model=TapResultOut, status_code=201, responses=_ERRORS,
+@router.post(contract.TAPS_PATH, response_model=TapResultOut, status_code=201, responses={**_ERRORS, **_TAP_ANSWERS},
              summary="Record one tap (check-in, check-out, kiosk authentication, child-watch tap)")
 async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> JSONResponse:
     """201 recorded; 200 a repeat of a recorded tap; 4xx a refusal (the body says why)."""
@@ -123,14 +130,20 @@ def _refused(tap: TapIn, status: int, code: str, detail: str) -> tuple[dict, int
 
 
 def precheck(device: Device, tap: TapIn, now: float) -> tuple[dict, int] | None:
-    """Refusals that need no actor (not stored): another device's tap, a kind outside the role, a future time."""
+    """Refusals that need no actor (not stored): another device's tap, a kind outside the role, no possible card,
+    a time in the future (beyond the clock skew) or older than a reader's queue keeps taps."""
     if tap.device_id != device.device_id or tap.site_id != device.site_id:
         return _refused(tap, 403, "forbidden", f"device {device.device_id} posts only its own taps at {device.site_id}")
     if tap.kind not in contract.ROLE_KINDS[device.role]:
         return _refused(tap, 403, "forbidden", f"a {device.role} reader cannot post {tap.kind} taps")
+    if serial_of(tap) > MAX_SERIAL:
+        return _refused(tap, 404, UnknownCard.code, "the certificate serial names no card this service issued")
     if tap.at > now + MAX_SKEW_S:
         return _refused(tap, 422, "invalid_input", f"at {tap.at:.3f} is {tap.at - now:.0f} s in the future; "
                         "check the reader's clock")
+    if tap.at < now - MAX_TAP_AGE_S:
+        return _refused(tap, 422, "invalid_input", f"at {tap.at:.3f} is {(now - tap.at) / 3600:.0f} h in the past; "
+                        f"taps are accepted up to {MAX_TAP_AGE_S / 3600:.0f} h after they were read")
     return None
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from actors import metrics
 from actors.context import Context, Ctx, ServiceDisabled, call
 from actors.models import (
+    ID_MAX,
+    NAME_PATTERN,
     ChallengeOut,
     ChildWatchIn,
     ErrorOut,
@@ -30,33 +32,57 @@ from actors.models import (
 )
 
 router = APIRouter(tags=["residents"])
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 503)}
-CHALLENGE_TTL_S = 60.0  # twin.reader.Reader's default challenge lifetime
+_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 async def resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
-    """The identity in the caller's session token."""
-    return c.credentials.resident(authorization, c.now())
+    """The identity in the caller's session token, if the session was not ended (logout, loss report)."""
+    now = c.now()
+    me = c.credentials.resident(authorization, now)
+    await call(c.trust.session_check.remote(me.get("sid"), me.get("card_serial"), now))
+    return me
 
 
 Me = Annotated[dict, Depends(resident)]
 
 
+async def reporting_resident(c: Ctx, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Like `resident`, but a session whose card was reported lost may still repeat its loss report (a retry
+    with the same report id finishes what a 503 interrupted); a logout still ends it."""
+    now = c.now()
+    me = c.credentials.resident(authorization, now)
+    await call(c.trust.session_check.remote(me.get("sid"), me.get("card_serial"), now, False))
+    return me
+
+
+Reporter = Annotated[dict, Depends(reporting_resident)]
+
+
 @router.get("/v1/residents/challenge", response_model=ChallengeOut, responses=_ERRORS,
             summary="A login challenge for the card to sign")
 async def challenge(c: Ctx) -> dict[str, Any]:
-    """Sign it with the card's user key (after its PIN) and post it to /v1/residents/sessions."""
-    return {"challenge": await call(c.trust.challenge.remote(c.now())), "expires_in_s": CHALLENGE_TTL_S}
+    """Sign it with the card's user key (after its PIN) and post it to /v1/residents/sessions (stateless:
+    the service keeps nothing until it is answered, so asking many cannot crowd out anyone's)."""
+    return {"challenge": c.challenges.issue(c.now()), "expires_in_s": c.challenges.ttl}
 
 
 @router.post("/v1/residents/sessions", response_model=SessionOut, status_code=201, responses=_ERRORS,
              summary="Log in with the card: certificate, challenge, signature")
 async def login(body: LoginIn, c: Ctx) -> dict[str, Any]:
     """A session token for the card's holder (chain, validity, revocation and signature checked)."""
-    ident = await call(c.trust.login.remote(body.certificate, body.challenge, body.signature, c.now()))
+    now = c.now()
+    expires = c.challenges.check(body.challenge, now)  # the tag and age here; used ones in the trust actor
+    ident = await call(c.trust.login.remote(body.certificate, body.challenge, body.signature, now, expires))
     token, expires = c.credentials.session_token(ident)
     return {"token": token, "resident_id": ident["resident_id"], "assurance": ident["assurance"],
             "expires_at": expires}
+
+
+@router.post("/v1/me/logout", status_code=204, responses=_ERRORS, summary="End my session now")
+async def logout(me: Me, c: Ctx) -> Response:
+    """The session token is refused from now on (on every replica, and after a restart)."""
+    await call(c.trust.logout.remote(str(me.get("sid", "")), float(me.get("exp", c.now())), c.now()))
+    return Response(status_code=204)
 
 
 @router.get("/v1/me/family", response_model=list[MemberOut], responses=_ERRORS,
@@ -84,7 +110,7 @@ async def mailbox(me: Me, c: Ctx, unread_only: Annotated[bool, Query()] = False)
 
 
 @router.post("/v1/me/mailbox/{message_id}/read", status_code=204, responses=_ERRORS, summary="Mark a message read")
-async def mark_read(message_id: int, me: Me, c: Ctx) -> Response:
+async def mark_read(message_id: Annotated[int, Path(ge=1, le=ID_MAX)], me: Me, c: Ctx) -> Response:
     """Only messages in my own mailbox."""
     c.require("portal")
     await call(c.shard(me["resident_id"]).mark_read.remote(me, message_id, c.now()))
@@ -99,8 +125,8 @@ async def linkage_log(me: Me, c: Ctx) -> list[dict[str, Any]]:
 
 
 @router.get("/v1/me/vitals/{book}", responses=_ERRORS, summary="My (or my minor child's) handbook")
-async def vitals(book: str, me: Me, c: Ctx,
-                 subject: Annotated[int | None, Query(ge=0)] = None) -> list[dict[str, Any]]:
+async def vitals(book: Annotated[str, Path(pattern=NAME_PATTERN)], me: Me, c: Ctx,
+                 subject: Annotated[int | None, Query(ge=0, le=ID_MAX)] = None) -> list[dict[str, Any]]:
     """The e-maternal or e-medication handbook of me, or of my child while a minor (logged)."""
     c.require("vitals")
     who = me["resident_id"] if subject is None else subject
@@ -154,7 +180,7 @@ async def enrol(body: ChildWatchIn, me: Me, c: Ctx) -> Response:
 
 
 @router.delete("/v1/me/child-watch/{child_id}", responses=_ERRORS, summary="Withdraw child-watch consent")
-async def withdraw(child_id: int, me: Me, c: Ctx) -> dict[str, int]:
+async def withdraw(child_id: Annotated[int, Path(ge=0, le=ID_MAX)], me: Me, c: Ctx) -> dict[str, int]:
     """Tracking stops; the child's tap records and notices are deleted."""
     c.require("safety")
     return {"deleted": await call(c.childwatch.withdraw.remote(child_id, me, c.now()))}

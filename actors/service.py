@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.spec import ServiceSpec
+from actors.startup import START_TIMEOUT_S, StartFailed, bounded
 from actors.supervisor import Supervisor, Wiring
 from twin.errors import ValidationError
 
@@ -67,7 +68,16 @@ def connect(address: str | None = None, num_cpus: int | None = None,
         kwargs |= {"num_cpus": num_cpus, "include_dashboard": False}
         if metrics_port:
             kwargs["_metrics_export_port"] = int(metrics_port)
-    ctx = ray.init(address=address, **kwargs)
+    try:
+        ctx = ray.init(address=address, **kwargs)
+    except (ConnectionError, TimeoutError, RuntimeError) as exc:
+        raise StartFailed(f"Ray did not start ({'joining ' + address if address else 'local'}): "
+                          f"{str(exc).strip()[:300]}; see the Ray logs in /tmp/ray/session_latest/logs") from exc
+    except Exception as exc:  # Ray raises a bare Exception when its node times out at start
+        if "timed out" not in str(exc):
+            raise
+        raise StartFailed(f"Ray's node did not start in time (the machine may be overloaded): {str(exc)[:300]}; "
+                          "see the Ray logs in /tmp/ray/session_latest/logs") from exc
     if not token_auth_on():
         ray.shutdown()
         raise ValidationError(f"the Ray cluster at {address or 'local'} runs without token authentication; start it "
@@ -101,8 +111,9 @@ class Service:
 
 
 def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1,
-          tls: dict[str, str] | None = None) -> Service:
-    """Create the actors and deploy the endpoints on Serve at host:port, HTTPS with `tls` (Ray must be up).
+          tls: dict[str, str] | None = None, start_timeout: float = START_TIMEOUT_S) -> Service:
+    """Create the actors and deploy the endpoints on Serve at host:port, HTTPS with `tls` (Ray must be up);
+    every wait ends within `start_timeout` s, or StartFailed says what did not start and where the logs are.
 
     `tls` holds Ray Serve's ssl_certfile, ssl_keyfile and optionally ssl_ca_certs.
     """
@@ -112,15 +123,19 @@ def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas
 
     if not 1 <= int(replicas) <= 64:
         raise ValidationError(f"replicas must be 1..64, got {replicas!r}")
-    sup = Supervisor(spec)
+    if not 0 < float(start_timeout) <= 86_400:
+        raise ValidationError(f"start_timeout must be in (0, 86400] seconds, got {start_timeout!r}")
+    sup = Supervisor(spec, start_timeout=start_timeout)
     try:
         wiring = sup.start()
-        serve.start(http_options={"host": host, "port": int(port), **(tls or {})})
+        bounded("starting Ray Serve's HTTP proxy",
+                lambda: serve.start(http_options={"host": host, "port": int(port), **(tls or {})}), start_timeout)
         ingress = ingress_deployment().options(num_replicas=int(replicas))
-        serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/")
+        bounded("deploying the HTTP ingress", lambda: serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/"),
+                start_timeout)
         scheme = "https" if tls else "http"
         url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
-        wait_ready(url, verify=not tls)  # our own port on this machine: no secret is sent
+        wait_ready(url, min(120.0, start_timeout), verify=not tls)  # our own port on this machine: no secret is sent
     except BaseException:
         sup.stop()
         raise
@@ -141,6 +156,6 @@ def wait_ready(url: str, timeout: float = 120.0, verify: bool | str = True) -> N
         except httpx.HTTPError:
             pass
         if time.monotonic() > end:
-            raise ValidationError(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
-                                  "cluster with other HTTP options (host/port); stop it or use its port")
+            raise StartFailed(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
+                              "cluster with other HTTP options (host/port); stop it or use its port")
         time.sleep(0.5)

@@ -21,6 +21,7 @@ from actors.hosts_residents import ResidentHost
 from actors.hosts_safety import ShelterHost
 from actors.hosts_trust import TrustHost
 from actors.spec import ServiceSpec
+from actors.startup import START_TIMEOUT_S, wait_actors
 
 CLINICS = 2  # clinic devices registered for vital-record writes
 HQ_DEVICES = 1
@@ -42,10 +43,11 @@ class Wiring:
 class Supervisor:
     """Creates, finds, and stops the actors of one service."""
 
-    def __init__(self, spec: ServiceSpec, detached: bool = False) -> None:
+    def __init__(self, spec: ServiceSpec, detached: bool = False, start_timeout: float = START_TIMEOUT_S) -> None:
         self.spec = spec.open()
         self.detached = detached  # from a Serve config: the actors outlive the builder, found again by name
         self.handles: dict[str, Any] = {}
+        self.start_timeout = float(start_timeout)
 
     def _options(self, name: str) -> dict[str, Any]:
         s = self.spec
@@ -64,23 +66,26 @@ class Supervisor:
         return out
 
     def start(self) -> Wiring:
-        """Create every actor, wait until each has rebuilt its state, register devices; the wiring."""
+        """Create every actor, wait until each has rebuilt its state (at most `start_timeout` s), register
+        devices; the wiring. An actor that fails or does not answer in time is named (StartFailed)."""
         import ray
 
         for name, cls, args in self.plan():
             self.handles[name] = ray.remote(cls).options(**self._options(name)).remote(*args)
-        ray.get([h.ping.remote() for h in self.handles.values()])
+        wait_actors({n: h.ping.remote() for n, h in self.handles.items()}, "starting the service's actors",
+                    self.start_timeout)
         return self._wire()
 
     def _wire(self) -> Wiring:
-        import ray
-
         h, s = self.handles, self.spec
         groups = [h[routing.actor_name(routing.SHELTERS, g)] for g in range(s.shelter_groups)]
         n = len(groups)
-        answers = ray.get([*(g.readers.remote() for g in groups), *(g.shelters.remote() for g in groups),
-                           h[routing.CHILDWATCH].sites.remote(), h[routing.KIOSKS].sites.remote(),
-                           h[routing.LINKAGE].agencies.remote()])
+        asks = {**{f"{routing.actor_name(routing.SHELTERS, g)}.readers": x.readers.remote() for g, x in enumerate(groups)},
+                **{f"{routing.actor_name(routing.SHELTERS, g)}.shelters": x.shelters.remote() for g, x in enumerate(groups)},
+                "childwatch.sites": h[routing.CHILDWATCH].sites.remote(), "kiosks.sites": h[routing.KIOSKS].sites.remote(),
+                "linkage.agencies": h[routing.LINKAGE].agencies.remote()}
+        got = wait_actors(asks, "registering the devices", self.start_timeout)
+        answers = [got[k] for k in asks]
         readers, shelters, (schools, sites, agencies) = answers[:n], answers[n:2 * n], answers[2 * n:]
         devices = shelter_devices(readers) + [Device(f"school-{f}", "school", f"school-{f}", facility_id=f)
                                               for f in schools]

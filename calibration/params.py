@@ -47,7 +47,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -371,7 +373,25 @@ def load_params(path: str | Path) -> FittedParams:
     return params_from_dict(data)
 
 
+_USING: ContextVar[FittedParams | None] = ContextVar("fitted_params_in_use", default=None)
+
+
 @cache
-def fitted() -> FittedParams:
-    """The committed fitted parameters (calibration/fitted/params.json), cached."""
+def _committed() -> FittedParams:
+    """The committed fitted parameters (calibration/fitted/params.json), read once."""
     return load_params(PARAMS_PATH)
+
+
+def fitted() -> FittedParams:
+    """The committed fitted parameters, or the ones a `using` block put in place."""
+    return _USING.get() or _committed()
+
+
+@contextmanager
+def using(params: FittedParams) -> Iterator[FittedParams]:
+    """Run the block (this thread or task only) with `params` in place of the committed ones."""
+    token = _USING.set(params)
+    try:
+        yield params
+    finally:
+        _USING.reset(token)

@@ -33,6 +33,28 @@ def add_engine_option(p: argparse.ArgumentParser) -> None:
                    "scenario has it, same outcomes as SimPy) or simpy (the reference)")
 
 
+DEFAULT_MAX_REPS = 20
+
+
+def add_precision_options(p: argparse.ArgumentParser, kpis: bool = True) -> None:
+    """--precision, --max-reps (and --kpis): replications in rounds until the answer is clear."""
+    p.add_argument("--precision", type=float, default=None, metavar="R",
+                   help="run replications in rounds until every selected KPI's 95 %% interval "
+                   "has a half-width <= R x its mean (e.g. 0.05) for every design, or --max-reps "
+                   "is reached; --reps is then the first round")
+    p.add_argument("--max-reps", type=int, default=DEFAULT_MAX_REPS, metavar="N",
+                   help=f"cap on replications per design with --precision (default: "
+                   f"{DEFAULT_MAX_REPS})")
+    if kpis:
+        p.add_argument("--kpis", nargs="+", default=None, metavar="KPI",
+                       help="KPIs --precision drives (default: the scenario's headline KPIs)")
+
+
+def say(text: str) -> None:
+    """One line of progress on stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `scenario` subcommand."""
     p = sub.add_parser(
@@ -50,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--reps", type=int, default=1, help="replications, one seed stream each "
                    "(default: 1); with more than one, KPIs get 95 %% confidence intervals")
+    add_precision_options(p)
     p.add_argument("--out", type=Path, default=None,
                    help="also write Parquet, PNG plots and report.md into this folder")
     p.add_argument("--params", action="store_true",
@@ -81,7 +104,9 @@ def _result_text(result: object) -> str:
     p = result.params
     lines = [f"{result.scenario} on {p['design']} for {p['city']} (scale {p['scale']}), "
              f"seed {dict(result.seed)}"]
-    lines += [f"  {k.name:<34} {fmt(result.kpis[k.name], k.unit):>14} {k.unit}" for k in mod.KPIS]
+    width = max(len(k.label or k.name) for k in mod.KPIS)
+    lines += [f"  {k.label or k.name:<{width}} {fmt(result.kpis[k.name], k.unit):>14} {k.unit}"
+              for k in mod.KPIS]
     lines += [f"  note: {n}" for n in result.notes]
     return "\n".join(lines)
 
@@ -91,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.params import parse_overrides
     from scenarios.runner import make_params
 
+    if args.precision is not None and not args.params:
+        from scenarios.precision import check_target, selected
+
+        check_target(args.precision, args.max_reps, max(args.reps, 2))
+        selected(args.name, args.kpis)
     params = make_params(args.name, args.design, args.city, args.scale,
                          parse_overrides(args.overrides), engine=args.engine)
     if args.params:
@@ -98,23 +128,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     t = time.perf_counter()
     sweep = _replicate(args, params)
-    print(f"{args.name}: {args.reps} replication(s) in {time.perf_counter() - t:.1f} s wall",
+    print(f"{args.name}: {sweep.reps} replication(s) in {time.perf_counter() - t:.1f} s wall",
           file=sys.stderr)
     if args.out:
         from scenarios.report import write_results
 
         paths = write_results([sweep], args.out, f"Scenario {args.name} on {params.design}")
         print(f"wrote {len(paths)} files to {args.out}", file=sys.stderr)
-    if args.reps == 1:
+    if sweep.reps == 1:
         result = sweep.results[0][2]
         emit(result.to_dict(), args.format, _result_text(result), params.scale)
         return 0
     from scenarios.report import comparison_text
 
-    summary = {r["kpi"]: {k: r[k] for k in ("unit", "n", "mean", "ci_low", "ci_high")}
-               for r in sweep.table().iter_rows(named=True)}
+    keys = ("label", "unit", "kind", "n", "mean", "ci_low", "ci_high", "needs_reps")
+    summary = {r["kpi"]: {k: r[k] for k in keys} for r in sweep.table().iter_rows(named=True)}
     data = {"scenario": args.name, "params": params.to_dict(), "seed": args.seed,
-            "reps": [r.to_dict() for _, _, r in sweep.results], "summary": summary}
+            "reps": [r.to_dict() for _, _, r in sweep.results], "summary": summary,
+            "precision": list(sweep.precision)}
     emit(_json_safe(data), args.format, comparison_text(sweep), params.scale)
     return 0
 
@@ -127,6 +158,13 @@ def _replicate(args: argparse.Namespace, params: object) -> object:
 
     if args.reps < 1:
         raise ValidationError(f"--reps must be at least 1, got {args.reps}")
+    if args.precision is not None:
+        from scenarios.precision import run_until_precise
+        from scenarios.stats import MIN_REPS
+
+        first = args.reps if args.reps >= MIN_REPS else 3
+        return run_until_precise([(args.name, [params])], args.precision, args.max_reps, first,
+                                 args.seed, "local", progress, kpis=args.kpis, say=say)[0]
     if args.reps == 1:  # the seed itself, as scenarios.<name>.run(params, seed) uses it
         result = scenario_module(args.name).run(params, args.seed)
         return SweepResult(args.name, (params.design,), 1, args.seed, True, ((0, 0, result),))

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snapshot-every", type=int, default=50_000,
                    help="snapshot each actor's state every N journaled commands, so a restart replays only "
                         "the commands after the newest snapshot; 0 = never (default: 50,000)")
+    p.add_argument("--start-timeout", type=float, default=600.0,
+                   help="seconds each start-up step may take (actors building, Serve deploying) before the "
+                        "service gives up with an error naming the step and the Ray log folder (default: 600)")
     p.add_argument("--ready-file", default=None, help="write the service's URL and data folder as JSON here "
                    "once it is up (for scripts)")
     p.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM; e.g. from "
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
         with ray_lines_to(log):
-            svc = service.start(spec, args.host, args.port, args.replicas, tls)
+            svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
         _announce(svc, spec, info, args)
         while not stop.wait(0.5):
             pass

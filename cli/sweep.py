@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from cli import add_format, emit
-from cli.scenario import SCENARIO_NAMES, add_run_options, progress
+from cli.scenario import SCENARIO_NAMES, add_precision_options, add_run_options, progress, say
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="design names in designs/ or TOML paths; the first is the reference")
     p.add_argument("--reps", type=int, default=5, help="replications per design (default: 5)")
     add_run_options(p)
+    add_precision_options(p)
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start a "
                    "local Ray for this run")
@@ -49,19 +50,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace, params: list) -> object:
     """The sweep on Ray (started here unless one runs) or sequentially."""
+    from scenarios.precision import check_target, run_until_precise
     from scenarios.sweep import run_sweep, start_ray
+
+    if args.precision is not None:
+        check_target(args.precision, args.max_reps, args.reps)
 
     started = False
     if not args.sequential:
         print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
               file=sys.stderr, flush=True)
         started = start_ray(args.address, args.num_cpus, args.upload_code)
-    print(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
-          f"{len(params) * args.reps} tasks", file=sys.stderr, flush=True)
+    executor = "local" if args.sequential else "ray"
+    crn = not args.independent_streams
     try:
-        return run_sweep(args.scenario, params, args.reps, args.seed,
-                         executor="local" if args.sequential else "ray", progress=progress,
-                         common_random_numbers=not args.independent_streams)
+        if args.precision is not None:
+            say(f"sweep {args.scenario}: {len(params)} design(s), rounds from {args.reps} "
+                f"replications until ±{args.precision:.1%} or {args.max_reps}")
+            return run_until_precise([(args.scenario, params)], args.precision, args.max_reps,
+                                     args.reps, args.seed, executor, progress, crn, args.kpis,
+                                     say)[0]
+        say(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
+            f"{len(params) * args.reps} tasks")
+        return run_sweep(args.scenario, params, args.reps, args.seed, executor=executor,
+                         progress=progress, common_random_numbers=crn)
     finally:
         if started:
             import ray
@@ -90,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
     paths = write_results([sweep], args.out, title, [
         f"City {params[0].city}, scale {params[0].scale}, root seed {args.seed}."])
     print(f"wrote {len(paths)} files to {args.out} (report: {paths[0]})", file=sys.stderr)
-    data = {"scenario": args.scenario, "designs": names, "reps": args.reps, "seed": args.seed,
+    data = {"scenario": args.scenario, "designs": names, "reps": sweep.reps, "seed": args.seed,
             "paired": sweep.paired, "kpi_table": sweep.table().to_dicts(),
-            "differences": sweep.differences().to_dicts(), "out": str(args.out)}
+            "differences": sweep.differences().to_dicts(), "precision": list(sweep.precision),
+            "out": str(args.out)}
     from cli.scenario import _json_safe
 
     emit(_json_safe(data), args.format, comparison_text(sweep), params[0].scale)

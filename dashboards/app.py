@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboards/app.py` puts only das
 
 import streamlit as st  # noqa: E402
 
-from dashboards import compute, links, optimise_view, views  # noqa: E402
+from dashboards import compute, links, optimise_view, sensitivity_tab, views  # noqa: E402
 from dashboards.spec import (  # noqa: E402
     MAX_REPS,
     DesignChoice,
@@ -33,7 +33,7 @@ from twin.presets import presets  # noqa: E402
 SETTINGS_NOTE = ("The page starts with a quick setting: certificates over the peak Monday only "
                  "(days=7 for the whole peak week), payments over a minute with its faults inside "
                  "it. Clear a box for the scenario's own defaults; see 'Scenario parameters'.")
-TABS = ("Results", "Review", "Map", "Report", "Optimise", "Edit a design",
+TABS = ("Results", "Review", "Map", "Report", "Sensitivity", "Optimise", "Edit a design",
         "Scenario parameters")
 
 
@@ -66,6 +66,12 @@ def sidebar(pool: dict[str, DesignChoice]) -> dict:
     inputs["reps"] = int(sb.number_input("Replications per design", min_value=1,
                                          max_value=MAX_REPS, value=start.reps, step=1,
                                          key="reps"))
+    inputs["precision"] = float(sb.number_input(
+        "Precision target (± share of the mean)", min_value=0.0, max_value=0.5, value=0.0,
+        step=0.01, format="%g", key="precision",
+        help="0 runs the replications above. Above 0, replications are added in rounds until "
+        f"every headline KPI's 95 % interval is within ± this share of its mean (at most "
+        f"{MAX_REPS} per design); the tables then say, per KPI, how many it took."))
     inputs["seed"] = int(sb.number_input("Seed", min_value=0, value=start.seed, step=1,
                                          key="seed"))
     inputs["scale"] = float(sb.number_input(
@@ -85,7 +91,7 @@ def _request(inputs: dict, pool: dict[str, DesignChoice]) -> tuple:
     """What the inputs ask for, comparable between reruns."""
     return (inputs["city"], tuple(pool[d].toml for d in inputs["designs"]),
             tuple(inputs["scenarios"]), inputs["reps"], inputs["seed"], inputs["scale"],
-            tuple(sorted(inputs["overrides"].items())))
+            tuple(sorted(inputs["overrides"].items())), inputs.get("precision", 0.0))
 
 
 def start_run(inputs: dict, pool: dict[str, DesignChoice]) -> None:
@@ -98,6 +104,7 @@ def start_run(inputs: dict, pool: dict[str, DesignChoice]) -> None:
         st.error("Cannot run:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
         return
     st.session_state["spec"] = spec
+    st.session_state["run_precision"] = inputs["precision"]
     st.session_state["spec_request"] = _request(inputs, pool)
     st.query_params.from_dict(links.query_of(inputs, available()))
 
@@ -113,14 +120,15 @@ def fetch(spec, fresh: bool) -> dict | None:
 
     try:
         with st.spinner("Fetching results…"):
-            sweeps = compute.run_all(spec, progress)
+            sweeps = compute.run_all(spec, progress, st.session_state.get("run_precision", 0.0),
+                                     MAX_REPS)
     except TwinError as exc:
         st.session_state.pop("spec", None)
         st.error(f"The run stopped: {exc}")
         return None
     if bar is not None:
         bar.empty()
-        st.success(f"{len(spec.scenarios) * len(spec.designs) * spec.reps} replications ready "
+        st.success(f"{sum(len(s.results) for s in sweeps.values())} replications ready "
                    f"in {time.perf_counter() - t:.1f} s.")
     return sweeps
 
@@ -158,6 +166,9 @@ def main() -> None:
             st.info("Run the scenarios first; the report covers the last run.")
         else:
             views.report(spec)
+    with tabs["Sensitivity"]:
+        sensitivity_tab.show(available(), inputs["city"], inputs["scale"], inputs["seed"],
+                             inputs["overrides"])
     with tabs["Optimise"]:
         optimise_view.optimise_tab(available(), inputs["city"], inputs["scale"])
     with tabs["Edit a design"]:

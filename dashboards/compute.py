@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
@@ -21,6 +21,7 @@ import streamlit as st
 from dashboards import plots
 from dashboards.spec import RunSpec, build_params
 from scenarios.cities import city_for
+from scenarios.precision import check_target, more_reps, selected, status
 from scenarios.registry import scenario as scenario_module
 from scenarios.results import ScenarioResult
 from scenarios.sweep import SweepResult, plan
@@ -68,29 +69,55 @@ def replication(*, city: str, design_toml: str, scenario: str, seed: int, reps: 
 
 
 def sweep(spec: RunSpec, scenario: str, progress: Progress | None = None,
-          done: int = 0, total: int = 0) -> SweepResult:
-    """Every design's replications of one scenario, as one paired SweepResult."""
+          done: int = 0, total: int = 0, reps: int | None = None) -> SweepResult:
+    """Every design's replications of one scenario (the spec's, or `reps`), as one paired sweep."""
+    n = reps or spec.reps
     results = []
     for d, choice in enumerate(spec.designs):
-        for r in range(spec.reps):
+        for r in range(n):
+            # replications past the spec's own keep one cache key whatever the round
             rep = replication(city=spec.city, design_toml=choice.toml, scenario=scenario,
-                              seed=spec.seed, reps=spec.reps, rep=r, scale=spec.scale,
+                              seed=spec.seed, reps=max(spec.reps, r + 1), rep=r, scale=spec.scale,
                               overrides_json=spec.overrides_json(scenario))
             results.append((d, r, rep.result()))
             done += 1
             if progress:
-                progress(done, total, f"{scenario}: {choice.name}, replication {r + 1}/{spec.reps}")
-    return SweepResult(scenario, spec.names, spec.reps, spec.seed, True, tuple(results))
+                progress(done, total, f"{scenario}: {choice.name}, replication {r + 1}/{n}")
+    return SweepResult(scenario, spec.names, n, spec.seed, True, tuple(results))
 
 
-def run_all(spec: RunSpec, progress: Progress | None = None) -> dict[str, SweepResult]:
-    """The sweeps of every scenario of the spec, reporting progress per replication."""
+def run_all(spec: RunSpec, progress: Progress | None = None, precision: float = 0.0,
+            max_reps: int = 50) -> dict[str, SweepResult]:
+    """The sweeps of every scenario of the spec, reporting progress per replication.
+
+    With `precision` > 0, replications are added in rounds until each scenario's headline KPIs
+    meet it (`scenarios.precision`) or `max_reps` is reached; each sweep carries its rows.
+    """
+    if precision:
+        return {s: _precise(spec, s, progress, precision, max_reps) for s in spec.scenarios}
     total = len(spec.scenarios) * len(spec.designs) * spec.reps
     out = {}
     for i, scenario in enumerate(spec.scenarios):
         done = i * len(spec.designs) * spec.reps
         out[scenario] = sweep(spec, scenario, progress, done, total)
     return out
+
+
+def _precise(spec: RunSpec, scenario: str, progress: Progress | None, precision: float,
+             max_reps: int) -> SweepResult:
+    """One scenario's sweep grown in rounds until its headline KPIs meet `precision`."""
+    from scenarios.stats import MIN_REPS
+
+    kpis = selected(scenario)
+    n = max(spec.reps, MIN_REPS)
+    check_target(precision, max(max_reps, n), n)
+    while True:
+        result = sweep(spec, scenario, progress, 0, len(spec.designs) * n, reps=n)
+        rows = status(result, kpis, precision)
+        add = more_reps(rows, n, max(max_reps, n))
+        if not add:
+            return replace(result, precision=tuple(rows))
+        n += add
 
 
 def _spec_key(spec: RunSpec) -> tuple:

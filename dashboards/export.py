@@ -35,7 +35,9 @@ def setting_lines(spec: RunSpec) -> list[str]:
     """Who was compared, where, how often and with which seed."""
     lines = [f"City **{spec.city}**, synthetic population at scale {spec.scale:g}; "
              f"{spec.reps} replication(s) per design and scenario, root seed {spec.seed}; "
-             "95 % confidence intervals (Student t) over replications; differences are paired "
+             "95 % confidence intervals over replications that stay in each quantity's range "
+             "(Student t on the logit scale for shares, the log scale for non-negative "
+             "quantities); differences are paired "
              f"(common random numbers) against **{spec.names[0]}**.", "", "Designs:", ""]
     lines += [f"- **{d.name}** ({d.source}): {d.design().description or 'no description'}"
               for d in spec.designs]

@@ -6,14 +6,14 @@ figures; the numeric tables stay available from `SweepResult.table()`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from scenarios.registry import scenario as scenario_module
-from scenarios.report import comparison_header, comparison_rows, fmt
+from scenarios.report import ci_text as report_ci_text
+from scenarios.report import comparison_header, comparison_rows
 from scenarios.sweep import SweepResult
 from twin.policy import Review
 from twin.policy_report import effect_words, ordinance_label, system_label
@@ -53,11 +53,9 @@ HEADLINES = (
 )
 
 
-def ci_text(mean: float, low: float, high: float, unit: str) -> str:
-    """'mean [low, high]', or the mean alone when the interval is undefined (one replication)."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return fmt(mean, unit)
-    return f"{fmt(mean, unit)} [{fmt(low, unit)}, {fmt(high, unit)}]"
+def ci_text(mean: float, low: float, high: float, unit: str, needs: int = 0) -> str:
+    """'mean [low, high]', or the mean and what is missing when there is no interval."""
+    return report_ci_text(mean, low, high, unit, needs)
 
 
 def comparison_frame(sweep: SweepResult) -> pl.DataFrame:
@@ -94,7 +92,7 @@ def _headline_row(h: Headline, sweep: SweepResult, names: Sequence[str]) -> list
     row = [h.label, h.scenario, unit]
     for name in names:
         r = table.filter(pl.col("design") == name).row(0, named=True)
-        row.append(ci_text(r["mean"], r["ci_low"], r["ci_high"], unit))
+        row.append(ci_text(r["mean"], r["ci_low"], r["ci_high"], unit, r["needs_reps"]))
     for name in names[1:]:
         r = diffs.filter(pl.col("design") == name).row(0, named=True)
         verdict = f" {r['verdict']}" if r["verdict"] else ""

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboards import compute, editor, export, tables
 from dashboards.spec import DesignChoice, RunSpec, upload_choice
+from scenarios.precision import summary_lines
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
 from scenarios.scaling import scale_line
@@ -52,8 +53,11 @@ def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult) -> None:
     st.subheader(f"{scenario}: {mod.TITLE}")
     st.caption(mod.__doc__.strip().splitlines()[0])
     whole_table(tables.comparison_frame(sweep), key=f"kpis:{scenario}")
+    if sweep.precision:
+        st.markdown("\n".join(summary_lines(sweep)))
     with st.expander("What each KPI means"):
-        st.markdown("\n".join(f"- **{k.name}** ({k.unit}): {k.doc}" for k in mod.KPIS))
+        st.markdown("\n".join(f"- **{k.label or k.name}** (`{k.name}`, {k.unit}): {k.doc}"
+                               for k in mod.KPIS))
     pngs = [compute.scenario_plot(spec=spec, scenario=scenario, index=i)
             for i in range(len(mod.PLOTS))]
     shown = [p for p in pngs if p is not None]

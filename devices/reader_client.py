@@ -154,7 +154,13 @@ class ReaderClient:
             self.queue.attempted([t.tap_id for t in batch])
             try:
                 results = self.uplink.send(batch)
-            except (EndpointUnavailable, CredentialsRefused) as exc:
+            except EndpointUnavailable as exc:
+                results = self._one_by_one(batch) if len(batch) > 1 else []
+                if not results:
+                    reachable = False
+                    self._emit("offline", detail=f"{exc}; {len(batch)}+ taps stay queued")
+                    break
+            except CredentialsRefused as exc:
                 reachable = False
                 what = "credentials_refused" if isinstance(exc, CredentialsRefused) else "offline"
                 self._emit(what, detail=f"{exc}; {len(batch)}+ taps stay queued")
@@ -167,6 +173,29 @@ class ReaderClient:
         self._schedule(reachable)
         return SyncReport(counts["recorded"], counts["duplicate"], counts["rejected"],
                           self.queue.counts().pending, reachable)
+
+    def _one_by_one(self, batch: list[contract.Tap]) -> list[contract.TapResult]:
+        """After a failed batch: each tap alone. A tap the endpoint fails on (5xx) while a later one is answered
+        is parked as rejected (`server_error`: kept, reported, not resent), so it cannot block the queue; failed
+        taps with no answer after them stay pending (the endpoint may be down)."""
+        answered: list[contract.TapResult] = []
+        failed: list[contract.Tap] = []
+        for tap in batch:
+            try:
+                (result,) = self.uplink.send([tap])
+            except CredentialsRefused:
+                return answered  # the next batch says so
+            except EndpointUnavailable:
+                failed.append(tap)
+                if len(failed) >= 3 and not answered:  # nothing answers: an outage, not one tap
+                    return []
+                continue
+            answered.append(result)
+            answered += [contract.TapResult(t.tap_id, "rejected", "server_error",
+                                            "the endpoint failed on this tap alone (5xx) while the taps after it "
+                                            "were answered; parked in the queue, not resent") for t in failed]
+            failed = []
+        return answered
 
     def _schedule(self, reachable: bool) -> None:
         s = self.settings

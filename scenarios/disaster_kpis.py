@@ -8,41 +8,62 @@ import numpy as np
 import polars as pl
 
 from scenarios.evacuation import FACE, METHOD_NAMES, PAPER
-from scenarios.results import KPI
+from scenarios.results import COUNT, KPI, MEAN, QUANTILE, SHARE
 
 STATUS_NAMES = ("not_registered", "registered", "no_place", "left")
 
 KPIS = (
-    KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", ""),
-    KPI("checkin_wait_p50_min", "min", "median wait at the check-in desk"),
-    KPI("checkin_wait_p95_min", "min", "95th percentile of that wait"),
-    KPI("checkin_wait_max_min", "min", "longest wait"),
+    KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", "", COUNT,
+        "evacuees who reached a shelter"),
+    KPI("checkin_wait_p50_min", "min", "median wait at the check-in desk", kind=QUANTILE,
+        label="check-in wait, median", floor=1.0),
+    KPI("checkin_wait_p95_min", "min", "95th percentile of that wait", kind=QUANTILE,
+        label="check-in wait, 95th percentile", headline=True, floor=1.0),
+    KPI("checkin_wait_max_min", "min", "longest wait", kind=QUANTILE,
+        label="longest check-in wait", floor=1.0),
     KPI("time_to_95pct_registered_h", "h", "hours after the quake until 95 % of the evacuees are "
-        "registered at a desk (empty if never within the horizon)"),
-    KPI("registered_share", "share", "evacuees registered at a desk by the horizon", "higher"),
-    KPI("hq_error_mean", "share", "mean over time of the HQ's head-count error (sum over "
-        "shelters of |reported - true|) as a share of the peak number of evacuees"),
-    KPI("hq_error_max", "share", "largest such error once every shelter has reported"),
-    KPI("hq_staleness_mean_min", "min", "mean age of the HQ's head counts"),
+        "registered at a desk (empty if never within the horizon)", kind=MEAN,
+        label="time until 95 % of evacuees are registered", headline=True, floor=0.1),
+    KPI("registered_share", "share", "evacuees registered at a desk by the horizon", "higher",
+        SHARE, "evacuees registered by the horizon"),
+    KPI("hq_error_mean", "ratio", "mean over time of the HQ's head-count error (sum over "
+        "shelters of |reported - true|) as a share of the peak number of evacuees (can exceed 1)",
+        kind=MEAN,
+        label="HQ head-count error, mean over time", headline=True, floor=0.01),
+    KPI("hq_error_max", "ratio", "largest such error once every shelter has reported",
+        kind=MEAN, label="HQ head-count error, worst once all reported"),
+    KPI("hq_staleness_mean_min", "min", "mean age of the HQ's head counts", kind=MEAN,
+        label="age of the HQ's head counts, mean"),
     KPI("identified_share", "share", "evacuees the shelter system can name at the horizon",
-        "higher"),
+        "higher", SHARE, "evacuees the shelter system can name"),
     KPI("households_found_all_share", "share", "households that arrived apart and found where "
-        "every member is (look-up or same shelter)", "higher"),
+        "every member is (look-up or same shelter)", "higher", SHARE,
+        "apart households that found every member", headline=True, floor=0.05),
     KPI("households_found_within_6h_share", "share", "households that arrived apart and found "
-        "every member within 6 hours of the first one's arrival", "higher"),
+        "every member within 6 hours of the first one's arrival", "higher", SHARE,
+        "apart households that found every member within 6 h"),
     KPI("family_found_median_h", "h", "median hours from a household's first arrival until all "
-        "members were found (among those found)", ""),
-    KPI("staff_hours", "staff-h", "desk, face-check and transcription staff hours"),
-    KPI("cost_yen", "yen", "staff hours at the design's rate plus the readers bought"),
-    KPI("paper_share", "share", "registrations made on paper forms"),
-    KPI("face_checks", "people", "registrations by face-photo check", ""),
-    KPI("offline_taps", "taps", "taps queued on offline readers and synced later", ""),
+        "members were found (among those found)", "lower", QUANTILE,
+        "time until a household found every member, median"),
+    KPI("staff_hours", "staff-h", "desk, face-check and transcription staff hours", kind=MEAN,
+        label="staff hours at desks, face checks and transcription"),
+    KPI("cost_yen", "yen", "staff hours at the design's rate plus the readers bought", kind=MEAN,
+        label="check-in cost (staff and readers)", headline=True),
+    KPI("paper_share", "share", "registrations made on paper forms", kind=SHARE,
+        label="registrations on paper forms"),
+    KPI("face_checks", "people", "registrations by face-photo check", "", COUNT,
+        "registrations by face-photo check"),
+    KPI("offline_taps", "taps", "taps queued on offline readers and synced later", "", COUNT,
+        "taps queued offline and synced later"),
     KPI("lost_checkins", "people", "card check-ins acknowledged but missing at the end "
-        "(must be 0)"),
-    KPI("redirected", "people", "people sent on from a full shelter", ""),
-    KPI("no_place", "people", "people every shelter turned away"),
+        "(must be 0)", kind=COUNT, label="card check-ins lost (must be 0)"),
+    KPI("redirected", "people", "people sent on from a full shelter", "", COUNT,
+        "people sent on from a full shelter"),
+    KPI("no_place", "people", "people every shelter turned away", kind=COUNT,
+        label="people every shelter turned away"),
     KPI("simulation_events", "events", "events the engine processed: SimPy events, or the fast "
-        "engine's calls (for speed figures; the one KPI that differs between engines)", ""),
+        "engine's calls (for speed figures; the one KPI that differs between engines)", "",
+        COUNT, "events the engine processed"),
 )
 
 

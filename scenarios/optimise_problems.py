@@ -89,14 +89,26 @@ class DesignProblem:
             specs.append((name, params))
         sweeps = run_sweeps(specs, reps, seed, executor=self.executor, progress=progress)
         out: list[Values] = []
-        for i in range(len(points)):
+        for i, p in enumerate(points):
             values = {f"{s.scenario}.{k}": s.values(i, k)
                       for s in sweeps for k in s.results[0][2].kpis}
             parts = [values[n] for n in cost_parts(self.kpis)]
             if parts:
                 values[COST] = np.sum(parts, axis=0)
+            values.update({k: np.full(reps, v) for k, v in review_values(self.design(p)).items()})
             out.append(values)
         return out
+
+
+def review_values(design: Any) -> dict[str, float]:
+    """The review's yen totals of a design: costs, computed benefits and their difference."""
+    from twin.policy import review
+
+    r = review(design)
+    cost = float(sum(c.yen_over_timeline for c in r.cost_lines))
+    benefits = float(sum(e.yen_over_timeline or 0 for e in r.effects if e.computed))
+    return {"review.cost_yen": cost, "review.benefits_yen": benefits,
+            "review.net_yen": benefits - cost}
 
 
 @dataclass

@@ -16,6 +16,13 @@ from typing import Any
 from twin.errors import ValidationError
 
 COST = "cost"  # the derived KPI: the scenarios' cost_yen summed (see kpi_catalogue)
+REVIEW_KPIS = {  # from the review of each trial's design (the same for every replication)
+    "review.cost_yen": ("yen", "lower", "the review's costs over the design's timeline (one-off + "
+                        "yearly; unit costs partly assumptions, see the review)"),
+    "review.benefits_yen": ("yen", "higher", "the review's computed benefits over the design's "
+                            "timeline (valued with benefits.toml; gross, against no service)"),
+    "review.net_yen": ("yen", "higher", "review.benefits_yen minus review.cost_yen"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +219,9 @@ def kpi_catalogue(scenarios: Sequence[str]) -> dict[str, KpiRef]:
     costs = [n for n in out if n.endswith(".cost_yen")]
     if costs:
         out[COST] = KpiRef(COST, "yen", "lower", "cost: " + " + ".join(costs), 0.0, None)
+    for name, (unit, better, label) in REVIEW_KPIS.items():
+        out[name] = KpiRef(name, unit, better, label, None if name == "review.net_yen" else 0.0,
+                           None)
     return out
 
 
@@ -226,5 +236,5 @@ def _bounds(k: Any) -> tuple[float | None, float | None]:
 
 
 def cost_parts(kpis: dict[str, KpiRef]) -> list[str]:
-    """The KPIs that `cost` sums."""
-    return [n for n in kpis if n.endswith(".cost_yen")]
+    """The KPIs that `cost` sums (the scenarios' own, not the review's)."""
+    return [n for n in kpis if n.endswith(".cost_yen") and not n.startswith("review.")]

@@ -24,7 +24,17 @@ from scenarios.params import parse_jst
 from scenarios.payment_system import LedgerWriter, Network, Outcome, client
 from scenarios.payments_params import CHANNELS, FEE_TYPES, OPS, Params  # noqa: F401 (re-exported)
 from scenarios.plotspec import Plot
-from scenarios.results import KPI, ScenarioResult, as_seed_sequence, seed_label
+from scenarios.results import (
+    COUNT,
+    KPI,
+    MEAN,
+    QUANTILE,
+    SHARE,
+    SIGNED,
+    ScenarioResult,
+    as_seed_sequence,
+    seed_label,
+)
 from scenarios.streams import Streams
 from twin.clock import DAY
 from twin.errors import ValidationError
@@ -37,23 +47,40 @@ TITLE = "payment throughput"
 # back-offs are drawn in event order)
 
 KPIS = (
-    KPI("requests", "requests", "logical requests made (each may take several attempts)", ""),
-    KPI("payments_per_s", "payments/s", "fee payments posted per second of load", "higher"),
+    KPI("requests", "requests", "logical requests made (each may take several attempts)", "",
+        COUNT, "requests made"),
+    KPI("payments_per_s", "payments/s", "fee payments posted per second of load (follows the "
+        "design's request mix under the same offered load, so no direction is better)", "",
+        MEAN, "fee payments posted per second"),
     KPI("throughput_per_s", "requests/s", "ledger requests answered per second of load (fees, "
-        "top-ups, points)", "higher"),
-    KPI("latency_p50_ms", "ms", "median time from first attempt to answer"),
-    KPI("latency_p99_ms", "ms", "99th percentile of that time"),
-    KPI("lost", "requests", "answered as posted but missing from the ledger (must be 0)"),
-    KPI("duplicated", "postings", "postings beyond one per idempotency key (must be 0)"),
-    KPI("gave_up", "requests", "requests never answered after every attempt"),
-    KPI("retried_share", "share", "requests that needed more than one attempt"),
-    KPI("replayed", "requests", "answers that were idempotent replays of a first posting", ""),
-    KPI("refused", "requests", "requests refused by a ledger rule (e.g. funds)", ""),
-    KPI("reconciled", "1 = yes", "the ledger's reconciliation report passed", "higher"),
-    KPI("revenue_mismatch_yen", "yen", "fee revenue in the book minus posted fees (must be 0)"),
-    KPI("writer_kills", "kills", "writer processes killed", ""),
-    KPI("rolled_back", "requests", "requests in transactions lost with a killed writer", ""),
-    KPI("electronic_share", "share", "fee payments made without cash", "higher"),
+        "top-ups, points)", "higher", MEAN, "payment throughput", headline=True),
+    KPI("latency_p50_ms", "ms", "median time from first attempt to answer", kind=QUANTILE,
+        label="payment latency, median"),
+    KPI("latency_p99_ms", "ms", "99th percentile of that time", kind=QUANTILE,
+        label="payment latency, 99th percentile", headline=True),
+    KPI("lost", "requests", "answered as posted but missing from the ledger (must be 0)",
+        kind=COUNT, label="payments lost (must be 0)", headline=True, floor=1.0),
+    KPI("duplicated", "postings", "postings beyond one per idempotency key (must be 0)",
+        kind=COUNT, label="payments posted twice (must be 0)", headline=True,
+        floor=1.0),
+    KPI("gave_up", "requests", "requests never answered after every attempt", kind=COUNT,
+        label="requests never answered"),
+    KPI("retried_share", "share", "requests that needed more than one attempt", kind=SHARE,
+        label="requests that needed a retry"),
+    KPI("replayed", "requests", "answers that were idempotent replays of a first posting", "",
+        COUNT, "answers replayed by idempotency key"),
+    KPI("refused", "requests", "requests refused by a ledger rule (e.g. funds)", "", COUNT,
+        "requests refused by a ledger rule"),
+    KPI("reconciled", "1 = yes", "the ledger's reconciliation report passed", "higher", SHARE,
+        "runs whose ledger reconciled"),
+    KPI("revenue_mismatch_yen", "yen", "fee revenue in the book minus posted fees (must be 0)",
+        "", SIGNED, "fee revenue mismatch (must be 0)"),
+    KPI("writer_kills", "kills", "writer processes killed", "", COUNT,
+        "writer processes killed (injected)"),
+    KPI("rolled_back", "requests", "requests in transactions lost with a killed writer", "",
+        COUNT, "requests rolled back with a killed writer"),
+    KPI("electronic_share", "share", "fee payments made without cash", "higher", SHARE,
+        "fee payments made without cash"),
 )
 FAULTS = (("writer_kill_before_commit_at_s", "writer killed before a commit"),
           ("writer_kill_after_commit_at_s", "writer killed after a commit"))

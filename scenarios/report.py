@@ -9,7 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from scenarios.plots import draw
+from scenarios.precision import summary_lines
 from scenarios.registry import scenario as scenario_module
+from scenarios.results import KPI
 from scenarios.sweep import SweepResult
 
 
@@ -29,26 +31,31 @@ def fmt(x: float | None, unit: str = "") -> str:
     return f"{x:.3g}"
 
 
-def _ci_text(mean: float, low: float, high: float, unit: str) -> str:
-    """'mean [low, high]' or just the mean when the interval is undefined."""
-    if not (math.isfinite(low) and math.isfinite(high)):
+def ci_text(mean: float, low: float, high: float, unit: str, needs: int = 0) -> str:
+    """'mean [low, high]'; the mean and what is missing when there is no interval."""
+    if needs:
+        return f"{fmt(mean, unit)} (interval needs ≥ {needs} replications)"
+    if math.isnan(low) or math.isnan(high):
         return fmt(mean, unit)
-    return f"{fmt(mean, unit)} [{fmt(low, unit)}, {fmt(high, unit)}]"
+    hi = "∞" if math.isinf(high) else fmt(high, unit)
+    return f"{fmt(mean, unit)} [{fmt(low, unit)}, {hi}]"
 
 
 def comparison_rows(sweep: SweepResult) -> list[list[str]]:
-    """Rows of KPI | unit | each design's mean [95 % CI] | each difference [CI] verdict."""
+    """Rows of KPI (in words) | unit | each design's mean [95 % CI] | each difference, verdict."""
     table, diffs = sweep.table(), sweep.differences()
     rows = []
     for kpi in scenario_module(sweep.scenario).KPIS:
         t = table.filter(pl.col("kpi") == kpi.name)
-        row = [kpi.name, kpi.unit]
+        row = [kpi.label or kpi.name, kpi.unit]
         for name in sweep.designs:
             r = t.filter(pl.col("design") == name).row(0, named=True)
-            row.append(_ci_text(r["mean"], r["ci_low"], r["ci_high"], kpi.unit))
+            row.append(ci_text(r["mean"], r["ci_low"], r["ci_high"], kpi.unit, r["needs_reps"]))
         for r in diffs.filter(pl.col("kpi") == kpi.name).iter_rows(named=True):
-            v = f" {r['verdict']}" if r["verdict"] else ""
-            row.append(_ci_text(r["difference"], r["ci_low"], r["ci_high"], kpi.unit) + v)
+            needs = r["needs_reps"]
+            text = ci_text(r["difference"], r["ci_low"], r["ci_high"], kpi.unit)
+            row.append(f"{text} {r['verdict']}".strip() if not needs or not r["verdict"]
+                       else f"{text} ({r['verdict']})")
         rows.append(row)
     return rows
 
@@ -77,7 +84,14 @@ def comparison_text(sweep: SweepResult) -> str:
     """The KPI comparison of one sweep as plain text."""
     head = (f"{sweep.scenario}: {len(sweep.designs)} design(s) x {sweep.reps} replication(s), "
             f"seed {sweep.seed}, {'paired (common random numbers)' if sweep.paired else 'independent'}")
-    return head + "\n" + text_table(comparison_header(sweep), comparison_rows(sweep))
+    body = text_table(comparison_header(sweep), comparison_rows(sweep))
+    return "\n".join([head, body, *summary_lines(sweep)])
+
+
+def _direction(k: KPI) -> str:
+    """The KPI's good direction in words."""
+    return {"lower": "lower is better", "higher": "higher is better"}.get(k.better,
+                                                                          "no better direction")
 
 
 def write_sweep(sweep: SweepResult, out: Path) -> dict[str, list[Path]]:
@@ -114,11 +128,17 @@ def markdown_report(sweeps: Sequence[SweepResult], files: dict[str, dict[str, li
     for sweep in sweeps:
         mod = scenario_module(sweep.scenario)
         lines += [f"## {sweep.scenario}: {mod.TITLE}", "", mod.__doc__.strip().splitlines()[0], "",
-                  f"{sweep.reps} replication(s) per design; 95 % confidence intervals (Student t); "
-                  f"differences are {'paired (common random numbers)' if sweep.paired else 'Welch'}"
-                  f" against **{sweep.designs[0]}**.", "",
+                  f"{sweep.reps} replication(s) per design; 95 % confidence intervals that stay in "
+                  "each quantity's range (Student t on the logit scale for shares, on the log "
+                  "scale for non-negative quantities); differences are "
+                  f"{'paired (common random numbers)' if sweep.paired else 'Welch'} against "
+                  f"**{sweep.designs[0]}**, tagged better/worse only when their interval excludes"
+                  " 0 and the KPI has a good direction.", "",
                   markdown_table(comparison_header(sweep), comparison_rows(sweep)), ""]
-        lines += [f"- **{k.name}** ({k.unit}): {k.doc}" for k in mod.KPIS] + [""]
+        if sweep.precision:
+            lines += [*summary_lines(sweep), ""]
+        lines += [f"- **{k.label or k.name}** (`{k.name}`, {k.unit}; {_direction(k)}): {k.doc}"
+                  for k in mod.KPIS] + [""]
         lines += [f"![{p.stem}]({p.name})" for p in files[sweep.scenario]["plots"]] + [""]
         notes = sorted({n for _, _, r in sweep.results for n in r.notes})
         if notes:

@@ -11,15 +11,60 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+SHARE, MEAN, QUANTILE, COUNT, SIGNED = "share", "mean", "quantile", "count", "signed"
+KINDS = (SHARE, MEAN, QUANTILE, COUNT, SIGNED)
+DIRECTIONS = ("lower", "higher", "")
+_BOUNDS = {SHARE: (0.0, 1.0), MEAN: (0.0, math.inf), QUANTILE: (0.0, math.inf),
+           COUNT: (0.0, math.inf), SIGNED: (-math.inf, math.inf)}
+
 
 @dataclass(frozen=True, slots=True)
 class KPI:
-    """A key performance indicator: its name, unit, meaning and which direction is better."""
+    """A key performance indicator, declared once: what it means, its range and its good direction.
+
+    `kind` says what one replication's value is and so which interval suits it: a share in
+    [0, 1], the mean of a non-negative quantity, a per-replication quantile (p95 wait), a count
+    of events, or a signed quantity. `better` is the good direction ("lower", "higher" or ""
+    for a figure to read, which never gets a better/worse verdict). `low`/`high` override the
+    kind's range. `headline` KPIs are the ones `--precision` drives to the target by default;
+    `floor` is the magnitude below which precision is judged absolutely (half-width <= R x
+    floor) instead of relative to a mean near zero.
+    """
 
     name: str
     unit: str
     doc: str
-    better: str = "lower"  # "lower", "higher" or "" (neither; a count to read)
+    better: str = "lower"
+    kind: str = MEAN
+    label: str = ""
+    headline: bool = False
+    floor: float = 0.0
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.better not in DIRECTIONS:
+            raise ValueError(f"KPI {self.name}: better must be one of {DIRECTIONS}, got "
+                             f"{self.better!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"KPI {self.name}: kind must be one of {KINDS}, got {self.kind!r}")
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"KPI {self.name}: empty range [{lo}, {hi}]")
+        if not (self.floor >= 0 and math.isfinite(self.floor)):
+            raise ValueError(f"KPI {self.name}: floor must be finite and >= 0, got {self.floor}")
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The range a value (and so any interval of its mean) must stay in."""
+        lo, hi = _BOUNDS[self.kind]
+        return (lo if self.low is None else float(self.low),
+                hi if self.high is None else float(self.high))
+
+    @property
+    def title(self) -> str:
+        """The planner-facing name with its unit, e.g. 'check-in wait, 95th percentile (min)'."""
+        return f"{self.label or self.name.replace('_', ' ')} ({self.unit})"
 
 
 def seed_label(seed: int | np.random.SeedSequence) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,21 @@ import polars as pl
 
 from scenarios.params import ScenarioParams
 from scenarios.registry import scenario as scenario_module
-from scenarios.results import ScenarioResult
-from scenarios.stats import diff_ci, mean_ci
+from scenarios.results import KPI, ScenarioResult
+from scenarios.stats import Interval, diff_ci, mean_ci, relative_half_width, verdict
 from twin.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 Progress = Callable[[int, int, str], None]
+TABLE_SCHEMA = {"scenario": pl.Utf8, "kpi": pl.Utf8, "label": pl.Utf8, "unit": pl.Utf8,
+                "kind": pl.Utf8, "design": pl.Utf8, "n": pl.Int64, "mean": pl.Float64,
+                "ci_low": pl.Float64, "ci_high": pl.Float64, "half_width": pl.Float64,
+                "rel_half_width": pl.Float64, "needs_reps": pl.Int64}
+DIFF_SCHEMA = {"scenario": pl.Utf8, "kpi": pl.Utf8, "label": pl.Utf8, "unit": pl.Utf8,
+               "design": pl.Utf8, "versus": pl.Utf8, "difference": pl.Float64,
+               "ci_low": pl.Float64, "ci_high": pl.Float64, "n": pl.Int64,
+               "needs_reps": pl.Int64, "verdict": pl.Utf8}
+__all__ = ["SweepResult", "Task", "plan", "run_sweep", "run_sweeps", "start_ray", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -39,21 +48,27 @@ class Task:
 
 
 def plan(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int,
-         common_random_numbers: bool = True) -> list[Task]:
-    """The tasks of a sweep: every design's parameters times `reps` seed streams."""
+         common_random_numbers: bool = True, start: int = 0) -> list[Task]:
+    """The tasks of a sweep: every design's parameters times `reps` seed streams.
+
+    Replication r's stream is child r of `SeedSequence(seed)` (with common random numbers) or
+    child r * designs + d (independent streams), so a later round (`start` > 0) continues the
+    same streams a single bigger sweep would use.
+    """
     if not (isinstance(reps, int) and reps >= 1):
         raise ValidationError(f"reps must be a whole number >= 1, got {reps!r}")
     if not params:
         raise ValidationError("a sweep needs at least one design")
     scenario_module(scenario)
-    root = np.random.SeedSequence(seed)
-    if common_random_numbers:
-        streams = root.spawn(reps)
-        return [Task(scenario, d, r, p, streams[r]) for d, p in enumerate(params)
-                for r in range(reps)]
-    streams = root.spawn(reps * len(params))
-    return [Task(scenario, d, r, p, streams[d * reps + r]) for d, p in enumerate(params)
-            for r in range(reps)]
+    if not (isinstance(start, int) and start >= 0):
+        raise ValidationError(f"start must be a whole number >= 0, got {start!r}")
+    k = len(params)
+
+    def child(i: int) -> np.random.SeedSequence:
+        return np.random.SeedSequence(seed, spawn_key=(i,))  # = SeedSequence(seed).spawn(...)[i]
+
+    return [Task(scenario, d, r, p, child(r if common_random_numbers else r * k + d))
+            for d, p in enumerate(params) for r in range(start, start + reps)]
 
 
 def run_task(task: Task) -> ScenarioResult:
@@ -72,6 +87,15 @@ class SweepResult:
     paired: bool
     results: tuple[tuple[int, int, ScenarioResult], ...]  # (design index, rep, result)
     wall_seconds: float = field(default=0.0, compare=False)
+    precision: tuple[dict[str, Any], ...] = field(default=(), compare=False)  # see precision.py
+
+    def extended(self, more: SweepResult) -> SweepResult:
+        """This sweep with a later round's replications of the same designs added."""
+        if (more.scenario, more.designs, more.seed, more.paired) != (
+                self.scenario, self.designs, self.seed, self.paired):
+            raise ValidationError("only a later round of the same sweep can extend it")
+        return replace(self, reps=self.reps + more.reps, results=self.results + more.results,
+                       wall_seconds=self.wall_seconds + more.wall_seconds)
 
     def kpis(self) -> pl.DataFrame:
         """One row per (design, replication, KPI): the value."""
@@ -94,11 +118,14 @@ class SweepResult:
         rows = []
         for kpi in mod.KPIS:
             for d, name in enumerate(self.designs):
-                ci = mean_ci(self.values(d, kpi.name))
-                rows.append({"scenario": self.scenario, "kpi": kpi.name, "unit": kpi.unit,
-                             "design": name, "n": ci.n, "mean": ci.mean, "ci_low": ci.low,
-                             "ci_high": ci.high, "half_width": ci.half_width})
-        return pl.DataFrame(rows)
+                ci = _declared(kpi, self.scenario, mean_ci, self.values(d, kpi.name))
+                rows.append({"scenario": self.scenario, "kpi": kpi.name, "label": kpi.title,
+                             "unit": kpi.unit, "kind": kpi.kind, "design": name, "n": ci.n,
+                             "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
+                             "half_width": ci.half_width,
+                             "rel_half_width": relative_half_width(ci, kpi.floor),
+                             "needs_reps": ci.needs})
+        return pl.DataFrame(rows, schema=TABLE_SCHEMA)
 
     def differences(self) -> pl.DataFrame:
         """Per KPI and design after the first: mean difference to the first design and its CI."""
@@ -107,15 +134,14 @@ class SweepResult:
         for kpi in mod.KPIS:
             ref = self.values(0, kpi.name)
             for d in range(1, len(self.designs)):
-                ci = diff_ci(ref, self.values(d, kpi.name), paired=self.paired)
-                rows.append({"scenario": self.scenario, "kpi": kpi.name, "unit": kpi.unit,
-                             "design": self.designs[d], "versus": self.designs[0],
-                             "difference": ci.mean, "ci_low": ci.low, "ci_high": ci.high,
-                             "verdict": verdict(kpi.better, ci.low, ci.high)})
-        schema = {"scenario": pl.Utf8, "kpi": pl.Utf8, "unit": pl.Utf8, "design": pl.Utf8,
-                  "versus": pl.Utf8, "difference": pl.Float64, "ci_low": pl.Float64,
-                  "ci_high": pl.Float64, "verdict": pl.Utf8}
-        return pl.DataFrame(rows, schema=schema)
+                ci = _declared(kpi, self.scenario, diff_ci, ref, self.values(d, kpi.name),
+                               self.paired)
+                rows.append({"scenario": self.scenario, "kpi": kpi.name, "label": kpi.title,
+                             "unit": kpi.unit, "design": self.designs[d],
+                             "versus": self.designs[0], "difference": ci.mean,
+                             "ci_low": ci.low, "ci_high": ci.high, "n": ci.n,
+                             "needs_reps": ci.needs, "verdict": verdict(kpi.better, ci)})
+        return pl.DataFrame(rows, schema=DIFF_SCHEMA)
 
     def frame(self, name: str) -> pl.DataFrame:
         """One named frame of every replication, stacked with design and rep columns."""
@@ -124,12 +150,13 @@ class SweepResult:
         return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
 
-def verdict(better: str, low: float, high: float) -> str:
-    """'better', 'worse' or 'no clear difference' from a difference's CI and the KPI's direction."""
-    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 <= high or not better:
-        return "no clear difference" if better else ""
-    lower = high < 0
-    return "better" if lower == (better == "lower") else "worse"
+def _declared(kpi: KPI, scenario: str, interval: Callable[..., Interval], *args: Any) -> Interval:
+    """`interval(*args, kpi.bounds)`, naming the KPI when its values leave the declared range."""
+    try:
+        return interval(*args, kpi.bounds)
+    except ValueError as exc:
+        raise ValidationError(f"KPI {kpi.name} of {scenario}: {exc}; its kind ({kpi.kind}) or "
+                              "range is declared wrong") from exc
 
 
 def run_sweep(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: int = 0,
@@ -142,11 +169,24 @@ def run_sweep(scenario: str, params: Sequence[ScenarioParams], reps: int, seed: 
 
 def run_sweeps(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], reps: int, seed: int = 0,
                executor: str = "ray", progress: Progress | None = None,
-               common_random_numbers: bool = True) -> list[SweepResult]:
-    """Several scenarios' sweeps at once (all tasks submitted together, so no core idles)."""
+               common_random_numbers: bool = True, start: int = 0) -> list[SweepResult]:
+    """Several scenarios' sweeps at once (all tasks submitted together, so no core idles).
+
+    `start` > 0 runs replications start .. start + reps - 1 (a later round of the same sweep).
+    """
     if executor not in ("ray", "local"):
         raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
-    plans = [plan(name, params, reps, seed, common_random_numbers) for name, params in specs]
+    plans = [plan(name, params, reps, seed, common_random_numbers, start)
+             for name, params in specs]
+    return run_plans(specs, plans, seed, executor, progress, common_random_numbers)
+
+
+def run_plans(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], plans: Sequence[list[Task]],
+              seed: int, executor: str = "ray", progress: Progress | None = None,
+              common_random_numbers: bool = True) -> list[SweepResult]:
+    """Run every spec's planned tasks together (each plan may have its own replications)."""
+    if executor not in ("ray", "local"):
+        raise ValidationError(f"executor must be 'ray' or 'local', got {executor!r}")
     tasks = [t for p in plans for t in p]
     t0 = time.perf_counter()
     if executor == "ray":
@@ -163,6 +203,7 @@ def run_sweeps(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], reps: int,
         results = tuple((t.design_index, t.rep, r) for t, r in zip(p, outs[i:i + len(p)],
                                                                      strict=True))
         i += len(p)
+        reps = len({t.rep for t in p})
         sweeps.append(SweepResult(name, tuple(x.design for x in params), reps, seed,
                                   common_random_numbers, results, wall))
     return sweeps

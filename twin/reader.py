@@ -99,6 +99,7 @@ class Reader:
         self.online, self.sink, self.rng = bool(online), sink, rng
         self.challenge_ttl = float(challenge_ttl)
         self._outstanding: OrderedDict[bytes, float] = OrderedDict()  # challenge -> expiry
+        self._used_until: OrderedDict[bytes, float] = OrderedDict()  # admitted challenges -> expiry
         self._used: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
         self._used_set: set[bytes] = set()
         self._seen: deque[bytes] = deque(maxlen=_SEEN_SIGNATURES)
@@ -179,6 +180,27 @@ class Reader:
             out.popitem(last=False)
         out[nonce] = now + self.challenge_ttl
         return nonce
+
+    def admit(self, challenge: bytes, expiry: float, now: float) -> None:
+        """Take a challenge issued elsewhere (signed and checked statelessly by a service) as outstanding until
+        `expiry`; a used one stays used (the replay set keeps it until it would have expired anyway)."""
+        if not hasattr(self, "_used_until"):  # a reader restored from a snapshot taken before admit existed
+            self._used_until = OrderedDict()
+        self._forget_used(now)
+        if challenge not in self._used_set:
+            self._outstanding[challenge] = float(expiry)
+            self._used_until[challenge] = float(expiry)
+
+    def _forget_used(self, now: float) -> None:
+        """Drop used admitted challenges past their expiry (they can no longer be answered anyway)."""
+        gone = self._used_until
+        while gone:
+            challenge, expiry = next(iter(gone.items()))
+            if expiry >= now:
+                break
+            gone.popitem(last=False)
+            if challenge in self._used_set and challenge not in self._outstanding:
+                self._used_set.discard(challenge)
 
     def _consume(self, challenge: bytes, serial: int, now: float) -> None:
         if challenge in self._used_set:

@@ -161,4 +161,4 @@ def test_no_bad_input_ever_gets_a_500(live, path, body, who):
 def test_extreme_but_well_formed_taps_are_answered_not_crashed(live, tap_changes):
     dev = live.device("shelter")
     r = live.http.post(contract.TAPS_PATH, json={**live.tap(dev, 1), **tap_changes}, headers=live.headers(dev))
-    assert 400 <= r.status_code < 500 and r.json()["status"] == "rejected" or r.json()["error"]
+    assert 400 <= r.status_code < 500 and r.json()["error"], r.text

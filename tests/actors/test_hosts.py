@@ -186,7 +186,9 @@ def test_a_session_token_carries_the_login_and_refuses_tampering_and_age(tmp_pat
     c, _ = creds(tmp_path)
     ident = {"resident_id": 7, "method": "jpki_user_cert", "assurance": "HIGH", "at": T_LIVE, "card_serial": 70}
     token, expires = c.session_token(ident)
-    assert expires == T_LIVE + 1800 and c.resident(f"Bearer {token}", T_LIVE + 60) == ident
+    got = c.resident(f"Bearer {token}", T_LIVE + 60)
+    assert expires == T_LIVE + 1800 and {k: got[k] for k in ident} == ident
+    assert got["exp"] == expires and len(got["sid"]) == 16  # a session id, so a logout can end this session
     body, sig = token.split(".")
     import base64
     import json

@@ -33,7 +33,7 @@ def frame(at, first_column: str):
 
 def kpi_table(at, scenario: str):
     """The KPI comparison table of one scenario (its rows are the scenario's KPIs)."""
-    names = [k.name for k in scenario_module(scenario).KPIS]
+    names = [k.label or k.name for k in scenario_module(scenario).KPIS]
     found = [f for f in frames(at, "KPI") if f["KPI"].tolist() == names]
     assert found, f"no KPI table for {scenario}"
     return found[0]

@@ -77,7 +77,7 @@ def test_the_sweep_command_runs_on_a_cluster_address_and_writes_its_files(ray_se
     kpis = pl.read_parquet(tmp_path / "payments_kpis.parquet")
     assert kpis.height == 2 * 2 * len(set(kpis["kpi"]))
     report = (tmp_path / "report.md").read_text()
-    assert "| lost |" in report and "baseline" in report
+    assert "| payments lost (must be 0) | requests |" in report and "baseline" in report
     assert list(tmp_path.glob("payments_*.png"))
 
 
@@ -86,4 +86,4 @@ def test_the_comparison_prints_each_design_with_intervals_and_the_difference(des
 
     text = comparison_text(run_sweep("payments", designs, reps=2, seed=1, executor="local"))
     assert "baseline (mean [95% CI])" in text and "full − baseline" in text
-    assert "electronic_share" in text and "better" in text
+    assert "fee payments made without cash" in text and "better" in text

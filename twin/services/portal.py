@@ -231,6 +231,14 @@ class Portal:
         if self._read_at[message_id - 1] is None:
             self._read_at[message_id - 1] = float(now)
 
+    def holds(self, resident_id: int, message_id: int) -> bool:
+        """Whether message `message_id` is in resident `resident_id`'s mailbox."""
+        return 1 <= message_id <= len(self._resident) and self._resident[message_id - 1] == int(resident_id)
+
+    def is_read(self, message_id: int) -> bool:
+        """Whether a message (that exists) was marked read."""
+        return self._read_at[message_id - 1] is not None
+
     def unread_count(self, resident_id: int) -> int:
         """How many unread messages wait for a resident (a count, no content)."""
         return sum(1 for m in self._box.get(int(resident_id), []) if self._read_at[m - 1] is None)
