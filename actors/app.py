@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from actors import (
     routes_cards,
     routes_city,
+    routes_forecast,
     routes_linkage,
     routes_ops,
     routes_readers,
@@ -82,7 +83,8 @@ def make_app() -> FastAPI:
         return JSONResponse({"error": "internal", "detail": f"{type(exc).__name__}: the service failed; "
                              "nothing was acknowledged, retry with the same key"}, status_code=500)
 
-    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_linkage):
+    for module in (routes_readers, routes_residents, routes_city, routes_cards, routes_ops, routes_linkage,
+                   routes_forecast):
         app.include_router(module.router)
     app.add_middleware(Edge)  # sizes, authentication before the body, rates (actors/edge.py)
     return app

@@ -18,7 +18,7 @@ def main(argv: list[str]) -> int:
     from twin.design import design_fields
 
     quick = "--quick" in argv
-    trials, reps, scale, rounds = (4, 2, 0.02, 1) if quick else (8, 2, 0.1, 2)
+    trials, reps, scale, rounds = (4, 3, 0.02, 1) if quick else (8, 3, 0.1, 2)
     fields = {f.key: f for f in design_fields()}
     variables = (parse_variable("safety.readers_per_shelter=1:8", fields),
                  parse_variable("safety.paper_form_staff_per_shelter=1:6", fields))

@@ -22,8 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "against the stated tolerance. Figures the twin cannot reproduce are listed as such. "
         "Exit 0, or 1 with --strict when a figure fails.",
     )
-    p.add_argument("--output", type=Path, default=None,
-                   help="where to write the fitted parameters (default: calibration/fitted/params.json)")
+    p.add_argument("--output", "--out", type=Path, default=None,
+                   help="where to write the fitted parameters (default: calibration/fitted/params.json; "
+                   "with --from-drill: drill_params.json)")
+    p.add_argument("--from-drill", type=Path, default=None, metavar="DATA_FOLDER",
+                   help="fit to what a drill recorded in a live service's data folder instead "
+                   "(card reader service times, arrivals); write a parameter file for "
+                   "`run.py scenario disaster --set @FILE` (see docs/twin-loop.md)")
+    p.add_argument("--busy-gap", type=float, default=None, metavar="S",
+                   help="with --from-drill: longest gap between two taps at a reader still counted "
+                   "as service, not idle time (default: 180)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling in the validation (default: 0)")
     p.add_argument("--no-scenarios", action="store_true",
                    help="skip the checks that run the scenarios at small scale (faster)")
@@ -39,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
     from calibration.validate import table_text, tally_of, validation_table
     from twin.errors import ValidationError
 
+    if args.from_drill is not None:
+        from cli.calibrate_drill import run_drill
+
+        return run_drill(args)
+    if args.busy_gap is not None:
+        raise ValidationError("--busy-gap applies only with --from-drill")
     target = Path(args.output or PARAMS_PATH)
     if target.is_dir() or (target.parent.exists() and not target.parent.is_dir()):
         raise ValidationError(f"cannot write the fitted parameters to {target}: not a file path in a folder")

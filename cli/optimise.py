@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="share of the population to build (default: the study's)")
     p.add_argument("--trials", type=int, default=24, help="trials in the search (default: 24)")
     p.add_argument("--reps", type=int, default=3,
-                   help="replications per trial, at least 2 (default: 3)")
+                   help="replications per trial, at least 3 (default: 3)")
     p.add_argument("--final-reps", type=int, default=None,
                    help="replications for the finalists (default: 3 x --reps)")
     p.add_argument("--finalists", type=int, default=3,

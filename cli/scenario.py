@@ -21,7 +21,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="share of the population to build, (0, 1] (default: the scenario's, 0.05)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario parameter (e.g. evacuation_share=0.2) or, with a "
-                   "dotted key, a design field (e.g. safety.readers_per_shelter=6); repeatable")
+                   "dotted key, a design field (e.g. safety.readers_per_shelter=6); @FILE reads a parameter "
+                   "file (e.g. from run.py calibrate --from-drill); repeatable")
     add_engine_option(p)
 
 

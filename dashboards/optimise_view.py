@@ -65,7 +65,7 @@ def optimise_tab(designs: list[str], city: str, scale: float) -> None:
                               DEFAULT_TARGETS, key="opt:targets")
     objective = right.text_input("Minimise", "cost", key="opt:objective")
     trials = int(right.number_input("Trials", 2, 200, 12, key="opt:trials"))
-    reps = int(right.number_input("Replications per trial", 2, 20, 2, key="opt:reps"))
+    reps = int(right.number_input("Replications per trial", 3, 20, 3, key="opt:reps"))
     if not st.button("Search", type="primary", key="opt:run"):
         return
     try:

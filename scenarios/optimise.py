@@ -21,6 +21,7 @@ from scenarios.optimise_space import KpiRef, Objective, Target, Variable
 from twin.errors import ValidationError
 
 Say = Callable[[str], None]
+MIN_REPS = 3  # replications per trial, at the least
 Point = dict[str, float]
 
 
@@ -54,16 +55,12 @@ class Estimate:
 
 
 def estimate(kpi: KpiRef, values: np.ndarray) -> Estimate:
-    """The KPI's interval over replications, kept inside the quantity's range."""
+    """The KPI's 95 % interval over replications, of the kind its range calls for (never outside it)."""
     from scenarios.stats import mean_ci
 
-    ci = mean_ci(values)
-    low, high = ci.low, ci.high
-    if kpi.lo is not None and math.isfinite(low):
-        low = max(low, kpi.lo)
-    if kpi.hi is not None and math.isfinite(high):
-        high = min(high, kpi.hi)
-    return Estimate(ci.mean, low, high, ci.n)
+    bounds = (-math.inf if kpi.lo is None else kpi.lo, math.inf if kpi.hi is None else kpi.hi)
+    ci = mean_ci(values, bounds)
+    return Estimate(ci.mean, ci.low, ci.high, ci.n)
 
 
 @dataclass(frozen=True)
@@ -155,7 +152,7 @@ def _judge(number: int, point: Point, values: dict[str, np.ndarray], reps: int,
     """A point's estimates, target slacks and objective means."""
     names = {t.kpi.name for t in targets} | {o.kpi.name for o in objectives}
     est = {n: estimate(kpis[n], values[n]) for n in sorted(names)}
-    slacks = tuple(t.slack(est[t.kpi.name].low, est[t.kpi.name].high) if reps >= 2
+    slacks = tuple(t.slack(est[t.kpi.name].low, est[t.kpi.name].high) if reps >= MIN_REPS
                    else -math.inf for t in targets)
     return Trial(number, dict(point), reps, est, slacks,
                  tuple(est[o.kpi.name].mean for o in objectives))
@@ -247,9 +244,10 @@ def check_request(problem: Problem, targets: Sequence[Target], objectives: Seque
                            ("finalists", finalists, 1)):
         if not (isinstance(x, int) and x >= least):
             raise ValidationError(f"--{name} must be a whole number >= {least}, got {x!r}")
-    if not (isinstance(reps, int) and reps >= 2):
-        raise ValidationError(f"--reps must be at least 2 (a target is judged by an interval, "
-                              f"which one replication cannot give), got {reps!r}")
+    if not (isinstance(reps, int) and reps >= MIN_REPS):
+        raise ValidationError(f"--reps must be at least {MIN_REPS} (a target is judged by a 95 % "
+                              "interval; with 2 replications Student's t is 12.7 and no interval is "
+                              f"narrow enough to meet anything), got {reps!r}")
     for t in targets:
         if t.kpi.name not in problem.kpis:
             raise ValidationError(f"target KPI {t.kpi.name!r} is not reported by this problem")

@@ -215,7 +215,7 @@ def kpi_catalogue(scenarios: Sequence[str]) -> dict[str, KpiRef]:
         for k in scenario_module(name).KPIS:
             lo, hi = _bounds(k)
             out[f"{name}.{k.name}"] = KpiRef(f"{name}.{k.name}", k.unit, k.better,
-                                             getattr(k, "label", "") or k.doc, lo, hi)
+                                             k.title, lo, hi)
     costs = [n for n in out if n.endswith(".cost_yen")]
     if costs:
         out[COST] = KpiRef(COST, "yen", "lower", "cost: " + " + ".join(costs), 0.0, None)
@@ -226,13 +226,9 @@ def kpi_catalogue(scenarios: Sequence[str]) -> dict[str, KpiRef]:
 
 
 def _bounds(k: Any) -> tuple[float | None, float | None]:
-    """A KPI's declared range (shares in [0, 1]; non-negative by default for counts and times)."""
-    lo, hi = getattr(k, "lo", None), getattr(k, "hi", None)
-    if lo is not None or hi is not None:
-        return lo, hi
-    if k.unit == "share":
-        return 0.0, 1.0
-    return None, None
+    """A KPI's declared range (None for an open end)."""
+    lo, hi = k.bounds
+    return (lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None)
 
 
 def cost_parts(kpis: dict[str, KpiRef]) -> list[str]:

@@ -153,11 +153,16 @@ class ScenarioParams:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings from the command line as a dict (VALUE parsed as JSON when it can be)."""
+    """`KEY=VALUE` strings (VALUE parsed as JSON when it can be) and `@FILE` parameter files as one dict."""
     import json
 
     out: dict[str, Any] = {}
     for pair in pairs:
+        if pair.startswith("@"):  # a parameter file, e.g. from `run.py calibrate --from-drill`
+            from calibration.fit_drill import overrides_from_file
+
+            out |= overrides_from_file(pair[1:])
+            continue
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ValidationError(f"override {pair!r} must look like KEY=VALUE")
