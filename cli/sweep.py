@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reps", type=int, default=5, help="replications per design (default: 5)")
     add_run_options(p)
     add_precision_options(p)
+    p.add_argument("--cities", nargs="+", default=None, metavar="CITY",
+                   help="run the sweep in each of these cities ('all': every city preset), all "
+                   "cities' tasks at once; a table per city, files in --out/CITY (not with --city)")
     p.add_argument("--address", default=None,
                    help="Ray cluster address (e.g. 10.0.0.5:6379 or 'auto'); default: start a "
                    "local Ray for this run")
@@ -48,10 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _run(args: argparse.Namespace, params: list) -> object:
-    """The sweep on Ray (started here unless one runs) or sequentially."""
+def _run(args: argparse.Namespace, by_city: dict[str, list]) -> dict:
+    """The sweep of every city on Ray (started here unless one runs) or sequentially."""
     from scenarios.precision import check_target, run_until_precise
-    from scenarios.sweep import run_sweep, start_ray
+    from scenarios.sweep import run_city_sweeps, start_ray
 
     if args.precision is not None:
         check_target(args.precision, args.max_reps, args.reps)
@@ -63,17 +66,21 @@ def _run(args: argparse.Namespace, params: list) -> object:
         started = start_ray(args.address, args.num_cpus, args.upload_code)
     executor = "local" if args.sequential else "ray"
     crn = not args.independent_streams
+    designs = len(next(iter(by_city.values())))
+    where = f" in {len(by_city)} cities" if len(by_city) > 1 else ""
     try:
         if args.precision is not None:
-            say(f"sweep {args.scenario}: {len(params)} design(s), rounds from {args.reps} "
+            say(f"sweep {args.scenario}{where}: {designs} design(s), rounds from {args.reps} "
                 f"replications until ±{args.precision:.1%} or {args.max_reps}")
-            return run_until_precise([(args.scenario, params)], args.precision, args.max_reps,
-                                     args.reps, args.seed, executor, progress, crn, args.kpis,
-                                     say)[0]
-        say(f"sweep {args.scenario}: {len(params)} design(s) x {args.reps} replication(s) = "
-            f"{len(params) * args.reps} tasks")
-        return run_sweep(args.scenario, params, args.reps, args.seed, executor=executor,
-                         progress=progress, common_random_numbers=crn)
+            # rounds are per scenario name, so the cities take their rounds one after another
+            return {city: run_until_precise([(args.scenario, ps)], args.precision, args.max_reps,
+                                            args.reps, args.seed, executor, progress, crn,
+                                            args.kpis, say)[0]
+                    for city, ps in by_city.items()}
+        say(f"sweep {args.scenario}{where}: {designs} design(s) x {args.reps} replication(s) = "
+            f"{len(by_city) * designs * args.reps} tasks")
+        return run_city_sweeps(args.scenario, by_city, args.reps, args.seed, executor=executor,
+                               progress=progress, common_random_numbers=crn)
     finally:
         if started:
             import ray
@@ -81,32 +88,68 @@ def _run(args: argparse.Namespace, params: list) -> object:
             ray.shutdown()
 
 
+def _cities(args: argparse.Namespace) -> list[str | None]:
+    """The cities to sweep: --cities (or every preset for 'all'), else the one --city (or None)."""
+    from twin.errors import ValidationError
+    from twin.presets import preset, presets
+
+    if args.cities is None:
+        return [args.city]
+    if args.city is not None:
+        raise ValidationError("give either --city or --cities, not both")
+    names = sorted(presets()) if args.cities == ["all"] else list(args.cities)
+    for name in names:
+        preset(name)  # unknown city: an error listing the valid ones
+    if len(set(names)) != len(names):
+        raise ValidationError(f"cities must be distinct, got {names}")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
-    """Build every design's parameters, run the sweep, write and print the comparison."""
+    """Build every city's and design's parameters, run the sweeps, write and print the comparison."""
     from scenarios.params import parse_overrides
     from scenarios.report import comparison_text, write_results
     from scenarios.runner import make_params
+    from twin.errors import ValidationError
 
     overrides = parse_overrides(args.overrides)
-    params = [make_params(args.scenario, d, args.city, args.scale, overrides, engine=args.engine)
-              for d in args.designs]
-    names = [p.design for p in params]
+    by_city: dict[str, list] = {}
+    for city in _cities(args):
+        params = [make_params(args.scenario, d, city, args.scale, overrides, engine=args.engine)
+                  for d in args.designs]
+        by_city[params[0].city] = params
+    names = [p.design for p in next(iter(by_city.values()))]
     if len(set(names)) != len(names):
-        from twin.errors import ValidationError
-
         raise ValidationError(f"designs must have distinct names, got {names}")
     t = time.perf_counter()
-    sweep = _run(args, params)
+    sweeps = _run(args, by_city)
     print(f"done in {time.perf_counter() - t:.1f} s wall", file=sys.stderr)
-    title = f"Sweep: {args.scenario} on {', '.join(names)}"
-    paths = write_results([sweep], args.out, title, [
-        f"City {params[0].city}, scale {params[0].scale}, root seed {args.seed}."])
-    print(f"wrote {len(paths)} files to {args.out} (report: {paths[0]})", file=sys.stderr)
+    many = args.cities is not None
+    texts, tables = [], {}
+    for city, sweep in sweeps.items():
+        params = by_city[city]
+        out = args.out / city if many else args.out
+        title = f"Sweep: {args.scenario} on {', '.join(names)}" + (f" in {city}" if many else "")
+        paths = write_results([sweep], out, title, [
+            f"City {city}, scale {params[0].scale}, root seed {args.seed}."])
+        print(f"wrote {len(paths)} files to {out} (report: {paths[0]})", file=sys.stderr)
+        tables[city] = {"scale": params[0].scale, "reps": sweep.reps,
+                        "kpi_table": sweep.table().to_dicts(),
+                        "differences": sweep.differences().to_dicts(),
+                        "precision": list(sweep.precision)}
+        head = f"== {city} (scale {params[0].scale}) ==\n" if many else ""
+        texts.append(head + comparison_text(sweep))
+    sweep = next(iter(sweeps.values()))
     data = {"scenario": args.scenario, "designs": names, "reps": sweep.reps, "seed": args.seed,
-            "paired": sweep.paired, "kpi_table": sweep.table().to_dicts(),
-            "differences": sweep.differences().to_dicts(), "precision": list(sweep.precision),
-            "out": str(args.out)}
+            "paired": sweep.paired, "out": str(args.out)}
+    if many:
+        data["cities"] = tables
+    else:
+        only = next(iter(tables.values()))
+        data.update(kpi_table=only["kpi_table"], differences=only["differences"],
+                    precision=only["precision"])
     from cli.scenario import _json_safe
 
-    emit(_json_safe(data), args.format, comparison_text(sweep), params[0].scale)
+    scale = next(iter(by_city.values()))[0].scale
+    emit(_json_safe(data), args.format, "\n\n".join(texts), scale)
     return 0

@@ -326,6 +326,9 @@ class DisasterModel:
         """One look-up: the members neither on the asker's shelter floor nor in the system."""
         family, resident, where = self.safety.family, self.resident, self.here
         now, here = self.t0 + self.env.now, where[asker]
-        # ask only for those not found yet (the asker remembers the others)
-        return [x for x in missing if not (here >= 0 and where[x] == here)
-                and family.locate(ident, resident[x], now).shelter_id is None]
+        # ask only for those not found yet (the asker remembers the others), in one batch
+        ask = [x for x in missing if not (here >= 0 and where[x] == here)]
+        if not ask:
+            return ask
+        found = family.locate_many(ident, [resident[x] for x in ask], now)
+        return [x for x, loc in zip(ask, found, strict=True) if loc.shelter_id is None]

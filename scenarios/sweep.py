@@ -209,9 +209,23 @@ def run_plans(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], plans: Sequ
     return sweeps
 
 
+def run_city_sweeps(scenario: str, params_by_city: dict[str, Sequence[ScenarioParams]], reps: int,
+                    seed: int = 0, executor: str = "ray", progress: Progress | None = None,
+                    common_random_numbers: bool = True) -> dict[str, SweepResult]:
+    """One sweep per city, every city's tasks submitted together; each city's sweep by its name."""
+    if not params_by_city:
+        raise ValidationError("a sweep over cities needs at least one city")
+    for city, params in params_by_city.items():
+        if any(p.city != city for p in params):
+            raise ValidationError(f"the designs listed under {city!r} must be for that city")
+    sweeps = run_sweeps([(scenario, params) for params in params_by_city.values()], reps, seed,
+                        executor, progress, common_random_numbers)
+    return dict(zip(params_by_city, sweeps, strict=True))
+
+
 def _label(task: Task) -> str:
     """A progress label for a task."""
-    return f"{task.scenario} {task.params.design} rep {task.rep + 1}"
+    return f"{task.scenario} {task.params.city} {task.params.design} rep {task.rep + 1}"
 
 
 def _run_on_ray(tasks: list[Task], progress: Progress | None) -> list[Any]:

@@ -150,7 +150,13 @@ class FastDisasterModel(DisasterModel):
                 break
             now = now + (at - now)  # SimPy: timeout(at - now) from the previous arrival
             times.append(now)
-        self._starts = self.ev.group_start.tolist()
+        starts = self.ev.group_start
+        self._starts = starts.tolist()
+        # whether every member of a group uses one check-in method (the method is fixed per person)
+        m = np.asarray(self.ev.member_method)
+        first = starts[:-1]
+        self._one_method = ((np.maximum.reduceat(m, first) == np.minimum.reduceat(m, first))
+                            if m.size else np.ones(0, bool)).tolist()
         self.loop.feed(times, self.arrive_group)
 
     def arrive_group(self, g: int) -> None:
@@ -160,9 +166,8 @@ class FastDisasterModel(DisasterModel):
         members = list(range(a, b))
         self._arrive(members, s)
         method = self.method
-        how = method[a]
-        if all(method[m] == how for m in members):
-            self._queue(g, members, s, how, 0)
+        if self._one_method[g]:
+            self._queue(g, members, s, method[a], 0)
             return
         parts: dict[int, list[int]] = {}
         for m in members:

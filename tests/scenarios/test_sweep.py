@@ -87,3 +87,38 @@ def test_the_comparison_prints_each_design_with_intervals_and_the_difference(des
     text = comparison_text(run_sweep("payments", designs, reps=2, seed=1, executor="local"))
     assert "baseline (mean [95% CI])" in text and "full − baseline" in text
     assert "fee payments made without cash" in text and "better" in text
+
+
+def test_the_disaster_sweep_runs_every_listed_city_on_ray_with_a_table_per_city(ray_session, cli,
+                                                                                tmp_path):
+    address = ray_session.get_runtime_context().gcs_address
+    out = cli("sweep", "--scenario", "disaster", "--designs", "full", "--reps", "1",
+              "--cities", "shizuoka", "okayama", "--scale", "0.005", "--set", "horizon_h=6",
+              "--address", address, "--out", str(tmp_path), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert "in 2 cities" in out.stderr and "[2/2]" in out.stderr
+    data = json.loads(out.stdout)
+    assert set(data["cities"]) == {"shizuoka", "okayama"}
+    evacuees = {}
+    for city, table in data["cities"].items():
+        assert table["scale"] == 0.005
+        row = next(r for r in table["kpi_table"] if r["kpi"] == "evacuees")
+        evacuees[city] = row["mean"]
+        assert (tmp_path / city / "report.md").read_text().count(city) >= 1
+    assert all(v > 0 for v in evacuees.values()) and evacuees["shizuoka"] != evacuees["okayama"]
+    text = cli("sweep", "--scenario", "disaster", "--designs", "full", "--reps", "2",
+               "--precision", "0.5", "--max-reps", "3", "--cities", "shizuoka", "okayama",
+               "--scale", "0.005", "--set", "horizon_h=6", "--sequential",
+               "--out", str(tmp_path / "text"))
+    assert text.returncode == 0, text.stderr
+    assert text.stderr.count("after 2 replications") == 2  # each city's own rounds
+    assert "== shizuoka (scale 0.005) ==" in text.stdout and "== okayama (scale 0.005) ==" in text.stdout
+
+
+def test_a_city_sweep_names_an_unknown_city_and_refuses_city_with_cities(cli, tmp_path):
+    bad = cli("sweep", "--scenario", "disaster", "--designs", "full", "--cities", "shizuoka",
+              "yokohamma", "--sequential", "--out", str(tmp_path))
+    assert bad.returncode == 2 and "unknown city 'yokohamma'" in bad.stderr
+    both = cli("sweep", "--scenario", "disaster", "--designs", "full", "--cities", "all",
+               "--city", "sendai", "--sequential", "--out", str(tmp_path))
+    assert both.returncode == 2 and "either --city or --cities" in both.stderr

@@ -51,6 +51,16 @@ def test_registered_embeddings_are_deterministic_unit_vectors_per_city_seed():
     assert np.linalg.norm(a.registered(5)) == pytest.approx(1.0)
 
 
+def test_a_reused_registered_embedding_equals_a_fresh_one_and_cannot_be_changed_by_callers():
+    m, fresh = FaceMatcher(0.01, 0.05, 64, seed=3), FaceMatcher(0.01, 0.05, 64, seed=3)
+    first = m.registered(9)
+    first[:] = 0.0  # a caller scribbling on its copy
+    assert np.array_equal(m.registered(9), fresh.registered(9))
+    assert np.array_equal(m.registered(8), fresh.registered_many([7, 8])[1])
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)
+    assert m.score(m.capture(8, rng_a), 8) == fresh.scores_many(fresh.capture_many([8, 8], rng_b)[:1], [8])[0]
+
+
 def test_registered_embeddings_look_like_independent_gaussian_directions():
     m = FaceMatcher(0.01, 0.05, 128, seed=3)
     v = m.registered_many(np.arange(20_000))

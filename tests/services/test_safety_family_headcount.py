@@ -77,6 +77,28 @@ def test_the_household_view_lists_every_other_member_each_logged(small_city, saf
     assert safety.family.members(members[2]) == members
 
 
+def test_a_batch_look_up_answers_and_logs_as_one_look_up_per_member(small_city, safety):
+    members = _household_with(small_city, 4)
+    fid = int(safety.shelters.facility_ids[1])
+    safety.shelters.check_in_identity(_card_id(members[2]), fid, T0 + 5)
+    asker, targets = _card_id(members[0]), members[1:]
+    batch = safety.family.locate_many(asker, targets, T0 + 9)
+    one_by_one = [safety.family.locate(asker, t, T0 + 9) for t in targets]
+    assert batch == one_by_one
+    assert [(b.resident_id, b.shelter_id) for b in batch] == [
+        (members[1], None), (members[2], fid), (members[3], None)]
+    rows = [(e.target_id, e.allowed) for e in safety.events.of(FamilyLookup)]
+    assert rows == [(t, True) for t in targets] * 2
+
+
+def test_a_batch_look_up_stops_at_the_first_refused_member_after_logging_it(small_city, safety):
+    a, b = _household_with(small_city, 2)
+    with pytest.raises(NotFound):
+        safety.family.locate_many(_card_id(a), [b, 10**9, b], T0)
+    assert [(e.target_id, e.allowed, e.reason) for e in safety.events.of(FamilyLookup)] == [
+        (b, True, ""), (10**9, False, "not_found")]
+
+
 def test_the_hq_view_is_as_old_as_the_last_report_and_misses_later_arrivals(small_city, safety):
     _, serials = card_holders(small_city, 10)
     safety.shelters.check_in_many(1, serials[:6], T0)

@@ -86,12 +86,19 @@ class FaceMatcher:
         self.far, self.frr, self.dim, self.seed = float(far), float(frr), int(dim), int(seed)
         self.threshold = impostor_threshold(self.far, self.dim)
         self.noise = capture_noise(self.frr, self.threshold, self.dim)
+        self._last: tuple[int, np.ndarray] = (-1, np.empty((1, self.dim)))  # one id's rows, reused
 
     def registered_many(self, resident_ids) -> np.ndarray:
         """The unit embeddings (one row each) of the photos registered for `resident_ids` (deterministic)."""
         ids = np.atleast_1d(np.asarray(resident_ids, dtype=np.int64)).astype(np.uint64)
+        last_id, last = self._last  # read once: another thread may replace it
+        if ids.size == 1 and int(ids[0]) == last_id:  # a capture then its score: same person
+            return last.copy()
         v = _gaussians(np.uint64(self.seed), ids, self.dim)
-        return v / np.linalg.norm(v, axis=1, keepdims=True)
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        if ids.size == 1:
+            self._last = (int(ids[0]), v.copy())
+        return v
 
     def registered(self, resident_id: int) -> np.ndarray:
         """The unit embedding of the photo registered for `resident_id`."""

@@ -64,22 +64,37 @@ class FamilyDirectory:
 
     def locate(self, asker: Identity, target_id: int, now: float) -> MemberLocation:
         """Where household member `target_id` is; anyone outside the household is refused."""
+        return self.locate_many(asker, [target_id], now)[0]
+
+    def locate_many(self, asker: Identity, target_ids: list[int], now: float) -> list[MemberLocation]:
+        """`locate` for each target in order (one logged look-up each); the first refused one raises."""
         t = finite_time(now)
+        net, hh = self.network, self.household_of
         try:
             require_assurance(asker, "family_lookup")
-            self.network.resident_index(asker.resident_id)
-            self.network.resident_index(target_id)
+            asker_id = net.resident_index(asker.resident_id)
         except TwinError as e:
-            self._log(t, id_or_minus_one(asker.resident_id), id_or_minus_one(target_id), False, e.code)
+            first = target_ids[0] if len(target_ids) else -1
+            self._log(t, id_or_minus_one(asker.resident_id), id_or_minus_one(first), False, e.code)
             raise
-        if self.household_of[asker.resident_id] != self.household_of[target_id]:
-            self._log(t, asker.resident_id, int(target_id), False, NotHouseholdMember.code)
-            raise NotHouseholdMember(f"resident {target_id} is not in the household of resident "
-                                     f"{asker.resident_id}; only own household members can be looked up "
-                                     "(ask the shelter desk or the police for others)")
-        shelter, since = self.network.location_of(int(target_id))
-        self._log(t, asker.resident_id, int(target_id), True, "")
-        return MemberLocation(int(target_id), shelter, since, t)
+        home = hh[asker_id]
+        where, since, fids = net.where, net.since, net.facility_ids
+        n, out, log = where.size, [], self.events.append
+        for target in target_ids:
+            if not isinstance(target, (int, np.integer)) or not 0 <= target < n:
+                self._log(t, asker_id, id_or_minus_one(target), False, NotFound.code)
+                net.resident_index(target)  # raises NotFound with its message
+            target = int(target)
+            if hh[target] != home:
+                self._log(t, asker_id, target, False, NotHouseholdMember.code)
+                raise NotHouseholdMember(f"resident {target} is not in the household of resident "
+                                         f"{asker_id}; only own household members can be looked up "
+                                         "(ask the shelter desk or the police for others)")
+            s = int(where[target])
+            log(FamilyLookup(t, asker_id, target, True, ""))
+            out.append(MemberLocation(target, None, None, t) if s < 0
+                       else MemberLocation(target, int(fids[s]), float(since[target]), t))
+        return out
 
     def household(self, asker: Identity, now: float) -> list[MemberLocation]:
         """Where every other member of the asker's household is (one logged look-up each)."""
@@ -88,4 +103,4 @@ class FamilyDirectory:
         except NotFound:
             self._log(finite_time(now), int(asker.resident_id), -1, False, NotFound.code)
             raise
-        return [self.locate(asker, m, now) for m in mates if m != asker.resident_id]
+        return self.locate_many(asker, [m for m in mates if m != asker.resident_id], now)
