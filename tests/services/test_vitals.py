@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from twin.clock import DAY, HOUR, jst
+from twin.clock import DAY, HOUR, jst, local_date
 from twin.errors import Conflict, Forbidden, NotFound, ValidationError
 from twin.identity import Assurance, Identity
 from twin.services._checks import WeakIdentity
@@ -245,13 +245,10 @@ def test_household_guardians_in_a_built_city_are_adults_of_minors_at_most_two_ea
         schema=["child", "guardian"],
         orient="row",
     )
-    ages = dict(
-        zip(
-            small_city.residents["resident_id"].to_list(),
-            small_city.residents["age"].to_list(),
-            strict=True,
-        )
-    )
+    today = local_date(T0)  # ages on the day asked (the `age` column is as of the city's census day)
+    ages = {rid: today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+            for rid, b in zip(small_city.residents["resident_id"].to_list(),
+                              small_city.residents["birth_date"].to_list(), strict=True)}
     assert pairs.height > 500
     assert all(ages[c] < 18 <= ages[g] for c, g in pairs.iter_rows())
     assert pairs.group_by("child").len()["len"].max() <= 2
