@@ -192,12 +192,10 @@ def _preamble(args: argparse.Namespace, problem: object) -> list[str]:
 
 def _text(outcome: object, rev: object, paths: dict) -> str:
     """The answer for a person."""
-    from scenarios.optimise_report import _headline, _num, _point_text
+    from scenarios.optimise_report import _headline, _num, _point_text, shown_trials
 
     lines = [_headline(outcome)]
-    shown = [outcome.best] if outcome.best else list(outcome.front) or (
-        [outcome.closest] if outcome.closest else [])
-    for t in shown:
+    for t in shown_trials(outcome):
         lines.append(f"  {_point_text(t)} ({t.reps} replications)")
         lines += [f"    {k:<45} {_num(e.mean):>12}  [{_num(e.low)}, {_num(e.high)}]"
                   for k, e in t.estimates.items()]

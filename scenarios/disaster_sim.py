@@ -87,6 +87,16 @@ class DisasterModel:
         self.stretch[(method, key)] = stretch
         return self._point(whole, f"{METHOD_NAMES[method]}{key}")
 
+    def desk_done(self, members: list[int], d: list[float], start: float, queued: float) -> list[float]:
+        """Add each member's wait (service of the group began at `start`) and return when each was done."""
+        t, done = start, []
+        for m, dm in zip(members, d, strict=True):
+            w = self.waited[m]
+            self.waited[m] = (0.0 if w != w else w) + t - queued
+            t += dm
+            done.append(t)
+        return done
+
     def desk_times(self, members: list[int], method: int, s: int) -> list[float]:
         """Each member's time at the desk of `method` in shelter s (stretched as it is sized)."""
         k = self.stretch[(method, int(self.wards[s]) if method == FACE else s)]
@@ -187,13 +197,7 @@ class DisasterModel:
             total = sum(d)
             queued = self.env.now
             yield from self._desk(method, s).serve(g, total)
-            t = self.env.now - total  # service of the first member began
-            done = []
-            for m, dm in zip(members, d, strict=True):
-                w = self.waited[m]
-                self.waited[m] = (0.0 if w != w else w) + t - queued
-                t += dm
-                done.append(t)
+            done = self.desk_done(members, d, self.env.now - total, queued)
             full, target, paper = self._register(members, s, method, done)
             if paper:
                 self.env.process(self.check_in(g, paper, s, PAPER))

@@ -137,6 +137,13 @@ def _headline(outcome: Outcome) -> str:
     return "No trial finished"
 
 
+def shown_trials(outcome: Outcome) -> list[Trial]:
+    """The trials an answer shows: the best, else the front, else the closest."""
+    if outcome.best:
+        return [outcome.best]
+    return list(outcome.front) or ([outcome.closest] if outcome.closest else [])
+
+
 def _point_text(t: Trial) -> str:
     """A point as 'field=value, …'."""
     return ", ".join(f"{k}={v:g}" for k, v in t.point.items())
@@ -159,9 +166,7 @@ def markdown(outcome: Outcome, title: str, preamble: list[str], rev: Any,
     lines += [f"- target `{t.text()}`, met only when the 95 % interval's bad end meets it"
               for t in outcome.targets]
     lines += ["", "## What was found", "", f"**{_headline(outcome)}.**", ""]
-    shown = [outcome.best] if outcome.best else list(outcome.front) or (
-        [outcome.closest] if outcome.closest else [])
-    for t in shown:
+    for t in shown_trials(outcome):
         lines.append(f"- {_point_text(t)} ({t.reps} replications):")
         lines += [f"  - `{k}`: {_num(e.mean)} [{_num(e.low)}, {_num(e.high)}]"
                   for k, e in t.estimates.items()]

@@ -188,13 +188,7 @@ class FastDisasterModel(DisasterModel):
     def _served(self, g: int, members: list[int], s: int, method: int, hop: int,
                 queued: float, total: float, d: list[float]) -> None:
         """The desk finished the group: record waits, check in, redirect or fall back to paper."""
-        t = self.loop.now - total  # service of the first member began
-        done = []
-        for m, dm in zip(members, d, strict=True):
-            w = self.waited[m]
-            self.waited[m] = (0.0 if w != w else w) + t - queued
-            t += dm
-            done.append(t)
+        done = self.desk_done(members, d, self.loop.now - total, queued)
         full, target, paper = self._register(members, s, method, done)
         if paper:
             self.loop.at(self.loop.now, self._queue, g, paper, s, PAPER, 0)
