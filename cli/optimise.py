@@ -159,7 +159,10 @@ def run(args: argparse.Namespace) -> int:
         _say(line)
     started = False
     if not args.sequential:
-        started = start_ray(args.address)
+        from cli._quiet import default_log, ray_lines_to
+
+        with ray_lines_to(default_log("optimise")):  # Ray's start-up notices: a log, not the terminal
+            started = start_ray(args.address)
     try:
         outcome = search(problem, targets, objectives, trials=args.trials, reps=args.reps,
                          seed=args.seed, batch=args.batch, finalists=args.finalists,

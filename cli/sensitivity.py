@@ -96,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
         from scenarios.sweep import start_ray
 
         try:
-            started = start_ray(args.address, args.num_cpus)
+            from cli._quiet import default_log, ray_lines_to
+
+            with ray_lines_to(default_log("sensitivity")):  # Ray's start-up notices: a log, not the terminal
+                started = start_ray(args.address, args.num_cpus)
         except Exception as exc:  # noqa: BLE001 - any start-up failure: run here instead
             if args.address:
                 raise

@@ -158,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
     if not sequential:
         _say("starting Ray" + (f" on {args.address}" if args.address else " locally") + " ...")
         try:
-            started = start_ray(args.address)
+            from cli._quiet import default_log, ray_lines_to
+
+            with ray_lines_to(default_log("study")):  # Ray's start-up notices: a log, not the terminal
+                started = start_ray(args.address)
         except Exception as exc:  # noqa: BLE001 - any start-up failure: run here instead
             if args.address:
                 raise

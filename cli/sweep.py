@@ -63,7 +63,10 @@ def _run(args: argparse.Namespace, by_city: dict[str, list]) -> dict:
     if not args.sequential:
         print("starting Ray" + (f" on {args.address}" if args.address else " locally"),
               file=sys.stderr, flush=True)
-        started = start_ray(args.address, args.num_cpus, args.upload_code)
+        from cli._quiet import default_log, ray_lines_to
+
+        with ray_lines_to(default_log("sweep")):  # Ray's start-up notices: a log, not the terminal
+            started = start_ray(args.address, args.num_cpus, args.upload_code)
     executor = "local" if args.sequential else "ray"
     crn = not args.independent_streams
     designs = len(next(iter(by_city.values())))
