@@ -18,7 +18,7 @@ COUNTERS = ("taps", "postings", "refusals")  # Ray also exports each counter as 
 
 
 def scrape(url: str) -> dict[str, Counter]:
-    """Every myna_* sample summed by (metric, sorted label pairs we keep)."""
+    """Every myna_* sample by metric and (role, status, op, code, the series' other labels)."""
     out: dict[str, Counter] = {}
     for line in httpx.get(url, timeout=30).text.splitlines():
         m = SAMPLE.match(line)
@@ -28,15 +28,17 @@ def scrape(url: str) -> dict[str, Counter]:
         if name in COUNTERS:  # the gauge copy of a counter
             continue
         tags = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-        key = (tags.get("role", ""), tags.get("status", ""), tags.get("op", ""), tags.get("code", ""))
+        rest = tuple(sorted((k, v) for k, v in tags.items() if k not in ("role", "status", "op", "code")))
+        key = (tags.get("role", ""), tags.get("status", ""), tags.get("op", ""), tags.get("code", ""), rest)
         out.setdefault(name.removesuffix("_total"), Counter())[key] += float(value)
     return out
 
 
 def delta(after: dict, before: dict, name: str, pick) -> float:
-    """How much a metric's samples matching `pick(key)` grew."""
+    """How much the series matching `pick(key)` grew; a series gone since (a process an earlier test
+    killed, whose counters Ray stops exporting) does not count as a fall."""
     a, b = after.get(name, Counter()), before.get(name, Counter())
-    return sum(v for k, v in a.items() if pick(k)) - sum(v for k, v in b.items() if pick(k))
+    return sum(v - b.get(k, 0.0) for k, v in a.items() if pick(k))
 
 
 def test_the_tap_and_posting_counters_equal_what_the_load_test_was_answered(live, ray_session):
@@ -53,13 +55,23 @@ def test_the_tap_and_posting_counters_equal_what_the_load_test_was_answered(live
     want_pays = Counter(str(o.status) for o in pays.outcomes if o.status)
     assert sum(want_taps.values()) > 20 and sum(want_pays.values()) > 10
 
+    seen: dict = {}
+
     def matches():
         after = scrape(url)
-        got_taps = {s: delta(after, before, "taps", lambda k, s=s: k[0] == "shelter" and k[1] == s)
-                    for s in want_taps}
-        got_pays = {s: delta(after, before, "postings", lambda k, s=s: k[1] == s) for s in want_pays}
-        return (got_taps == {s: float(n) for s, n in want_taps.items()}
-                and got_pays == {s: float(n) for s, n in want_pays.items()}) and after
+        seen["taps"] = {s: delta(after, before, "taps", lambda k, s=s: k[0] == "shelter" and k[1] == s)
+                        for s in want_taps}
+        seen["pays"] = {s: delta(after, before, "postings", lambda k, s=s: k[1] == s)
+                        for s in want_pays}
+        seen["after"] = after
+        return (seen["taps"] == {s: float(n) for s, n in want_taps.items()}
+                and seen["pays"] == {s: float(n) for s, n in want_pays.items()})
 
-    after = wait_until(matches, timeout=90, step=2.0)  # Ray's agent exports every few seconds
+    try:
+        wait_until(matches, timeout=90, step=2.0)  # Ray's agent exports every few seconds
+    except AssertionError:
+        raise AssertionError(f"scraped taps {seen.get('taps')} postings {seen.get('pays')}; the load "
+                             f"was answered taps {dict(want_taps)} postings {dict(want_pays)}; "
+                             f"series seen: {sorted(seen.get('after', {}))}") from None
+    after = seen["after"]
     assert "journal_length" in after and any(n.startswith("batch_size") for n in after)
