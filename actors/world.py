@@ -17,10 +17,12 @@ from twin.errors import ValidationError
 
 @lru_cache(maxsize=4)
 def city_of(name: str, seed: int, scale: float):
-    """The built city (cached per worker process)."""
+    """The built city, each shelter's places scaled to its catchment as the scenarios do (cached per
+    worker process): at reduced scale a shelter fills as a full-city shelter would."""
+    from scenarios.scaling import with_shelter_places
     from twin.population import build_city
 
-    return build_city(name, seed=seed, scale=scale)
+    return with_shelter_places(build_city(name, seed=seed, scale=scale), scale)[0]
 
 
 @lru_cache(maxsize=8)

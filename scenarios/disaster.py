@@ -10,7 +10,6 @@ check-in, look-up and report goes through the twin's real `twin.services.safety`
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from scenarios.evacuation import draw_evacuation
 from scenarios.params import parse_jst
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
-from scenarios.scaling import load_factors, scale_line
+from scenarios.scaling import scale_line, with_shelter_places
 from scenarios.streams import Streams, as_streams
 from twin.errors import ValidationError
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams
@@ -59,16 +58,8 @@ def arrival_hours(p: Params) -> Callable[[np.random.Generator, int], np.ndarray]
 
 def scaled_city(p: Params, city: Any) -> tuple[Any, np.ndarray]:
     """The city with each shelter's places times its load factor, and the factors (see
-    `scenarios.scaling`): a shelter that serves 0.9 of a full-city shelter's catchment gets
-    0.9 of its places."""
-    load = load_factors(city.facilities, "shelter", p.scale)
-    is_shelter = (city.facilities["kind"] == "shelter").to_numpy()
-    cap = city.facilities["capacity"].to_numpy().astype(np.float64)
-    if p.shelter_capacity:
-        cap[is_shelter] = p.shelter_capacity
-    cap[is_shelter] = np.maximum(1, np.round(cap[is_shelter] * load))
-    fac = city.facilities.with_columns(capacity=pl.Series(cap.astype(np.int32)))
-    return dataclasses.replace(city, facilities=fac), load
+    `scenarios.scaling.with_shelter_places`)."""
+    return with_shelter_places(city, p.scale, p.shelter_capacity)
 
 
 def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:

@@ -11,7 +11,9 @@ stretched by ceil(c) / c: the same capacity, so queues under load behave as in t
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -23,6 +25,20 @@ def load_factors(facilities: pl.DataFrame, kind: str, scale: float) -> np.ndarra
     represents = (f["represents"].to_numpy() if "represents" in f.columns
                   else np.full(f.height, 1.0 / scale))
     return scale * represents
+
+
+def with_shelter_places(city: Any, scale: float, places: int = 0) -> tuple[Any, np.ndarray]:
+    """The city with each shelter's places (or `places` each, if given) times its load factor,
+    and the factors: a shelter that serves 0.9 of a full-city shelter's catchment gets 0.9 of
+    its places. The scenarios and the live service build their shelters from it."""
+    load = load_factors(city.facilities, "shelter", scale)
+    is_shelter = (city.facilities["kind"] == "shelter").to_numpy()
+    cap = city.facilities["capacity"].to_numpy().astype(np.float64)
+    if places:
+        cap[is_shelter] = places
+    cap[is_shelter] = np.maximum(1, np.round(cap[is_shelter] * load))
+    fac = city.facilities.with_columns(capacity=pl.Series(cap.astype(np.int32)))
+    return dataclasses.replace(city, facilities=fac), load
 
 
 def fractional_servers(servers: float) -> tuple[int, float]:

@@ -97,7 +97,7 @@ def payments_run(tmp_path_factory):
                payer_pool=60, network_drop_at_s=(10.0,), writer_kill_before_commit_at_s=(8.0,),
                writer_kill_after_commit_at_s=(25.0,))
     with tr.record() as trace:
-        outcomes, ledger, stats = simulate(p, np.random.default_rng(5), tmp_path_factory.mktemp("pay"))
+        outcomes, ledger, stats = simulate(p, 5, tmp_path_factory.mktemp("pay"))
     return p, ledger, trace, stats
 
 
