@@ -39,9 +39,11 @@ KPIS = (
         kind=QUANTILE, label="ward-counter wait, 95th percentile in the worst ward", floor=1.0),
     KPI("kiosk_wait_p95_min", "min", "95th percentile wait at kiosks", kind=QUANTILE,
         label="kiosk wait, 95th percentile", floor=1.0),
-    KPI("kiosk_utilisation", "share", "kiosk busy time over kiosk opening time", "", SHARE,
+    KPI("kiosk_utilisation", "ratio", "kiosk busy time over kiosk opening time (can exceed 1: "
+        "a transaction begun before closing ends after it)", "", MEAN,
         "kiosk load (busy time over opening time)"),
-    KPI("counter_utilisation", "share", "window busy time over office hours", "", SHARE,
+    KPI("counter_utilisation", "ratio", "window busy time over office hours (can exceed 1: "
+        "windows keep serving the line after closing)", "", MEAN,
         "counter load (windows busy)", floor=0.05),
     KPI("reneged", "visits", "visitors who left a counter line after their patience",
         kind=COUNT, label="visitors who left a counter line unserved"),

@@ -40,7 +40,7 @@ def test_every_key_mode_gives_the_same_kpis_frames_and_event_counts(scale):
 
 
 def test_the_real_cards_rsa_keys_decide_as_hmac_cards_do():
-    p = params(0.01, demand_share=0.001)
+    p = params(0.01, demand_share=0.002, pin_mistype_probability=0.5)  # a small slice with PIN errors
     hmac = _decided(p, 4)
     assert hmac[1]["Authenticated"] > 0 and hmac[1]["PinRejected"] > 0
     assert _decided(p.replace(key_mode="rsa2048"), 4) == hmac
