@@ -34,6 +34,20 @@ def scrape(url: str) -> dict[str, Counter]:
     return out
 
 
+def settled(url: str, step: float = 6.0, timeout: float = 90.0) -> dict[str, Counter]:
+    """A scrape once two in a row agree: what earlier tests' processes counted has been exported."""
+    import time
+
+    last, end = scrape(url), time.monotonic() + timeout
+    while time.monotonic() < end:
+        time.sleep(step)
+        now = scrape(url)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def delta(after: dict, before: dict, name: str, pick) -> float:
     """How much the series matching `pick(key)` grew; a series gone since (a process an earlier test
     killed, whose counters Ray stops exporting) does not count as a fall."""
@@ -44,7 +58,7 @@ def delta(after: dict, before: dict, name: str, pick) -> float:
 def test_the_tap_and_posting_counters_equal_what_the_load_test_was_answered(live, ray_session):
     url = export_url()
     assert url.startswith("http://") and url.endswith("/metrics")
-    before = scrape(url)
+    before = settled(url)
     thread, box = start_load(live, "disaster", rate=30, duration=3, seed=91)
     thread.join(120)
     taps = box[0]
