@@ -34,8 +34,9 @@ def scrape(url: str) -> dict[str, Counter]:
     return out
 
 
-def settled(url: str, step: float = 6.0, timeout: float = 90.0) -> dict[str, Counter]:
-    """A scrape once two in a row agree: what earlier tests' processes counted has been exported."""
+def settled(url: str, step: float = 12.0, timeout: float = 120.0) -> dict[str, Counter]:
+    """A scrape once two in a row, more than Ray's 10 s export interval apart, agree: what earlier
+    tests' processes counted has been exported."""
     import time
 
     last, end = scrape(url), time.monotonic() + timeout
