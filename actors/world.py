@@ -17,12 +17,10 @@ from twin.errors import ValidationError
 
 @lru_cache(maxsize=4)
 def city_of(name: str, seed: int, scale: float):
-    """The built city, each shelter's places scaled to its catchment as the scenarios do (cached per
-    worker process): at reduced scale a shelter fills as a full-city shelter would."""
-    from scenarios.scaling import with_shelter_places
+    """The built city (cached per worker process)."""
     from twin.population import build_city
 
-    return with_shelter_places(build_city(name, seed=seed, scale=scale), scale)[0]
+    return build_city(name, seed=seed, scale=scale)
 
 
 @lru_cache(maxsize=8)

@@ -148,5 +148,5 @@ def test_the_same_tap_and_the_same_payment_sent_at_once_from_many_threads_count_
     assert sorted(r.status_code for r in taps) == [200] * 7 + [201]
     assert sorted(r.status_code for r in fees) == [200] * 7 + [201]
     assert len({r.json()["posting_id"] for r in fees}) == 1
-    reg = registers_since(ray_session, live, starts)
-    assert reg.filter(pl.col("resident_id") == who["resident_id"]).height == 1
+    reg = registers_since(ray_session, live, starts).filter(pl.col("resident_id") == who["resident_id"])
+    assert reg.filter(pl.col("outcome").is_in(["checked_in", "moved", "already_here"])).height == 1
