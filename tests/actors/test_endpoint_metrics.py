@@ -1,4 +1,7 @@
-"""Prometheus metrics: scraped from Ray's metrics endpoint after a load, they match what the load got."""
+"""Prometheus metrics: scraped from Ray's metrics endpoint after a load, they match what the load got.
+
+Named to run before test_faults.py: a Serve replica it kills has counters Ray exports late.
+"""
 
 from __future__ import annotations
 
