@@ -92,4 +92,4 @@ def test_the_tap_and_posting_counters_equal_what_the_load_test_was_answered(live
                              f"was answered taps {dict(want_taps)} postings {dict(want_pays)}; "
                              f"series seen: {sorted(seen.get('after', {}))}") from None
     after = seen["after"]
-    assert "journal_length" in after and any(n.startswith("batch_size") for n in after)
+    assert any(n.startswith("batch_size") for n in after)  # a histogram from the replicas too
