@@ -16,7 +16,7 @@ import base64
 import time
 from typing import Any
 
-from actors import trust_root, world
+from actors import drill, trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_json
 from actors.journal import Answer
@@ -55,6 +55,13 @@ class TrustHost(Host):
         self.judge = TwinJudge(self.ca, self.registry)
         self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
         self.ended: dict[str, float] = {}  # session id -> its expiry: sessions ended by a logout
+        drill.check_enrolment(self.spec, world.city(self.spec).residents)
+        drill.configure(self.judge.reader.verifier, self.spec, self.registry)
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """A snapshot's state, with this start's drill cards (the files may have changed since)."""
+        super().restore_state(state)
+        drill.configure(self.judge.reader.verifier, self.spec, self.registry)
 
     def ops(self) -> dict:
         return {"kiosk_auth": self._kiosk_auth, "loss": self._loss, "logout": self._logout}
