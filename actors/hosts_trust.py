@@ -7,7 +7,8 @@ twin card's face record; a kiosk card's certificate chain, signature and revocat
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
 user key behind its PIN: `twin.reader.Reader.verify_response`; the challenges themselves are issued and
 checked statelessly by the ingress, `actors.challenges`). Kiosk authentications are
-kept by tap id, durably, so a kiosk can name the one its certificate request rests on.
+kept by tap id, durably, so a kiosk can name the one its certificate request rests on. A drill
+with real cards adds its card CA and enrolled cards to both checks (`actors.drill`).
 """
 
 from __future__ import annotations

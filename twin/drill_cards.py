@@ -28,6 +28,7 @@ from twin.trust_errors import ForgedData, TrustError, UnknownIssuer, WrongCertif
 
 MAX_CARDS = 100_000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_PREFIX = re.compile(r"^sha-?256(\s+fingerprint)?\s*=\s*")  # `openssl x509 -fingerprint -sha256` prints one
 COLUMNS = ("fingerprint", "resident_id")
 
 
@@ -104,7 +105,7 @@ def parse_enrolment(text: str, name: str = "the drill-cards file") -> dict[str, 
     for (n, _), row in zip(lines[1:], rows, strict=True):
         if len(row) != 2:
             raise ValidationError(f"{name} line {n}: expected 2 fields (fingerprint, resident_id), got {len(row)}")
-        fp = row[0].strip().lower().replace(":", "").removeprefix("sha256").lstrip("=").strip()
+        fp = _PREFIX.sub("", row[0].strip().lower()).replace(":", "")
         if not _HEX64.match(fp):
             raise ValidationError(f"{name} line {n}: the fingerprint must be 64 hex digits (SHA-256 of the card's "
                                   f"certificate, colons allowed), got {row[0].strip()[:20]!r}")

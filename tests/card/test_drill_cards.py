@@ -88,6 +88,13 @@ def test_virtual_cards_stay_accepted_beside_drill_cards_unless_refused(reader, r
     assert login(reader, drill["p256"], now).assurance is Assurance.HIGH
 
 
+def test_fingerprints_are_read_as_openssl_prints_them_with_or_without_colons(drill):
+    fp = drill["p256"].fingerprint
+    colons = ":".join(fp[i:i + 2] for i in range(0, 64, 2)).upper()
+    text = f"fingerprint,resident_id\nsha256 Fingerprint={colons},1\n{drill['rsa'].fingerprint.upper()},2\n"
+    assert DrillCards.parse(drill["ca"].pem, text).enrolled == {fp: 1, drill["rsa"].fingerprint: 2}
+
+
 def test_no_refusal_or_identity_carries_the_card_s_subject(reader, registry, drill, now):
     trusting(reader, registry, drill)
     login(reader, drill["p256"], now)
