@@ -102,11 +102,15 @@ def test_another_ca_s_card_an_unenrolled_card_an_expired_one_and_a_replay_are_re
     assert (again.status_code, again.json()["error"]) == (403, "replay")
 
 
-def test_a_drill_card_authenticates_at_a_kiosk_as_its_resident(drill):
+def test_a_drill_card_authenticates_at_a_kiosk_and_gets_its_resident_a_certificate(drill):
     live, cards, plays = drill
     r = kiosk_tap(live, cards["rsa"])
     assert r.status_code == 201, r.text
     assert r.json()["result"]["resident_id"] == plays["rsa"]["resident_id"]
+    body = {"request_key": "drill-rsa", "auth_tap_id": r.json()["tap_id"], "certificate": "residence_record"}
+    doc = live.http.post("/v1/kiosks/certificates", json=body, headers=live.headers(live.device("kiosk")))
+    assert doc.status_code == 201, doc.text
+    assert doc.json()["resident_id"] == plays["rsa"]["resident_id"]
     r = kiosk_tap(live, cards["unenrolled"])
     assert (r.status_code, r.json()["error"]) == (403, "card_not_enrolled")
 
