@@ -1,63 +1,26 @@
 """A drill with real cards, through HTTP: the service trusts the drill's card CA, each enrolled card as its resident's.
 
-Its own service (one Serve app at a time, so the shared one is stopped first), started with the
-spec fields `run.py serve --trust-ca FILE --drill-cards FILE` makes (`cli.serve_drill`). The
-cards are made here with `cryptography`: a P-256 and an RSA-2048 card enrolled, one of the
-same CA not enrolled, one expired, one of another CA. Virtual cards stay accepted (the default).
-The file sorts after every module that uses the shared service, so that one is not started twice.
+The shared service starts with the spec fields `run.py serve --trust-ca FILE --drill-cards FILE`
+makes (`tests/actors/live_drill.py`): a P-256 and an RSA-2048 card enrolled, one of the same CA
+not enrolled, one expired, one of another CA, all made with `cryptography`. Virtual cards stay
+accepted (the default).
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import uuid
 
 import pytest
 
 from devices import contract
-from tests.actors.live_helpers import T_LIVE, Live, b64, free_port, tap_id
+from tests.actors.live_helpers import Live, b64, tap_id
 from tests.card import drill_pki
-
-YEAR = 365 * 86400.0
 
 
 @pytest.fixture(scope="module")
-def drill(_live_service, tmp_path_factory):
-    """The service with a drill CA and its enrolled cards; the cards, by name, with the residents they play."""
-    from ray import serve
-
-    from actors import service
-    from actors.spec import ServiceSpec
-    from cli.serve_drill import spec_fields
-
-    _, stop_shared = _live_service
-    stop_shared()
-    folder = tmp_path_factory.mktemp("drill")
-    ca = drill_pki.authority("Drill Card CA", T_LIVE - 2 * YEAR, T_LIVE + 5 * YEAR)
-    other_ca = drill_pki.authority("Another City Card CA", T_LIVE - YEAR, T_LIVE + YEAR)
-    cards = {"p256": drill_pki.card(ca, T_LIVE - YEAR, T_LIVE + YEAR),
-             "rsa": drill_pki.card(ca, T_LIVE - YEAR, T_LIVE + YEAR, kind="rsa"),
-             "lost": drill_pki.card(ca, T_LIVE - YEAR, T_LIVE + YEAR),
-             "expired": drill_pki.card(ca, T_LIVE - 2 * YEAR, T_LIVE - 86400),
-             "unenrolled": drill_pki.card(ca, T_LIVE - YEAR, T_LIVE + YEAR),
-             "stranger": drill_pki.card(other_ca, T_LIVE - YEAR, T_LIVE + YEAR)}
-    spec = ServiceSpec(data_dir=str(folder / "data"), scale=0.01, shelter_groups=2, resident_shards=2,
-                       namespace=f"drill-{uuid.uuid4().hex[:8]}")
-    probe = Live("http://unused", spec)
-    rows = probe.holders(3, skip=1800).rows(named=True)
-    plays = dict(zip(("p256", "rsa", "lost"), rows, strict=True))
-    plays["expired"] = plays["p256"]
-    (folder / "ca.pem").write_bytes(ca.pem)
-    (folder / "cards.csv").write_text(drill_pki.enrolment(*[(cards[k], r["resident_id"]) for k, r in plays.items()]))
-    fields = spec_fields(argparse.Namespace(trust_ca=str(folder / "ca.pem"), drill_cards=str(folder / "cards.csv"),
-                                            drill_cards_only=False))
-    spec = dataclasses.replace(spec, time_shift=T_LIVE - spec.now(), **fields)
-    svc = service.start(spec, port=free_port())
-    live = Live(svc.url, svc.supervisor.spec, svc)
-    yield live, cards, plays
-    svc.stop()
-    serve.shutdown()
+def drill(live):
+    """The shared service, its drill cards by name, and the residents (resident_id, card_serial) they play."""
+    return live, live.drill.cards, live.drill.plays
 
 
 def login(live: Live, card: drill_pki.Issued, challenge: str | None = None):
