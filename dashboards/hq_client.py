@@ -1,6 +1,7 @@
 """The HQ view's questions to a running service (no Streamlit): its state and forecast, as tables.
 
-`fetch` asks `GET /v1/hq/headcounts` (every shelter reports now) and, given the main shock,
+`fetch` asks `GET /v1/hq/headcounts?report=false` (the state and the shelters' last reports,
+journaling nothing) and, given the main shock,
 `GET /v1/hq/forecast` with an HQ device's credentials from the service's data folder. Every
 failure becomes an `HQError` whose message says what went wrong and what to do: the page
 shows it, never a traceback.
@@ -101,12 +102,13 @@ def _get(client: Any, url: str, path: str, what: str, **kw: Any) -> dict[str, An
 
 def fetch(url_text: str, credentials: str, quake_jst: str, reps: int, seed: int,
           add_readers: dict[int, int]) -> Snapshot:
-    """The service's state now and, when the main shock is given, its forecast with the what-if."""
+    """The service's state now (read without making the shelters report) and, when the main shock is
+    given, its forecast with the what-if."""
     import httpx
 
     url, headers = base_url(url_text), hq_headers(credentials)
     with httpx.Client(headers=headers, timeout=TIMEOUT_S, verify=True) as client:
-        state = _get(client, url, "/v1/hq/headcounts", "the state")
+        state = _get(client, url, "/v1/hq/headcounts", "the state", params={"report": "false"})
         if not quake_jst.strip():
             return Snapshot(url, state, None, "give the main shock's time (JST) for a forecast")
         asked = {"quake_jst": quake_jst.strip(), "reps": reps, "seed": seed,
@@ -139,7 +141,7 @@ def jst_text(t: float) -> str:
 
 
 def state_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per shelter: registered, occupancy / capacity, readers online, arrivals seen, the HQ's count."""
+    """Per shelter: registered, occupancy / capacity, readers online, arrivals seen, its last report to HQ."""
     rows = []
     for r in state["shelters"]:
         cap, occ = int(r["capacity"]), int(r["desk_count"])
@@ -148,8 +150,9 @@ def state_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
                      "occupancy": f"{occ} / {cap}", "full %": round(100 * occ / cap, 1) if cap else None,
                      "readers online": f"{int(r.get('readers_online', r['readers']))} / {int(r['readers'])}",
                      "arrived (desk count)": occ, "paper staff": int(r["paper_staff"]),
-                     "HQ count": int(r["count"]),
-                     "report age (min)": round(age / 60, 1) if age is not None and math.isfinite(age) else None})
+                     "last reported count": int(r["count"]),
+                     "last report (min ago)": round(age / 60, 1) if age is not None and math.isfinite(age)
+                     else None})
     return rows
 
 

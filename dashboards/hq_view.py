@@ -66,10 +66,12 @@ def show_state(snap: hq.Snapshot) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Registered", f"{reg:,}")
     c2.metric("Shelters", len(rows))
-    c3.metric("HQ count reported", f"{s['total_reported']:,}")
+    c3.metric("Last reported to HQ", f"{s['total_reported']:,}", help="the sum of each shelter's last head-count "
+              "report; Refresh reads them and makes no new report")
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption("Occupancy is the desk count (people who reached a desk); people still in line are not "
-               "seen by the service. Readers online count the readers not set offline.")
+               "seen by the service. Readers online count the readers not set offline. A blank last report: "
+               "the shelter has not reported to HQ yet.")
 
 
 def show_forecast(snap: hq.Snapshot) -> None:

@@ -14,6 +14,21 @@ def _quake_hours_before(live, hours: float) -> str:
     return to_jst(live.now() - hours * 3600).strftime("%Y-%m-%dT%H:%M")
 
 
+def _last_reports(live) -> dict[int, float | None]:
+    """When each shelter last reported to HQ (None: never), read without making a report."""
+    r = live.http.get("/v1/hq/headcounts", headers=live.headers(live.device("hq")), params={"report": "false"})
+    assert r.status_code == 200, r.text
+    return {row["shelter_id"]: row["counted_at"] for row in r.json()["shelters"]}
+
+
+def test_headcounts_without_a_report_read_the_last_reports_and_with_one_every_shelter_reports(live):
+    before = _last_reports(live)
+    assert _last_reports(live) == before
+    made = live.http.get("/v1/hq/headcounts", headers=live.headers(live.device("hq"))).json()
+    assert all(row["counted_at"] is not None and row["age_s"] == 0 for row in made["shelters"])
+    assert _last_reports(live) == {row["shelter_id"]: row["counted_at"] for row in made["shelters"]} != before
+
+
 def _frame(at, column: str):
     """The table on the tab that has this column."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
@@ -25,9 +40,11 @@ def test_refresh_shows_each_shelters_state_and_the_forecast_beside_the_what_if(l
     r = live.http.post(contract.BATCH_PATH, json={"taps": [live.tap(dev, s) for s in serials]}, headers=live.headers(dev))
     assert r.status_code == 200, r.text
     fid = dev["facility_id"]
+    reports = _last_reports(live)
     at = ask(hq_page(), live.url, str(live.spec.folder), quake=_quake_hours_before(live, 4), add=f"{fid}=2", reps=12)
     assert not at.exception and not errors(at), errors(at)
-    truth = live.http.get("/v1/hq/headcounts", headers=live.headers(hq)).json()
+    assert _last_reports(live) == reports  # the tab read the state; no shelter was made to report
+    truth = live.http.get("/v1/hq/headcounts", headers=live.headers(hq), params={"report": "false"}).json()
     state = _frame(at, "occupancy").set_index("shelter")
     assert len(state) == len(truth["shelters"])
     for row in truth["shelters"]:
