@@ -70,7 +70,7 @@ def show_state(snap: hq.Snapshot) -> None:
               "report; Refresh reads them and makes no new report")
     st.dataframe(rows, hide_index=True, width="stretch")
     st.caption("Occupancy is the desk count (people who reached a desk); people still in line are not "
-               "seen by the service. Readers online count the readers not set offline. A blank last report: "
+               "seen by the service. Readers online count the readers not set offline. Last report None: "
                "the shelter has not reported to HQ yet.")
 
 
