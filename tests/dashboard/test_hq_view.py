@@ -36,7 +36,7 @@ def test_an_idle_tab_asks_the_service_nothing_until_refresh_and_a_503_is_a_clear
     assert restarting.hits == [] and any("press **Refresh**" in i.value for i in at.info)
     ask(at, restarting.url, str(creds / "credentials.json"), quake="2026-04-06T07:00")
     assert not at.exception
-    assert restarting.hits == ["/v1/hq/headcounts"]  # the state failed: no forecast asked
+    assert restarting.hits == ["/v1/hq/headcounts?report=false"]  # read only; the state failed: no forecast asked
     assert "the service is not ready" in errors(at) and "HTTP 503" in errors(at)
     assert "shelter group 1 is restarting" in errors(at)
 
