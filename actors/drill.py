@@ -78,5 +78,6 @@ def summary(spec: ServiceSpec) -> str:
         return ""
     cas = ", ".join(short(fp) for fp in drill.authority_fingerprints())
     virtual = "refused" if spec.drill_cards_only else "accepted beside them"
-    return (f"drill cards: {len(drill.enrolled)} enrolled for {len(drill.residents())} synthetic residents, CA "
-            f"sha256 {cas}; twin-made virtual cards {virtual}")
+    n, m = len(drill.enrolled), len(drill.residents())
+    return (f"drill cards: {n} enrolled, playing {m} synthetic resident{'s' if m != 1 else ''}; CA sha256 {cas}; "
+            f"twin-made virtual cards {virtual}")
