@@ -83,7 +83,8 @@ def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp
                              "--data", str(tmp_path / "data"), "--num-cpus", "2", "--shelter-groups", "1",
                              "--resident-shards", "1", "--ready-file", str(ready),
                              "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
-                             "--trust-ca", str(tmp_path / "drill-ca.pem"), "--drill-cards", str(tmp_path / "cards.csv")],
+                             "--trust-ca", str(tmp_path / "drill-ca.pem"), "--drill-cards", str(tmp_path / "cards.csv"),
+                             "--drill-cards-only"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -100,6 +101,9 @@ def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp
         login = {"certificate": b64(drill[0].der), "challenge": chal, "signature": b64(drill[0].sign(bytes.fromhex(chal)))}
         r = httpx.post(f"{info['url']}/v1/residents/sessions", json=login, timeout=60, verify=ca)
         assert r.status_code == 201 and r.json()["resident_id"] == drill[1], r.text  # a drill card's login
+        r = httpx.post(f"{info['url']}/v1/residents/sessions", json=virtual_login(info, tmp_path / "data", ca),
+                       timeout=60, verify=ca)
+        assert (r.status_code, r.json()["error"]) == (403, "virtual_card_refused"), r.text  # --drill-cards-only
         with pytest.raises(httpx.HTTPError):  # clear text to the TLS port gets no answer
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         gcs_port = int(info["ray"].rsplit(":", 1)[1])
@@ -111,7 +115,7 @@ def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp
     out = proc.stdout.read()
     assert proc.returncode == 0, out
     assert "stopped" in out
-    assert "drill cards: 1 enrolled, playing 1 synthetic resident;" in out and drill_pki.VOLUNTEER not in out
+    assert "drill cards: 1 enrolled, playing 1 synthetic resident;" in out and "virtual cards refused" in out and drill_pki.VOLUNTEER not in out
     for noise in ("Token authentication is enabled", "graceful_shutdown", "is now ignored by default"):
         assert noise not in out  # Ray's notices go to the log file the first line names
     assert "ray-driver.log" in out.splitlines()[0] and (tmp_path / "data" / "logs" / "ray-driver.log").exists()
@@ -131,6 +135,25 @@ def drill_files(tmp_path, small_city) -> tuple[drill_pki.Issued, int]:
     (tmp_path / "drill-ca.pem").write_bytes(ca.pem)
     (tmp_path / "cards.csv").write_text(drill_pki.enrolment((card, rid)))
     return card, rid
+
+
+def virtual_login(info: dict, data, ca: str) -> dict:
+    """A login signed by a twin-made virtual card of the service's data folder (its keys come from the folder)."""
+    import httpx
+    import polars as pl
+
+    from actors import world
+    from actors.hosts_trust import authority
+    from actors.spec import ServiceSpec
+
+    spec = ServiceSpec(data_dir=str(data), scale=0.01, shelter_groups=1, resident_shards=1).open()
+    reg = authority(spec)[1]
+    serial, now = int(world.city(spec).residents.filter(pl.col("has_card"))["card_serial"][0]), time.time()
+    chal = httpx.get(f"{info['url']}/v1/residents/challenge", timeout=60, verify=ca).json()["challenge"]
+    card = reg.card(serial)
+    card.verify_pin("user", reg.pins(serial).user, now)
+    return {"certificate": b64(card.certificate()), "challenge": chal,
+            "signature": b64(card.sign(bytes.fromhex(chal), now))}
 
 
 def _listening(port: int) -> bool:
