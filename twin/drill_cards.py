@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,13 +95,13 @@ def parse_enrolment(text: str, name: str = "the drill-cards file") -> dict[str, 
     lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise ValidationError(f"{name} enrols no card: it needs a header `fingerprint,resident_id` and a row per card")
-    rows = csv.reader(io.StringIO("\n".join(line for _, line in lines)))
-    header = [h.strip().lower() for h in next(rows)]
+    rows = [next(csv.reader([line]), []) for _, line in lines]  # line by line: a stray quote spans no lines
+    header = [h.strip().lower() for h in rows[0]]
     if header != list(COLUMNS):
         raise ValidationError(f"{name} line {lines[0][0]}: the header must be `fingerprint,resident_id`, "
                               f"not {','.join(header)[:60]!r}")
     out: dict[str, int] = {}
-    for (n, _), row in zip(lines[1:], rows, strict=True):
+    for (n, _), row in zip(lines[1:], rows[1:], strict=True):
         if len(row) != 2:
             raise ValidationError(f"{name} line {n}: expected 2 fields (fingerprint, resident_id), got {len(row)}")
         fp = _PREFIX.sub("", row[0].strip().lower()).replace(":", "")

@@ -111,6 +111,7 @@ def test_no_refusal_or_identity_carries_the_card_s_subject(reader, registry, dri
     ("ca", "fp,who\n" + "ab" * 32 + ",1\n", "line 1: the header must be"),
     ("ca", "# drill 2026\nfingerprint,resident_id\n" + ("ab" * 32 + ",1\n") * 2, "line 4: card abababababababab… is enrolled twice"),
     ("ca", "fingerprint,resident_id\n", "enrols no card"),
+    ("ca", 'fingerprint,resident_id\n"' + "ab" * 32 + ",1\n", "line 2: expected 2 fields"),
 ])
 def test_bad_drill_files_are_refused_naming_the_file_and_line(drill, ca_pem, cards, words):
     pem = {"ca": drill["ca"].pem, "card": drill["p256"].pem}.get(ca_pem, ca_pem)
