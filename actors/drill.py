@@ -35,6 +35,8 @@ def read_files(trust_ca: str | None, drill_cards: str | None) -> dict[str, str]:
         except UnicodeDecodeError:
             raise ValidationError(f"{flag} {value}: not a text file (the CA certificate must be PEM, the "
                                   "drill cards CSV)") from None
+        except OSError as err:
+            raise ValidationError(f"{flag} {value}: cannot be read ({err.strerror})") from None
     DrillCards.parse(texts["--trust-ca"], texts["--drill-cards"], ca_name=f"--trust-ca {trust_ca}",
                      cards_name=f"--drill-cards {drill_cards}")
     return {"trust_ca": texts["--trust-ca"], "drill_cards": texts["--drill-cards"]}
