@@ -38,8 +38,16 @@ def card_time(data: DrillData | None, now: float, recent_h: float, defaults: dic
 
 
 def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
-               quake: float, defaults: dict[str, float], recent_h: float = 1.0) -> tuple[LiveState, list[str]]:
-    """A LiveState at `now` (POSIX s) for a quake at `quake`, and the notes on what was missing."""
+               quake: float, defaults: dict[str, float], recent_h: float = 1.0,
+               places: dict[int, tuple[float, float]] | None = None, closed: tuple[int, ...] = ()
+               ) -> tuple[LiveState, list[str]]:
+    """A LiveState at `now` (POSIX s) for a quake at `quake`, and the notes on what was missing.
+
+    `places`: each shelter's (x_km, y_km) for redirects (none: redirects by id order, noted);
+    `closed`: shelters the HQ has not opened (the live service keeps no opening state). A row
+    with `stale_s` (a group that did not answer, taken as of its last answer) counts arrivals
+    as unknown there, so the curve is conditioned on its registrations only (wider interval).
+    """
     hours = (now - quake) / 3600.0
     if not 0 <= hours < defaults["horizon_h"]:
         raise ValidationError(f"the quake time lies {hours:.1f} h before now; a forecast needs 0 to "
@@ -47,12 +55,23 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
     notes = ["people in line are not seen by the service: desk counts are taken as the arrivals, so "
              "nobody is taken as waiting now (the forecast is early where lines are long)"]
     offline, unplaced = readers_offline(data)
+    known = {int(r["shelter_id"]) for r in rows}
+    unknown = sorted(set(closed) - known)
+    if unknown:
+        raise ValidationError(f"closed: unknown shelters {unknown} (known: {sorted(known)})")
     shelters = []
     for r in rows:
-        readers = max(int(r["readers"]) - (offline or {}).get(int(r["shelter_id"]), 0), 0)
+        sid = int(r["shelter_id"])
+        readers = max(int(r["readers"]) - (offline or {}).get(sid, 0), 0)
         staff = max(int(r["paper_staff"]), 0 if readers else 1)
-        shelters.append(ShelterState(int(r["shelter_id"]), int(r["capacity"]), int(r["registered"]),
-                                     max(int(r["desk_count"]), int(r["registered"])), int(readers), staff))
+        if sid in closed and int(r["registered"]):
+            raise ValidationError(f"closed: shelter {sid} has {r['registered']} registered, so it is open")
+        arrived = None if r.get("stale_s") is not None else max(int(r["desk_count"]), int(r["registered"]))
+        x, y = (places or {}).get(sid, (0.0, float(sid)))
+        shelters.append(ShelterState(sid, int(r["capacity"]), int(r["registered"]), arrived, int(readers), staff,
+                                     None, x, y, sid not in closed))
+    if places is None:
+        notes.append("shelter places not known here: redirects go to the next shelter by id")
     if offline is None:
         notes.append("reader status not readable here: every registered reader taken as online")
     if unplaced:
