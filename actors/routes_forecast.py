@@ -62,7 +62,7 @@ def merge_answers(parts: list[Any], now: float, last: dict[int, tuple[float, lis
     return sorted(rows, key=lambda r: r["shelter_id"]), never, notes
 
 
-def parse_add_readers(text: str) -> dict[int, int]:
+def parse_add_readers(text: str, name: str = "add_readers") -> dict[int, int]:
     """'SHELTER=N,SHELTER=N' as {shelter: n}; a clear error otherwise."""
     out: dict[int, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -72,16 +72,24 @@ def parse_add_readers(text: str) -> dict[int, int]:
         except ValueError:
             shelter, count = -1, -1
         if not sep or count < 0:
-            raise ValidationError(f"add_readers: {part!r} must look like SHELTER=N with N >= 0")
+            raise ValidationError(f"{name}: {part!r} must look like SHELTER=N with N >= 0")
         out[shelter] = count
     return out
 
 
-def defaults() -> dict[str, float]:
-    """The disaster scenario's calibrated times and curve; the card share is an assumption."""
+def defaults(spec: Any = None) -> dict[str, float]:
+    """The disaster scenario's calibrated times and curve; the card share is an assumption; the mean
+    arrival group from the spec's city (households of mean size m, a share t arriving together:
+    m / (t + (1 - t) m) people per group, the disaster model's rule)."""
     from scenarios.disaster_params import DisasterParams
 
-    return {**DisasterParams.calibrated(), "horizon_h": 48.0, "card_share": 0.6}
+    out = {**DisasterParams.calibrated(), "horizon_h": 48.0, "card_share": 0.6}
+    if spec is not None:
+        from actors.world import city
+
+        m, t = float(city(spec).households["size"].mean()), DisasterParams().household_together_share
+        out["group_size"] = m / (t + (1 - t) * m)
+    return out
 
 
 def places_of(spec: Any, never: list[int]) -> tuple[dict[int, tuple[float, float]], str | None]:
@@ -103,7 +111,8 @@ def places_of(spec: Any, never: list[int]) -> tuple[dict[int, tuple[float, float
 
 def _run(rows: list[dict], folder: str | None, now: float, quake: float, reps: int, seed: int,
          add: dict[int, int], spec: Any = None, never: tuple[int, ...] = (), notes: tuple[str, ...] = (),
-         opened: tuple[int, ...] = (), closed: tuple[int, ...] = ()) -> dict[str, Any]:
+         opened: tuple[int, ...] = (), closed: tuple[int, ...] = (), expected: dict[int, int] | None = None
+         ) -> dict[str, Any]:
     """The task body: read the journals, build the state, forecast."""
     from calibration.drill import read_drill
     from scenarios.nowcast import forecast
@@ -117,7 +126,8 @@ def _run(rows: list[dict], folder: str | None, now: float, quake: float, reps: i
             data = read_drill(folder)
         except ValidationError:
             data = None  # no check-ins yet: the calibrated figures stand in
-    state, more = live_state(rows, data, now, quake, defaults(), places=places, closed=closed)
+    state, more = live_state(rows, data, now, quake, defaults(spec), places=places, closed=closed,
+                             expected=expected)
     out = forecast(state, reps, seed, add, list(opened)).to_dict()
     out["lacking"] = [*notes, *([left] if left else []), *more, *out["lacking"]]
     return out
@@ -132,6 +142,8 @@ async def hq_forecast(device: Annotated[Device, Depends(device_of("hq"))], c: Ct
                       open_: Annotated[str, Query(alias="open", description="what-if: open these closed shelters now: S,...")] = "",
                       closed: Annotated[str, Query(description="shelters not opened yet (the service keeps no "
                                                    "opening state): S,...")] = "",
+                      expected: Annotated[str, Query(description="evacuees in all per shelter when known "
+                                                     "(a drill's participants): SHELTER=N,...")] = "",
                       wait_s: Annotated[float, Query(gt=0, le=60, description="how long to wait for each "
                                                      "shelter group's head counts")] = 5.0
                       ) -> dict[str, Any]:
@@ -143,6 +155,7 @@ async def hq_forecast(device: Annotated[Device, Depends(device_of("hq"))], c: Ct
     c.require("safety")
     quake, add = parse_jst(quake_jst, "quake_jst"), parse_add_readers(add_readers)
     opened, shut = tuple(parse_ids(open_, "open")), tuple(parse_ids(closed, "closed"))
+    total = parse_add_readers(expected, "expected")
     now = c.now()
     parts = await asyncio.gather(*[asyncio.wait_for(call(g.headcounts.remote(now, False)), wait_s)
                                    for g in c.shelters], return_exceptions=True)
@@ -155,5 +168,5 @@ async def hq_forecast(device: Annotated[Device, Depends(device_of("hq"))], c: Ct
     folder = str(c.spec.folder) if c.spec.store_kind == "sqlite" else None
     task = ray.remote(num_cpus=0, max_retries=0)(_run)  # a worker process beside the actors
     out = await call(task.remote(rows, folder, now, quake, reps, seed, add, c.spec, tuple(never), tuple(notes),
-                                 opened, shut))
+                                 opened, shut, total))
     return {"at": now, **out}

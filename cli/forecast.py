@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "has them); repeatable")
     p.add_argument("--closed", action="append", default=[], type=int, metavar="SHELTER",
                    help="a shelter not opened yet (the service keeps no opening state); repeatable")
+    p.add_argument("--expected", action="append", default=[], metavar="SHELTER=N",
+                   help="evacuees in all at a shelter when known (a drill's participants); repeatable")
     p.add_argument("--wait", type=float, default=5.0, metavar="S",
                    help="seconds to wait for each shelter group's head counts (default: 5)")
     p.add_argument("--allow-remote", action="store_true", help="allow a target that is not this machine")
@@ -92,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     target = check_target(args.target, args.allow_remote)
     params = {"quake_jst": args.quake, "reps": args.reps, "seed": args.seed,
               "add_readers": ",".join(args.add_readers), "open": ",".join(map(str, args.open)),
-              "closed": ",".join(map(str, args.closed)), "wait_s": args.wait}
+              "closed": ",".join(map(str, args.closed)), "wait_s": args.wait,
+              "expected": ",".join(args.expected)}
     try:
         r = httpx.get(f"{target}/v1/hq/forecast", params=params, headers=hq_headers(args.data), timeout=300)
     except httpx.HTTPError as exc:

@@ -39,12 +39,13 @@ def card_time(data: DrillData | None, now: float, recent_h: float, defaults: dic
 
 def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
                quake: float, defaults: dict[str, float], recent_h: float = 1.0,
-               places: dict[int, tuple[float, float]] | None = None, closed: tuple[int, ...] = ()
-               ) -> tuple[LiveState, list[str]]:
+               places: dict[int, tuple[float, float]] | None = None, closed: tuple[int, ...] = (),
+               expected: dict[int, int] | None = None) -> tuple[LiveState, list[str]]:
     """A LiveState at `now` (POSIX s) for a quake at `quake`, and the notes on what was missing.
 
     `places`: each shelter's (x_km, y_km) for redirects (none: redirects by id order, noted);
-    `closed`: shelters the HQ has not opened (the live service keeps no opening state). A row
+    `closed`: shelters the HQ has not opened (the live service keeps no opening state);
+    `expected`: evacuees in all per shelter when known (a drill's participants). A row
     with `stale_s` (a group that did not answer, taken as of its last answer) counts arrivals
     as unknown there, so the curve is conditioned on its registrations only (wider interval).
     """
@@ -56,9 +57,9 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
              "nobody is taken as waiting now (the forecast is early where lines are long)"]
     offline, unplaced = readers_offline(data)
     known = {int(r["shelter_id"]) for r in rows}
-    unknown = sorted(set(closed) - known)
-    if unknown:
-        raise ValidationError(f"closed: unknown shelters {unknown} (known: {sorted(known)})")
+    for name, ids in (("closed", set(closed)), ("expected", set(expected or {}))):
+        if sorted(ids - known):
+            raise ValidationError(f"{name}: unknown shelters {sorted(ids - known)} (known: {sorted(known)})")
     shelters = []
     for r in rows:
         sid = int(r["shelter_id"])
@@ -69,7 +70,7 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
         arrived = None if r.get("stale_s") is not None else max(int(r["desk_count"]), int(r["registered"]))
         x, y = (places or {}).get(sid, (0.0, float(sid)))
         shelters.append(ShelterState(sid, int(r["capacity"]), int(r["registered"]), arrived, int(readers), staff,
-                                     None, x, y, sid not in closed))
+                                     (expected or {}).get(sid), x, y, sid not in closed))
     if places is None:
         notes.append("shelter places not known here: redirects go to the next shelter by id")
     if offline is None:
@@ -86,7 +87,8 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
     if not done:
         notes.append("no check-ins yet: the card share is the scenario's assumption")
     return LiveState(hours, tuple(shelters), mu, sigma, defaults["paper_form_mean_s"], share,
-                     defaults["time_to_peak_h"], defaults["rise_shape"], defaults["horizon_h"]), notes
+                     defaults["time_to_peak_h"], defaults["rise_shape"], defaults["horizon_h"],
+                     defaults.get("group_size", 1.0)), notes
 
 
 def readers_offline(data: DrillData | None) -> tuple[dict[int, int] | None, int]:

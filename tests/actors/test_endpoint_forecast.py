@@ -92,7 +92,13 @@ def test_a_restarting_shelter_group_is_forecast_as_of_its_last_answer_and_named(
         notes = [n for n in r.json()["lacking"] if "shelter group 1 did not answer" in n]
         if notes:
             break
-    wait_until(lambda: ray_session.get(victim.ping.remote(), timeout=30)["pid"] != pid, timeout=120)
+    def back() -> bool:
+        try:
+            return ray_session.get(victim.ping.remote(), timeout=30)["pid"] != pid
+        except Exception:  # still restarting  # noqa: BLE001
+            return False
+
+    wait_until(back, timeout=120, step=0.5)
     assert notes, r.json()["lacking"]
     f = r.json()
     assert "taken as of its last answer" in notes[0] and "wider interval" in notes[0]

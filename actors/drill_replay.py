@@ -1,0 +1,100 @@
+"""A drill replayed through the load tester: a disaster scenario's card check-ins sent as reader taps.
+
+`drill_of` runs the disaster scenario on the service's own city (same name, seed and scale, so
+residents, cards and shelter ids match) and keeps the card check-ins of the evacuees who stay:
+who, at which shelter, when (hours after the quake). `replay_ops` turns them into the load
+tester's ops (`actors.load.run_load`): one check-in tap each at one of the shelter's readers,
+stamped with the quake instant plus its hour, so the service records the drill's own times
+however fast the taps are sent (time compression). Paper forms and face checks have no HTTP
+route for a load tester, so a replayed drill is the scenario's card check-ins only.
+
+Shelter places: the live service keeps the city's own places while scenarios scale them to each
+shelter's catchment (`scenarios.scaling.with_shelter_places`); `drill_of` raises the scenario's
+places (`shelter_capacity`) so that no shelter fills in either, and says so if one did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from actors.workloads import Op, Target, _tap, headers
+from devices import contract
+from twin.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class Drill:
+    """The card check-ins to replay (sorted by time) and the drill's size per shelter."""
+
+    resident_id: np.ndarray
+    serial: np.ndarray
+    shelter_id: np.ndarray
+    hours: np.ndarray
+
+    @property
+    def per_shelter(self) -> dict[int, int]:
+        """Check-ins per shelter (facility id)."""
+        ids, n = np.unique(self.shelter_id, return_counts=True)
+        return dict(zip(ids.tolist(), n.tolist(), strict=True))
+
+    def where(self, keep: np.ndarray) -> Drill:
+        """The check-ins where `keep` is true."""
+        return Drill(self.resident_id[keep], self.serial[keep], self.shelter_id[keep], self.hours[keep])
+
+    def until(self, hours: float) -> Drill:
+        """The check-ins up to `hours` after the quake."""
+        k = int(np.searchsorted(self.hours, hours, side="right"))
+        return Drill(self.resident_id[:k], self.serial[:k], self.shelter_id[:k], self.hours[:k])
+
+    def after(self, hours: float) -> Drill:
+        """The check-ins after `hours`."""
+        k = int(np.searchsorted(self.hours, hours, side="right"))
+        return Drill(self.resident_id[k:], self.serial[k:], self.shelter_id[k:], self.hours[k:])
+
+    def t95_h(self, before: int = 0) -> float:
+        """Hours until 95 % of (`before` people registered earlier + this drill) were registered."""
+        need = math.ceil(0.95 * (before + self.hours.size)) - before
+        return float(self.hours[need - 1]) if need > 0 else 0.0
+
+
+def drill_of(spec, seed: int, evacuation_share: float = 0.1, design: str = "full") -> Drill:
+    """The disaster scenario's card check-ins on the service's city, stayers only."""
+    from actors import world
+    from scenarios import disaster
+    from scenarios.runner import make_params
+
+    p = make_params("disaster", design, spec.city, float(spec.scale),
+                    {"city_seed": int(spec.seed), "face_check_enabled": False,
+                     "evacuation_share": evacuation_share, "shelter_capacity": 100_000,
+                     "reader_offline_probability": 0.0})
+    result = disaster.run(p, seed)
+    e = result.frames["evacuees"]
+    if int(e["redirects"].sum()):
+        raise ValidationError("a shelter filled in the scenario: the live service's places differ, so the replay "
+                              "would not match it")
+    e = e.filter((pl.col("shelter_id") >= 0) & (pl.col("method") == "card_tap")).sort("registered_h")
+    cards = world.city(spec).residents.select("resident_id", "card_serial")
+    e = e.join(cards, on="resident_id", how="left")
+    return Drill(e["resident_id"].to_numpy(), e["card_serial"].to_numpy(), e["shelter_id"].to_numpy(),
+                 e["registered_h"].to_numpy())
+
+
+def replay_ops(t: Target, drill: Drill, quake: float) -> Iterator[Op]:
+    """One check-in tap per drill check-in, at the shelter's readers in turn, stamped quake + hours."""
+    readers: dict[int, list[dict]] = {}
+    for d in t.devices("shelter"):
+        readers.setdefault(int(d["facility_id"]), []).append(d)
+    missing = sorted(set(drill.shelter_id.tolist()) - set(readers))
+    if missing:
+        raise ValidationError(f"the service has no shelter reader at shelters {missing}")
+    turn = {s: itertools.cycle(devs) for s, devs in readers.items()}
+    for serial, s, h in zip(drill.serial.tolist(), drill.shelter_id.tolist(), drill.hours.tolist(), strict=True):
+        dev = next(turn[s])
+        tap = _tap(dev, serial, "checkin", quake + h * 3600.0)
+        yield Op("checkin", "POST", contract.TAPS_PATH, tap, headers(dev), tap["tap_id"])
