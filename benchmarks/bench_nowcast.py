@@ -4,6 +4,7 @@ Coverage: disaster runs at scale 0.01 (design `full`, fast engine, face checks o
 forecast has no ward face-check desk), a forecast from each run's state at a third of the
 horizon (200 replications, total known), counted over seeds; an honest 95 % interval covers
 about 95 % (binomial noise over 40 seeds: +-7 points). Also from a quarter of the horizon.
+The replayed drill's check (tests/actors/test_replay_drill.py) over seeds, without the service.
 Speed: a Kumamoto-sized state (250 shelters on a 16 x 16 km grid, 75,000 arrived at 16 h,
 some shelters near full so redirects happen; synthetic, not a run), seconds per forecast of
 100 replications and of 40 replications with a what-if (two more readers, a closed shelter
@@ -32,6 +33,27 @@ def kumamoto_state(rng: np.random.Generator):
     return LiveState(16.0, tuple(shelters), np.log(21.1) - 0.125, 0.5, 184.0, 0.6, 20.0, 2.0, 48.0, 2.2)
 
 
+def drill_coverage(seeds: int, reps: int) -> tuple[int, int]:
+    """The replayed drill's check (card check-ins only, the live service's defaults and places), without HTTP."""
+    from actors.drill_replay import drill_of
+    from actors.routes_forecast import defaults
+    from actors.spec import ServiceSpec
+    from scenarios.nowcast import forecast
+    from scenarios.nowcast_live import live_state
+
+    spec = ServiceSpec(data_dir="/nonexistent", scale=0.01)
+    d0 = {**defaults(spec), "card_share": 1.0}
+    hits = 0
+    for seed in range(1, seeds + 1):
+        d = drill_of(spec, seed)
+        first = d.until(16.0).per_shelter
+        rows = [{"shelter_id": s, "capacity": 1000, "readers": 4, "paper_staff": 2, "registered": first.get(s, 0),
+                 "desk_count": first.get(s, 0)} for s in sorted(d.per_shelter)]
+        state, _ = live_state(rows, None, 16 * 3600.0, 0.0, d0, expected=d.per_shelter)
+        hits += forecast(state, reps=reps, seed=seed).t95_h.contains(max(d.t95_h(), 16.0))
+    return hits, seeds
+
+
 def main(argv: list[str]) -> int:
     """Print coverage over seeds and the time per forecast."""
     ap = argparse.ArgumentParser(prog="bench_nowcast")
@@ -54,6 +76,10 @@ def main(argv: list[str]) -> int:
             print(f"  from {share * p.horizon_h:4.1f} h, {label:28s}: {c.hits}/{c.seeds} = {c.share:.0%} "
                   f"(run later than the interval: {c.early}, earlier: {c.late}; {time.perf_counter() - t:.1f} s)",
                   flush=True)
+    t = time.perf_counter()
+    hits, n = drill_coverage(seeds, reps)
+    print(f"  the replayed drill's check without HTTP (card check-ins only, live defaults, from 16 h): "
+          f"{hits}/{n} = {hits / n:.0%} ({time.perf_counter() - t:.1f} s)", flush=True)
     state = kumamoto_state(np.random.default_rng(0))
     t = time.perf_counter()
     forecast(state, reps=2, seed=1)
