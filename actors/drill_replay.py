@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,3 +98,71 @@ def replay_ops(t: Target, drill: Drill, quake: float) -> Iterator[Op]:
         dev = next(turn[s])
         tap = _tap(dev, serial, "checkin", quake + h * 3600.0)
         yield Op("checkin", "POST", contract.TAPS_PATH, tap, headers(dev), tap["tap_id"])
+
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    """A replayed drill's forecast at `third_h` and what the replay then showed."""
+
+    forecast: dict
+    truth_h: float  # hours until 95 % registered, as the service's check-ins show (the snapshot's time if before)
+    sent: int
+    checked_in: int
+    before: int  # people registered before the drill (other check-ins on the service)
+
+    @property
+    def covered(self) -> bool:
+        """Whether the forecast's interval holds what the replay showed."""
+        t = self.forecast["t95_h"]
+        return t["low"] is not None and t["low"] <= self.truth_h <= t["high"]
+
+
+def _send(url: str, t: Target, drill: Drill, quake: float, seed: int, rate: float) -> list[float]:
+    """Send the check-ins through the load tester; the hours of those the service checked in."""
+    from actors.load import LoadSettings, run_load
+
+    ops = list(replay_ops(t, drill, quake))
+    if not ops:
+        return []
+    hours = dict(zip((o.key for o in ops), drill.hours.tolist(), strict=True))
+    n = len(ops)
+    report = run_load(url, "disaster", iter(ops), LoadSettings(rate=rate, duration=2 * n / rate + 5, max_requests=n,
+                                                               max_in_flight=64, retries=5, timeout=60, seed=seed))
+    return [hours[o.key] for o in report.outcomes if 200 <= o.status < 300 and o.answer
+            and o.answer.get("result", {}).get("outcome") == "checked_in"]
+
+
+def replay_and_forecast(url: str, t: Target, where: Callable[[list[int]], list[bool]], seed: int,
+                        third_h: float = 16.0, reps: int = 200, rate: float = 150.0) -> ReplayCheck:
+    """Replay a drill's first `third_h` hours, ask GET /v1/hq/forecast, replay the rest, compare.
+
+    Taps are stamped in the past (a quake just over the drill's length ago: the service takes
+    queued taps up to 72 h old), so the whole drill is accepted however fast it is sent; the
+    forecast is asked on the drill's own clock (the quake declared `third_h` ago) with the
+    drill's size per shelter (plus what the service had registered before) as `expected`.
+    `where(resident_ids)` says who is already in a shelter: they are left out of the drill.
+    """
+    import httpx
+
+    from twin.clock import to_jst
+
+    hq = headers(t.devices("hq")[0])
+    drill = drill_of(t.spec, seed)
+    drill = drill.where(~np.asarray(where(drill.resident_id.tolist()), dtype=bool))
+    with httpx.Client(base_url=url, timeout=300) as http:
+        rows = http.get("/v1/hq/headcounts", headers=hq).raise_for_status().json()["shelters"]
+        before = {int(r["shelter_id"]): int(r["registered"]) for r in rows}
+        quake = t.spec.now() - (float(drill.hours.max()) + 0.5) * 3600.0
+        ok = _send(url, t, drill.until(third_h), quake, seed, rate)
+        expected = ",".join(f"{s}={before.get(s, 0) + n}" for s, n in drill.per_shelter.items())
+        r = http.get("/v1/hq/forecast", headers=hq, params={
+            "quake_jst": to_jst(t.spec.now() - third_h * 3600).strftime("%Y-%m-%dT%H:%M"), "reps": reps,
+            "seed": seed, "expected": expected})
+        if r.status_code != 200:
+            raise ValidationError(f"the forecast was refused ({r.status_code}): {r.text}")
+    f = r.json()
+    ok += _send(url, t, drill.after(third_h), quake, seed + 1, rate)
+    shown, p = np.sort(np.asarray(ok, dtype=float)), sum(before.values())
+    need = math.ceil(0.95 * (p + shown.size)) - p
+    truth = float(shown[need - 1]) if 0 < need <= shown.size else (0.0 if need <= 0 else math.inf)
+    return ReplayCheck(f, max(truth, f["hours"]), int(drill.hours.size), len(ok), p)

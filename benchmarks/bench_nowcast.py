@@ -4,7 +4,9 @@ Coverage: disaster runs at scale 0.01 (design `full`, fast engine, face checks o
 forecast has no ward face-check desk), a forecast from each run's state at a third of the
 horizon (200 replications, total known), counted over seeds; an honest 95 % interval covers
 about 95 % (binomial noise over 40 seeds: +-7 points). Also from a quarter of the horizon.
-The replayed drill's check (tests/actors/test_replay_drill.py) over seeds, without the service.
+The replayed drill's check (tests/actors/test_replay_drill.py) over seeds, without the service;
+then (not with --quick) 5 drills replayed through the load tester against a private live
+service (scale 0.01, one seed after another on the same service).
 Speed: a Kumamoto-sized state (250 shelters on a 16 x 16 km grid, 75,000 arrived at 16 h,
 some shelters near full so redirects happen; synthetic, not a run), seconds per forecast of
 100 replications and of 40 replications with a what-if (two more readers, a closed shelter
@@ -54,11 +56,57 @@ def drill_coverage(seeds: int, reps: int) -> tuple[int, int]:
     return hits, seeds
 
 
+def live_replays(seeds: int) -> None:
+    """The replayed drill against a private live service (scale 0.01), one seed after another."""
+    import socket
+    import tempfile
+
+    import ray
+    from ray import serve
+
+    from actors import service
+    from actors.drill_replay import replay_and_forecast
+    from actors.spec import ServiceSpec
+    from actors.workloads import Target
+
+    service.connect(num_cpus=2)
+    spec = ServiceSpec(data_dir=tempfile.mkdtemp(prefix="bench-nowcast-"), scale=0.01, shelter_groups=2,
+                       namespace="bench-nowcast")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    svc = service.start(spec, port=port)
+    try:
+        spec = svc.supervisor.spec
+        groups = [ray.get_actor(f"shelters_{g}", namespace=spec.namespace) for g in range(spec.shelter_groups)]
+
+        def where(ids: list[int]) -> list[bool]:
+            answers = ray.get([g.where.remote(ids) for g in groups])
+            return [any(a[i] is not None for a in answers) for i in range(len(ids))]
+
+        hits = 0
+        for seed in range(1, seeds + 1):
+            t = time.perf_counter()
+            c = replay_and_forecast(svc.url, Target.from_folder(spec.data_dir), where, seed)
+            hits += c.covered
+            b = c.forecast["t95_h"]
+            print(f"  seed {seed}: sent {c.sent}, checked in {c.checked_in} (registered before: {c.before}); "
+                  f"95 % at {c.truth_h:.2f} h, interval {b['low']:.2f}-{b['high']:.2f} "
+                  f"{'covered' if c.covered else 'MISSED'} ({time.perf_counter() - t:.1f} s)", flush=True)
+        print(f"  the replayed drill over HTTP: {hits}/{seeds} covered")
+    finally:
+        svc.stop()
+        serve.shutdown()
+        ray.shutdown()
+
+
 def main(argv: list[str]) -> int:
     """Print coverage over seeds and the time per forecast."""
     ap = argparse.ArgumentParser(prog="bench_nowcast")
     ap.add_argument("--quick", action="store_true", help="10 seeds, 100 replications")
     ap.add_argument("--seeds", type=int, default=None, help="seeds for coverage (default 40)")
+    ap.add_argument("--live", type=int, default=None, metavar="N",
+                    help="drills replayed against a private live service (default 5, 0 with --quick)")
     args = ap.parse_args(argv)
     from scenarios.nowcast import forecast
     from scenarios.nowcast_check import coverage
@@ -93,4 +141,8 @@ def main(argv: list[str]) -> int:
         print(f"  {reps_k} replications{' + what-if' if kw else ''}: {dt:.1f} s ({dt / one:.0f}x one replication); "
               f"95 % registered at {f.t95_h.median:.1f} h ({f.t95_h.low:.1f}-{f.t95_h.high:.1f}), "
               f"redirected {f.redirected.median:.0f}", flush=True)
+    live = args.live if args.live is not None else (0 if args.quick else 5)
+    if live:
+        print(f"replayed drills against a private live service ({live} seeds, from 16 h)", flush=True)
+        live_replays(live)
     return 0
