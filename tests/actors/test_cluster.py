@@ -45,7 +45,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 60.0) 
     return proc.returncode
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def short_tmp():
     """A folder with a short path (Ray's unix sockets must fit in 107 bytes)."""
     path = Path(tempfile.mkdtemp(prefix="myna-rc-", dir="/tmp"))
@@ -59,9 +59,10 @@ def running(proc: subprocess.Popen, log: Path) -> None:
         raise AssertionError(f"a ray node exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def cluster(tmp_path, short_tmp):
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, short_tmp):
     """Two Ray nodes (head + one joining) with a token of their own; (address, env)."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
     token = tmp_path / "token"
     token.write_text(secrets.token_hex(32))
     token.chmod(0o600)
@@ -129,6 +130,21 @@ def test_run_py_serve_on_a_two_node_cluster_places_actors_on_both_and_serves_end
     assert code == 0, out
     assert "stopped" in out and "token authentication on" in out
     assert _nodes(address, env) == 2  # the cluster itself is left running for its owner
+
+
+def test_run_py_sweep_over_cities_on_the_cluster_spreads_them_over_both_nodes(cluster, tmp_path):
+    address, env = cluster
+    cities = ["kumamoto", "sendai", "chiba", "sakai"]
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "sweep", "--scenario", "disaster",
+                        "--designs", "full", "--cities", *cities, "--scale", "0.01", "--reps", "1",
+                        "--address", address, "--out", str(tmp_path / "out"), "--format", "json"],
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.loads(r.stdout)
+    assert sorted(data["cities"]) == sorted(cities)
+    nodes = {n for c in data["cities"].values() for n in c["nodes"]}
+    assert len(nodes) == 2, data["cities"]  # the cities' replications ran on both nodes
+    assert _nodes(address, env) == 2  # the sweep leaves the cluster running
 
 
 def _check_end_to_end(info: dict) -> None:
