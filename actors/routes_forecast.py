@@ -145,7 +145,7 @@ async def hq_forecast(device: Annotated[Device, Depends(device_of("hq"))], c: Ct
                       expected: Annotated[str, Query(description="evacuees in all per shelter when known "
                                                      "(a drill's participants): SHELTER=N,...")] = "",
                       wait_s: Annotated[float, Query(gt=0, le=60, description="how long to wait for each "
-                                                     "shelter group's head counts")] = 5.0
+                                                     "shelter group's head counts")] = 10.0
                       ) -> dict[str, Any]:
     """Replications from now (95 % prediction intervals); with add_readers or open the what-if beside it."""
     import ray

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a shelter not opened yet (the service keeps no opening state); repeatable")
     p.add_argument("--expected", action="append", default=[], metavar="SHELTER=N",
                    help="evacuees in all at a shelter when known (a drill's participants); repeatable")
-    p.add_argument("--wait", type=float, default=5.0, metavar="S",
-                   help="seconds to wait for each shelter group's head counts (default: 5)")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for each shelter group's head counts (default: 10)")
     p.add_argument("--allow-remote", action="store_true", help="allow a target that is not this machine")
     add_format(p)
     p.set_defaults(func=run)

@@ -74,4 +74,7 @@ def test_opening_a_closed_shelter_is_answered_side_by_side_and_bad_openings_get_
               _quake_hours_before(live, 6), "--reps", "5", "--closed", str(shut), "--open", str(shut), timeout=300)
     assert out.returncode == 0, out.stderr
     assert f"shelter {shut}: closed" in out.stdout and f"what-if open [{shut}]" in out.stdout
+    bad = cli("forecast", "--target", live.url, "--data", str(live.spec.folder), "--quake",
+              _quake_hours_before(live, 6), "--expected", "x")
+    assert bad.returncode == 2 and "expected: 'x' must look like SHELTER=N" in bad.stderr, bad.stderr
 
