@@ -65,7 +65,7 @@ def live_replays(seeds: int) -> None:
     from ray import serve
 
     from actors import service
-    from actors.drill_replay import replay_and_forecast
+    from actors.drill_replay import check_out, replay_and_forecast
     from actors.spec import ServiceSpec
     from actors.workloads import Target
 
@@ -87,12 +87,15 @@ def live_replays(seeds: int) -> None:
         hits = 0
         for seed in range(1, seeds + 1):
             t = time.perf_counter()
-            c = replay_and_forecast(svc.url, Target.from_folder(spec.data_dir), where, seed)
+            target = Target.from_folder(spec.data_dir)
+            c = replay_and_forecast(svc.url, target, where, seed)
             hits += c.covered
+            out = check_out(svc.url, target, c.drill, seed)  # the next drill starts from empty shelters
             b = c.forecast["t95_h"]
             print(f"  seed {seed}: sent {c.sent}, checked in {c.checked_in} (registered before: {c.before}); "
                   f"95 % at {c.truth_h:.2f} h, interval {b['low']:.2f}-{b['high']:.2f} "
-                  f"{'covered' if c.covered else 'MISSED'} ({time.perf_counter() - t:.1f} s)", flush=True)
+                  f"{'covered' if c.covered else 'MISSED'}; {out} checked out after ({time.perf_counter() - t:.1f} s)",
+                  flush=True)
         print(f"  the replayed drill over HTTP: {hits}/{seeds} covered")
     finally:
         svc.stop()
