@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors.drill_replay import replay_and_forecast
+from actors.drill_replay import check_out, replay_and_forecast
 from actors.workloads import Target
 
 
@@ -14,7 +14,9 @@ def test_the_forecast_a_third_into_a_replayed_drill_covers_its_time_until_95_per
         answers = ray_session.get([g.where.remote(ids) for g in groups])
         return [any(a[i] is not None for a in answers) for i in range(len(ids))]
 
-    check = replay_and_forecast(live.url, Target(spec, live.creds), where, seed=2)
+    target = Target(spec, live.creds)
+    check = replay_and_forecast(live.url, target, where, seed=2)
+    assert check_out(live.url, target, check.drill) == check.checked_in  # the shared service left as it was
     f = check.forecast
     assert check.sent > 300 and check.checked_in >= 0.98 * check.sent  # (a card another test reported lost is refused)
     assert abs(f["hours"] - 16.0) < 0.05 and f["hours"] <= f["t95_h"]["low"]
