@@ -76,7 +76,8 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
     if offline is None:
         notes.append("reader status not readable here: every registered reader taken as online")
     if unplaced:
-        notes.append(f"{unplaced} offline reader(s) never tapped, so their shelter is unknown: counted as online")
+        notes.append(f"{unplaced} offline reader(s) neither in the device list nor ever tapped, so their "
+                     "shelter is unknown: counted as online")
     down = sorted(s.shelter_id for s in shelters if s.readers_online == 0 and s.paper_staff)
     if down:
         notes.append(f"no reader online at shelters {down}")
@@ -91,9 +92,23 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
                      defaults.get("group_size", 1.0)), notes
 
 
+def _placed_readers(folder: Any) -> dict[int, int]:
+    """Global reader key -> shelter (facility id) from the service's device list (credentials.json), if there."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / "credentials.json"
+    if not path.is_file():
+        return {}
+    devices = json.loads(path.read_text()).get("devices", [])
+    return {int(d["group"]) * 1_000_000 + int(d["reader_id"]): int(d["facility_id"]) for d in devices
+            if d.get("role") == "shelter" and "reader_id" in d and "group" in d}
+
+
 def readers_offline(data: DrillData | None) -> tuple[dict[int, int] | None, int]:
     """Per shelter (facility id): readers offline after their last `online` command; and how many
-    offline readers could not be placed (they never tapped). None when the journals are unreadable."""
+    offline readers could not be placed (not in the service's device list and never tapped). None
+    when the journals are unreadable."""
     import json
     import sqlite3
 
@@ -110,7 +125,8 @@ def readers_offline(data: DrillData | None) -> tuple[dict[int, int] | None, int]
                 off[group * 1_000_000 + int(b["reader_id"])] = not bool(b["online"])
         finally:
             con.close()
-    where = dict(zip(data.tap_reader.tolist(), data.tap_shelter.tolist(), strict=True))
+    where = {**dict(zip(data.tap_reader.tolist(), data.tap_shelter.tolist(), strict=True)),
+             **_placed_readers(data.folder)}
     out: dict[int, int] = {}
     unplaced = 0
     for reader, is_off in off.items():
