@@ -26,11 +26,23 @@ pytestmark = pytest.mark.slow
 RAY = str(Path(sys.executable).parent / "ray")
 
 
+TAKEN: set[int] = set()  # ports this module handed out: two free_port() calls may return the same one
+
+
+def distinct_port() -> int:
+    """A free port not handed out before by this module."""
+    port = free_port()
+    while port in TAKEN:
+        port = free_port()
+    TAKEN.add(port)
+    return port
+
+
 def node_ports() -> list[str]:
     """Distinct free ports for one node's services, so the cluster clashes with no other Ray here."""
     names = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
              "metrics-export-port", "runtime-env-agent-port")
-    return [f"--{n}={free_port()}" for n in names]
+    return [f"--{n}={distinct_port()}" for n in names]
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 60.0) -> int | None:
@@ -68,12 +80,12 @@ def cluster(tmp_path_factory, short_tmp):
     token.chmod(0o600)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "PYTHONPATH": str(ROOT),
            "RAY_USAGE_STATS_ENABLED": "0"}
-    port = free_port()
+    port = distinct_port()
     address = f"127.0.0.1:{port}"
     logs = [open(tmp_path / f"node{i}.log", "w") for i in range(2)]  # noqa: SIM115 — closed below
     common = ["--block", "--num-cpus=2", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
-                             f"--ray-client-server-port={free_port()}", f"--temp-dir={short_tmp}",
+                             f"--ray-client-server-port={distinct_port()}", f"--temp-dir={short_tmp}",
                              *node_ports(), *common], env=env, stdout=logs[0], stderr=subprocess.STDOUT,
                             start_new_session=True)
     procs = [head]
