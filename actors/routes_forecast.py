@@ -109,11 +109,12 @@ def places_of(spec: Any, never: list[int]) -> tuple[dict[int, tuple[float, float
                     "of the forecast (their evacuees neither counted nor forecast)")
 
 
-def _run(rows: list[dict], folder: str | None, now: float, quake: float, reps: int, seed: int,
+def _run(rows: list[dict], source: str | None, now: float, quake: float, reps: int, seed: int,
          add: dict[int, int], spec: Any = None, never: tuple[int, ...] = (), notes: tuple[str, ...] = (),
          opened: tuple[int, ...] = (), closed: tuple[int, ...] = (), expected: dict[int, int] | None = None
          ) -> dict[str, Any]:
-    """The task body: read the journals, build the state, forecast."""
+    """The task body: read the journals (`source`: the data folder or the PostgreSQL DSN), build the
+    state, forecast."""
     from calibration.drill import read_drill
     from scenarios.nowcast import forecast
     from scenarios.nowcast_live import live_state
@@ -121,13 +122,15 @@ def _run(rows: list[dict], folder: str | None, now: float, quake: float, reps: i
     places, left = places_of(spec, list(never)) if spec is not None else (None, None)
 
     data = None
-    if folder is not None:
+    if source is not None:
+        postgres = spec is not None and spec.store_kind == "postgresql"
         try:
-            data = read_drill(folder)
+            data = read_drill(source, spec.instance if postgres else None)
         except ValidationError:
             data = None  # no check-ins yet: the calibrated figures stand in
+    folder = str(spec.folder) if spec is not None else None
     state, more = live_state(rows, data, now, quake, defaults(spec), places=places, closed=closed,
-                             expected=expected)
+                             expected=expected, folder=folder)
     out = forecast(state, reps, seed, add, list(opened)).to_dict()
     out["lacking"] = [*notes, *([left] if left else []), *more, *out["lacking"]]
     return out
@@ -165,8 +168,8 @@ async def hq_forecast(device: Annotated[Device, Depends(device_of("hq"))], c: Ct
     last = {g: v for (ns, g), v in _LAST.items() if ns == c.spec.namespace}
     rows, never, notes = merge_answers(parts, now, last)
     _LAST.update({(c.spec.namespace, g): v for g, v in last.items()})
-    folder = str(c.spec.folder) if c.spec.store_kind == "sqlite" else None
+    source = str(c.spec.folder) if c.spec.store_kind == "sqlite" else c.spec.store
     task = ray.remote(num_cpus=0, max_retries=0)(_run)  # a worker process beside the actors
-    out = await call(task.remote(rows, folder, now, quake, reps, seed, add, c.spec, tuple(never), tuple(notes),
+    out = await call(task.remote(rows, source, now, quake, reps, seed, add, c.spec, tuple(never), tuple(notes),
                                  opened, shut, total))
     return {"at": now, **out}

@@ -40,12 +40,14 @@ def card_time(data: DrillData | None, now: float, recent_h: float, defaults: dic
 def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
                quake: float, defaults: dict[str, float], recent_h: float = 1.0,
                places: dict[int, tuple[float, float]] | None = None, closed: tuple[int, ...] = (),
-               expected: dict[int, int] | None = None) -> tuple[LiveState, list[str]]:
+               expected: dict[int, int] | None = None, folder: str | None = None
+               ) -> tuple[LiveState, list[str]]:
     """A LiveState at `now` (POSIX s) for a quake at `quake`, and the notes on what was missing.
 
     `places`: each shelter's (x_km, y_km) for redirects (none: redirects by id order, noted);
     `closed`: shelters the HQ has not opened (the live service keeps no opening state);
-    `expected`: evacuees in all per shelter when known (a drill's participants). A row
+    `expected`: evacuees in all per shelter when known (a drill's participants); `folder`: the
+    service's data folder (its device list places readers; default: the journals' folder). A row
     with `stale_s` (a group that did not answer, taken as of its last answer) counts arrivals
     as unknown there, so the curve is conditioned on its registrations only (wider interval).
     """
@@ -55,7 +57,7 @@ def live_state(rows: list[dict[str, Any]], data: DrillData | None, now: float,
                               f"{defaults['horizon_h']:g} h")
     notes = ["people in line are not seen by the service: desk counts are taken as the arrivals, so "
              "nobody is taken as waiting now (the forecast is early where lines are long)"]
-    offline, unplaced = readers_offline(data)
+    offline, unplaced = readers_offline(data, folder)
     known = {int(r["shelter_id"]) for r in rows}
     for name, ids in (("closed", set(closed)), ("expected", set(expected or {}))):
         if sorted(ids - known):
@@ -105,28 +107,17 @@ def _placed_readers(folder: Any) -> dict[int, int]:
             if d.get("role") == "shelter" and "reader_id" in d and "group" in d}
 
 
-def readers_offline(data: DrillData | None) -> tuple[dict[int, int] | None, int]:
+def readers_offline(data: DrillData | None, folder: str | None = None) -> tuple[dict[int, int] | None, int]:
     """Per shelter (facility id): readers offline after their last `online` command; and how many
-    offline readers could not be placed (not in the service's device list and never tapped). None
-    when the journals are unreadable."""
-    import json
-    import sqlite3
-
-    from calibration.drill import shelter_stores
-
+    offline readers could not be placed (not in the service's device list in `folder`, the data
+    folder by default, and never tapped). None when the journals are unreadable."""
     if data is None:
         return None, 0
-    off: dict[int, bool] = {}
-    for group, path in shelter_stores(data.folder).items():
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            for (body,) in con.execute("SELECT body FROM twin_journal WHERE op = 'online' ORDER BY seq"):
-                b = json.loads(body)
-                off[group * 1_000_000 + int(b["reader_id"])] = not bool(b["online"])
-        finally:
-            con.close()
+    off = {reader: not on for reader, on in data.online}  # the last change per reader counts
+    if folder is None and data.kind == "sqlite":
+        folder = data.folder
     where = {**dict(zip(data.tap_reader.tolist(), data.tap_shelter.tolist(), strict=True)),
-             **_placed_readers(data.folder)}
+             **(_placed_readers(folder) if folder is not None else {})}
     out: dict[int, int] = {}
     unplaced = 0
     for reader, is_off in off.items():
