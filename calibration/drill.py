@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ class DrillData:
     refusals: dict[str, int]  # refusal code -> count, from the answers
     kind: str = "sqlite"  # where the journals were read: 'sqlite' (folder) or 'postgresql' (folder is the DSN, redacted)
     online: tuple[tuple[int, bool], ...] = ()  # (reader key, online) per journaled network change, in order
+    outcomes: dict[int, dict[str, int]] = field(default_factory=dict)  # shelter -> tap answer outcome -> count
 
     @property
     def taps(self) -> int:
@@ -124,6 +125,7 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
     readers, ats, shelters, methods, dshelter, dat = [], [], [], [], [], []
     online: list[tuple[int, bool]] = []
     refusals: Counter[str] = Counter()
+    outcomes: dict[int, Counter[str]] = {}
     for group, (rows, answer_texts) in journals.items():
         answers = [json.loads(a) for a in answer_texts]
         serial_shelter: dict[int, int] = {}
@@ -134,6 +136,8 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
                 r = a["result"]
                 if r.get("shelter_id") is not None:
                     serial_shelter[int(r["card_serial"])] = int(r["shelter_id"])
+                    if r.get("outcome") is not None:
+                        outcomes.setdefault(int(r["shelter_id"]), Counter())[str(r["outcome"])] += 1
         votes: dict[int, Counter[int]] = {}
         start = len(readers)
         tap_serials = []
@@ -162,4 +166,5 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
         raise ValidationError(f"the shelter journals in {label} record no check-ins: nothing to fit")
     return DrillData(label, tuple(journals), np.asarray(readers, dtype=np.int64), np.asarray(ats, float),
                      np.asarray(shelters, dtype=np.int64), tuple(methods), np.asarray(dshelter, dtype=np.int64),
-                     np.asarray(dat, float), dict(sorted(refusals.items())), kind, tuple(online))
+                     np.asarray(dat, float), dict(sorted(refusals.items())), kind, tuple(online),
+                     {s: dict(sorted(c.items())) for s, c in sorted(outcomes.items())})

@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy
@@ -30,6 +30,10 @@ from calibration.drill import DrillData
 from calibration.params import ServiceTime, fitted
 from twin.clock import to_jst
 from twin.errors import ValidationError
+
+if TYPE_CHECKING:
+    from calibration.drill_kiosks import KioskData
+    from calibration.fit_kiosks import KioskFit
 
 BUSY_GAP_S = 180.0
 MIN_GAPS = 30  # fewer busy gaps than this: no fit (the spread would be a guess)
@@ -106,17 +110,28 @@ class DrillFit:
     arrivals: dict[str, Any]
     provenance: dict[str, Any]
     not_fitted: dict[str, str] = field(default_factory=dict)
+    kiosk: KioskFit | None = None  # the kiosk side (None: the drill ran no kiosks)
+    redirects: dict[str, Any] = field(default_factory=dict)
 
     def overrides(self) -> dict[str, float]:
         """The disaster scenario parameters the drill replaces (`run.py scenario disaster --set @FILE`)."""
         return {"card_tap_mean_s": self.card.mean_s, "checkin_sigma": self.card.sigma}
 
+    def overrides_by_scenario(self) -> dict[str, dict[str, float]]:
+        """Per scenario, the parameters the drill replaces (`--set @FILE` picks the running scenario's)."""
+        kiosk = {} if self.kiosk is None else self.kiosk.overrides()
+        return {"disaster": self.overrides()} | ({"certificates": kiosk} if kiosk else {})
+
     def to_dict(self) -> dict[str, Any]:
-        """The parameter file: overrides, the fits' quality, arrivals, provenance."""
+        """The parameter file: overrides (per scenario), the fits' quality, arrivals, redirects, provenance."""
+        kiosk = {} if self.kiosk is None else {"kiosk": self.kiosk.to_dict()}
+        gaps = {} if self.kiosk is None else {f"certificates.{k}": v for k, v in self.kiosk.not_fitted.items()}
         return {"scenario": "disaster", "overrides": self.overrides(),
+                "overrides_by_scenario": self.overrides_by_scenario(),
                 "fit": {"card_tap": self.card.to_dict(),
-                        "per_reader": {str(k): v.to_dict() for k, v in sorted(self.per_reader.items())}},
-                "not_fitted": self.not_fitted, "arrivals": self.arrivals, "provenance": self.provenance}
+                        "per_reader": {str(k): v.to_dict() for k, v in sorted(self.per_reader.items())}} | kiosk,
+                "not_fitted": self.not_fitted | gaps, "arrivals": self.arrivals, "redirects": self.redirects,
+                "provenance": self.provenance}
 
 
 def _iso(t: float) -> str:
@@ -138,8 +153,27 @@ def arrivals(data: DrillData, bin_min: float = 15.0) -> dict[str, Any]:
             "note": "shelter '-1': taps at readers no recorded answer placed in a shelter"}
 
 
-def fit_drill(data: DrillData, busy_gap_s: float = BUSY_GAP_S) -> DrillFit:
-    """Fit the card service time pooled over readers (and per reader where it has enough gaps)."""
+CHECKIN_OUTCOMES = ("checked_in", "already_here", "moved", "redirected", "no_room")
+
+
+def redirects(data: DrillData) -> dict[str, Any]:
+    """Per shelter and overall: card check-ins answered, and those sent on (redirected) or refused for no room."""
+    per = {}
+    for shelter, counts in data.outcomes.items():
+        n = sum(counts.get(o, 0) for o in CHECKIN_OUTCOMES)
+        if n:
+            per[str(shelter)] = {"checkins": n, "redirected": counts.get("redirected", 0),
+                                 "no_room": counts.get("no_room", 0), "share_redirected": counts.get("redirected", 0) / n}
+    n = sum(r["checkins"] for r in per.values())
+    red = sum(r["redirected"] for r in per.values())
+    return {"checkins": n, "redirected": red, "share_redirected": red / n if n else None, "per_shelter": per,
+            "note": "counted from the shelter answers (redirected: this shelter was full and named another); a "
+                    "count, not a parameter: redirects follow from capacities and arrivals"}
+
+
+def fit_drill(data: DrillData, busy_gap_s: float = BUSY_GAP_S, kiosks: KioskData | None = None,
+              kiosk_busy_gap_s: float | None = None) -> DrillFit:
+    """Fit the card service time pooled over readers (and per reader where it has enough gaps), and the kiosks."""
     gaps, idle, zero = busy_gaps(data, busy_gap_s)
     pooled = np.concatenate(list(gaps.values())) if gaps else np.array([])
     card = fit_truncated_lognormal(pooled, busy_gap_s, idle, zero)
@@ -156,7 +190,13 @@ def fit_drill(data: DrillData, busy_gap_s: float = BUSY_GAP_S) -> DrillFit:
                          "fitted by maximum likelihood truncated at busy_gap_s",
             "fitted_with": f"scipy {scipy.__version__}, numpy {np.__version__}"}
     why = "several staff per shelter and the journal does not say who took which: time not identifiable"
-    return DrillFit(card, per, arrivals(data), prov, {"paper_form": why, "face_check": why})
+    kiosk = None
+    if kiosks is not None:
+        from calibration.fit_kiosks import KIOSK_BUSY_GAP_S, fit_kiosks
+
+        kiosk = fit_kiosks(kiosks, KIOSK_BUSY_GAP_S if kiosk_busy_gap_s is None else kiosk_busy_gap_s)
+        prov |= {"kiosk_documents": kiosks.documents, "kiosk_authentications": kiosks.authentications}
+    return DrillFit(card, per, arrivals(data), prov, {"paper_form": why, "face_check": why}, kiosk, redirects(data))
 
 
 def validation_rows(fit: DrillFit) -> list[dict[str, Any]]:
@@ -174,6 +214,14 @@ def validation_rows(fit: DrillFit) -> list[dict[str, Any]]:
     rows.append({"figure": "card check-in log-spread (sigma)", "published_s": None, "twin_s": twin.sigma,
                  "drill_s": fit.card.sigma, "source": "pooled between trials (twin); between taps (drill)",
                  "nearest_to_drill": False})
+    if fit.redirects.get("share_redirected") is not None:
+        rows.append({"figure": "card check-ins redirected (share)", "published_s": None, "twin_s": None,
+                     "drill_s": fit.redirects["share_redirected"], "nearest_to_drill": False,
+                     "source": "none published; the twin's follows from a run (KPI redirected)"})
+    if fit.kiosk is not None:
+        from calibration.fit_kiosks import kiosk_rows
+
+        rows += kiosk_rows(fit.kiosk)
     return rows
 
 
@@ -182,8 +230,9 @@ def table_text(fit: DrillFit) -> str:
     lines = [f"{'figure':<44}{'published':>10}{'twin':>9}{'drill':>9}"]
     for r in validation_rows(fit):
         pub = "-" if r["published_s"] is None else f"{r['published_s']:.1f}"
+        twin = "-" if r["twin_s"] is None else f"{r['twin_s']:.2f}"
         mark = "  <- drill nearest" if r["nearest_to_drill"] else ""
-        lines.append(f"{r['figure']:<44}{pub:>10}{r['twin_s']:>9.2f}{r['drill_s']:>9.2f}{mark}")
+        lines.append(f"{r['figure']:<44}{pub:>10}{twin:>9}{r['drill_s']:>9.2f}{mark}")
     return "\n".join(lines)
 
 
@@ -201,8 +250,9 @@ def write_drill_params(fit: DrillFit, path: str | Path) -> Path:
     return p
 
 
-def overrides_from_file(path: str | Path) -> dict[str, Any]:
-    """The scenario overrides in a parameter file written by `run.py calibrate --from-drill`."""
+def overrides_from_file(path: str | Path, scenario: str | None = None) -> dict[str, Any]:
+    """The scenario overrides in a parameter file written by `run.py calibrate --from-drill`: the `scenario`'s
+    own section when the file has one per scenario, else its `overrides`."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -212,4 +262,10 @@ def overrides_from_file(path: str | Path) -> dict[str, Any]:
         raise ValidationError(f"{p} is not JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("overrides"), dict):
         raise ValidationError(f"{p} has no 'overrides' object (write it with run.py calibrate --from-drill)")
+    sections = data.get("overrides_by_scenario")
+    if scenario is not None and isinstance(sections, dict):
+        if scenario not in sections:
+            raise ValidationError(f"{p} holds no parameters for the {scenario} scenario (it has: "
+                                  f"{', '.join(sorted(sections)) or 'none'})")
+        return dict(sections[scenario])
     return dict(data["overrides"])

@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--busy-gap", type=float, default=None, metavar="S",
                    help="with --from-drill: longest gap between two taps at a reader still counted "
                    "as service, not idle time (default: 180)")
+    p.add_argument("--kiosk-busy-gap", type=float, default=None, metavar="S",
+                   help="with --from-drill: the same for two visits at a kiosk (default: 900)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling in the validation (default: 0)")
     p.add_argument("--no-scenarios", action="store_true",
                    help="skip the checks that run the scenarios at small scale (faster)")

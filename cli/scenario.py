@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.precision, args.max_reps, max(args.reps, 2))
         selected(args.name, args.kpis)
     params = make_params(args.name, args.design, args.city, args.scale,
-                         parse_overrides(args.overrides), engine=args.engine)
+                         parse_overrides(args.overrides, args.name), engine=args.engine)
     if args.params:
         emit(params.to_dict(), args.format, _params_text(params))
         return 0

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     designs = [args.versus, args.design] if args.versus else [args.design]
     bases, fixed = bases_for(args.scenario, designs, args.city, args.scale,
-                             parse_overrides(args.overrides), args.engine)
+                             parse_overrides(args.overrides, args.scenario), args.engine)
     if args.kpis:
         known = [k.name for k in scenario_module(args.scenario).KPIS]
         bad = sorted(set(args.kpis) - set(known))

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.runner import make_params
     from twin.errors import ValidationError
 
-    overrides = parse_overrides(args.overrides)
+    overrides = parse_overrides(args.overrides, args.scenario)
     by_city: dict[str, list] = {}
     for city in _cities(args):
         params = [make_params(args.scenario, d, city, args.scale, overrides, engine=args.engine)

@@ -152,8 +152,9 @@ class ScenarioParams:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """`KEY=VALUE` strings (VALUE parsed as JSON when it can be) and `@FILE` parameter files as one dict."""
+def parse_overrides(pairs: list[str], scenario: str | None = None) -> dict[str, Any]:
+    """`KEY=VALUE` strings (VALUE parsed as JSON when it can be) and `@FILE` parameter files (their `scenario`
+    section when they have one per scenario) as one dict."""
     import json
 
     out: dict[str, Any] = {}
@@ -161,7 +162,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         if pair.startswith("@"):  # a parameter file, e.g. from `run.py calibrate --from-drill`
             from calibration.fit_drill import overrides_from_file
 
-            out |= overrides_from_file(pair[1:])
+            out |= overrides_from_file(pair[1:], scenario)
             continue
         key, sep, raw = pair.partition("=")
         if not sep or not key:
