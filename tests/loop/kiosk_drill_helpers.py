@@ -88,7 +88,7 @@ def fill_a_shelter(folder, after: int, store: str = "sqlite") -> int:
     spec = _spec(folder, store)
     host = ShelterHost(spec, 0)
     occ = host.occupancy().row(0, named=True)
-    reader = next(r for r, s in host.readers() if s == occ["shelter_id"])
+    reader = max(r for r, s in host.readers() if s == occ["shelter_id"])  # not one of make_drill's readers
     serials = world.city(spec).residents.filter(pl.col("has_card"))["card_serial"].to_list()
     n = int(occ["free"]) + REDIRECTED
     chosen = serials[after:after + n]
