@@ -115,8 +115,10 @@ def _never_below_zero(batch: FeeBatch, delta: dict[str, int], wallets: set[str])
     return True
 
 
-def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
+def post_fees(batch: FeeBatch, cols: FeeColumns, times: Sequence[float] | None = None) -> list[Receipt] | None:
     """Plan every payment of the batch (receipts in order), or None if the general path must.
+
+    `times`, if given, dates each payment at its own instant (else all at the batch's time).
 
     Keys are not looked up here: the caller writes the batch under a savepoint and, if the
     store's unique key refuses one (a replay or a conflict), rolls it back for the general path.
@@ -133,7 +135,7 @@ def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
     for acc, d in delta.items():
         balances[acc] += d
     columns = (pids, keys, repeat("fee"), rids, amounts, fees, chans, meths, sites, repeat(""), repeat(0.0),
-               repeat(batch.now))
+               repeat(batch.now) if times is None else times)
     batch.posted = list(map(_receipt, zip(*columns, repeat(False))))
     batch.posting_values = list(chain.from_iterable(zip(*columns, strict=False)))  # stops with pids
     negs = [-a for a in amounts]
