@@ -13,6 +13,8 @@ from twin.errors import TwinError
 from twin.identity import Assurance, Identity
 from twin.services import certificate_batch
 from twin.services.certificates import CertificateParams, CertificateService
+from twin.services.ledger_fast import fee_columns
+from twin.services.ledger_requests import FeePayment
 from twin.services.payments import PaymentsCommitted
 
 TABLES = ("ledger_accounts", "ledger_postings", "ledger_entries", "ledger_refunds", "certificate_documents")
@@ -106,3 +108,25 @@ def test_reading_the_register_in_a_batch_sees_every_issue_so_far(small_city):
         doc = svc.counter(1).request(_login(rid, T0), "residence_record", T0, request_key="a", window=0)
         assert svc.document(doc.doc_no) == doc
         assert svc.ledger.balance("cash:counter:1") == doc.fee_yen
+
+
+def test_a_fee_waits_for_the_batch_exactly_when_the_ledger_would_take_it_as_given(small_city):
+    svc = CertificateService(small_city.residents)
+    with svc.batched():
+        pending = svc._pending
+        good = ("cert:k1", 7, "residence_record", 300, "kiosk", "cash", 3)
+        odd = [("cert:k2", 7, "residence_record", 300, "kiosk", "wallet", 3),
+               ("cert:" + "x" * 200, 7, "residence_record", 300, "kiosk", "cash", 3),
+               ("cert:k\n3", 7, "residence_record", 300, "kiosk", "cash", 3),
+               ("cert:k4", -7, "residence_record", 300, "kiosk", "cash", 3),
+               ("cert:k5", True, "residence_record", 300, "kiosk", "cash", 3),
+               ("cert:k6", 7, "no_such_fee", 300, "kiosk", "cash", 3),
+               ("cert:k7", 7, "residence_record", 0, "kiosk", "cash", 3),
+               ("cert:k8", 7, "residence_record", 300, "kiosk", "card", 3),
+               ("cert:k9", 7, "residence_record", 300, "kiosk", "cash", -3),
+               ("", 7, "residence_record", 300, "kiosk", "cash", 3)]
+        for fields in [good, *odd, good[:1] + (8,) + good[2:]]:
+            req = FeePayment(*fields)
+            want = fields[5] != "wallet" and fee_columns([req], svc.ledger.params) is not None
+            assert pending.accepts(req) == want, fields
+        assert pending.accepts(FeePayment(*good)) and not any(pending.accepts(FeePayment(*f)) for f in odd)

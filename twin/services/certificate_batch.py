@@ -39,6 +39,7 @@ class PendingIssues:
     docs: list[tuple[int, Document]] = field(default_factory=list)
     fees: list[FeePayment] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    verdicts: dict[tuple, bool] = field(default_factory=dict)  # the ledger's verdict per request shape
 
     @classmethod
     def open(cls, ledger: Ledger) -> PendingIssues | None:
@@ -49,9 +50,22 @@ class PendingIssues:
         return cls(ledger, 1) if not docs and not fees else None
 
     def accepts(self, fee_req: FeePayment | None) -> bool:
-        """Whether this issue's fee can wait: none, or a valid non-wallet payment (never refused)."""
-        return fee_req is None or (fee_req.method != "wallet"
-                                   and fee_columns([fee_req], self.ledger.params) is not None)
+        """Whether this issue's fee can wait: none, or a valid non-wallet payment (never refused).
+
+        Validity is the ledger's own check (`fee_columns`), remembered per shape of request: it
+        depends on each field's type, the key's length and printability, the payer's sign and
+        the other fields' values, not on which key or payer it is."""
+        if fee_req is None:
+            return True
+        key, rid = fee_req.key, fee_req.resident_id
+        shape = (type(key), len(key) if type(key) is str else key, type(key) is str and key.isprintable(),
+                 type(rid), type(rid) is int and rid < 0, *((type(x), x) for x in (
+                     fee_req.fee_type, fee_req.amount, fee_req.channel, fee_req.method, fee_req.site)))
+        verdict = self.verdicts.get(shape)
+        if verdict is None:
+            verdict = self.verdicts[shape] = (fee_req.method != "wallet" and
+                                              fee_columns([fee_req], self.ledger.params) is not None)
+        return verdict
 
     def add(self, doc: Document, fee_req: FeePayment | None, now: float) -> None:
         """Keep a decided issue until the next flush (flushing when enough are waiting)."""
