@@ -108,15 +108,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
     p, hours = m.p, 0.0
     for s, paper in enumerate(m.paper):
         recs = paper.records + (m.readers[s].records if m.readers else [])
-        if recs:
-            arr = np.array(recs)
-            span = (arr[:, 3].max() - arr[:, 1].min()) / 3600.0
+        if recs:  # (who, arrived, started, finished) per service
+            span = (max(r[3] for r in recs) - min(r[1] for r in recs)) / 3600.0
             hours += span * m.load[s] * (p.paper_staff_per_shelter
                                          + p.readers_per_shelter * p.staff_per_reader)
     for desk in m.face.values():
         if desk.records:
-            arr = np.array(desk.records)
-            hours += ((arr[:, 3].max() - arr[:, 1].min()) / 3600.0 * p.face_checkers_per_ward
+            recs = desk.records
+            hours += ((max(r[3] for r in recs) - min(r[1] for r in recs)) / 3600.0 * p.face_checkers_per_ward
                       * min(p.scale, 1.0))
     if p.paper_entry_forms_per_hour > 0:
         hours += forms_entered / p.paper_entry_forms_per_hour

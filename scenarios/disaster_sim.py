@@ -60,6 +60,8 @@ class DisasterModel:
                         FACE: [self.face.get(int(w)) for w in ward_of]}
         self.stretch_of = {m: [self.stretch.get((m, int(w) if m == FACE else s), 1.0)
                                for s, w in enumerate(ward_of)] for m in (CARD, PAPER, FACE)}
+        if self.face:  # registered photos of everyone who will ask for a face check, in one pass
+            face_desk.matcher.prepare(ev.member_resident[np.asarray(ev.member_method) == FACE])
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
             self.reader_ids[s].append(rid)
@@ -149,7 +151,8 @@ class DisasterModel:
         idx = np.flatnonzero(np.isin(hh, self.ev.apart_household))
         order = idx[np.argsort(hh[idx], kind="stable")]
         keys, starts = np.unique(hh[order], return_index=True)
-        return {int(k): a.tolist() for k, a in zip(keys, np.split(order, starts[1:]), strict=True)}
+        people, bounds = order.tolist(), [*starts.tolist()[1:], order.size]
+        return {k: people[a:b] for k, a, b in zip(keys.tolist(), starts.tolist(), bounds, strict=True)}
 
     # ---- arrivals and desks ------------------------------------------------------------------
     def source(self) -> Any:
