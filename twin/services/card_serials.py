@@ -53,6 +53,14 @@ class SerialIndex:
         held = residents.filter(pl.col("card_serial").is_not_null())
         return cls(held["card_serial"].to_numpy(), held["resident_id"].to_numpy())
 
+    def copy(self) -> SerialIndex:
+        """An independent index of the same cards (revocations copied); the sorted columns, which
+        never change, are shared rather than sorted again."""
+        out = object.__new__(SerialIndex)
+        out._serials, out._residents, out._seen = self._serials, self._residents, self._seen
+        out._revoked_at, out._revoked = self._revoked_at.copy(), dict(self._revoked)
+        return out
+
     def __len__(self) -> int:
         return int(self._serials.size)
 
