@@ -124,9 +124,17 @@ def test_a_fee_waits_for_the_batch_exactly_when_the_ledger_would_take_it_as_give
                ("cert:k7", 7, "residence_record", 0, "kiosk", "cash", 3),
                ("cert:k8", 7, "residence_record", 300, "kiosk", "card", 3),
                ("cert:k9", 7, "residence_record", 300, "kiosk", "cash", -3),
-               ("", 7, "residence_record", 300, "kiosk", "cash", 3)]
-        for fields in [good, *odd, good[:1] + (8,) + good[2:]]:
+               ("", 7, "residence_record", 300, "kiosk", "cash", 3),
+               ("cert:k10", 7, "residence_record", 300_001, "kiosk", "cash", 3),
+               ("cert:k11", 7, "residence_record", 300, "kiosk", "cash", 3.0),
+               ("cert:k12", 7, "residence_record", 300.0, "kiosk", "cash", 3),
+               (b"cert:k13", 7, "residence_record", 300, "kiosk", "cash", 3)]
+        alike = [good[:1] + (8,) + good[2:], good[:3] + (1,) + good[4:], good[:3] + (300_000,) + good[4:],
+                 good[:6] + (0,), good[:6] + (99,), ("cert:other",) + good[1:]]
+        for fields in [good, *odd, *alike]:
             req = FeePayment(*fields)
             want = fields[5] != "wallet" and fee_columns([req], svc.ledger.params) is not None
             assert pending.accepts(req) == want, fields
         assert pending.accepts(FeePayment(*good)) and not any(pending.accepts(FeePayment(*f)) for f in odd)
+        assert all(pending.accepts(FeePayment(*f)) for f in alike)
+        assert not pending.accepts(FeePayment("cert:k14", 7, "residence_record", 300, "kiosk", ["cash"], 3))

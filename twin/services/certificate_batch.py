@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from twin.errors import TwinError
 from twin.services import certificate_register as register
 from twin.services.certificate_rules import Document
-from twin.services.ledger_fast import fee_columns
+from twin.services.ledger_fast import fee_columns, fee_shape
 from twin.services.ledger_requests import FeePayment
 from twin.services.payments import Ledger
 
@@ -52,16 +52,14 @@ class PendingIssues:
     def accepts(self, fee_req: FeePayment | None) -> bool:
         """Whether this issue's fee can wait: none, or a valid non-wallet payment (never refused).
 
-        Validity is the ledger's own check (`fee_columns`), remembered per shape of request: it
-        depends on each field's type, the key's length and printability, the payer's sign and
-        the other fields' values, not on which key or payer it is."""
+        Validity is the ledger's own check (`fee_columns`), remembered per `fee_shape`."""
         if fee_req is None:
             return True
-        key, rid = fee_req.key, fee_req.resident_id
-        shape = (type(key), len(key) if type(key) is str else key, type(key) is str and key.isprintable(),
-                 type(rid), type(rid) is int and rid < 0, *((type(x), x) for x in (
-                     fee_req.fee_type, fee_req.amount, fee_req.channel, fee_req.method, fee_req.site)))
-        verdict = self.verdicts.get(shape)
+        shape = fee_shape(fee_req, self.ledger.params)
+        try:
+            verdict = self.verdicts.get(shape)
+        except TypeError:  # an unhashable field: the immediate path gives the ledger's own answer
+            return False
         if verdict is None:
             verdict = self.verdicts[shape] = (fee_req.method != "wallet" and
                                               fee_columns([fee_req], self.ledger.params) is not None)

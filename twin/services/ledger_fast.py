@@ -64,6 +64,18 @@ def fee_columns(requests: Sequence[object], p: LedgerParams) -> FeeColumns | Non
     return cols
 
 
+def fee_shape(req: FeePayment, p: LedgerParams) -> tuple:
+    """What `fee_columns([req], p)` depends on, as a key: requests with equal shapes get the same
+    verdict (each field's type, the key's length and printability, the signs of payer and site, the
+    amount inside or outside its range, the fee type, channel and method), so a caller checking
+    many single requests can remember verdicts per shape. Keep in step with `fee_columns`."""
+    key, rid, amount, site = req.key, req.resident_id, req.amount, req.site
+    return (type(key), len(key) if type(key) is str else None, type(key) is str and key.isprintable(),
+            type(rid), type(rid) is int and rid < 0, type(site), type(site) is int and site < 0,
+            type(amount), type(amount) is int and 1 <= amount <= p.max_amount_yen,
+            type(req.fee_type), req.fee_type, type(req.channel), req.channel, type(req.method), req.method)
+
+
 def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int], set[str]]:
     """Each payment's source and revenue account, the net change per account, and the wallets."""
     _, rids, fees, amounts, chans, meths, sites = cols
