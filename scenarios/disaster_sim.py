@@ -60,6 +60,9 @@ class DisasterModel:
                         FACE: [self.face.get(int(w)) for w in ward_of]}
         self.stretch_of = {m: [self.stretch.get((m, int(w) if m == FACE else s), 1.0)
                                for s, w in enumerate(ward_of)] for m in (CARD, PAPER, FACE)}
+        prepare = getattr(self.net.resolver, "prepare", None)
+        if prepare is not None:  # the cards of everyone who will tap one, looked up in one pass
+            prepare(ev.member_serial[np.asarray(ev.member_method) == CARD])
         if self.face:  # registered photos of everyone who will ask for a face check, in one pass
             face_desk.matcher.prepare(ev.member_resident[np.asarray(ev.member_method) == FACE])
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]

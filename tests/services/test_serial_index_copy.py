@@ -33,3 +33,21 @@ def test_the_disaster_scenario_sorts_a_citys_serials_once_and_hands_out_independ
     serial = int(small_city.residents["card_serial"].drop_nulls()[0])
     a.revoke(serial, 0.0)
     assert b.revoked_since(serial) is None
+
+
+def test_serials_looked_up_ahead_resolve_and_refuse_exactly_as_one_by_one():
+    serials, residents = np.array([50, 10, 30, 20]), np.array([5, 1, 3, 2])
+    ahead, alone = SerialIndex(serials, residents), SerialIndex(serials, residents)
+    ahead.prepare([30, 10, 99, 30])
+    assert set(ahead._seen) == {10, 30}  # 99 was never issued: not remembered
+    for index in (ahead, alone):
+        index.revoke(30, 100.0)
+    for serial, now in ((10, 0.0), (30, 50.0), (30, 150.0), (99, 0.0), (20, 0.0)):
+        answers = []
+        for index in (ahead, alone):
+            try:
+                answers.append(index.resident_of(serial, now))
+            except (CardRevoked, UnknownCard) as err:
+                answers.append((type(err).__name__, str(err)))
+        assert answers[0] == answers[1], serial
+    assert alone.copy()._seen == {}  # a copy starts with nothing remembered

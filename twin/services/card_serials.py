@@ -57,9 +57,21 @@ class SerialIndex:
         """An independent index of the same cards (revocations copied); the sorted columns, which
         never change, are shared rather than sorted again."""
         out = object.__new__(SerialIndex)
-        out._serials, out._residents, out._seen = self._serials, self._residents, self._seen
+        out._serials, out._residents, out._seen = self._serials, self._residents, {}
         out._revoked_at, out._revoked = self._revoked_at.copy(), dict(self._revoked)
         return out
+
+    def prepare(self, serials) -> None:
+        """Look many serials up now in one vectorised pass, so that `resident_of` finds each one's row
+        and holder at once later (unknown serials are left out: they are refused when tapped)."""
+        s = np.unique(np.asarray(serials, dtype=np.int64))
+        if not s.size or not self._serials.size:
+            return
+        pos = np.minimum(np.searchsorted(self._serials, s), self._serials.size - 1)
+        hit = self._serials[pos] == s
+        pos = pos[hit]
+        self._seen.update(zip(s[hit].tolist(), zip(pos.tolist(), self._residents[pos].tolist(), strict=True),
+                              strict=True))
 
     def __len__(self) -> int:
         return int(self._serials.size)
