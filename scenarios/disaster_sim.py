@@ -344,5 +344,5 @@ class DisasterModel:
         ask = [x for x in missing if not (here >= 0 and where[x] == here)]
         if not ask:
             return ask
-        found = family.locate_many(ident, [resident[x] for x in ask], now)
-        return [x for x, loc in zip(ask, found, strict=True) if loc.shelter_id is None]
+        away = family.unplaced(ident, [resident[x] for x in ask], now)
+        return [x for x, gone in zip(ask, away, strict=True) if gone]
