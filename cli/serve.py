@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from cli import serve_drill
 from twin.errors import ValidationError
 
 DEFAULT_DATA = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "myna-twin" / "serve"
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
     p.add_argument("--client-ca", default=None, help="CA bundle for device certificates (mutual TLS; see "
                    "docs/operations.md for what Ray Serve enforces)")
+    serve_drill.add_arguments(p)
     p.add_argument("--insecure-http", action="store_true", help="allow plain HTTP on an address other than "
                    "loopback (tokens then cross the network in the clear)")
     p.add_argument("--metrics-port", type=int, default=None, help="port of Ray's Prometheus metrics endpoint "
@@ -74,7 +76,7 @@ def _spec(args: argparse.Namespace):
     return ServiceSpec(data_dir=data, city=args.city, seed=args.seed, scale=args.scale, design=args.design,
                        store=args.store, shelter_groups=args.shelter_groups,
                        resident_shards=args.resident_shards, time_shift=args.time_shift,
-                       snapshot_every=args.snapshot_every).open()
+                       snapshot_every=args.snapshot_every, **serve_drill.spec_fields(args)).open()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"--port must be 1..65535, got {args.port}")
     tls = tls_options(args)
     spec = _spec(args)
+    drill_line = serve_drill.check(spec)
     if args.print_config:
         from actors.deploy import config, config_yaml
 
@@ -105,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         with ray_lines_to(log):
             svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
         _announce(svc, spec, info, args)
+        if drill_line:
+            print(f"  {drill_line}", flush=True)
         while not stop.wait(0.5):
             pass
         print("stopping ...", flush=True)
