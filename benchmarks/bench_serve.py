@@ -126,7 +126,7 @@ def main(argv: list[str]) -> int:
     svc = service.start(spec, port=_free_port())
     serve.run(noop_deployment().bind(), name="noop", route_prefix="/noop")
     try:
-        rows = measure(svc, seconds, args.concurrency)
+        _print(*measure(svc, seconds, args.concurrency))  # before the teardown, which can be slow
     finally:
         serve.delete("noop")
         svc.stop()
@@ -134,7 +134,6 @@ def main(argv: list[str]) -> int:
         import ray
 
         ray.shutdown()
-    _print(*rows)
     return 0
 
 
