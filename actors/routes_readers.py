@@ -203,19 +203,26 @@ async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> lis
         rids = {a["result"]["resident_id"] for a, _ in answers
                 if a.get("status") == "recorded" and a["result"].get("outcome") in HELD}
         if rids:
-            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows))
+            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows), group)
     return answers
 
 
 HELD = ("checked_in", "moved", "already_here")  # outcomes after which the resident is recorded here
 
 
-async def settle_elsewhere(c: Context, resident_ids: list[int], at: float) -> None:
+async def settle_elsewhere(c: Context, resident_ids: list[int], at: float, here: int | None = None) -> None:
     """A resident is recorded at one shelter city-wide: where groups both hold one, the newest record
     (then the higher group) stays and the others are released, each only if it is still the record
     seen. Asked after the check-in is recorded, so of two check-ins racing in two groups at least the
-    later asker sees both, and every asker settles them the same way."""
-    seen = await asyncio.gather(*[call(g.records.remote(resident_ids)) for g in c.shelters])
+    later asker sees both, and every asker settles them the same way. The group `here` (that just
+    recorded them) is asked only when another group holds one of them: alone it has nothing to settle."""
+    others = [g for g in range(len(c.shelters)) if g != here]
+    seen: list[list[float | None]] = [[None] * len(resident_ids) for _ in c.shelters]
+    for g, since in zip(others, await asyncio.gather(*[call(c.shelters[g].records.remote(resident_ids))
+                                                     for g in others]), strict=True):
+        seen[g] = since
+    if here is not None and any(s is not None for g in others for s in seen[g]):
+        seen[here] = await call(c.shelters[here].records.remote(resident_ids))
     drop: dict[int, tuple[list[int], list[float]]] = {}
     for i, rid in enumerate(resident_ids):
         held = [(since[i], k) for k, since in enumerate(seen) if since[i] is not None]

@@ -117,6 +117,29 @@ def test_reader_a_s_certificate_with_reader_b_s_token_is_refused_even_with_a_for
             assert a["device_id"] in r.json()["detail"]
 
 
+def test_the_reader_command_sends_its_queued_tap_with_its_certificate_and_keeps_it_queued_without(mtls, tmp_path):
+    from devices.contract import Card, Tap
+    from devices.tap_queue import TapQueue
+
+    url, pki, _, devices, _ = mtls
+    a = devices[_readers()[2]]
+    queue = TapQueue(tmp_path / "q.sqlite")
+    queue.add(Tap(uuid.uuid4().hex, a["device_id"], a["site_id"], "checkin", round(time.time(), 3),
+                  Card(card_serial=_serial())))
+    queue.close()
+    (tmp_path / "token").write_text(a["token"])
+    args = ["reader", "--role", "shelter", "--site", a["site_id"], "--endpoint", url, "--device-id", a["device_id"],
+            "--token-file", str(tmp_path / "token"), "--queue", str(tmp_path / "q.sqlite"), "--sync-only",
+            "--format", "json", "--ca-file", str(pki / "ca.pem")]
+    without = run_cli(*args, timeout=120)
+    assert without.returncode == 1, without.stderr  # the handshake fails: the tap stays queued
+    assert json.loads(without.stdout.splitlines()[-1])["summary"]["pending"] == 1
+    cert = ["--cert", str(pki / f"{a['device_id']}.pem"), "--key", str(pki / f"{a['device_id']}.key")]
+    sent = run_cli(*args, *cert, timeout=120)
+    assert sent.returncode == 0, sent.stderr + sent.stdout
+    assert json.loads(sent.stdout.splitlines()[-1])["summary"]["synced"] == 1
+
+
 def test_the_service_stops_cleanly_on_sigint_and_frees_the_public_port(mtls):
     url, _, _, _, proc = mtls
     proc.send_signal(signal.SIGINT)
