@@ -54,10 +54,10 @@ Reader = Annotated[Device, Depends(reader)]
 
 @router.post(contract.TAPS_PATH, response_model=TapResultOut, status_code=201, responses={**_ERRORS, **_TAP_ANSWERS},
              summary="Record one tap (check-in, check-out, kiosk authentication, child-watch tap)")
-async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> JSONResponse:
+async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> Response:
     """201 recorded; 200 a repeat of a recorded tap; 4xx a refusal (the body says why)."""
     (answer, status), = await process(c, device, [tap])
-    return JSONResponse(answer, status_code=status)
+    return Response(orjson.dumps(answer), status_code=status, media_type="application/json")
 
 
 @router.post(contract.BATCH_PATH, response_model=TapBatchOut, responses=_ERRORS,
@@ -185,13 +185,18 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
         rows = [(taps[i].tap_id, fingerprint(taps[i]), device.reader_id, serial_of(taps[i]), taps[i].at) for i in idx]
         if len(rows) == 1:  # a single tap joins the others arriving now (one actor call, one commit)
             batcher = c.batcher(device.group, kind, send_taps)
-            metrics.record("batcher_queue", batcher.waiting, group=device.group, kind=kind)
+            if _QUEUE_SEEN.get((device.group, kind)) != batcher.waiting:  # the gauge set only when it moves
+                _QUEUE_SEEN[(device.group, kind)] = batcher.waiting
+                metrics.record("batcher_queue", batcher.waiting, group=device.group, kind=kind)
             answers = [await batcher.submit(rows[0])]
         else:
             answers = await send_taps(c, device.group, kind, rows)
         for i, a in zip(idx, answers, strict=True):
             out[i] = (a[0], a[1])
     return out  # type: ignore[return-value]
+
+
+_QUEUE_SEEN: dict[tuple[int, str], int] = {}  # the batcher_queue gauge's last value in this replica
 
 
 async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> list[tuple[dict, int]]:
