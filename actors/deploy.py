@@ -37,7 +37,8 @@ def config(spec: ServiceSpec, host: str, port: int, replicas: int = 1,
     """The Serve config (as a dict) that runs `spec` at host:port."""
     args = {k: getattr(spec, k) for k in ("data_dir", "city", "seed", "scale", "design", "store",
                                           "shelter_groups", "resident_shards", "time_shift",
-                                          "snapshot_every", "namespace")}
+                                          "snapshot_every", "namespace", "trust_ca", "drill_cards",
+                                          "drill_cards_only")}
     args["replicas"] = int(replicas)
     http: dict[str, Any] = {"host": host, "port": int(port), **(tls or {})}
     return {"proxy_location": "HeadOnly", "http_options": http,

@@ -7,16 +7,18 @@ twin card's face record; a kiosk card's certificate chain, signature and revocat
 `devices.twin_judge.TwinJudge`) and residents' logins (challenge, signature with the card's
 user key behind its PIN: `twin.reader.Reader.verify_response`; the challenges themselves are issued and
 checked statelessly by the ingress, `actors.challenges`). Kiosk authentications are
-kept by tap id, durably, so a kiosk can name the one its certificate request rests on.
+kept by tap id, durably, so a kiosk can name the one its certificate request rests on. A drill
+with real cards adds its card CA and enrolled cards to both checks (`actors.drill`).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from typing import Any
 
-from actors import trust_root, world
+from actors import drill, trust_root, world
 from actors.host import Host
 from actors.hosts_safety import identity_json
 from actors.journal import Answer
@@ -39,6 +41,20 @@ def authority(spec: ServiceSpec) -> tuple[CertificateAuthority, CardRegistry]:
     return ca, CardRegistry.from_city(world.city(spec), ca, spec.built_at, pin_secret=trust_root.derive(root, "pins"))
 
 
+def without_certificate(raw: dict[str, Any]) -> dict[str, Any]:
+    """A kiosk tap as journaled: the card's certificate by its SHA-256 fingerprint only, no signature (a real drill
+    card's certificate names a real person; the checks are not replayed, their answers are kept)."""
+    auth = raw.get("auth")
+    if not isinstance(auth, dict) or "certificate" not in auth:
+        return raw
+    try:
+        digest = hashlib.sha256(base64.b64decode(auth["certificate"])).hexdigest()
+    except (ValueError, TypeError):
+        digest = ""
+    kept = {k: v for k, v in auth.items() if k not in ("certificate", "signature")}
+    return {**raw, "auth": {**kept, "certificate_sha256": digest}}
+
+
 class TrustHost(Host):
     """The authority, the registry, a judge for posted taps and a reader for resident logins."""
 
@@ -55,6 +71,13 @@ class TrustHost(Host):
         self.judge = TwinJudge(self.ca, self.registry)
         self.login_reader = self.judge.reader  # one reader: challenges, seen signatures, refusals
         self.ended: dict[str, float] = {}  # session id -> its expiry: sessions ended by a logout
+        drill.check_enrolment(self.spec, world.city(self.spec).residents)
+        drill.configure(self.judge.reader.verifier, self.spec, self.registry)
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """A snapshot's state, with this start's drill cards (the files may have changed since)."""
+        super().restore_state(state)
+        drill.configure(self.judge.reader.verifier, self.spec, self.registry)
 
     def ops(self) -> dict:
         return {"kiosk_auth": self._kiosk_auth, "loss": self._loss, "logout": self._logout}
@@ -75,6 +98,7 @@ class TrustHost(Host):
                 out.append(err)
             except (ValueError, OverflowError, TypeError) as err:  # input no card could produce: its own 422
                 out.append(ValidationError(f"the tap cannot be read: {type(err).__name__}"))
+        body["taps"] = [without_certificate(raw) for raw in body["taps"]]  # what the journal keeps
         return out
 
     def _loss(self, body: dict, at: float) -> dict | TwinError:

@@ -9,9 +9,10 @@ the same key is answered with the first result.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from actors.auth import Device
@@ -65,12 +66,15 @@ async def health(c: Ctx) -> dict[str, Any]:
 
 @router.get("/v1/hq/headcounts", response_model=HeadcountsOut, tags=["hq"], responses=_ERRORS,
             summary="Every shelter reports now; the HQ's head counts")
-async def headcounts(device: Annotated[Device, Depends(device_of("hq"))], c: Ctx) -> dict[str, Any]:
-    """Per shelter: the HQ's count and identified count, age of the report, desk and server counts."""
+async def headcounts(device: Annotated[Device, Depends(device_of("hq"))], c: Ctx,
+                     report: Annotated[bool, Query(description="false: read the last reports, make none")] = True
+                     ) -> dict[str, Any]:
+    """Per shelter: the HQ's count and identified count, age of the report (null: never), desk and server counts."""
     c.require("safety")
     now = c.now()
-    parts = await asyncio.gather(*[call(g.headcounts.remote(now)) for g in c.shelters])
-    rows = sorted((r for p in parts for r in p["rows"]), key=lambda r: r["shelter_id"])
+    parts = await asyncio.gather(*[call(g.headcounts.remote(now, report)) for g in c.shelters])
+    rows = sorted(({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in r.items()}
+                   for p in parts for r in p["rows"]), key=lambda r: r["shelter_id"])
     return {"at": now, "total_reported": int(sum(r["count"] for r in rows)), "shelters": rows}
 
 

@@ -48,6 +48,9 @@ class ServiceSpec:
     time_shift: float = 0.0  # seconds added to the wall clock (a drill run as if at another time)
     snapshot_every: int = 50_000  # snapshot each actor's aggregate every N journaled commands (0: never)
     secret: bytes = field(default=b"", repr=False, compare=False)  # the folder's trust root (actors.trust_root)
+    trust_ca: str = field(default="", repr=False)  # PEM of a drill's card CA (actors.drill); "" = none
+    drill_cards: str = field(default="", repr=False)  # the drill-cards enrolment CSV (fingerprint,resident_id)
+    drill_cards_only: bool = False  # refuse twin-made virtual cards wherever a card signature is checked
 
     def __post_init__(self) -> None:
         if not isinstance(self.data_dir, str) or not self.data_dir:
@@ -66,6 +69,11 @@ class ServiceSpec:
         if isinstance(self.time_shift, bool) or not isinstance(self.time_shift, int | float) \
                 or not abs(self.time_shift) < 100 * 365 * 86400:
             raise ValidationError(f"time_shift must be seconds (under a century), got {self.time_shift!r}")
+        if bool(self.trust_ca) != bool(self.drill_cards):
+            raise ValidationError("a drill with real cards needs both the CA certificate (--trust-ca) and the "
+                                  "enrolment of its cards (--drill-cards)")
+        if self.drill_cards_only and not self.trust_ca:
+            raise ValidationError("drill_cards_only (--drill-cards-only) needs --trust-ca and --drill-cards")
         if self.synchronous not in ("FULL", "NORMAL"):
             raise ValidationError(f"synchronous must be FULL or NORMAL, got {self.synchronous!r}")
 

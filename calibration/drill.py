@@ -1,6 +1,8 @@
-"""Reading a drill (訓練) back from a live service's data folder: the shelter groups' journals.
+"""Reading a drill (訓練) back from a live service's stores: the shelter groups' journals.
 
-Each shelter-group actor keeps a SQLite store `shelters_N.sqlite` with its command journal
+Each shelter-group actor keeps a SQLite store `shelters_N.sqlite` in the data folder (or, with
+`run.py serve --store postgresql://...`, a schema `myna_<instance>_shelters_N`: read by
+`calibration.drill_postgres`) with its command journal
 (`actors/journal.py`): card taps (`checkin`: readers, serials, at in POSIX s), paper forms
 (`paper`: shelter_id, now), desk and face check-ins (`identity_in`: identity.method, shelter_id,
 now) and reader status (`online`). The journal has no reader-to-shelter table, so a reader's
@@ -20,6 +22,7 @@ import numpy as np
 from twin.errors import ValidationError
 
 _GROUP = re.compile(r"^shelters_(\d+)\.sqlite$")
+CHECKIN_OPS = "('checkin', 'paper', 'identity_in')"  # the journal ops that are check-ins
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class DrillData:
     desk_shelter: np.ndarray
     desk_at: np.ndarray
     refusals: dict[str, int]  # refusal code -> count, from the answers
+    kind: str = "sqlite"  # where the journals were read: 'sqlite' (folder) or 'postgresql' (folder is the DSN, redacted)
 
     @property
     def taps(self) -> int:
@@ -60,30 +64,66 @@ def shelter_stores(folder: str | Path) -> dict[int, Path]:
         raise ValidationError(f"drill folder {p} is not a folder (give the live service's data folder)")
     found = {int(m.group(1)): f for f in p.iterdir() if (m := _GROUP.match(f.name))}
     if not found:
+        _stored_elsewhere(p)
         raise ValidationError(f"{p} holds no shelter-group journals (shelters_N.sqlite); is it a data "
                               "folder of `run.py serve` with the SQLite store?")
     return dict(sorted(found.items()))
 
 
-def read_drill(folder: str | Path) -> DrillData:
-    """Every check-in the drill's shelter groups journaled, with each reader's shelter."""
+def _stored_elsewhere(folder: Path) -> None:
+    """A clear error when the folder belongs to a service that kept its journals in PostgreSQL."""
     import json
+
+    try:
+        saved = json.loads((folder / "service.json").read_text())
+    except (OSError, ValueError):
+        return
+    if saved.get("store_kind") == "postgresql":
+        raise ValidationError(f"the service of {folder} kept its journals in PostgreSQL: give --from-drill its "
+                              f"postgresql:// DSN (and --drill-instance {saved.get('instance')} if the database "
+                              "holds several services)")
+
+
+def read_drill(source: str | Path, instance: str | None = None) -> DrillData:
+    """Every check-in the drill's shelter groups journaled, with each reader's shelter; `source` is a data
+    folder (SQLite stores) or a postgresql:// DSN (`instance` picks the service when it holds several)."""
+    from calibration import drill_postgres
+
+    if drill_postgres.is_dsn(source):
+        label, journals = drill_postgres.read_journals(str(source), instance)
+        return _assemble(label, journals, "postgresql")
+    if instance is not None:
+        raise ValidationError("a drill instance applies only to a PostgreSQL DSN; a data folder names its own")
+    return _assemble(str(source), _sqlite_journals(source), "sqlite")
+
+
+def _sqlite_journals(folder: str | Path) -> dict[int, tuple[list[tuple[str, str]], list[str]]]:
+    """Per shelter group: its check-in commands (op, body) in order and its recorded answers."""
     import sqlite3
 
-    readers, ats, shelters, methods, dshelter, dat = [], [], [], [], [], []
-    refusals: Counter[str] = Counter()
-    stores = shelter_stores(folder)
-    for group, path in stores.items():
+    out = {}
+    for group, path in shelter_stores(folder).items():
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                rows = con.execute("SELECT op, body FROM twin_journal WHERE op IN "
-                                   "('checkin', 'paper', 'identity_in') ORDER BY seq").fetchall()
-                answers = [json.loads(a) for (a,) in con.execute("SELECT answer FROM twin_answers")]
+                rows = con.execute(f"SELECT op, body FROM twin_journal WHERE op IN {CHECKIN_OPS} ORDER BY seq").fetchall()
+                answers = [a for (a,) in con.execute("SELECT answer FROM twin_answers")]
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
             raise ValidationError(f"{path} is not a readable shelter journal: {exc}") from exc
+        out[group] = (rows, answers)
+    return out
+
+
+def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[str]]], kind: str) -> DrillData:
+    """The drill's arrays from each group's journal rows and answers (the same for every store)."""
+    import json
+
+    readers, ats, shelters, methods, dshelter, dat = [], [], [], [], [], []
+    refusals: Counter[str] = Counter()
+    for group, (rows, answer_texts) in journals.items():
+        answers = [json.loads(a) for a in answer_texts]
         serial_shelter: dict[int, int] = {}
         for a in answers:
             if a.get("status") == "rejected":
@@ -115,7 +155,7 @@ def read_drill(folder: str | Path) -> DrillData:
         where = {r: c.most_common(1)[0][0] for r, c in votes.items()}
         shelters += [where.get(r, -1) for r in readers[start:]]
     if not ats and not dat:
-        raise ValidationError(f"the shelter journals in {folder} record no check-ins: nothing to fit")
-    return DrillData(str(folder), tuple(stores), np.asarray(readers, dtype=np.int64), np.asarray(ats, float),
+        raise ValidationError(f"the shelter journals in {label} record no check-ins: nothing to fit")
+    return DrillData(label, tuple(journals), np.asarray(readers, dtype=np.int64), np.asarray(ats, float),
                      np.asarray(shelters, dtype=np.int64), tuple(methods), np.asarray(dshelter, dtype=np.int64),
-                     np.asarray(dat, float), dict(sorted(refusals.items())))
+                     np.asarray(dat, float), dict(sorted(refusals.items())), kind)

@@ -145,7 +145,9 @@ def fit_drill(data: DrillData, busy_gap_s: float = BUSY_GAP_S) -> DrillFit:
     card = fit_truncated_lognormal(pooled, busy_gap_s, idle, zero)
     per = {r: fit_truncated_lognormal(g, busy_gap_s) for r, g in gaps.items() if g.size >= MIN_GAPS}
     t0, t1 = data.span()
-    prov = {"drill_folder": str(Path(data.folder).resolve()), "first_checkin_jst": _iso(t0),
+    source = {"drill_folder": str(Path(data.folder).resolve())} if data.kind == "sqlite" else \
+        {"drill_database": data.folder}
+    prov = {**source, "store": data.kind, "first_checkin_jst": _iso(t0),
             "last_checkin_jst": _iso(t1), "drill_date": to_jst(t0).date().isoformat(),
             "shelter_groups": list(data.groups), "card_taps": data.taps,
             "readers": int(data.readers().size), "shelters": int(np.unique(data.tap_shelter[data.tap_shelter >= 0]).size),

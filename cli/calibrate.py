@@ -25,10 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", "--out", type=Path, default=None,
                    help="where to write the fitted parameters (default: calibration/fitted/params.json; "
                    "with --from-drill: drill_params.json)")
-    p.add_argument("--from-drill", type=Path, default=None, metavar="DATA_FOLDER",
-                   help="fit to what a drill recorded in a live service's data folder instead "
-                   "(card reader service times, arrivals); write a parameter file for "
-                   "`run.py scenario disaster --set @FILE` (see docs/twin-loop.md)")
+    p.add_argument("--from-drill", default=None, metavar="DATA_FOLDER|DSN",
+                   help="fit to what a drill recorded in a live service's data folder (or its "
+                   "postgresql:// store) instead (card reader service times, arrivals); write a "
+                   "parameter file for `run.py scenario disaster --set @FILE` (see docs/twin-loop.md)")
+    p.add_argument("--drill-instance", default=None, metavar="ID",
+                   help="with a --from-drill DSN: which service's journals, when the database holds "
+                   "several (the 'instance' in the data folder's service.json)")
     p.add_argument("--busy-gap", type=float, default=None, metavar="S",
                    help="with --from-drill: longest gap between two taps at a reader still counted "
                    "as service, not idle time (default: 180)")
@@ -51,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         from cli.calibrate_drill import run_drill
 
         return run_drill(args)
-    if args.busy_gap is not None:
-        raise ValidationError("--busy-gap applies only with --from-drill")
+    if args.busy_gap is not None or args.drill_instance is not None:
+        raise ValidationError("--busy-gap and --drill-instance apply only with --from-drill")
     target = Path(args.output or PARAMS_PATH)
     if target.is_dir() or (target.parent.exists() and not target.parent.is_dir()):
         raise ValidationError(f"cannot write the fitted parameters to {target}: not a file path in a folder")

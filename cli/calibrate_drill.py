@@ -25,8 +25,11 @@ def run_drill(args: argparse.Namespace) -> int:
     if not busy > 0:
         raise ValidationError(f"--busy-gap must be a positive number of seconds, got {busy}")
     target = Path(args.output or "drill_params.json")
-    print(f"calibrate: reading the drill in {args.from_drill} ...", file=sys.stderr, flush=True)
-    fit = fit_drill(read_drill(args.from_drill), busy)
+    from calibration.drill_postgres import is_dsn, where
+
+    shown = f"postgresql://{where(args.from_drill)}" if is_dsn(args.from_drill) else args.from_drill
+    print(f"calibrate: reading the drill in {shown} ...", file=sys.stderr, flush=True)
+    fit = fit_drill(read_drill(args.from_drill, args.drill_instance), busy)
     path = write_drill_params(fit, target)
     prov, card = fit.provenance, fit.card
     text = "\n".join([

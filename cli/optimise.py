@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="set a scenario parameter for every trial (repeatable), e.g. "
                    "disaster:horizon_h=24; the study's settings apply otherwise")
     p.add_argument("--scale", type=float, default=None,
-                   help="share of the population to build (default: the study's)")
+                   help="share of the population to build (default: 0.05: a search runs many "
+                   "trials; confirm its best design with `run.py study` at scale 1)")
     p.add_argument("--trials", type=int, default=24, help="trials in the search (default: 24)")
     p.add_argument("--reps", type=int, default=3,
                    help="replications per trial, at least 3 (default: 3)")
@@ -82,7 +83,8 @@ def _say(text: str) -> None:
 
 def build(args: argparse.Namespace) -> tuple:
     """The problem, targets and objectives from the arguments (every check before any run)."""
-    from cli.study import DEFAULT_SCALE, STUDY_OVERRIDES
+    from cli.study import STUDY_OVERRIDES
+    from scenarios.defaults import SEARCH_SCALE
     from scenarios.optimise import check_request
     from scenarios.optimise_problems import DesignProblem
     from scenarios.optimise_space import (
@@ -108,7 +110,7 @@ def build(args: argparse.Namespace) -> tuple:
     for name, values in _scenario_params(args.param, scenarios).items():
         settings.setdefault(name, {}).update(values)
     problem = DesignProblem(args.base, scenarios, variables, args.city,
-                            args.scale if args.scale is not None else DEFAULT_SCALE,
+                            args.scale if args.scale is not None else SEARCH_SCALE,
                             settings, "local" if args.sequential else "ray")
     base = problem.design({v.key: v.low for v in variables})  # loads with the fields set
     problem.city = problem.city or base.city

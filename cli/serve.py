@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from cli import serve_drill
 from twin.errors import ValidationError
 
 DEFAULT_DATA = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "myna-twin" / "serve"
@@ -58,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client-ca", default=None, help="CA bundle for device certificates: mutual TLS, every "
                    "client must present a certificate from it, and a device's token counts only with the "
                    "device's own certificate (subject CN = device id; see docs/operations.md)")
+    serve_drill.add_arguments(p)
     p.add_argument("--insecure-http", action="store_true", help="allow plain HTTP on an address other than "
                    "loopback (tokens then cross the network in the clear)")
     p.add_argument("--metrics-port", type=int, default=None, help="port of Ray's Prometheus metrics endpoint "
@@ -75,7 +77,7 @@ def _spec(args: argparse.Namespace):
     return ServiceSpec(data_dir=data, city=args.city, seed=args.seed, scale=args.scale, design=args.design,
                        store=args.store, shelter_groups=args.shelter_groups,
                        resident_shards=args.resident_shards, time_shift=args.time_shift,
-                       snapshot_every=args.snapshot_every).open()
+                       snapshot_every=args.snapshot_every, **serve_drill.spec_fields(args)).open()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError(f"--port must be 1..65535, got {args.port}")
     tls = tls_options(args)
     spec = _spec(args)
+    drill_line = serve_drill.check(spec)
     if args.print_config:
         from actors.deploy import config, config_yaml
 
@@ -109,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
         _announce(svc, spec, info, args)
+        if drill_line:
+            print(f"  {drill_line}", flush=True)
         while not stop.wait(0.5):
             pass
         print("stopping ...", flush=True)

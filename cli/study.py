@@ -15,6 +15,7 @@ from pathlib import Path
 from cli import add_format, emit
 from cli.scenario import add_engine_option, add_precision_options, progress
 from scenarios.defaults import (  # one place for the study's and the dashboard's defaults
+    SCREEN_SCALE,
     STUDY_CITY,
     STUDY_DESIGNS,
     STUDY_OVERRIDES,
@@ -135,7 +136,7 @@ def _depends(args: argparse.Namespace, executor: str) -> list:
     if not args.depends or len(args.designs) < 2:
         return []
     _say(f"screening the assumptions behind {args.designs[-1]} − {args.designs[0]} ...")
-    return screen(args.scenarios, args.designs, args.city, args.scale, args.seed,
+    return screen(args.scenarios, args.designs, args.city, min(args.scale, SCREEN_SCALE), args.seed,
                   STUDY_OVERRIDES, executor, progress, engine=args.engine)
 
 

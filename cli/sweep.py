@@ -108,6 +108,17 @@ def _cities(args: argparse.Namespace) -> list[str | None]:
     return names
 
 
+def _placement(sweeps: dict) -> str:
+    """Which node ran which cities' replications (a cluster spreads them; one machine is one node)."""
+    by_node: dict[str, list[str]] = {}
+    for city, sweep in sweeps.items():
+        for node in sorted(set(sweep.nodes)):
+            by_node.setdefault(node, []).append(city)
+    lines = [f"Ran on {len(by_node)} node{'s' if len(by_node) != 1 else ''}:"]
+    lines += [f"  {node[:12]}: {', '.join(cities)}" for node, cities in sorted(by_node.items())]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build every city's and design's parameters, run the sweeps, write and print the comparison."""
     from scenarios.params import parse_overrides
@@ -139,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         tables[city] = {"scale": params[0].scale, "reps": sweep.reps,
                         "kpi_table": sweep.table().to_dicts(),
                         "differences": sweep.differences().to_dicts(),
-                        "precision": list(sweep.precision)}
+                        "precision": list(sweep.precision), "nodes": sorted(set(sweep.nodes))}
         head = f"== {city} (scale {params[0].scale}) ==\n" if many else ""
         texts.append(head + comparison_text(sweep))
     sweep = next(iter(sweeps.values()))
@@ -147,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             "paired": sweep.paired, "out": str(args.out)}
     if many:
         data["cities"] = tables
+        texts.append(_placement(sweeps))
     else:
         only = next(iter(tables.values()))
         data.update(kpi_table=only["kpi_table"], differences=only["differences"],

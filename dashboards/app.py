@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # `streamlit run dashboards/app.py` puts only das
 
 import streamlit as st  # noqa: E402
 
-from dashboards import compute, links, optimise_view, sensitivity_tab, views  # noqa: E402
+from dashboards import compute, hq_view, links, optimise_view, sensitivity_tab, views  # noqa: E402
 from dashboards.spec import (  # noqa: E402
     MAX_REPS,
     DesignChoice,
@@ -33,7 +33,7 @@ from twin.presets import presets  # noqa: E402
 SETTINGS_NOTE = ("The page starts with a quick setting: certificates over the peak Monday only "
                  "(days=7 for the whole peak week), payments over a minute with its faults inside "
                  "it. Clear a box for the scenario's own defaults; see 'Scenario parameters'.")
-TABS = ("Results", "Review", "Map", "Report", "Sensitivity", "Optimise", "Edit a design",
+TABS = ("Results", "Review", "Map", "Report", "Sensitivity", "Optimise", "HQ live", "Edit a design",
         "Scenario parameters")
 
 
@@ -171,6 +171,8 @@ def main() -> None:
                              inputs["overrides"])
     with tabs["Optimise"]:
         optimise_view.optimise_tab(available(), inputs["city"], inputs["scale"])
+    with tabs["HQ live"]:
+        hq_view.hq_tab()
     with tabs["Edit a design"]:
         views.design_editor(pool, available())
     with tabs["Scenario parameters"]:

@@ -64,7 +64,9 @@ def _intro(results: Sequence[SensitivityResult]) -> list[str]:
         f"Which assumptions move the differences **{first.designs[1]} − {first.designs[0]}** "
         f"most: a Morris screen ({first.trajectories} trajectories, every declared assumption "
         "of calibration/data/assumption_ranges.csv moved over its range, both designs run at "
-        f"every point with the same seed) at scale {first.scale}.",
+        f"every point with the same seed) at scale {first.scale:g}"
+        + (" (reduced: a screen ranks assumptions, and the headline KPIs hold across scales; "
+           "the effects are those of the reduced city)." if first.scale < 1 else "."),
         "Each cell: the effect mu* on that difference over the assumption's whole range, in the "
         "KPI's units, with its 95 % bootstrap interval ('*': clipped at 0); the sign says whether "
         "a higher value of the assumption raises (+) or lowers (−) the difference. An effect "

@@ -88,6 +88,7 @@ class SweepResult:
     results: tuple[tuple[int, int, ScenarioResult], ...]  # (design index, rep, result)
     wall_seconds: float = field(default=0.0, compare=False)
     precision: tuple[dict[str, Any], ...] = field(default=(), compare=False)  # see precision.py
+    nodes: tuple[str, ...] = field(default=(), compare=False)  # the Ray node of each result
 
     def extended(self, more: SweepResult) -> SweepResult:
         """This sweep with a later round's replications of the same designs added."""
@@ -95,7 +96,8 @@ class SweepResult:
                 self.scenario, self.designs, self.seed, self.paired):
             raise ValidationError("only a later round of the same sweep can extend it")
         return replace(self, reps=self.reps + more.reps, results=self.results + more.results,
-                       wall_seconds=self.wall_seconds + more.wall_seconds)
+                       wall_seconds=self.wall_seconds + more.wall_seconds,
+                       nodes=self.nodes + more.nodes)
 
     def kpis(self) -> pl.DataFrame:
         """One row per (design, replication, KPI): the value."""
@@ -190,9 +192,9 @@ def run_plans(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], plans: Sequ
     tasks = [t for p in plans for t in p]
     t0 = time.perf_counter()
     if executor == "ray":
-        outs = _run_on_ray(tasks, progress)
+        outs, where = _run_on_ray(tasks, progress)
     else:
-        outs = []
+        outs, where = [], ["local"] * len(tasks)
         for i, task in enumerate(tasks):
             outs.append(run_task(task))
             if progress:
@@ -202,10 +204,11 @@ def run_plans(specs: Sequence[tuple[str, Sequence[ScenarioParams]]], plans: Sequ
     for (name, params), p in zip(specs, plans, strict=True):
         results = tuple((t.design_index, t.rep, r) for t, r in zip(p, outs[i:i + len(p)],
                                                                      strict=True))
+        nodes = tuple(where[i:i + len(p)])
         i += len(p)
         reps = len({t.rep for t in p})
         sweeps.append(SweepResult(name, tuple(x.design for x in params), reps, seed,
-                                  common_random_numbers, results, wall))
+                                  common_random_numbers, results, wall, nodes=nodes))
     return sweeps
 
 
@@ -228,13 +231,24 @@ def _label(task: Task) -> str:
     return f"{task.scenario} {task.params.city} {task.params.design} rep {task.rep + 1}"
 
 
-def _run_on_ray(tasks: list[Task], progress: Progress | None) -> list[Any]:
-    """Submit every task, report each completion, and fetch the results once at the end."""
+def _run_placed(task: Task) -> tuple[ScenarioResult, str]:
+    """Run one replication in a Ray worker; its result and the id of the node it ran on."""
+    import ray
+
+    return run_task(task), ray.get_runtime_context().get_node_id()
+
+
+def _run_on_ray(tasks: list[Task], progress: Progress | None) -> tuple[list[Any], list[str]]:
+    """Submit every task, report each completion, and fetch the results and nodes at the end.
+
+    Tasks are spread over the cluster's nodes (one CPU each): replications are CPU-bound, and on
+    one machine SPREAD is the same as the default.
+    """
     import ray
 
     if not ray.is_initialized():
         raise ValidationError("Ray is not initialised; call scenarios.sweep.start_ray() first")
-    remote = ray.remote(num_cpus=1)(run_task)
+    remote = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(_run_placed)
     refs = [remote.remote(task) for task in tasks]
     labels = {ref: _label(task) for ref, task in zip(refs, tasks, strict=True)}
     pending, done = list(refs), 0
@@ -243,7 +257,8 @@ def _run_on_ray(tasks: list[Task], progress: Progress | None) -> list[Any]:
         done += 1
         if progress:
             progress(done, len(tasks), labels[ready[0]])
-    return ray.get(refs)
+    pairs = ray.get(refs)
+    return [r for r, _ in pairs], [n for _, n in pairs]
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None,

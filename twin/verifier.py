@@ -7,6 +7,7 @@ kiosk that sees a card twice pays for the chain once. Revocation lists are verif
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,10 +17,18 @@ from cryptography.x509.oid import NameOID
 
 from twin import card_mac
 from twin.clock import DAY
+from twin.drill_cards import DrillCards, VirtualCardRefused
 from twin.errors import ValidationError
 from twin.events import EventLog
 from twin.keys import KeyCache, verifier
-from twin.pki import POLICY_OIDS, PURPOSES, CertificateAuthority, RevocationList, split_cert_serial
+from twin.pki import (
+    POLICY_OIDS,
+    PURPOSES,
+    USER,
+    CertificateAuthority,
+    RevocationList,
+    split_cert_serial,
+)
 from twin.trust_errors import (
     CardRevoked,
     CertificateExpired,
@@ -27,6 +36,7 @@ from twin.trust_errors import (
     ForgedData,
     RevocationUnavailable,
     TrustError,
+    UnknownCard,
     UnknownIssuer,
     WrongCertificate,
     when,
@@ -46,6 +56,7 @@ class CheckedCertificate:
     not_before: float
     not_after: float
     check: Callable[[bytes, bytes], bool]  # (signature, data) -> valid under the certificate's key
+    resident: int = -1  # a drill card's synthetic resident (twin.drill_cards); -1: a twin-made card
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +71,10 @@ class HeldList:
 
 class CertificateVerifier:
     """Checks certificates against a pinned authority and a revocation source, recording refusals."""
+
+    drill: DrillCards | None = None  # a drill's own card CA and enrolled cards (`trust_drill_cards`)
+    virtual = True  # whether the twin's own (virtual) cards are accepted
+    card_of: Callable[[int], int | None] | None = None  # resident -> the serial of their card in the twin
 
     def __init__(self, ca: CertificateAuthority, *, where: str, events: EventLog,
                  revocation: str = "list", max_list_age: float = 7 * DAY, cache: int = 65536) -> None:
@@ -80,6 +95,12 @@ class CertificateVerifier:
     def _refuse(self, err: TrustError, serial: int, now: float) -> TrustError:
         return refuse(self.events, err, serial, self.where, now)
 
+    def trust_drill_cards(self, drill: DrillCards | None, card_of: Callable[[int], int | None], *,
+                          virtual: bool = True) -> None:
+        """Also accept the drill's cards, each as its resident's card; with `virtual=False`, only those."""
+        self.drill, self.card_of, self.virtual = drill, card_of, bool(virtual)
+        self._checked = KeyCache(self._checked.capacity)  # nothing checked under other rules stays cached
+
     # -- certificates -------------------------------------------------------------------------
 
     def certificate(self, der: bytes, purpose: int, now: float, serial_hint: int = 0) -> CheckedCertificate:
@@ -99,19 +120,36 @@ class CertificateVerifier:
     def chain(self, der: bytes, now: float, serial_hint: int = 0) -> CheckedCertificate:
         """The certificate's chain and binding checked (cached), whatever its validity dates."""
         try:
-            return self._checked.get(der, lambda: self._check_chain(der))
+            cc = self._checked.get(der, lambda: self._check_chain(der))
         except TrustError as err:
             raise self._refuse(err, serial_hint, now) from None
+        return cc if cc.resident < 0 else self._drill_card(cc, now)
+
+    def _drill_card(self, cc: CheckedCertificate, now: float) -> CheckedCertificate:
+        """A drill card as its resident's card in the twin (looked up now: a reissued card counts)."""
+        serial = self.card_of(cc.resident) if self.card_of is not None else None
+        if serial is None:
+            raise self._refuse(UnknownCard(f"resident {cc.resident}, whom this drill card plays, holds no card in "
+                                           "the twin"), 0, now)
+        return dataclasses.replace(cc, card_serial=int(serial))
 
     def _check_chain(self, der: bytes) -> CheckedCertificate:
         """Parse and verify one certificate against the anchor (raises TrustError subclasses)."""
         if der.startswith(card_mac.MAC_PREFIX):
+            self._virtual_allowed()
             return self._check_credential(der)
         try:
             cert = x509.load_der_x509_certificate(der)
         except (ValueError, TypeError):
             raise ForgedData("the card returned bytes that are not a certificate") from None
+        if cert.issuer != self.anchor.subject and self.drill is not None and self.drill.issues(cert):
+            card = self.drill.check(der, cert)  # reads chain, dates, key and fingerprint; never the subject
+            return CheckedCertificate(card.cert_serial, 0, USER, card.not_before, card.not_after,
+                                      verifier(card.public_key), card.resident_id)
         if cert.issuer != self.anchor.subject:
+            if self.drill is not None:
+                raise UnknownIssuer("the certificate is issued neither by the drill's card CA nor by the twin's "
+                                    "authority")
             raise UnknownIssuer(f"certificate issued by {cert.issuer.rfc4514_string()!r}, not by the trusted "
                                 f"authority {self.anchor.subject.rfc4514_string()!r}")
         try:
@@ -119,7 +157,13 @@ class CertificateVerifier:
         except (InvalidSignature, ValueError, TypeError):
             raise ForgedData("the certificate names the authority but its signature does not verify with the "
                              "authority's key: forged or tampered") from None
+        self._virtual_allowed()
         return _checked(cert)
+
+    def _virtual_allowed(self) -> None:
+        if not self.virtual:
+            raise VirtualCardRefused("this service accepts only the drill's own cards; a twin-made virtual card "
+                                     "was offered")
 
     def _check_credential(self, blob: bytes) -> CheckedCertificate:
         """Verify a MAC credential (key mode hmac) against the pinned authority secret."""
@@ -150,7 +194,11 @@ class CertificateVerifier:
         return HeldList(lst.number, crl.last_update_utc.timestamp(), nxt, revoked)
 
     def check_revocation(self, cc: CheckedCertificate, now: float, online: bool, what: str = "card") -> None:
-        """Refuse a revoked certificate; record when a stale list lets a revoked one through."""
+        """Refuse a revoked certificate; record when a stale list lets a revoked one through. (A drill card's
+        status is its resident's card in the twin's registry, which callers check online; its CA's lists are
+        not consulted.)"""
+        if cc.resident >= 0:
+            return None
         if online and self.revocation == "online":
             return self._check_online(cc, now, what)
         held = self._list_for(cc, now, online)

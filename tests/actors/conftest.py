@@ -75,21 +75,24 @@ def _live_service(ray_session, tmp_path_factory):
 def _start(tmp_path_factory):
     import dataclasses
 
-    from actors import service
+    from actors import service, world
     from actors.spec import ServiceSpec
+    from tests.actors.live_drill import drill_cards
     from tests.actors.live_helpers import T_LIVE, Live, free_port
 
     spec = ServiceSpec(data_dir=str(tmp_path_factory.mktemp("live")), scale=0.01, shelter_groups=2,
                        resident_shards=2, namespace=f"live-{uuid.uuid4().hex[:8]}")
-    spec = dataclasses.replace(spec, time_shift=T_LIVE - spec.now())  # a Monday 10:00 JST: kiosks open
+    drill = drill_cards(world.city(spec).residents, tmp_path_factory.mktemp("drill"))  # real (test) cards too
+    spec = dataclasses.replace(spec, time_shift=T_LIVE - spec.now(), **drill.fields)  # Monday 10:00 JST: kiosks open
     svc = service.start(spec, port=free_port())
-    return Live(svc.url, svc.supervisor.spec, svc)
+    return Live(svc.url, svc.supervisor.spec, svc, drill=drill)
 
 
 @pytest.fixture(scope="module")
 def live(request, _live_service):
     """The live service on the shared Ray session: Kumamoto at 1 %, two shelter groups, two resident
-    shards, the clock set to a Monday 10:00 JST; Serve is shut down after the last test file using it."""
+    shards, the clock set to a Monday 10:00 JST, a drill's card CA and enrolled cards beside the virtual ones
+    (`live.drill`); Serve is shut down after the last test file using it."""
     get, stop = _live_service
     yield get()
     _LIVE_USERS.discard(str(request.path))

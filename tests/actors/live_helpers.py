@@ -41,6 +41,7 @@ class Live:
     spec: Any
     service: Any = None
     http: httpx.Client = field(default=None)  # type: ignore[assignment]
+    drill: Any = None  # the shared service's drill cards (tests/actors/live_drill.py)
 
     def __post_init__(self) -> None:
         if self.http is None:

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.actors.live_helpers import free_port, wait_until
+from tests.actors.live_helpers import b64, free_port, wait_until
+from tests.card import drill_pki
 from tests.conftest import ROOT
 
 
@@ -73,14 +74,17 @@ def test_load_runs_the_other_scenarios_as_a_table(cli, live, scenario):
 
 
 @pytest.mark.slow
-def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp_path, cli):
+def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp_path, cli, small_city):
     pki = tmp_path / "pki"
     assert cli("devices", "issue", "--out", str(pki), "--device", "shelter-1-1").returncode == 0
+    drill = drill_files(tmp_path, small_city)  # and a drill with real (test) cards: --trust-ca, --drill-cards
     ready, port = tmp_path / "ready.json", free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), "--scale", "0.01",
                              "--data", str(tmp_path / "data"), "--num-cpus", "2", "--shelter-groups", "1",
                              "--resident-shards", "1", "--ready-file", str(ready),
-                             "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")],
+                             "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+                             "--trust-ca", str(tmp_path / "drill-ca.pem"), "--drill-cards", str(tmp_path / "cards.csv"),
+                             "--drill-cards-only"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
@@ -93,6 +97,13 @@ def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp
         ca = str(pki / "ca.pem")  # the client trusts the drill's CA, and the server name checks out
         assert httpx.get(f"{info['url']}/openapi.json", timeout=60, verify=ca).json()["info"]["title"]
         assert httpx.get(f"{info['url']}/v1/health", timeout=60, verify=ca).json()["actors"] == 6
+        chal = httpx.get(f"{info['url']}/v1/residents/challenge", timeout=60, verify=ca).json()["challenge"]
+        login = {"certificate": b64(drill[0].der), "challenge": chal, "signature": b64(drill[0].sign(bytes.fromhex(chal)))}
+        r = httpx.post(f"{info['url']}/v1/residents/sessions", json=login, timeout=60, verify=ca)
+        assert r.status_code == 201 and r.json()["resident_id"] == drill[1], r.text  # a drill card's login
+        r = httpx.post(f"{info['url']}/v1/residents/sessions", json=virtual_login(info, tmp_path / "data", ca),
+                       timeout=60, verify=ca)
+        assert (r.status_code, r.json()["error"]) == (403, "virtual_card_refused"), r.text  # --drill-cards-only
         with pytest.raises(httpx.HTTPError):  # clear text to the TLS port gets no answer
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         gcs_port = int(info["ray"].rsplit(":", 1)[1])
@@ -104,12 +115,45 @@ def test_serve_starts_a_local_https_service_and_sigint_stops_it_ray_included(tmp
     out = proc.stdout.read()
     assert proc.returncode == 0, out
     assert "stopped" in out
+    assert "drill cards: 1 enrolled, playing 1 synthetic resident;" in out and "virtual cards refused" in out and drill_pki.VOLUNTEER not in out
     for noise in ("Token authentication is enabled", "graceful_shutdown", "is now ignored by default"):
         assert noise not in out  # Ray's notices go to the log file the first line names
     assert "ray-driver.log" in out.splitlines()[0] and (tmp_path / "data" / "logs" / "ray-driver.log").exists()
     assert not [line for line in out.splitlines() if "error" in line.lower()]
     time.sleep(2)
     assert not _listening(gcs_port) and not _listening(port)  # Ray's GCS and the HTTP port are gone
+
+
+def drill_files(tmp_path, small_city) -> tuple[drill_pki.Issued, int]:
+    """A drill CA (tmp_path/drill-ca.pem) and one card enrolled (tmp_path/cards.csv) for the first card holder."""
+    import polars as pl
+
+    now = time.time()
+    ca = drill_pki.authority("Drill Card CA", now - 86400, now + 86400 * 365)
+    card = drill_pki.card(ca, now - 86400, now + 86400 * 30)
+    rid = int(small_city.residents.filter(pl.col("has_card"))["resident_id"][0])
+    (tmp_path / "drill-ca.pem").write_bytes(ca.pem)
+    (tmp_path / "cards.csv").write_text(drill_pki.enrolment((card, rid)))
+    return card, rid
+
+
+def virtual_login(info: dict, data, ca: str) -> dict:
+    """A login signed by a twin-made virtual card of the service's data folder (its keys come from the folder)."""
+    import httpx
+    import polars as pl
+
+    from actors import world
+    from actors.hosts_trust import authority
+    from actors.spec import ServiceSpec
+
+    spec = ServiceSpec(data_dir=str(data), scale=0.01, shelter_groups=1, resident_shards=1).open()
+    reg = authority(spec)[1]
+    serial, now = int(world.city(spec).residents.filter(pl.col("has_card"))["card_serial"][0]), time.time()
+    chal = httpx.get(f"{info['url']}/v1/residents/challenge", timeout=60, verify=ca).json()["challenge"]
+    card = reg.card(serial)
+    card.verify_pin("user", reg.pins(serial).user, now)
+    return {"certificate": b64(card.certificate()), "challenge": chal,
+            "signature": b64(card.sign(bytes.fromhex(chal), now))}
 
 
 def _listening(port: int) -> bool:

@@ -26,11 +26,23 @@ pytestmark = pytest.mark.slow
 RAY = str(Path(sys.executable).parent / "ray")
 
 
+TAKEN: set[int] = set()  # ports this module handed out: two free_port() calls may return the same one
+
+
+def distinct_port() -> int:
+    """A free port not handed out before by this module."""
+    port = free_port()
+    while port in TAKEN:
+        port = free_port()
+    TAKEN.add(port)
+    return port
+
+
 def node_ports() -> list[str]:
     """Distinct free ports for one node's services, so the cluster clashes with no other Ray here."""
     names = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
              "metrics-export-port", "runtime-env-agent-port")
-    return [f"--{n}={free_port()}" for n in names]
+    return [f"--{n}={distinct_port()}" for n in names]
 
 
 def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 60.0) -> int | None:
@@ -45,7 +57,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, wait: float = 60.0) 
     return proc.returncode
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def short_tmp():
     """A folder with a short path (Ray's unix sockets must fit in 107 bytes)."""
     path = Path(tempfile.mkdtemp(prefix="myna-rc-", dir="/tmp"))
@@ -59,20 +71,21 @@ def running(proc: subprocess.Popen, log: Path) -> None:
         raise AssertionError(f"a ray node exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def cluster(tmp_path, short_tmp):
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, short_tmp):
     """Two Ray nodes (head + one joining) with a token of their own; (address, env)."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
     token = tmp_path / "token"
     token.write_text(secrets.token_hex(32))
     token.chmod(0o600)
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "PYTHONPATH": str(ROOT),
            "RAY_USAGE_STATS_ENABLED": "0"}
-    port = free_port()
+    port = distinct_port()
     address = f"127.0.0.1:{port}"
     logs = [open(tmp_path / f"node{i}.log", "w") for i in range(2)]  # noqa: SIM115 — closed below
     common = ["--block", "--num-cpus=2", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
     head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--include-dashboard=false",
-                             f"--ray-client-server-port={free_port()}", f"--temp-dir={short_tmp}",
+                             f"--ray-client-server-port={distinct_port()}", f"--temp-dir={short_tmp}",
                              *node_ports(), *common], env=env, stdout=logs[0], stderr=subprocess.STDOUT,
                             start_new_session=True)
     procs = [head]
@@ -129,6 +142,21 @@ def test_run_py_serve_on_a_two_node_cluster_places_actors_on_both_and_serves_end
     assert code == 0, out
     assert "stopped" in out and "token authentication on" in out
     assert _nodes(address, env) == 2  # the cluster itself is left running for its owner
+
+
+def test_run_py_sweep_over_cities_on_the_cluster_spreads_them_over_both_nodes(cluster, tmp_path):
+    address, env = cluster
+    cities = ["kumamoto", "sendai", "chiba", "sakai"]
+    r = subprocess.run([sys.executable, str(ROOT / "run.py"), "sweep", "--scenario", "disaster",
+                        "--designs", "full", "--cities", *cities, "--scale", "0.01", "--reps", "1",
+                        "--address", address, "--out", str(tmp_path / "out"), "--format", "json"],
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    data = json.loads(r.stdout)
+    assert sorted(data["cities"]) == sorted(cities)
+    nodes = {n for c in data["cities"].values() for n in c["nodes"]}
+    assert len(nodes) == 2, data["cities"]  # the cities' replications ran on both nodes
+    assert _nodes(address, env) == 2  # the sweep leaves the cluster running
 
 
 def _check_end_to_end(info: dict) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
-REPS = 2  # replications in the tests (the page defaults to 3)
+REPS = 2  # replications in the tests (the page defaults to the study's 10)
+SCALE = 0.05  # population scale in the tests (the page defaults to the study's whole city)
 # A quarter of the peak Monday's certificate demand keeps each replication to a few seconds.
 LIGHT_CERTIFICATES = "days=1\nrequests_per_resident_per_year=0.25"
 # A shorter payment load (the page starts from the study's 120 s) with the same three faults.
@@ -13,12 +14,15 @@ LIGHT_PAYMENTS = ("duration_s=60\npayer_pool=500\nnetwork_drop_at_s=[25]\n"
                   "writer_kill_before_commit_at_s=[12]\nwriter_kill_after_commit_at_s=[40]")
 
 
-def fresh_page():
-    """The page, run once, as a planner first sees it."""
+def fresh_page(scale: float | None = SCALE):
+    """The page, run once, as a planner first sees it; the scale input set to `scale` (None: left
+    at the page's default) for the next run."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=240)
     at.run()
+    if scale is not None:
+        at.sidebar.number_input(key="scale").set_value(scale)
     return at
 
 

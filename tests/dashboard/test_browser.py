@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, require
-from tests.dashboard.page import LIGHT_CERTIFICATES, REPS
+from tests.dashboard.page import LIGHT_CERTIFICATES, REPS, SCALE
 
 pytestmark = pytest.mark.browser
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -93,7 +93,7 @@ def test_chromium_runs_a_comparison_sees_the_kpi_table_and_downloads_the_report(
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    link = urlencode({"reps": REPS, "set.certificates": LIGHT_CERTIFICATES})
+    link = urlencode({"reps": REPS, "scale": SCALE, "set.certificates": LIGHT_CERTIFICATES})
     browser.get(f"{served}/?{link}")
     run = WebDriverWait(browser, 90).until(ec.element_to_be_clickable(
         (By.XPATH, "//button[contains(., 'Run the scenarios')]")))

@@ -12,7 +12,7 @@ from dashboards.tables import HEADLINES
 from scenarios.defaults import STUDY_CITY, STUDY_DESIGNS, STUDY_SCALE, overrides_text
 from scenarios.registry import names as scenario_names
 from scenarios.registry import scenario as scenario_module
-from tests.dashboard.page import APP, REPS, errors, fresh_page, run_comparison, widget_keys
+from tests.dashboard.page import APP, REPS, SCALE, errors, fresh_page, run_comparison, widget_keys
 from twin.design import design_fields, load_design
 from twin.policy import review
 
@@ -40,7 +40,7 @@ def kpi_table(at, scenario: str):
 
 
 def test_the_page_opens_on_the_default_studys_city_designs_and_scale_with_nothing_run_yet():
-    at = fresh_page()
+    at = fresh_page(scale=None)
     assert not at.exception
     assert at.sidebar.selectbox(key="city").value == STUDY_CITY
     assert at.sidebar.multiselect(key="designs").value == list(STUDY_DESIGNS)
@@ -52,7 +52,7 @@ def test_the_page_opens_on_the_default_studys_city_designs_and_scale_with_nothin
 
 
 def test_the_results_say_a_reduced_scale_in_their_first_line(ran):
-    assert ran.warning[0].value.startswith(f"Reduced scale: population scale {STUDY_SCALE:g}")
+    assert ran.warning[0].value.startswith(f"Reduced scale: population scale {SCALE:g}")
 
 
 def test_running_shows_key_figures_with_95pct_intervals_and_paired_differences(ran):
@@ -121,7 +121,7 @@ def test_a_second_look_at_the_same_comparison_runs_no_scenario_again(ran):
 def test_a_link_opens_the_page_with_its_choices_and_a_run_writes_them_back():
     at = AppTest.from_file(str(APP), default_timeout=240)
     at.query_params.update({"city": "sendai", "reps": "2", "designs": "full,baseline",
-                            "scenarios": "disaster"})
+                            "scenarios": "disaster", "scale": f"{SCALE:g}"})
     at.run()
     assert at.sidebar.selectbox(key="city").value == "sendai"
     assert at.sidebar.number_input(key="reps").value == 2
@@ -131,7 +131,7 @@ def test_a_link_opens_the_page_with_its_choices_and_a_run_writes_them_back():
     assert not at.exception and not errors(at)
     query = {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
     assert query == {"city": "sendai", "designs": "full,baseline", "scenarios": "disaster",
-                     "reps": "2", "seed": "5", "scale": f"{STUDY_SCALE:g}"}
+                     "reps": "2", "seed": "5", "scale": f"{SCALE:g}"}
 
 
 def test_one_design_is_not_a_comparison_and_nothing_runs():

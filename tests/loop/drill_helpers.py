@@ -16,10 +16,11 @@ TAPS_PER_READER = 160
 IDLE_BREAKS = 4  # per reader: the queue empties for 20-40 min (gaps the estimator must drop)
 
 
-def make_drill(folder, seed: int = 7, known: dict[int, tuple[float, float]] = KNOWN) -> dict:
-    """Journal card taps at busy readers (gap = a draw from the reader's lognormal), with a few idle breaks."""
+def make_drill(folder, seed: int = 7, known: dict[int, tuple[float, float]] = KNOWN, store: str = "sqlite") -> dict:
+    """Journal card taps at busy readers (gap = a draw from the reader's lognormal), with a few idle breaks;
+    `store` as `run.py serve --store` (a postgresql:// DSN journals into the service's schemas there)."""
     spec = ServiceSpec(data_dir=str(folder), scale=0.01, shelter_groups=1, resident_shards=1,
-                       built_at=T_LIVE).open()
+                       built_at=T_LIVE, store=store).open()
     host = ShelterHost(spec, 0)
     shelter_of = dict(host.readers())
     serials = world.city(spec).residents.filter(pl.col("has_card"))["card_serial"].to_list()
@@ -38,4 +39,4 @@ def make_drill(folder, seed: int = 7, known: dict[int, tuple[float, float]] = KN
             k += 1
     host.taps("checkin", cols)
     host.store.close()
-    return {"shelters": {r: shelter_of[r] for r in known}, "taps": k}
+    return {"shelters": {r: shelter_of[r] for r in known}, "taps": k, "instance": spec.instance}

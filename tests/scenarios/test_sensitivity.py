@@ -179,8 +179,26 @@ def test_the_study_report_ends_with_the_three_assumptions_its_differences_depend
     report = (tmp_path / "report.md").read_text()
     section = report[report.index("## What this answer depends on"):]
     assert "full − baseline" in section and "### disaster" in section
+    assert "at scale 0.01 (reduced: a screen ranks assumptions" in section
     assert [ln.split(" | ")[0].strip("| ") for ln in section.splitlines()
             if ln.startswith("| ") and " – " in ln] == depends["top"]
+
+
+def test_the_default_studys_screen_runs_at_most_at_the_screen_scale(monkeypatch):
+    import argparse
+
+    import scenarios.sensitivity_study as study_screen
+    from cli import study
+    from scenarios.defaults import SCREEN_SCALE
+
+    asked = []
+    monkeypatch.setattr(study_screen, "screen", lambda *a, **k: asked.append(a[3]) or [])
+    for scale in (1.0, 0.01):
+        args = argparse.Namespace(depends=True, designs=["baseline", "full"],
+                                  scenarios=["disaster"], city="kumamoto", scale=scale, seed=0,
+                                  engine=None)
+        study._depends(args, "local")
+    assert asked == [SCREEN_SCALE, 0.01] and SCREEN_SCALE < 1
 
 
 def test_the_depends_section_reads_as_text_with_ranges_and_signed_effects():
