@@ -22,7 +22,7 @@ import numpy as np
 from twin.errors import ValidationError
 
 _GROUP = re.compile(r"^shelters_(\d+)\.sqlite$")
-CHECKIN_OPS = "('checkin', 'paper', 'identity_in')"  # the journal ops that are check-ins
+JOURNAL_OPS = "('checkin', 'paper', 'identity_in', 'online')"  # check-ins and readers' network changes
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class DrillData:
     desk_at: np.ndarray
     refusals: dict[str, int]  # refusal code -> count, from the answers
     kind: str = "sqlite"  # where the journals were read: 'sqlite' (folder) or 'postgresql' (folder is the DSN, redacted)
+    online: tuple[tuple[int, bool], ...] = ()  # (reader key, online) per journaled network change, in order
 
     @property
     def taps(self) -> int:
@@ -106,7 +107,7 @@ def _sqlite_journals(folder: str | Path) -> dict[int, tuple[list[tuple[str, str]
         try:
             con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
             try:
-                rows = con.execute(f"SELECT op, body FROM twin_journal WHERE op IN {CHECKIN_OPS} ORDER BY seq").fetchall()
+                rows = con.execute(f"SELECT op, body FROM twin_journal WHERE op IN {JOURNAL_OPS} ORDER BY seq").fetchall()
                 answers = [a for (a,) in con.execute("SELECT answer FROM twin_answers")]
             finally:
                 con.close()
@@ -121,6 +122,7 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
     import json
 
     readers, ats, shelters, methods, dshelter, dat = [], [], [], [], [], []
+    online: list[tuple[int, bool]] = []
     refusals: Counter[str] = Counter()
     for group, (rows, answer_texts) in journals.items():
         answers = [json.loads(a) for a in answer_texts]
@@ -141,6 +143,8 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
                 readers += [group * 1_000_000 + int(r) for r in b["readers"]]
                 tap_serials += [int(s) for s in b["serials"]]
                 ats += [float(t) for t in b["at"]]
+            elif op == "online":
+                online.append((group * 1_000_000 + int(b["reader_id"]), bool(b["online"])))
             elif op == "paper":
                 methods.append("paper")
                 dshelter.append(int(b["shelter_id"]))
@@ -158,4 +162,4 @@ def _assemble(label: str, journals: dict[int, tuple[list[tuple[str, str]], list[
         raise ValidationError(f"the shelter journals in {label} record no check-ins: nothing to fit")
     return DrillData(label, tuple(journals), np.asarray(readers, dtype=np.int64), np.asarray(ats, float),
                      np.asarray(shelters, dtype=np.int64), tuple(methods), np.asarray(dshelter, dtype=np.int64),
-                     np.asarray(dat, float), dict(sorted(refusals.items())), kind)
+                     np.asarray(dat, float), dict(sorted(refusals.items())), kind, tuple(online))

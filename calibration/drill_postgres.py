@@ -48,7 +48,7 @@ def read_journals(dsn: str, instance: str | None = None, connect_timeout: int = 
     """(label, per group: check-in commands and answers) of one service's shelter schemas."""
     import psycopg
 
-    from calibration.drill import CHECKIN_OPS
+    from calibration.drill import JOURNAL_OPS
 
     place = where(dsn)
     try:
@@ -66,7 +66,7 @@ def read_journals(dsn: str, instance: str | None = None, connect_timeout: int = 
             for group in groups:
                 schema = f"myna_{chosen}_shelters_{group}"
                 try:
-                    rows = conn.execute(f'SELECT op, body FROM "{schema}".twin_journal WHERE op IN {CHECKIN_OPS} '
+                    rows = conn.execute(f'SELECT op, body FROM "{schema}".twin_journal WHERE op IN {JOURNAL_OPS} '
                                         "ORDER BY seq").fetchall()
                     answers = [a for (a,) in conn.execute(f'SELECT answer FROM "{schema}".twin_answers')]
                 except psycopg.Error as exc:

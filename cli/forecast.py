@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Ask a running `run.py serve` for GET /v1/hq/forecast with an HQ device's "
         "credentials from its data folder: replications from the live state give 95 %% prediction "
         "intervals for the time until 95 %% of evacuees are registered, the shelters that will fill "
-        "and when, and each shelter's peak wait; --add-readers gives a what-if beside it. "
+        "and when, and each shelter's peak wait; --add-readers and --open give a what-if beside it. "
         "See docs/twin-loop.md for what the live service cannot see.")
     p.add_argument("--target", default="http://127.0.0.1:8000", help="the service's base URL")
     p.add_argument("--data", type=Path, required=True, help="the service's data folder (credentials.json)")
@@ -27,6 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the replications (default: 0)")
     p.add_argument("--add-readers", action="append", default=[], metavar="SHELTER=N",
                    help="what-if: N more readers at shelter SHELTER (facility id); repeatable")
+    p.add_argument("--open", action="append", default=[], type=int, metavar="SHELTER",
+                   help="what-if: open this closed shelter now (its places, readers and staff as the service "
+                   "has them); repeatable")
+    p.add_argument("--closed", action="append", default=[], type=int, metavar="SHELTER",
+                   help="a shelter not opened yet (the service keeps no opening state); repeatable")
+    p.add_argument("--expected", action="append", default=[], metavar="SHELTER=N",
+                   help="evacuees in all at a shelter when known (a drill's participants); repeatable")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for each shelter group's head counts (default: 10)")
     p.add_argument("--allow-remote", action="store_true", help="allow a target that is not this machine")
     add_format(p)
     p.set_defaults(func=run)
@@ -52,15 +61,26 @@ def _band(b: dict[str, Any], unit: str) -> str:
 def text_of(f: dict[str, Any]) -> str:
     """The forecast for a reader: headline, shelters, what-if, what was lacking."""
     lines = [f"forecast at {f['hours']:.1f} h after the quake, {f['reps']} replications",
-             f"  95 % registered at: {_band(f['t95_h'], 'h')} (reached in {f['t95_reached_share']:.0%})"]
+             f"  95 % registered at: {_band(f['t95_h'], 'h')} (reached in {f['t95_reached_share']:.0%})",
+             f"  walking on from a full shelter: {_band(f['redirected'], 'people')}; "
+             f"no place anywhere: {_band(f['no_place'], 'people')}"]
     for sid, s in f["shelters"].items():
+        if not s.get("open", True):
+            lines.append(f"  shelter {sid}: closed")
+            continue
         fill = f", fills with probability {s['fill_probability']:.0%} at {_band(s['fill_h'], 'h')}" \
             if s["fill_probability"] > 0 else ""
         lines.append(f"  shelter {sid}: peak wait {_band(s['peak_wait_min'], 'min')}{fill}")
     if f.get("what_if"):
         alt = f["what_if"]["forecast"]
-        lines.append(f"  what-if {f['what_if']['add_readers']}: 95 % registered at {_band(alt['t95_h'], 'h')}")
-        lines += [f"    shelter {sid}: peak wait {_band(s['peak_wait_min'], 'min')}" for sid, s in alt["shelters"].items()]
+        w = f["what_if"]
+        label = " ".join(filter(None, [str(w["add_readers"]) if w["add_readers"] else "",
+                                       f"open {w['open']}" if w.get("open") else ""]))
+        lines.append(f"  what-if {label}: 95 % registered at {_band(alt['t95_h'], 'h')}; walking on: "
+                     f"{_band(alt['redirected'], 'people')}")
+        lines += [f"    shelter {sid}: peak wait {_band(s['peak_wait_min'], 'min')}"
+                  + (f", fills with probability {s['fill_probability']:.0%}" if s["fill_probability"] > 0 else "")
+                  for sid, s in alt["shelters"].items() if s.get("open", True)]
     lines += [f"  lacking: {n}" for n in f["lacking"]]
     return "\n".join(lines)
 
@@ -73,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
     target = check_target(args.target, args.allow_remote)
     params = {"quake_jst": args.quake, "reps": args.reps, "seed": args.seed,
-              "add_readers": ",".join(args.add_readers)}
+              "add_readers": ",".join(args.add_readers), "open": ",".join(map(str, args.open)),
+              "closed": ",".join(map(str, args.closed)), "wait_s": args.wait,
+              "expected": ",".join(args.expected)}
     try:
         r = httpx.get(f"{target}/v1/hq/forecast", params=params, headers=hq_headers(args.data), timeout=300)
     except httpx.HTTPError as exc:

@@ -157,7 +157,7 @@ class CertificateModel:
     def _authenticate(self, i: int) -> Identity | None:
         """Card + PIN at the kiosk's reader; a typo costs a try, three lock the card."""
         serial = self.serial[i]
-        pin = self.registry.pins(serial).user
+        pin = self.registry.pin_of(self.registry.row_of(serial), 0)  # the user-authentication PIN
         for wrong in self.typos[i]:
             typed = mistype(pin, self.pin_rng) if wrong else pin
             try:

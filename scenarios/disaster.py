@@ -29,7 +29,7 @@ from scenarios.scaling import scale_line, with_shelter_places
 from scenarios.streams import Streams, as_streams
 from twin.errors import ValidationError
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams
-from twin.services.safety import Safety, ShelterParams, shelter_reports
+from twin.services.safety import Safety, SerialIndex, ShelterParams, shelter_reports
 
 __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
 TITLE = "disaster check-in"
@@ -62,6 +62,19 @@ def scaled_city(p: Params, city: Any) -> tuple[Any, np.ndarray]:
     return with_shelter_places(city, p.scale, p.shelter_capacity)
 
 
+_INDEXES: list[tuple[Any, SerialIndex]] = []  # (residents frame, its pristine index), the last two
+
+
+def serial_index(residents: Any) -> SerialIndex:
+    """A fresh serial index of these residents' cards, sorted once per residents frame per process."""
+    for frame, index in _INDEXES:
+        if frame is residents:  # the frame is held here, so its identity cannot be reused
+            return index.copy()
+    index = SerialIndex.from_residents(residents)
+    _INDEXES[:] = [(residents, index), *_INDEXES[:1]]
+    return index.copy()
+
+
 def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:
     """The safety service (shelters, family, HQ) and the face-check desk for this design."""
     shelter = ShelterParams(readers_per_shelter=p.readers_per_shelter,
@@ -69,7 +82,7 @@ def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:
                             capacity_per_shelter=0,
                             paper_wrong_resident_rate=p.paper_wrong_resident_rate,
                             paper_unreadable_rate=p.paper_unreadable_rate)
-    safety = Safety.from_city(city, t0, shelter_params=shelter)
+    safety = Safety.from_city(city, t0, resolver=serial_index(city.residents), shelter_params=shelter)
     face = None
     if p.face_check_enabled and p.face_checkers_per_ward > 0:
         face = FaceCheckDesk.from_city(city, FaceCheckParams(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -11,6 +13,7 @@ from scenarios.evacuation import FACE, METHOD_NAMES, PAPER
 from scenarios.results import COUNT, KPI, MEAN, QUANTILE, SHARE
 
 STATUS_NAMES = ("not_registered", "registered", "no_place", "left")
+_ARRIVED, _FINISHED = itemgetter(1), itemgetter(3)  # of a desk record (who, arrived, started, finished)
 
 KPIS = (
     KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", "", COUNT,
@@ -88,18 +91,27 @@ def _families(m: Any) -> tuple[float, float, float]:
     """Share of apart households who found each other (at all, within 6 h), median time."""
     if not m.members_of:
         return float("nan"), float("nan"), float("nan")
-    times = []
-    for h, members in m.members_of.items():
-        first = np.nanmin(m.arrived[members]) if (~np.isnan(m.arrived[members])).any() else np.nan
-        found = m.found_at.get(h, np.inf)
-        shelters = m.here[members]
-        if (shelters >= 0).all() and (shelters == shelters[0]).all():
-            found = min(found, float(np.nanmax(m.arrived[members])))
-        times.append(found - first if np.isfinite(found) and np.isfinite(first) else np.inf)
-    t = np.array(times) / 3600.0
+    t = _family_hours(m)
     ok = np.isfinite(t)
     return (float(ok.mean()), float((t <= 6.0).mean()),
             float(np.median(t[ok])) if ok.any() else float("nan"))
+
+
+def _family_hours(m: Any) -> np.ndarray:
+    """Per apart household: hours from its first member's arrival until it was together (found by a
+    look-up, or all on one shelter floor: then by the last arrival); inf if never."""
+    members = list(m.members_of.values())  # every household has at least one member
+    lens = np.fromiter(map(len, members), np.int64, len(members))
+    starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
+    idx = np.fromiter(chain.from_iterable(members), np.int64, int(lens.sum()))
+    arrived, here = m.arrived[idx], m.here[idx]
+    first = np.fmin.reduceat(arrived, starts)  # the earliest arrival, NaN if nobody arrived
+    last = np.fmax.reduceat(arrived, starts)
+    together = (np.logical_and.reduceat(here >= 0, starts)
+                & np.logical_and.reduceat(here == np.repeat(here[starts], lens), starts))
+    found = np.fromiter((m.found_at.get(h, np.inf) for h in m.members_of), np.float64, len(members))
+    found = np.where(together, np.minimum(found, last), found)
+    return np.where(np.isfinite(found) & np.isfinite(first), found - first, np.inf) / 3600.0
 
 
 def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
@@ -108,15 +120,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
     p, hours = m.p, 0.0
     for s, paper in enumerate(m.paper):
         recs = paper.records + (m.readers[s].records if m.readers else [])
-        if recs:
-            arr = np.array(recs)
-            span = (arr[:, 3].max() - arr[:, 1].min()) / 3600.0
+        if recs:  # (who, arrived, started, finished) per service
+            span = (max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0
             hours += span * m.load[s] * (p.paper_staff_per_shelter
                                          + p.readers_per_shelter * p.staff_per_reader)
     for desk in m.face.values():
         if desk.records:
-            arr = np.array(desk.records)
-            hours += ((arr[:, 3].max() - arr[:, 1].min()) / 3600.0 * p.face_checkers_per_ward
+            recs = desk.records
+            hours += ((max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0 * p.face_checkers_per_ward
                       * min(p.scale, 1.0))
     if p.paper_entry_forms_per_hour > 0:
         hours += forms_entered / p.paper_entry_forms_per_hour

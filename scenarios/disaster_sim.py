@@ -54,6 +54,17 @@ class DisasterModel:
         self.face = ({int(w): self._scaled_point(FACE, int(w),
                                                  p.face_checkers_per_ward * min(p.scale, 1.0))
                       for w in np.unique(self.wards)} if face_on else {})
+        # per method, each shelter's desk and stretch (FACE: its ward's), looked up per group
+        ward_of = self.wards.tolist()
+        self.desk_of = {CARD: list(self.readers), PAPER: list(self.paper),
+                        FACE: [self.face.get(int(w)) for w in ward_of]}
+        self.stretch_of = {m: [self.stretch.get((m, int(w) if m == FACE else s), 1.0)
+                               for s, w in enumerate(ward_of)] for m in (CARD, PAPER, FACE)}
+        prepare = getattr(self.net.resolver, "prepare", None)
+        if prepare is not None:  # the cards of everyone who will tap one, looked up in one pass
+            prepare(ev.member_serial[np.asarray(ev.member_method) == CARD])
+        if self.face:  # registered photos of everyone who will ask for a face check, in one pass
+            face_desk.matcher.prepare(ev.member_resident[np.asarray(ev.member_method) == FACE])
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
             self.reader_ids[s].append(rid)
@@ -99,8 +110,10 @@ class DisasterModel:
 
     def desk_times(self, members: list[int], method: int, s: int) -> list[float]:
         """Each member's time at the desk of `method` in shelter s (stretched as it is sized)."""
-        k = self.stretch[(method, int(self.wards[s]) if method == FACE else s)]
-        return [self.durations[m] * k for m in members]
+        k, durations = self.stretch_of[method][s], self.durations
+        if len(members) == 1:
+            return [durations[members[0]] * k]
+        return [durations[m] * k for m in members]
 
     # ---- what the engine provides (the fast engine overrides these three) ----------------------
     def _point(self, servers: int, name: str) -> Any:
@@ -141,7 +154,8 @@ class DisasterModel:
         idx = np.flatnonzero(np.isin(hh, self.ev.apart_household))
         order = idx[np.argsort(hh[idx], kind="stable")]
         keys, starts = np.unique(hh[order], return_index=True)
-        return {int(k): a.tolist() for k, a in zip(keys, np.split(order, starts[1:]), strict=True)}
+        people, bounds = order.tolist(), [*starts.tolist()[1:], order.size]
+        return {k: people[a:b] for k, a, b in zip(keys.tolist(), starts.tolist(), bounds, strict=True)}
 
     # ---- arrivals and desks ------------------------------------------------------------------
     def source(self) -> Any:
@@ -184,11 +198,7 @@ class DisasterModel:
 
     def _desk(self, method: int, s: int) -> ServicePoint:
         """The desk a method queues at in shelter s."""
-        if method == CARD:
-            return self.readers[s]
-        if method == FACE:
-            return self.face[int(self.wards[s])]
-        return self.paper[s]
+        return self.desk_of[method][s]
 
     def check_in(self, g: int, members: list[int], s: int, method: int) -> Any:
         """Queue at the desk, be served one after another, and be checked in by the service."""
@@ -334,5 +344,5 @@ class DisasterModel:
         ask = [x for x in missing if not (here >= 0 and where[x] == here)]
         if not ask:
             return ask
-        found = family.locate_many(ident, [resident[x] for x in ask], now)
-        return [x for x, loc in zip(ask, found, strict=True) if loc.shelter_id is None]
+        away = family.unplaced(ident, [resident[x] for x in ask], now)
+        return [x for x, gone in zip(ask, away, strict=True) if gone]

@@ -6,6 +6,7 @@ from typing import Any
 
 from scenarios.disaster import outage_plan
 from scenarios.fast.disaster_model import FastDisasterModel, Loop
+from scenarios.fast.kernel import collector_paused
 from scenarios.streams import Streams
 from twin.services.safety import shelter_reports
 
@@ -79,7 +80,8 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
     m.schedule_arrivals()
     outages = start_clocks(loop, m, streams, rows, entered)
     until = p.horizon_h * 3600.0 + 1e-6
-    loop.run(until)
+    with collector_paused():
+        loop.run(until)
     m.close_desks(until)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
              "simpy_events": loop.events}

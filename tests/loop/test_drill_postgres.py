@@ -94,3 +94,23 @@ def test_the_service_is_picked_by_instance_and_none_or_several_are_named():
         _pick("h", ["public"], None)
     with pytest.raises(ValidationError, match="applies only to a PostgreSQL DSN"):
         read_drill("/nowhere", "ab12")
+
+
+@pytest.mark.postgres
+def test_readers_taken_offline_in_a_postgresql_drill_are_offline_for_the_forecast_as_from_a_folder(pg_drill):
+    from actors.hosts_safety import ShelterHost
+    from actors.spec import ServiceSpec
+    from scenarios.nowcast_live import readers_offline
+    from tests.actors.live_helpers import T_LIVE
+
+    folder, made, sqlite_folder = pg_drill
+    for where_, store in ((folder, PG_DSN), (sqlite_folder, "sqlite")):
+        spec = ServiceSpec(data_dir=str(where_), scale=0.01, shelter_groups=1, resident_shards=1,
+                           built_at=T_LIVE, store=store).open()
+        host = ShelterHost(spec, 0)
+        host.command("online", {"reader_id": 1, "online": False, "now": T_LIVE + 9000.0})
+        host.store.close()
+    data = read_drill(PG_DSN, made["instance"])
+    assert data.online == read_drill(sqlite_folder).online == ((1, False),)
+    off = readers_offline(data, str(folder))
+    assert off == readers_offline(read_drill(sqlite_folder)) == ({made["shelters"][1]: 1}, 0)

@@ -32,8 +32,8 @@ def test_the_time_until_95_percent_registered_is_covered_in_most_seeds(params, r
         f = forecast(state_at(result, params, params.horizon_h / 3), reps=200, seed=seed)
         assert f.hours <= f.t95_h.low <= f.t95_h.median <= f.t95_h.high <= params.horizon_h
         hits.append(f.t95_h.contains(t95_of(result)))
-    # a right 95 % interval misses 5 of 12 with probability below 0.001 (measured: 9 of 12 covered)
-    assert sum(hits) >= 8, hits
+    # a right 95 % interval misses 4 or more of 12 with probability 0.002 (measured: 11 of 12 here, 37 of 40 over 40 seeds)
+    assert sum(hits) >= 9, hits
 
 
 def test_uncounted_arrivals_and_offline_readers_are_named_as_lacking(params, runs):

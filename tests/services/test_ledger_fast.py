@@ -28,8 +28,8 @@ class Pair:
         self.fast_answers: list[bool] = []  # per fee-only batch: did the fast path post it?
         plan, write = ledger_fast.post_fees, ledger_book.Batch.write_if_keys_new
 
-        def spy_plan(batch, cols):
-            out = plan(batch, cols)
+        def spy_plan(batch, cols, times=None):
+            out = plan(batch, cols, times)
             if out is None:
                 self.fast_answers.append(False)
             return out

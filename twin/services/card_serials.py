@@ -31,7 +31,7 @@ class SerialResolver(Protocol):
 class SerialIndex:
     """Serial → resident for a whole city as sorted numpy columns, with revocation times."""
 
-    __slots__ = ("_serials", "_residents", "_revoked_at", "_revoked")
+    __slots__ = ("_serials", "_residents", "_revoked_at", "_revoked", "_seen")
 
     def __init__(self, serials: np.ndarray, residents: np.ndarray) -> None:
         serials = np.asarray(serials, dtype=np.int64)
@@ -45,12 +45,33 @@ class SerialIndex:
         self._residents = residents[order]
         self._revoked_at = np.full(serials.size, np.inf)  # for the vectorised path
         self._revoked: dict[int, float] = {}  # row -> revoked at, for the one-at-a-time path (few)
+        self._seen: dict[int, tuple[int, int]] = {}  # serial -> (row, resident), for serials asked before
 
     @classmethod
     def from_residents(cls, residents: pl.DataFrame) -> SerialIndex:
         """The index of every card holder in a residents frame (card_serial, resident_id)."""
         held = residents.filter(pl.col("card_serial").is_not_null())
         return cls(held["card_serial"].to_numpy(), held["resident_id"].to_numpy())
+
+    def copy(self) -> SerialIndex:
+        """An independent index of the same cards (revocations copied); the sorted columns, which
+        never change, are shared rather than sorted again."""
+        out = object.__new__(SerialIndex)
+        out._serials, out._residents, out._seen = self._serials, self._residents, {}
+        out._revoked_at, out._revoked = self._revoked_at.copy(), dict(self._revoked)
+        return out
+
+    def prepare(self, serials) -> None:
+        """Look many serials up now in one vectorised pass, so that `resident_of` finds each one's row
+        and holder at once later (unknown serials are left out: they are refused when tapped)."""
+        s = np.unique(np.asarray(serials, dtype=np.int64))
+        if not s.size or not self._serials.size:
+            return
+        pos = np.minimum(np.searchsorted(self._serials, s), self._serials.size - 1)
+        hit = self._serials[pos] == s
+        pos = pos[hit]
+        self._seen.update(zip(s[hit].tolist(), zip(pos.tolist(), self._residents[pos].tolist(), strict=True),
+                              strict=True))
 
     def __len__(self) -> int:
         return int(self._serials.size)
@@ -63,15 +84,18 @@ class SerialIndex:
     def resident_of(self, serial: int, now: float) -> int:
         """The resident holding card `serial` at `now`; unknown or revoked cards are refused."""
         serial = int(serial)
-        serials = self._serials
-        i = int(serials.searchsorted(serial))
-        if i >= serials.size or int(serials[i]) != serial:
-            raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign card); "
-                              "nothing was recorded")
-        revoked = self._revoked.get(i)
+        hit = self._seen.get(serial)  # the columns never change: a serial's row and holder are fixed
+        if hit is None:
+            serials = self._serials
+            i = int(serials.searchsorted(serial))
+            if i >= serials.size or int(serials[i]) != serial:
+                raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign "
+                                  "card); nothing was recorded")
+            hit = self._seen[serial] = (i, int(self._residents[i]))
+        revoked = self._revoked.get(hit[0])
         if revoked is not None and now >= revoked:
             raise CardRevoked(serial, revoked, "revoked in the serial index")
-        return int(self._residents[i])
+        return hit[1]
 
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
         """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);

@@ -46,12 +46,22 @@ def get(tx: Tx, doc_no: str) -> Document | None:
 def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
     """The next sequence number and document number, e.g. (17, '2026-K000000017')."""
     seq = int(tx.scalar("SELECT COALESCE(MAX(seq), 0) FROM certificate_documents")) + 1
-    return seq, f"{local_date(now).year}-{CHANNEL_LETTER[channel]}{seq:09d}"
+    return seq, doc_no(seq, channel, now)
+
+
+def doc_no(seq: int, channel: str, now: float) -> str:
+    """The document number of sequence `seq` issued at `now` on a channel."""
+    return f"{local_date(now).year}-{CHANNEL_LETTER[channel]}{seq:09d}"
 
 
 def add(tx: Tx, seq: int, doc: Document) -> None:
     """Write a document's audit row."""
     tx.execute(_INSERT, (seq, *_ROW(doc)))  # every field but `replayed` (astuple copies deeply: slow)
+
+
+def add_many(tx: Tx, rows: list[tuple[int, Document]]) -> None:
+    """Write many documents' audit rows, each with its sequence number, in order."""
+    tx.executemany(_INSERT, [(seq, *_ROW(doc)) for seq, doc in rows])
 
 
 def void(tx: Tx, doc_no: str, reason: str) -> None:

@@ -10,6 +10,8 @@ changes no balance and no record.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from twin.errors import Conflict, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
 from twin.services import certificate_register as register
+from twin.services.certificate_batch import PendingIssues
 from twin.services.certificate_rules import (
     CERTIFICATE_TYPES,
     CertificateIssued,
@@ -70,6 +73,7 @@ class CertificateService:
         self.params = params or CertificateParams()
         self.server = IssuanceServer(residents)
         self.ledger.store.ensure_schema("certificates", register.SCHEMA)
+        self._pending: PendingIssues | None = None
 
     @classmethod
     def from_city(cls, city: City, path: str | Path | None = None, params: CertificateParams | None = None,
@@ -98,8 +102,32 @@ class CertificateService:
                                          cert_type, channel, site, err, now))
         return err
 
+    @contextmanager
+    def batched(self) -> Iterator[CertificateService]:
+        """Write issues in batches while open (see `certificate_batch`); everything is written on exit.
+
+        Outcomes, documents and postings are those of the immediate path; only the number of
+        transactions (and the PaymentsCommitted events, one per batch) differ. A store that
+        already holds certificates is written immediately, as without this."""
+        if self._pending is not None:
+            yield self
+            return
+        self._pending = PendingIssues.open(self.ledger)
+        try:
+            yield self
+            self.flush()
+        finally:
+            self._pending = None
+
+    def flush(self) -> None:
+        """Write the issues waiting in an open batch (nothing if none)."""
+        if self._pending is not None:
+            self._pending.flush()
+
     def find(self, request_key: str) -> Document | None:
         """The document a request key produced, or None."""
+        if self._pending is not None:  # the store holds only what this batch issued
+            return self._pending.issued.get(request_key)
         with self.ledger.store.reading() as tx:
             return register.find(tx, request_key)
 
@@ -122,6 +150,12 @@ class CertificateService:
         self.server.check(rid, cert_type)
         fee = self.params.fee(cert_type, channel) * copies
         fee_req = FeePayment(f"cert:{request_key}", rid, cert_type, fee, channel, method, site) if fee else None
+        pending = self._pending
+        if pending is not None:
+            if pending.accepts(fee_req):
+                return self._issue_later(pending, identity, cert_type, now, request_key, channel, site,
+                                         window, copies, fee, fee_req)
+            pending.flush()  # a payment the ledger may refuse: the book first, then this one
         with self.ledger.transaction() as tx:
             first = register.find(tx, request_key)
             if first is not None:
@@ -135,13 +169,31 @@ class CertificateService:
                            fee_req.key if fee_req else "", identity.method, int(identity.assurance),
                            "issued", "", now)
             register.add(tx, seq, doc)
+        if pending is not None:
+            pending.written(doc, seq)
         if fee_req:
             self.ledger.record([fee_req], results, now)
         self.events.append(CertificateIssued(now, doc_no, rid, cert_type, channel, site, fee))
         return doc
 
+    def _issue_later(self, pending: PendingIssues, identity: Identity, cert_type: str, now: float,
+                     request_key: str, channel: str, site: int, window: int, copies: int, fee: int,
+                     fee_req: FeePayment | None) -> Document:
+        """The immediate path's decision, with its fee and audit row left to the batch's flush."""
+        first = pending.issued.get(request_key)
+        if first is not None:
+            _same_request(first, identity.resident_id, cert_type, copies, channel, site)
+            return _replayed(first)
+        doc = Document(register.doc_no(pending.next_seq, channel, now), request_key, identity.resident_id,
+                       cert_type, copies, channel, site, window, fee, fee_req.key if fee_req else "",
+                       identity.method, int(identity.assurance), "issued", "", now)
+        pending.add(doc, fee_req, now)
+        self.events.append(CertificateIssued(now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee))
+        return doc
+
     def void(self, doc: Document, reason: str, now: float) -> Document:
         """Void a document that did not print and refund its fee, in one transaction."""
+        self.flush()
         refund = Refund(f"void:{doc.request_key}", doc.fee_key) if doc.fee_key else None
         with self.ledger.transaction() as tx:
             results = self.ledger.post_in(tx, [refund], now) if refund else []
@@ -151,15 +203,20 @@ class CertificateService:
         if refund:
             self.ledger.record([refund], results, now)
         self.events.append(CertificateVoided(now, doc.doc_no, doc.resident_id, reason))
-        return dataclasses.replace(doc, status="voided", reason=reason)
+        voided = dataclasses.replace(doc, status="voided", reason=reason, replayed=False)
+        if self._pending is not None:
+            self._pending.written(voided)
+        return dataclasses.replace(voided, replayed=doc.replayed)
 
     def document(self, doc_no: str) -> Document | None:
         """A document by number, or None."""
+        self.flush()
         with self.ledger.store.reading() as tx:
             return register.get(tx, doc_no)
 
     def documents(self) -> pl.DataFrame:
         """The audit register, one row per document, in issue order."""
+        self.flush()
         with self.ledger.store.reading() as tx:
             return register.frame(tx)
 

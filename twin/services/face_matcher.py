@@ -87,6 +87,17 @@ class FaceMatcher:
         self.threshold = impostor_threshold(self.far, self.dim)
         self.noise = capture_noise(self.frr, self.threshold, self.dim)
         self._last: tuple[int, np.ndarray] = (-1, np.empty((1, self.dim)))  # one id's rows, reused
+        self._known: dict[int, np.ndarray] = {}  # rows computed ahead by `prepare`
+
+    def prepare(self, resident_ids) -> None:
+        """Compute the registered embeddings of these residents now, in one vectorised pass (each row
+        is the same as computed alone), so a later capture or score of one of them reads it."""
+        ids = np.unique(np.asarray(resident_ids, dtype=np.int64)).astype(np.uint64)
+        if not ids.size:
+            return
+        v = _gaussians(np.uint64(self.seed), ids, self.dim)
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        self._known = {**self._known, **dict(zip(ids.tolist(), v, strict=True))}
 
     def registered_many(self, resident_ids) -> np.ndarray:
         """The unit embeddings (one row each) of the photos registered for `resident_ids` (deterministic)."""
@@ -94,8 +105,12 @@ class FaceMatcher:
         last_id, last = self._last  # read once: another thread may replace it
         if ids.size == 1 and int(ids[0]) == last_id:  # a capture then its score: same person
             return last.copy()
-        v = _gaussians(np.uint64(self.seed), ids, self.dim)
-        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        known = self._known.get(int(ids[0])) if ids.size == 1 else None
+        if known is not None:
+            v = known[None, :].copy()
+        else:
+            v = _gaussians(np.uint64(self.seed), ids, self.dim)
+            v = v / np.linalg.norm(v, axis=1, keepdims=True)
         if ids.size == 1:
             self._last = (int(ids[0]), v.copy())
         return v

@@ -69,6 +69,18 @@ class FamilyDirectory:
     def locate_many(self, asker: Identity, target_ids: list[int], now: float) -> list[MemberLocation]:
         """`locate` for each target in order (one logged look-up each); the first refused one raises."""
         t = finite_time(now)
+        net = self.network
+        since, fids = net.since, net.facility_ids
+        return [MemberLocation(target, None, None, t) if s < 0
+                else MemberLocation(target, int(fids[s]), float(since[target]), t)
+                for target, s in self._lookups(asker, target_ids, t)]
+
+    def unplaced(self, asker: Identity, target_ids: list[int], now: float) -> list[bool]:
+        """`locate_many` answering a column: whether each target is at no shelter in the system."""
+        return [s < 0 for _target, s in self._lookups(asker, target_ids, finite_time(now))]
+
+    def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:
+        """(target, shelter index or -1) per target, each checked and logged; the first refusal raises."""
         net, hh = self.network, self.household_of
         try:
             require_assurance(asker, "family_lookup")
@@ -78,7 +90,7 @@ class FamilyDirectory:
             self._log(t, id_or_minus_one(asker.resident_id), id_or_minus_one(first), False, e.code)
             raise
         home = hh[asker_id]
-        where, since, fids = net.where, net.since, net.facility_ids
+        where = net.where
         n, out, log = where.size, [], self.events.append
         for target in target_ids:
             if not isinstance(target, (int, np.integer)) or not 0 <= target < n:
@@ -90,10 +102,8 @@ class FamilyDirectory:
                 raise NotHouseholdMember(f"resident {target} is not in the household of resident "
                                          f"{asker_id}; only own household members can be looked up "
                                          "(ask the shelter desk or the police for others)")
-            s = int(where[target])
             log(FamilyLookup(t, asker_id, target, True, ""))
-            out.append(MemberLocation(target, None, None, t) if s < 0
-                       else MemberLocation(target, int(fids[s]), float(since[target]), t))
+            out.append((target, int(where[target])))
         return out
 
     def household(self, asker: Identity, now: float) -> list[MemberLocation]:

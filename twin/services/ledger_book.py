@@ -291,14 +291,26 @@ def _key_taken(exc: Exception) -> bool:
 
 
 def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
-               cache: BalanceCache | None = None) -> list[Receipt | TwinError]:
+               cache: BalanceCache | None = None, times: Sequence[float] | None = None
+               ) -> list[Receipt | TwinError]:
     """Post each request in order inside `tx`; each answer is a receipt or the refusal.
 
     With a `cache`, balances this process committed last are not read again; the caller
-    calls `cache.confirm()` once the transaction has committed.
+    calls `cache.confirm()` once the transaction has committed. With `times` (one per
+    request, in order) each posting is dated at its own instant, as if each had been posted
+    alone at that time, in the same transaction (requests that were decided earlier and are
+    written together).
     """
     with _collector_paused():
-        return _post_batch(tx, requests, now, params, cache)
+        if times is None:
+            return _post_batch(tx, requests, now, params, cache)
+        if len(times) != len(requests):
+            raise ValidationError(f"{len(times)} times for {len(requests)} requests")
+        fast = _post_fees_fast(tx, requests, now, params, cache, times)
+        if fast is not None:
+            return fast
+        return [r for req, t in zip(requests, times, strict=True)
+                for r in _post_batch(tx, [req], t, params, cache)]
 
 
 @contextmanager
@@ -314,14 +326,24 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _post_fees_fast(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
+                    cache: BalanceCache | None, times: Sequence[float] | None = None) -> list[Receipt] | None:
+    """The columnar fast path if the batch holds only new, valid fee payments; else None."""
+    cols = fee_columns(requests, params)
+    if cols is None:
+        return None
+    batch = Batch(tx, now, params, cache)
+    fast = post_fees(batch, cols, times)
+    if fast is not None and batch.write_if_keys_new():
+        return fast
+    return None
+
+
 def _post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
                 cache: BalanceCache | None) -> list[Receipt | TwinError]:
-    cols = fee_columns(requests, params)
-    if cols is not None:  # fee payments only: try the columnar fast path
-        batch = Batch(tx, now, params, cache)
-        fast = post_fees(batch, cols)
-        if fast is not None and batch.write_if_keys_new():
-            return fast  # type: ignore[return-value]
+    fast = _post_fees_fast(tx, requests, now, params, cache)
+    if fast is not None:
+        return fast  # type: ignore[return-value]
     out: list[Receipt | TwinError] = []
     rows: list[Row | None] = []
     for req in requests:

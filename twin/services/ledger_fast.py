@@ -64,6 +64,18 @@ def fee_columns(requests: Sequence[object], p: LedgerParams) -> FeeColumns | Non
     return cols
 
 
+def fee_shape(req: FeePayment, p: LedgerParams) -> tuple:
+    """What `fee_columns([req], p)` depends on, as a key: requests with equal shapes get the same
+    verdict (each field's type, the key's length and printability, the signs of payer and site, the
+    amount inside or outside its range, the fee type, channel and method), so a caller checking
+    many single requests can remember verdicts per shape. Keep in step with `fee_columns`."""
+    key, rid, amount, site = req.key, req.resident_id, req.amount, req.site
+    return (type(key), len(key) if type(key) is str else None, type(key) is str and key.isprintable(),
+            type(rid), type(rid) is int and rid < 0, type(site), type(site) is int and site < 0,
+            type(amount), type(amount) is int and 1 <= amount <= p.max_amount_yen,
+            type(req.fee_type), req.fee_type, type(req.channel), req.channel, type(req.method), req.method)
+
+
 def _legs(cols: FeeColumns) -> tuple[list[str], list[str], dict[str, int], set[str]]:
     """Each payment's source and revenue account, the net change per account, and the wallets."""
     _, rids, fees, amounts, chans, meths, sites = cols
@@ -115,8 +127,10 @@ def _never_below_zero(batch: FeeBatch, delta: dict[str, int], wallets: set[str])
     return True
 
 
-def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
+def post_fees(batch: FeeBatch, cols: FeeColumns, times: Sequence[float] | None = None) -> list[Receipt] | None:
     """Plan every payment of the batch (receipts in order), or None if the general path must.
+
+    `times`, if given, dates each payment at its own instant (else all at the batch's time).
 
     Keys are not looked up here: the caller writes the batch under a savepoint and, if the
     store's unique key refuses one (a replay or a conflict), rolls it back for the general path.
@@ -133,7 +147,7 @@ def post_fees(batch: FeeBatch, cols: FeeColumns) -> list[Receipt] | None:
     for acc, d in delta.items():
         balances[acc] += d
     columns = (pids, keys, repeat("fee"), rids, amounts, fees, chans, meths, sites, repeat(""), repeat(0.0),
-               repeat(batch.now))
+               repeat(batch.now) if times is None else times)
     batch.posted = list(map(_receipt, zip(*columns, repeat(False))))
     batch.posting_values = list(chain.from_iterable(zip(*columns, strict=False)))  # stops with pids
     negs = [-a for a in amounts]

@@ -130,9 +130,12 @@ class Ledger:
         self.record(requests, results, now)
         return results
 
-    def post_in(self, tx: Tx, requests: Sequence[Request], now: float) -> list[Receipt | TwinError]:
-        """Post inside a caller's transaction (committed with it); the caller then calls `record`."""
-        return post_batch(tx, requests, now, self.params)
+    def post_in(self, tx: Tx, requests: Sequence[Request], now: float,
+                times: Sequence[float] | None = None) -> list[Receipt | TwinError]:
+        """Post inside a caller's transaction (committed with it); the caller then calls `record`.
+
+        `times` dates each request at its own instant (requests decided earlier, written now)."""
+        return post_batch(tx, requests, now, self.params, times=times)
 
     def record(self, requests: Sequence[Request], results: Sequence[Receipt | TwinError], now: float) -> None:
         """Log the commit, each replay and each refusal (after the transaction committed)."""
