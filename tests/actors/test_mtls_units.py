@@ -176,3 +176,12 @@ def test_without_the_front_the_edge_ignores_certificate_headers():
     edge = Edge(_ok, credentials=_Creds, front_token=lambda: "")
     a = {"Authorization": "Bearer t-shelter-1-1", "X-Device-Id": "shelter-1-1"}
     assert _ask(edge, {**a, "X-Myna-Client-Subject": "shelter-1-2"}, "POST")[0] == 200
+
+
+def test_the_printed_serve_config_says_serve_alone_does_not_require_client_certificates():
+    from actors.deploy import config_yaml
+
+    cfg = {"http_options": {"host": "0.0.0.0", "port": 8443, "ssl_ca_certs": "/pki/ca.pem"}, "applications": []}
+    head = config_yaml(cfg).split("{", 1)[0]
+    assert "does not require client certificates" in head and "TLS proxy" in head
+    assert "client certificates" not in config_yaml({**cfg, "http_options": {"port": 8000}}).split("{", 1)[0]
