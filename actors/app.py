@@ -102,8 +102,8 @@ def ingress_deployment():
     class Ingress:
         """One replica: the app plus this replica's context."""
 
-        def __init__(self, wiring: Wiring) -> None:
-            install(Context(wiring))
+        def __init__(self, wiring: Wiring, front_token: str = "") -> None:
+            install(Context(wiring, front_token))
             gc.freeze()  # the app and its context live as long as the replica
 
     return Ingress

@@ -40,12 +40,13 @@ class ServiceDisabled(NotFound):
 class Context:
     """The replica's view of the service."""
 
-    def __init__(self, wiring: Wiring) -> None:
+    def __init__(self, wiring: Wiring, front_token: str = "") -> None:
         import ray
 
         from actors import world
 
         self.spec = wiring.service_spec()
+        self.front_token = front_token  # set: a mutual TLS front stands before the ingress (actors/edge.py)
         self.credentials = Credentials.from_public(wiring.credentials)
         # keyed by the session key in credentials.json (owner-only, kept across restarts)
         self.challenges = Challenges(self.credentials.session_key)

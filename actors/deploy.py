@@ -52,4 +52,8 @@ def config_yaml(cfg: dict[str, Any]) -> str:
     head = ("# myna-twin live service, for Ray Serve: `RAY_SERVE_THROUGHPUT_OPTIMIZED=1 serve run "
             "THIS_FILE`\n# (or `serve deploy THIS_FILE` on a running cluster started with "
             "RAY_AUTH_MODE=token).\n")
+    if cfg["http_options"].get("ssl_ca_certs"):
+        head += ("# Mutual TLS: Ray Serve does not require client certificates (ssl_ca_certs alone); `run.py serve\n"
+                 "# --client-ca` puts its own TLS front before Serve. With this file, put a TLS proxy that requires\n"
+                 "# them in front (docs/operations.md).\n")
     return head + json.dumps(cfg, indent=2) + "\n"

@@ -7,11 +7,17 @@ limited (429 with Retry-After) per device, agency or resident, and per client ad
 callers without a credential; then the body is read, and refused (413) as soon as it passes
 its limit (a body sent in chunks declares no length). Only then does the app parse it.
 
+Behind the mutual TLS front (`actors/tls_front.py`, `run.py serve --client-ca`), a device's
+credential counts only with the device's own certificate: a device token on a connection whose
+verified certificate names another device (or none: a request that bypassed the front) is
+refused (403) before anything else; the front's headers are believed only with its per-start token.
+
 The limits hold per ingress replica (each keeps its own counts).
 """
 
 from __future__ import annotations
 
+import hmac
 import math
 import time
 from collections import OrderedDict
@@ -22,6 +28,7 @@ from typing import Any
 import orjson
 
 from actors.auth import ROLES
+from actors.tls_front import ADDRESS_HEADER, FRONT_HEADER, SUBJECT_HEADER
 from devices import contract
 from twin.errors import TwinError
 
@@ -67,9 +74,11 @@ class Edge:
     """ASGI middleware: size limits, authentication before the body, rate limits (see the module's docstring)."""
 
     def __init__(self, app: Callable, limits: Limits | None = None,
-                 credentials: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 credentials: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic,
+                 front_token: Callable[[], str] | None = None) -> None:
         self.app, self.limits = app, limits or Limits()
         self.credentials = credentials or _replica_credentials
+        self.front_token = front_token or _replica_front_token
         self.clock = clock
         lim = self.limits
         self.by_address = Buckets(lim.address_rate, lim.address_burst, lim.max_keys)
@@ -89,13 +98,18 @@ class Edge:
             return
         has_body = scope.get("method") in ("POST", "PUT", "PATCH")
         caller = self._caller(headers)
+        mtls, subject, address = self._front(headers)
+        address = address or _address(scope)
+        if mtls and caller is not None and caller.startswith("device:") and caller[7:] != subject:
+            await _refuse(send, 403, *_unbound(caller[7:], subject))
+            return
         if has_body and caller is None and path not in PUBLIC_POSTS:
-            if not await self._admit(send, f"addr:{_address(scope)}"):
+            if not await self._admit(send, f"addr:{address}"):
                 return
             await _refuse(send, 401, "unauthorized", "missing or unknown credentials: send Authorization: Bearer "
                           "<token> with X-Device-Id (devices) or X-Agency-Id (agencies), or a resident session")
             return
-        if not await self._admit(send, caller or f"addr:{_address(scope)}"):
+        if not await self._admit(send, caller or f"addr:{address}"):
             return
         if has_body:
             body = await _read(receive, limit)
@@ -132,6 +146,34 @@ class Edge:
             return f"resident:{me.get('resident_id')}:{me.get('card_serial')}"
         except TwinError:
             return None
+
+
+    def _front(self, headers: dict[str, str]) -> tuple[bool, str | None, str | None]:
+        """(mutual TLS on, the verified certificate's subject CN, the client's address); the last two only
+        from a request that carries the front's per-start token."""
+        token = self.front_token()
+        if not token:
+            return False, None, None
+        sent = headers.get(FRONT_HEADER.decode(), "")
+        if not hmac.compare_digest(sent.encode("latin-1"), token.encode()):
+            return True, None, None
+        return True, headers.get(SUBJECT_HEADER.decode()) or None, headers.get(ADDRESS_HEADER.decode()) or None
+
+
+def _unbound(device_id: str, subject: str | None) -> tuple[str, str]:
+    """The refusal of a device credential the connection's certificate does not name: code and sentence."""
+    if subject is None:
+        return ("device_certificate_missing", f"device {device_id}: mutual TLS is on and this request carries no "
+                "verified device certificate (connect to the service's public address with the device's own "
+                "certificate)")
+    return ("device_certificate_mismatch", f"device {device_id} must present its own certificate; this "
+            f"connection's certificate names {subject[:64]!r}")
+
+
+def _replica_front_token() -> str:
+    from actors import context
+
+    return getattr(context._CONTEXT, "front_token", "")  # '' without the front, and while the replica starts
 
 
 def _replica_credentials() -> Any:

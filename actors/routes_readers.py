@@ -54,10 +54,10 @@ Reader = Annotated[Device, Depends(reader)]
 
 @router.post(contract.TAPS_PATH, response_model=TapResultOut, status_code=201, responses={**_ERRORS, **_TAP_ANSWERS},
              summary="Record one tap (check-in, check-out, kiosk authentication, child-watch tap)")
-async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> JSONResponse:
+async def post_tap(tap: TapIn, device: Reader, c: Ctx) -> Response:
     """201 recorded; 200 a repeat of a recorded tap; 4xx a refusal (the body says why)."""
     (answer, status), = await process(c, device, [tap])
-    return JSONResponse(answer, status_code=status)
+    return Response(orjson.dumps(answer), status_code=status, media_type="application/json")
 
 
 @router.post(contract.BATCH_PATH, response_model=TapBatchOut, responses=_ERRORS,
@@ -185,13 +185,18 @@ async def _shelter(c: Context, device: Device, taps: list[TapIn]) -> list[tuple[
         rows = [(taps[i].tap_id, fingerprint(taps[i]), device.reader_id, serial_of(taps[i]), taps[i].at) for i in idx]
         if len(rows) == 1:  # a single tap joins the others arriving now (one actor call, one commit)
             batcher = c.batcher(device.group, kind, send_taps)
-            metrics.record("batcher_queue", batcher.waiting, group=device.group, kind=kind)
+            if _QUEUE_SEEN.get((device.group, kind)) != batcher.waiting:  # the gauge set only when it moves
+                _QUEUE_SEEN[(device.group, kind)] = batcher.waiting
+                metrics.record("batcher_queue", batcher.waiting, group=device.group, kind=kind)
             answers = [await batcher.submit(rows[0])]
         else:
             answers = await send_taps(c, device.group, kind, rows)
         for i, a in zip(idx, answers, strict=True):
             out[i] = (a[0], a[1])
     return out  # type: ignore[return-value]
+
+
+_QUEUE_SEEN: dict[tuple[int, str], int] = {}  # the batcher_queue gauge's last value in this replica
 
 
 async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> list[tuple[dict, int]]:
@@ -203,19 +208,26 @@ async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> lis
         rids = {a["result"]["resident_id"] for a, _ in answers
                 if a.get("status") == "recorded" and a["result"].get("outcome") in HELD}
         if rids:
-            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows))
+            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows), group)
     return answers
 
 
 HELD = ("checked_in", "moved", "already_here")  # outcomes after which the resident is recorded here
 
 
-async def settle_elsewhere(c: Context, resident_ids: list[int], at: float) -> None:
+async def settle_elsewhere(c: Context, resident_ids: list[int], at: float, here: int | None = None) -> None:
     """A resident is recorded at one shelter city-wide: where groups both hold one, the newest record
     (then the higher group) stays and the others are released, each only if it is still the record
     seen. Asked after the check-in is recorded, so of two check-ins racing in two groups at least the
-    later asker sees both, and every asker settles them the same way."""
-    seen = await asyncio.gather(*[call(g.records.remote(resident_ids)) for g in c.shelters])
+    later asker sees both, and every asker settles them the same way. The group `here` (that just
+    recorded them) is asked only when another group holds one of them: alone it has nothing to settle."""
+    others = [g for g in range(len(c.shelters)) if g != here]
+    seen: list[list[float | None]] = [[None] * len(resident_ids) for _ in c.shelters]
+    for g, since in zip(others, await asyncio.gather(*[call(c.shelters[g].records.remote(resident_ids))
+                                                     for g in others]), strict=True):
+        seen[g] = since
+    if here is not None and any(s is not None for g in others for s in seen[g]):
+        seen[here] = await call(c.shelters[here].records.remote(resident_ids))
     drop: dict[int, tuple[list[int], list[float]]] = {}
     for i, rid in enumerate(resident_ids):
         held = [(since[i], k) for k, since in enumerate(seen) if since[i] is not None]

@@ -42,8 +42,10 @@ def token_auth_on() -> bool:
 # Ray Serve's high-throughput mode (Ray 2.56+): user code on the replica's event loop, buffered
 # request logs, direct ingress. Measured with `python -m benchmarks serve`: batched check-ins
 # 17,600 -> 20,000/s and single check-in p99 at half the maximum 149 -> 53 ms on 2 cores.
-# An operator may set RAY_SERVE_THROUGHPUT_OPTIMIZED=0 to turn it off.
-SERVE_ENV = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}
+# An operator may set RAY_SERVE_THROUGHPUT_OPTIMIZED=0 to turn it off. Its replicas wait 30 s by default
+# before they stop (time for an outside load balancer to forget their own ports, which this service does not
+# publish; requests in flight are still waited for): 2 s here, so a stop takes seconds, not half a minute.
+SERVE_ENV = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2"}
 
 
 def serve_env() -> dict[str, str]:
@@ -96,6 +98,7 @@ class Service:
     wiring: Wiring
     url: str
     stopped: bool = field(default=False)
+    front: Any = None  # the mutual TLS front (actors/tls_front.py), if one serves the public port
 
     def stop(self) -> None:
         """Undeploy the endpoints and kill the actors (state stays in the stores)."""
@@ -104,6 +107,8 @@ class Service:
         from ray import serve
 
         try:
+            if self.front is not None:
+                self.front.stop()
             serve.delete(APP_NAME)
         finally:
             self.supervisor.stop()
@@ -111,11 +116,12 @@ class Service:
 
 
 def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas: int = 1,
-          tls: dict[str, str] | None = None, start_timeout: float = START_TIMEOUT_S) -> Service:
+          tls: dict[str, str] | None = None, start_timeout: float = START_TIMEOUT_S, front_token: str = "") -> Service:
     """Create the actors and deploy the endpoints on Serve at host:port, HTTPS with `tls` (Ray must be up);
     every wait ends within `start_timeout` s, or StartFailed says what did not start and where the logs are.
 
-    `tls` holds Ray Serve's ssl_certfile, ssl_keyfile and optionally ssl_ca_certs.
+    `tls` holds Ray Serve's ssl_certfile, ssl_keyfile and optionally ssl_ca_certs; `front_token` tells the
+    ingress that a mutual TLS front stands before it (`start_behind_front`).
     """
     from ray import serve
 
@@ -131,7 +137,7 @@ def start(spec: ServiceSpec, host: str = "127.0.0.1", port: int = 8000, replicas
         bounded("starting Ray Serve's HTTP proxy",
                 lambda: serve.start(http_options={"host": host, "port": int(port), **(tls or {})}), start_timeout)
         ingress = ingress_deployment().options(num_replicas=int(replicas))
-        bounded("deploying the HTTP ingress", lambda: serve.run(ingress.bind(wiring), name=APP_NAME, route_prefix="/"),
+        bounded("deploying the HTTP ingress", lambda: serve.run(ingress.bind(wiring, front_token), name=APP_NAME, route_prefix="/"),
                 start_timeout)
         scheme = "https" if tls else "http"
         url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{int(port)}"
@@ -159,3 +165,20 @@ def wait_ready(url: str, timeout: float = 120.0, verify: bool | str = True) -> N
             raise StartFailed(f"the endpoints do not answer at {url}: Serve may already run on this Ray "
                               "cluster with other HTTP options (host/port); stop it or use its port")
         time.sleep(0.5)
+
+
+def start_behind_front(spec: ServiceSpec, host: str, port: int, replicas: int, tls: dict[str, str],
+                       start_timeout: float = START_TIMEOUT_S) -> Service:
+    """The service with mutual TLS: Serve on a free loopback port, the TLS front (client certificates
+    required, device id bound to the certificate) on host:port."""
+    from actors.tls_front import TlsFront, free_port, new_token
+
+    token, inner = new_token(), free_port()
+    svc = start(spec, "127.0.0.1", inner, replicas, None, start_timeout, front_token=token)
+    try:
+        svc.front = TlsFront(host, port, f"http://127.0.0.1:{inner}", tls, token).start()
+    except BaseException:
+        svc.stop()
+        raise
+    svc.url = f"https://{host}:{int(port)}"
+    return svc

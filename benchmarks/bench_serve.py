@@ -2,7 +2,9 @@
 
 Baseline: a FastAPI route on Ray Serve that reads the body and answers `{"status": "ok"}`,
 behind the same proxy and with the same client. Then the real reader contract: one tap per
-request (target: 70 % of the no-op rate or better), 500 taps per batch request from 4, 8
+request (target: 80 % of the no-op rate or better; each one's maximum rate is the median of a
+few rounds run alternately, closed loop at the same concurrency; beside it the service's CPU
+per request of each, which a neighbour's load disturbs less), 500 taps per batch request from 4, 8
 and 16 clients at once, the best of them (target: 20,000 check-ins/s or more), and the
 latency of single check-ins offered open-loop at half the measured maximum (target: p99 under
 100 ms), beside the no-op's own latency at half its maximum. The client shares the machine, so request bodies are encoded before the clock runs;
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import statistics
 import tempfile
 import time
 import uuid
@@ -103,6 +106,23 @@ async def open_loop(url: str, requests: list[tuple[str, bytes, dict]], rate: flo
     return sorted(out)
 
 
+def service_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's descendants (the local Ray: proxy, replicas, actors), or 0.0
+    when psutil is missing; the client (this process) is left out."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:  # a process that ended meanwhile
+            continue
+    return total
+
+
 def pct(sorted_ms: list[float], q: float) -> float:
     """The q-th percentile of sorted values."""
     return sorted_ms[min(int(len(sorted_ms) * q / 100), len(sorted_ms) - 1)] if sorted_ms else float("nan")
@@ -126,7 +146,7 @@ def main(argv: list[str]) -> int:
     svc = service.start(spec, port=_free_port())
     serve.run(noop_deployment().bind(), name="noop", route_prefix="/noop")
     try:
-        rows = measure(svc, seconds, args.concurrency)
+        _print(*measure(svc, seconds, args.concurrency, 3))  # before the teardown, which can be slow
     finally:
         serve.delete("noop")
         svc.stop()
@@ -134,11 +154,10 @@ def main(argv: list[str]) -> int:
         import ray
 
         ray.shutdown()
-    _print(*rows)
     return 0
 
 
-def measure(svc, seconds: float, concurrency: int) -> tuple:
+def measure(svc, seconds: float, concurrency: int, rounds: int = 3) -> tuple:
     """Every figure, from one service and one no-op endpoint."""
     import json
 
@@ -160,8 +179,25 @@ def measure(svc, seconds: float, concurrency: int) -> tuple:
 
     budget = int(seconds * 2_000)
     url, c = svc.url, concurrency
-    noop, _ = asyncio.run(closed_loop(url, singles("/noop/", budget), seconds, c))
-    single, e1 = asyncio.run(closed_loop(url, singles("/v1/readers/taps", budget), seconds, c))
+    noops, singles_, e1 = [], [], 0
+    cpu = {"noop": [0.0, 0.0], "single": [0.0, 0.0]}  # service CPU seconds, requests answered
+    for _ in range(rounds):  # interleaved, so a neighbour's load on this shared machine hits both alike
+        for name, path, out in (("noop", "/noop/", noops), ("single", "/v1/readers/taps", singles_)):
+            before, t = service_cpu_seconds(), time.perf_counter()
+            rate, errors = asyncio.run(closed_loop(url, singles(path, budget), seconds, c))
+            cpu[name][0] += service_cpu_seconds() - before
+            cpu[name][1] += rate * (time.perf_counter() - t)
+            out.append(rate)
+            e1 += errors
+    print(f"   (closed loop, {c} clients, {rounds} interleaved rounds: no-op "
+          f"{', '.join(f'{r:,.0f}' for r in noops)}/s; single check-in {', '.join(f'{r:,.0f}' for r in singles_)}/s)")
+    if cpu["noop"][0] > 0:
+        per = {k: 1000.0 * v[0] / max(v[1], 1.0) for k, v in cpu.items()}
+        print(f"   (service CPU per request, Ray's processes: no-op {per['noop']:.2f} ms, single check-in "
+              f"{per['single']:.2f} ms: the rate a CPU-bound machine allows, x{per['noop'] / per['single']:.2f} "
+              "of the no-op's; less sensitive to a neighbour's load than the rates)")
+    noop, single = statistics.median(noops), statistics.median(singles_)  # a round a neighbour's burst sped up
+    # or slowed down counts for less than with the best or the mean (the open loops offer half of these)
     batched, e2 = 0.0, 0
     for clients in (4, 8, 16):  # the maximum: as many readers uploading at once as the machine serves best
         batches = [("/v1/readers/taps/batch", json.dumps({"taps": [tap() for _ in range(500)]}).encode(), head)
@@ -184,7 +220,7 @@ def _creds(svc) -> dict:
 def _print(noop: float, single: float, batched: float, lat_noop: list[float], lat: list[float], errors: int) -> None:
     print(f"   {'no-op Serve endpoint (baseline)':<40}{noop:>10,.0f} requests/s")
     print(f"   {'check-in, one tap per request':<40}{single:>10,.0f} check-ins/s  "
-          f"x{single / noop:.2f} of the no-op rate (target >= 0.70)")
+          f"x{single / noop:.2f} of the no-op rate (target >= 0.80)")
     print(f"   {'check-in, 500 taps per batch request':<40}{batched:>10,.0f} check-ins/s  "
           f"x{batched / noop:.0f} the no-op request rate (target >= 20,000/s)")
     print(f"   {'latency at half the maximum rate':<40}{'p50':>10} {'p95':>8} {'p99':>8}")

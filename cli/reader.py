@@ -56,6 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sync-interval", type=float, default=5.0,
                    help="seconds between sends while taps are queued (doubles while offline, to 60)")
     p.add_argument("--sync-only", action="store_true", help="send the queued taps and exit")
+    p.add_argument("--ca-file", type=Path, default=None, help="trust this CA for the endpoint's certificate "
+                   "(a drill's ca.pem from `run.py devices issue`; default: the system's CAs)")
+    p.add_argument("--cert", type=Path, default=None, help="this device's certificate (PEM) for an endpoint "
+                   "that requires mutual TLS (`run.py serve --client-ca`); with --key")
+    p.add_argument("--key", type=Path, default=None, help="the device certificate's private key (PEM)")
     add_format(p)
     p.set_defaults(func=run)
 
@@ -70,6 +75,23 @@ def _token(args: argparse.Namespace) -> str:
     if not token:
         raise ValidationError(f"no device token: give --token-file, ${TOKEN_FILE_ENV} or ${TOKEN_ENV}")
     return token
+
+
+def _tls(args: argparse.Namespace):
+    """The TLS context for the endpoint: the CA to trust and this device's certificate, from the flags."""
+    import ssl
+
+    if bool(args.cert) != bool(args.key):
+        raise ValidationError("--cert and --key go together")
+    if not (args.ca_file or args.cert):
+        return True
+    try:
+        ctx = ssl.create_default_context(cafile=str(args.ca_file) if args.ca_file else None)
+        if args.cert:
+            ctx.load_cert_chain(str(args.cert), str(args.key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValidationError(f"cannot load the TLS files (--ca-file, --cert, --key): {exc}") from exc
+    return ctx
 
 
 def _pin_source(how: str):
@@ -120,10 +142,11 @@ def run(args: argparse.Namespace) -> int:
                               max_backoff=max(60.0, args.sync_interval), reader_filter=args.readers)
     _warn_plain_http(args.endpoint)
     token = _token(args)
+    tls = _tls(args)
     if not args.sync_only:
         _check_pcsc()
     queue = TapQueue(args.queue or Path(f"reader-{args.device_id}.sqlite"))
-    uplink = Uplink(args.endpoint, args.device_id, token, timeout=3.0)
+    uplink = Uplink(args.endpoint, args.device_id, token, timeout=3.0, verify=tls)
     pins = _pin_source(args.pin_from) if args.role == "kiosk" else None
     client = ReaderClient(settings, queue, uplink, pins, on_event=_printer(args.format))
     try:

@@ -56,8 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM; e.g. from "
                    "`run.py devices issue`)")
     p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
-    p.add_argument("--client-ca", default=None, help="CA bundle for device certificates (mutual TLS; see "
-                   "docs/operations.md for what Ray Serve enforces)")
+    p.add_argument("--client-ca", default=None, help="CA bundle for device certificates: mutual TLS, every "
+                   "client must present a certificate from it, and a device's token counts only with the "
+                   "device's own certificate (subject CN = device id; see docs/operations.md)")
     serve_drill.add_arguments(p)
     p.add_argument("--insecure-http", action="store_true", help="allow plain HTTP on an address other than "
                    "loopback (tokens then cross the network in the clear)")
@@ -106,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"building {spec.city} (scale {spec.scale}) and its actors; data in {spec.data_dir} ...", flush=True)
         with ray_lines_to(log):
-            svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
+            if "ssl_ca_certs" in tls:  # mutual TLS: the front requires device certificates (actors/tls_front.py)
+                svc = service.start_behind_front(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
+            else:
+                svc = service.start(spec, args.host, args.port, args.replicas, tls, args.start_timeout)
         _announce(svc, spec, info, args)
         if drill_line:
             print(f"  {drill_line}", flush=True)
@@ -155,6 +159,8 @@ def _announce(svc, spec, info: dict, args: argparse.Namespace) -> None:
     print(f"serving {spec.city} ({spec.design}) at {svc.url}  (OpenAPI: {svc.url}/openapi.json)")
     print(f"  device and agency tokens: {creds}")
     print(f"  Ray: {info['address']} (token authentication on)")
+    if svc.front is not None:
+        print(f"  mutual TLS: client certificates from {args.client_ca} required; device ids bound to them")
     print(f"  metrics (Prometheus): {info.get('metrics') or 'not exported by this Ray'}")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  warning: bound to {args.host}; plain HTTP carries tokens — put TLS in front", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 
 from devices.contract import (
@@ -35,7 +37,7 @@ class Uplink:
     """Posts taps to one endpoint as one registered device."""
 
     def __init__(self, endpoint: str, device_id: str, token: str, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, verify: ssl.SSLContext | bool = True) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ValidationError(f"endpoint must be an http(s) URL, not {endpoint!r}")
         if not token:
@@ -43,7 +45,7 @@ class Uplink:
         headers = {AUTH_HEADER: f"Bearer {token}", DEVICE_HEADER: device_id}
         self.endpoint = endpoint.rstrip("/")
         self._http = httpx.Client(base_url=self.endpoint, headers=headers, timeout=timeout,
-                                  transport=transport)
+                                  transport=transport, verify=verify)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
