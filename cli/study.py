@@ -182,8 +182,11 @@ def run(args: argparse.Namespace) -> int:
                  f"designs x {args.reps})")
             sweeps = run_sweeps(specs, args.reps, args.seed, executor=executor,
                                 progress=progress)
+        _say(f"replications done at {time.perf_counter() - t:.0f} s")
         crn = _crn(args, specs, sweeps, executor) if args.crn_check else []
         depends = _depends(args, executor)
+        if depends:
+            _say(f"screen done at {time.perf_counter() - t:.0f} s")
     finally:
         if started:
             import ray
