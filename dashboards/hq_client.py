@@ -141,7 +141,8 @@ def jst_text(t: float) -> str:
 
 
 def state_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per shelter: registered, occupancy / capacity, readers online, arrivals seen, its last report to HQ."""
+    """Per shelter: registered, occupancy / capacity, readers online, arrivals seen, paper forms waiting
+    for transcription, its last report to HQ."""
     rows = []
     for r in state["shelters"]:
         cap, occ = int(r["capacity"]), int(r["desk_count"])
@@ -150,6 +151,7 @@ def state_rows(state: dict[str, Any]) -> list[dict[str, Any]]:
                      "occupancy": f"{occ} / {cap}", "full %": round(100 * occ / cap, 1) if cap else None,
                      "readers online": f"{int(r.get('readers_online', r['readers']))} / {int(r['readers'])}",
                      "arrived (desk count)": occ, "paper staff": int(r["paper_staff"]),
+                     "paper forms to transcribe": int(r.get("paper_pending", 0)),
                      "last reported count": int(r["count"]),
                      "last report (min ago)": round(age / 60, 1) if age is not None and math.isfinite(age)
                      else None})

@@ -51,6 +51,7 @@ def test_refresh_shows_each_shelters_state_and_the_forecast_beside_the_what_if(l
         shown = state.loc[row["shelter_id"]]
         assert shown["occupancy"] == f"{row['desk_count']} / {row['capacity']}"
         assert shown["readers online"] == f"{row['readers_online']} / {row['readers']}"
+        assert shown["paper forms to transcribe"] == row["paper_pending"]
         assert shown["registered"] <= row["registered"]  # the tab's snapshot came first
     assert state.loc[fid, "registered"] >= 1  # the taps above
     assert any(h.value.startswith("State at ") and h.value.endswith("JST (the service's clock)") for h in at.subheader)

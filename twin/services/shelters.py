@@ -293,15 +293,17 @@ class ShelterNetwork:
         self.staff[self.shelter_index(shelter_id)] = staff
 
     def occupancy(self) -> pl.DataFrame:
-        """Per shelter: capacity, readers (and how many are online), paper staff, desk count, server
-        count (identified + anonymous) and free places."""
+        """Per shelter: capacity, readers (and how many are online), paper forms waiting for
+        transcription, paper staff, desk count, server count (identified + anonymous), free places."""
         cap, occ, reg, anon = (np.array(v, dtype=np.int64) for v in (self.cap, self.occ, self.reg, self.anon))
         readers = np.bincount(np.fromiter(self.readers.values(), np.int64, len(self.readers)),
                               minlength=cap.size)
         up = [s for r, s in self.readers.items() if self.online[r]]
         online = np.bincount(np.asarray(up, dtype=np.int64), minlength=cap.size)
+        waiting = np.asarray(self.paper.shelter[self.paper.next_pending:], dtype=np.int64)
         return pl.DataFrame({"shelter_id": self.facility_ids, "capacity": cap, "readers": readers,
                              "readers_online": online,
+                             "paper_pending": np.bincount(waiting, minlength=cap.size),
                              "paper_staff": np.array(self.staff, dtype=np.int64), "desk_count": occ,
                              "registered": reg, "identified": reg - anon, "anonymous": anon,
                              "free": np.maximum(cap - occ, 0)})
