@@ -23,12 +23,12 @@ from scenarios.certificates_params import start_day
 from scenarios.certificates_sim import CertificateModel
 from scenarios.cities import city_for
 from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
-from scenarios.fast.kernel import collector_paused
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
 from scenarios.scaling import scale_line
 from scenarios.streams import Streams
 from twin.clock import jst
+from twin.collector import collector_paused
 from twin.errors import ValidationError
 
 __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]

@@ -6,8 +6,8 @@ from typing import Any
 
 from scenarios.disaster import outage_plan
 from scenarios.fast.disaster_model import FastDisasterModel, Loop
-from scenarios.fast.kernel import collector_paused
 from scenarios.streams import Streams
+from twin.collector import collector_paused
 from twin.services.safety import shelter_reports
 
 

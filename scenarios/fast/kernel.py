@@ -32,11 +32,8 @@ one customer at a time from Python by the scenarios, stays plain Python with a h
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,19 +150,3 @@ def _free_from(free_from: np.ndarray | None, servers: int, name: str) -> list[fl
         raise ValidationError(f"stage {name!r}: free_from needs one time per server "
                               f"({servers}), got {f.shape}")
     return f.tolist()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while an event loop runs (as the ledger does for a batch).
-
-    A fast-engine run allocates millions of small tuples that hold no reference cycles; every
-    few hundred of them the collector would walk the model's long-lived lists and dicts again
-    (15-30 % of a disaster run). What a run leaves in cycles is collected when it ends."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()

@@ -7,11 +7,10 @@ everything back with a handful of statements: that is the group commit.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from itertools import chain
 
+from twin.collector import collector_paused
 from twin.errors import TwinError, ValidationError
 from twin.services import points as pts
 from twin.services.ledger_cache import BalanceCache
@@ -301,7 +300,7 @@ def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerPar
     alone at that time, in the same transaction (requests that were decided earlier and are
     written together).
     """
-    with _collector_paused():
+    with collector_paused():
         if times is None:
             return _post_batch(tx, requests, now, params, cache)
         if len(times) != len(requests):
@@ -311,19 +310,6 @@ def post_batch(tx: Tx, requests: Sequence[object], now: float, params: LedgerPar
             return fast
         return [r for req, t in zip(requests, times, strict=True)
                 for r in _post_batch(tx, [req], t, params, cache)]
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a batch: its rows and receipts hold no cycles, and
-    collections triggered by thousands of small tuples would cost a large share of the time."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _post_fees_fast(tx: Tx, requests: Sequence[object], now: float, params: LedgerParams,
