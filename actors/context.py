@@ -22,6 +22,7 @@ from twin.errors import NotFound, TwinError
 
 MAX_SKEW_S = 300.0  # a device clock may run this far ahead of the service's
 MAX_TAP_AGE_S = 72 * 3600.0  # a reader's queued tap is accepted this long after it was read (offline readers)
+BATCH_WINDOW_S = 0.002  # a single tap waits this long for others arriving with it (one actor call for all)
 
 
 class Unavailable(TwinError):
@@ -81,7 +82,7 @@ class Context:
         """The replica's batcher of single taps for one shelter group and kind."""
         key = (group, kind)
         if key not in self._batchers:
-            self._batchers[key] = Batcher(lambda rows: send(self, group, kind, rows))
+            self._batchers[key] = Batcher(lambda rows: send(self, group, kind, rows), window_s=BATCH_WINDOW_S)
         return self._batchers[key]
 
     def shard(self, resident_id: int) -> Any:

@@ -56,3 +56,27 @@ def test_the_batcher_fails_only_the_item_its_call_fails_on():
     assert out[0] == 10 and out[2:] == [20, 30, 40]
     assert isinstance(out[1], OverflowError)
     assert [-1, 2, 3, 4] in calls and [-1] in calls  # the failed group call, then one call per item
+
+
+def test_a_batching_window_sends_the_taps_arriving_within_it_in_one_call_in_arrival_order():
+    import asyncio
+
+    from actors.batching import Batcher
+
+    calls: list[list[int]] = []
+
+    async def send(items: list[int]) -> list[int]:
+        calls.append(list(items))
+        return [i * 10 for i in items]
+
+    async def arrive(batcher: Batcher, item: int, after: float) -> int:
+        await asyncio.sleep(after)
+        return await batcher.submit(item)
+
+    async def run(window: float) -> list:
+        calls.clear()
+        batcher = Batcher(send, window_s=window)
+        return await asyncio.gather(*[arrive(batcher, i, 0.002 * i) for i in range(4)])
+
+    assert asyncio.run(run(0.05)) == [0, 10, 20, 30] and calls == [[0, 1, 2, 3]]
+    assert asyncio.run(run(0.0)) == [0, 10, 20, 30] and calls[0] == [0]  # without: the first goes alone
