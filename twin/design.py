@@ -26,22 +26,24 @@ from twin.design_schema import (
     text,
 )
 from twin.design_sections import (
+    Costs,
+    Dependencies,
+    Rollout,
+    Section,
+    linkage_task_catalogue,
+)
+from twin.design_services import (
     SECTIONS,
     SERVICE_SECTIONS,
     Business,
     Certificates,
-    Costs,
-    Dependencies,
     FaceId,
     Linkage,
     OneCard,
     Payments,
     Portal,
-    Rollout,
     Safety,
-    Section,
     Vitals,
-    linkage_task_catalogue,
 )
 from twin.errors import ValidationError
 from twin.presets import DEFAULT_CITY, preset
