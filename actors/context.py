@@ -79,7 +79,7 @@ class Context:
         return self.spec.now()
 
     def batcher(self, group: int, kind: str, send: Callable[..., Awaitable[list]]) -> Batcher:
-        """The replica's batcher of single taps for one shelter group and kind."""
+        """The replica's batcher for one shelter group and kind (single taps, or their settlements)."""
         key = (group, kind)
         if key not in self._batchers:
             self._batchers[key] = Batcher(lambda rows: send(self, group, kind, rows), window_s=BATCH_WINDOW_S)

@@ -207,9 +207,16 @@ async def send_taps(c: Context, group: int, kind: str, rows: list[tuple]) -> lis
     if kind == "checkin" and len(c.shelters) > 1:
         rids = {a["result"]["resident_id"] for a, _ in answers
                 if a.get("status") == "recorded" and a["result"].get("outcome") in HELD}
-        if rids:
-            await settle_elsewhere(c, sorted(rids), max(r[4] for r in rows), group)
+        if rids:  # settled with the other batches' residents settling now (one look-up for all)
+            await c.batcher(group, "settle", send_settles).submit((sorted(rids), max(r[4] for r in rows)))
     return answers
+
+
+async def send_settles(c: Context, group: int, kind: str, items: list[tuple[list[int], float]]) -> list[None]:
+    """Several batches' settlements (resident ids, release time) of one group as one `settle_elsewhere`."""
+    rids = sorted({r for ids, _at in items for r in ids})
+    await settle_elsewhere(c, rids, max(at for _ids, at in items), group)
+    return [None] * len(items)
 
 
 HELD = ("checked_in", "moved", "already_here")  # outcomes after which the resident is recorded here
