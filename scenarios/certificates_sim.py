@@ -42,6 +42,7 @@ class CertificateModel:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
         self.pin_rng, self.challenges = streams["pins"], ChallengeStream(streams["challenges"])
         self.service, self.registry, self.reader = services
+        self.registry.remember_rows(v.serial[v.serial >= 0])  # every visiting card looked up in one pass
         self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]
