@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from twin.card import face as face_items
+from twin.card.chip import Card
 from twin.card.freearea import BY_NAME
 from twin.card.lifecycle import LifecycleMixin
 from twin.card.rules import (
@@ -229,8 +230,6 @@ class CardRegistry(LifecycleMixin):
 
     def card(self, serial: int):
         """A thin view of card `serial` (its chip apps and counters live in this registry)."""
-        from twin.card.chip import Card
-
         return Card(self, self.row_of(serial), int(serial))
 
     def holder_of(self, serial: int) -> int:
