@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,6 +22,7 @@ from scipy.spatial import cKDTree
 from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
 from scenarios.scaling import integer_split
 from scenarios.streams import Streams
+from scenarios.templates import template
 from twin.clock import jst
 from twin.population import City
 from twin.services.certificate_rules import CERTIFICATE_TYPES
@@ -92,8 +94,9 @@ def _slot_times(u: np.ndarray, day: dt.date, open_h: float, close_h: float) -> n
     return jst(day.year, day.month, day.day) + (slots[pick] + u[1] * SLOT_H) * 3600.0
 
 
-def _eligible_pools(res: pl.DataFrame) -> dict[tuple[int, int], np.ndarray]:
-    """Adult residents by (ward, certificate type) who can have that certificate."""
+def _eligible_pools(res: pl.DataFrame) -> dict[str, Any]:
+    """Adult residents, and those by (ward, certificate type) who can have that certificate
+    (read-only arrays: a per-process template shared by every replication)."""
     adult = res["age"].to_numpy() >= 18
     ward = res["ward"].to_numpy()
     pools = {}
@@ -102,7 +105,10 @@ def _eligible_pools(res: pl.DataFrame) -> dict[tuple[int, int], np.ndarray]:
         ok = adult & (res[col].to_numpy() if col else True)
         for w in np.unique(ward):
             pools[(int(w), t)] = np.flatnonzero(ok & (ward == w))
-    return pools
+    adults = np.flatnonzero(adult)
+    for a in (adults, *pools.values()):
+        a.flags.writeable = False
+    return {"adults": adults, "by_ward_type": pools}
 
 
 def _attachments(p: CertificatesParams, n: int, rng: np.random.Generator
@@ -165,8 +171,9 @@ def _requesters(rng: np.random.Generator, res: pl.DataFrame, ward: np.ndarray,
                 cert: np.ndarray) -> np.ndarray:
     """For each visit, an adult of its ward who is eligible for its certificate."""
     out = np.empty(ward.size, dtype=np.int64)
-    adults = np.flatnonzero(res["age"].to_numpy() >= 18)
-    for (w, t), pool in _eligible_pools(res).items():
+    pools = template("eligible_pools", res, (), lambda: _eligible_pools(res))  # once per frame
+    adults = pools["adults"]
+    for (w, t), pool in pools["by_ward_type"].items():
         sel = np.flatnonzero((ward == w) & (cert == t))
         src = pool if pool.size else adults
         out[sel] = src[rng.integers(0, src.size, sel.size)]

@@ -27,6 +27,8 @@ from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
 from scenarios.scaling import scale_line
 from scenarios.streams import Streams
+from scenarios.templates import template
+from twin.card.rules import day_of
 from twin.clock import jst
 from twin.collector import collector_paused
 from twin.errors import ValidationError
@@ -76,7 +78,14 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
         kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
     service = CertificateService(city.residents, params=cp)
     ca = authority(p.city, p.city_seed, p.key_mode)
-    registry = CardRegistry.from_city(city, ca, t_start, events=EventLog())  # this run's trust log
+    if ca.revoked_count:  # a run revoked certificates: this one starts from an authority that has not
+        authority.cache_clear()
+        ca = authority(p.city, p.city_seed, p.key_mode)
+    # the city's cards are drawn once per residents frame per process; each run gets its own copy
+    # (PIN counters, statuses, reissues) with its own trust log
+    pristine = template("card_registry", city.residents, (city.name, city.seed, day_of(t_start), ca),
+                        lambda: CardRegistry.from_city(city, ca, t_start, events=EventLog()))
+    registry = pristine.fresh_copy(events=EventLog())
     return service, registry, Reader(ca, registry, reader_id="kiosk-network")
 
 

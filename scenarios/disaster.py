@@ -27,8 +27,10 @@ from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
 from scenarios.scaling import scale_line, with_shelter_places
 from scenarios.streams import Streams, as_streams
+from scenarios.templates import template
 from twin.errors import ValidationError
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams
+from twin.services.family import HouseholdIndex
 from twin.services.safety import Safety, SerialIndex, ShelterParams, shelter_reports
 
 __all__ = ["KPIS", "PLOTS", "Params", "TITLE", "run"]
@@ -82,7 +84,10 @@ def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:
                             capacity_per_shelter=0,
                             paper_wrong_resident_rate=p.paper_wrong_resident_rate,
                             paper_unreadable_rate=p.paper_unreadable_rate)
-    safety = Safety.from_city(city, t0, resolver=serial_index(city.residents), shelter_params=shelter)
+    households = template("households", city.residents, (),  # sorted once per frame per process
+                          lambda: HouseholdIndex.of(city.residents["household_id"].to_numpy()))
+    safety = Safety.from_city(city, t0, resolver=serial_index(city.residents), shelter_params=shelter,
+                              households=households)
     face = None
     if p.face_check_enabled and p.face_checkers_per_ward > 0:
         face = FaceCheckDesk.from_city(city, FaceCheckParams(

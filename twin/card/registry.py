@@ -122,6 +122,27 @@ class CardRegistry(LifecycleMixin):
         reg._load_snapshot(holders.astype(np.int64), serials, day_of(now), rng)
         return reg
 
+    def fresh_copy(self, events: EventLog | None = None) -> CardRegistry:
+        """A registry in this one's state that shares nothing a run can change (a per-process template's copy).
+
+        Columns are copied, dicts and sets copied (their items are immutable), derived-value caches
+        start empty; the authority is shared (its owner keeps it free of revocations). An attribute
+        of another kind is refused, so a new mutable field cannot leak between runs unseen."""
+        new = object.__new__(type(self))
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value = value.copy()
+            elif isinstance(value, dict | set):
+                value = value.copy()
+            elif isinstance(value, KeyCache):
+                value = KeyCache(value.capacity)
+            elif not isinstance(value, int | float | str | bytes | CertificateAuthority | EventLog):
+                raise TypeError(f"CardRegistry.fresh_copy does not know how to copy {name!r} "
+                                f"({type(value).__name__})")
+            setattr(new, name, value)
+        new.events = events if events is not None else EventLog()
+        return new
+
     def _load_snapshot(self, residents: np.ndarray, serials: np.ndarray, today: int,
                        rng: np.random.Generator) -> None:
         """Cards valid today, issued since 2016 (cards began Jan 2016), certificates within 4 years."""

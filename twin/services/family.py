@@ -38,16 +38,35 @@ class MemberLocation:
     as_of: float
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdIndex:
+    """Each resident's household and the residents sorted by household (read-only: directories share it)."""
+
+    household_of: np.ndarray
+    members_sorted: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, household_of: np.ndarray) -> HouseholdIndex:
+        """The index of these households (copied, sorted once)."""
+        hh = np.array(household_of, dtype=np.int64)
+        order = np.argsort(hh, kind="stable")
+        starts = np.searchsorted(hh[order], np.arange(hh.max(initial=-1) + 2))
+        for a in (hh, order, starts):
+            a.flags.writeable = False
+        return cls(hh, order, starts)
+
+
 class FamilyDirectory:
     """Answers look-ups from the shelter records, limited to the asker's household."""
 
-    def __init__(self, network: ShelterNetwork, household_of: np.ndarray, events: EventLog | None = None) -> None:
+    def __init__(self, network: ShelterNetwork, household_of: np.ndarray | HouseholdIndex,
+                 events: EventLog | None = None) -> None:
         self.network = network
-        self.household_of = np.asarray(household_of, dtype=np.int64)
+        index = household_of if isinstance(household_of, HouseholdIndex) else HouseholdIndex.of(household_of)
+        self.household_of = index.household_of
         self.events = events if events is not None else network.events
-        order = np.argsort(self.household_of, kind="stable")
-        self._members_sorted = order
-        self._starts = np.searchsorted(self.household_of[order], np.arange(self.household_of.max(initial=-1) + 2))
+        self._members_sorted, self._starts = index.members_sorted, index.starts
 
     @classmethod
     def from_city(cls, city, network: ShelterNetwork, events: EventLog | None = None) -> FamilyDirectory:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from twin.events import EventLog
 from twin.services.card_serials import CardRevoked, SerialIndex, SerialResolver, UnknownCard
 from twin.services.childwatch import ChildWatch, ChildWatchParams, Notify
-from twin.services.family import FamilyDirectory, MemberLocation, NotHouseholdMember
+from twin.services.family import FamilyDirectory, HouseholdIndex, MemberLocation, NotHouseholdMember
 from twin.services.headcount import DisasterHQ, HeadcountAccuracy, ShelterReport, shelter_reports
 from twin.services.shelter_offline import JsonlJournal, MemoryJournal, SyncReport, TapQueue
 from twin.services.shelter_outcomes import Outcome
@@ -60,13 +60,18 @@ class Safety:
     @classmethod
     def from_city(cls, city, now: float, resolver: SerialResolver | None = None, notify: Notify | None = None,
                   shelter_params: ShelterParams | None = None,
-                  child_params: ChildWatchParams | None = None) -> Safety:
-        """Wire the service for a city; child watch only when a `notify` (e.g. `Portal.deliver`) is given."""
+                  child_params: ChildWatchParams | None = None,
+                  households: HouseholdIndex | None = None) -> Safety:
+        """Wire the service for a city; child watch only when a `notify` (e.g. `Portal.deliver`) is given.
+
+        `households`: the city's household index when the caller keeps one (else sorted here)."""
         events = EventLog()
         resolver = resolver or SerialIndex.from_residents(city.residents)
         net = ShelterNetwork.from_city(city, resolver, shelter_params, now, events)
         watch = None if notify is None else ChildWatch.from_city(city, notify, resolver, child_params, events)
-        return cls(net, FamilyDirectory.from_city(city, net, events), DisasterHQ.for_network(net, events), watch, events)
+        family = (FamilyDirectory.from_city(city, net, events) if households is None
+                  else FamilyDirectory(net, households, events))
+        return cls(net, family, DisasterHQ.for_network(net, events), watch, events)
 
     def report_headcounts(self, now: float) -> int:
         """Every shelter reports its head count to the HQ now; returns how many reports were taken."""
