@@ -111,7 +111,7 @@ class FastDesk:
     def join(self, who: int, duration: float) -> float:
         """A customer joins the line now; returns when its service finishes."""
         now = self.loop.now
-        start, end, _k = self.stage.arrive(now, duration)
+        start, end = self.stage.seat(now, duration)  # the loop's clock keeps arrival order
         self.records.append((who, now, start, end))
         self._finished(end)
         return end

@@ -101,6 +101,18 @@ class FifoStage:
         heapq.heapreplace(heap, (end, k))
         return start, end, k
 
+    def seat(self, at: float, duration: float) -> tuple[float, float]:
+        """`arrive` for a caller that keeps arrival order and valid times itself (a simulation
+        clock, service times >= 0) and has no patience: (started, finished), without the checks."""
+        heap = self._heap
+        free, k = heap[0]
+        start = at if free <= at else free
+        if start == INF:
+            return INF, INF
+        end = start + duration
+        heapq.heapreplace(heap, (end, k))
+        return start, end
+
     def next_free(self) -> float:
         """The earliest time a server is free (for queue-length estimates)."""
         return self._heap[0][0]

@@ -100,6 +100,23 @@ def test_the_online_stage_gives_what_the_array_stage_gives():
     assert [r[1] for r in rows] == whole.finished.tolist()
 
 
+@pytest.mark.parametrize("free_from", [None, [0.0, 30.0, math.inf]])
+def test_seating_without_checks_gives_what_the_array_stage_gives(free_from):
+    rng = np.random.default_rng(4)
+    arrived = np.sort(rng.integers(0, 100, 500)).astype(float)  # ties in arrival times
+    service = rng.integers(0, 6, 500).astype(float)  # zero-length services too
+    whole = fifo_stage(arrived, service, 3, free_from=free_from)
+    stage = FifoStage(3, free_from=None if free_from is None else np.array(free_from))
+    rows = [stage.seat(a, d) for a, d in zip(arrived.tolist(), service.tolist(), strict=True)]
+    assert [r[0] for r in rows] == whole.started.tolist()
+    assert [r[1] for r in rows] == whole.finished.tolist()
+
+
+def test_seating_on_a_stage_whose_servers_are_all_down_never_starts():
+    stage = FifoStage(2, free_from=np.array([math.inf, math.inf]))
+    assert stage.seat(1.0, 2.0) == (math.inf, math.inf)
+
+
 def test_a_server_is_never_given_two_customers_at_once():
     rng = np.random.default_rng(11)
     arrived = np.sort(rng.uniform(0, 100, 2000))
