@@ -38,6 +38,7 @@ class DisasterModel:
                  load: np.ndarray | None = None) -> None:
         self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
         self.net, self.streams, self.t0 = safety.shelters, streams, t0
+        self.fids = self.net.facility_ids.tolist()  # each shelter's facility id
         self.face_rng, self.paper_rng = streams["face_match"], streams["paper_form"]
         self.checkout_rng = streams["paper_checkout"]
         n_s, n = ev.shelters.height, ev.people
@@ -243,7 +244,7 @@ class DisasterModel:
                   ) -> tuple[list[int], int, list[int]]:
         """Check each member in; returns (redirected members, target index, members sent to paper)."""
         now = self.t0 + self.env.now
-        fid = int(self.net.facility_ids[s])
+        fid = self.fids[s]
         full, to_paper, target = [], [], -1
         for m, t in zip(members, done, strict=True):
             res = self._one(m, s, fid, method, now)

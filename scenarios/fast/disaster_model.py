@@ -65,6 +65,7 @@ class Loop:
         times, call = self._feed
         i, n, inf = 0, len(times), float("inf")
         nxt = times[0] if n else inf
+        events = self.events
         while True:
             if heap and heap[0] <= nxt:
                 t = heap[0]
@@ -73,17 +74,18 @@ class Loop:
                 pop(heap)
                 calls = due.pop(t)
                 self.now = t
-                self.events += len(calls)
+                events += len(calls)
                 for fn, args in calls:
                     fn(*args)
             else:
                 if nxt >= until:
                     break
                 self.now = nxt
-                self.events += 1
+                events += 1
                 call(i)
                 i += 1
                 nxt = times[i] if i < n else inf
+        self.events = events
         self.now = until
 
     def at_desks(self) -> int:
