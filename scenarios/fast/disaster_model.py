@@ -20,7 +20,7 @@ import numpy as np
 
 from scenarios.disaster_sim import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S, MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import PAPER
-from scenarios.fast.kernel import FifoStage
+from scenarios.fast.kernel import FifoSeats
 from scenarios.streams import Streams
 from twin.identity import Identity
 
@@ -100,13 +100,13 @@ class Loop:
 
 
 class FastDesk:
-    """A desk on the kernel's FIFO stage, keeping `ServicePoint`'s records."""
+    """A desk on the kernel's FIFO seats, keeping `ServicePoint`'s records."""
 
     __slots__ = ("name", "servers", "stage", "records", "loop", "_finished")
 
     def __init__(self, servers: int, name: str, loop: Loop) -> None:
         self.name, self.servers, self.loop = name, servers, loop
-        self.stage = FifoStage(servers, name)
+        self.stage = FifoSeats(servers, name)
         self.records: list[tuple[int, float, float, float]] = []
         self._finished = loop.finishes.append
 
@@ -132,7 +132,7 @@ class FastDisasterModel(DisasterModel):
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
 
     def _point(self, servers: int, name: str) -> FastDesk:
-        """A desk on the kernel's FIFO stage."""
+        """A desk on the kernel's FIFO seats."""
         return FastDesk(servers, name, self.loop)
 
     def _later(self, delay: float, fn: Any, *args: Any) -> None:
