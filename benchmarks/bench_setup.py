@@ -20,10 +20,11 @@ from scenarios.defaults import STUDY_OVERRIDES
 
 def _cold() -> None:
     """Forget the per-process templates (the next run builds them, as the first in a process does)."""
-    from scenarios import disaster, templates
+    from scenarios import templates
+    from twin.services import faceid
 
     templates.clear()
-    disaster._INDEXES.clear()
+    faceid._FACTS.clear()
 
 
 def certificates_setup(p, seed: int) -> Callable[[], None]:

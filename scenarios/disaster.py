@@ -64,17 +64,9 @@ def scaled_city(p: Params, city: Any) -> tuple[Any, np.ndarray]:
     return with_shelter_places(city, p.scale, p.shelter_capacity)
 
 
-_INDEXES: list[tuple[Any, SerialIndex]] = []  # (residents frame, its pristine index), the last two
-
-
 def serial_index(residents: Any) -> SerialIndex:
     """A fresh serial index of these residents' cards, sorted once per residents frame per process."""
-    for frame, index in _INDEXES:
-        if frame is residents:  # the frame is held here, so its identity cannot be reused
-            return index.copy()
-    index = SerialIndex.from_residents(residents)
-    _INDEXES[:] = [(residents, index), *_INDEXES[:1]]
-    return index.copy()
+    return template("serial_index", residents, (), lambda: SerialIndex.from_residents(residents)).copy()
 
 
 def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:
