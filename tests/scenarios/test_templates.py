@@ -4,6 +4,7 @@ exactly what the same replication decides cold, on both engines."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -120,3 +121,29 @@ def test_a_payments_run_after_others_posted_ledger_rows_decides_as_the_first():
     again = payments.run(p, 2)
     assert first.kpis["requests"] > 100 and first.kpis["reconciled"] == 1
     _same_result(first, again)
+
+
+@pytest.mark.parametrize("scenario,over", [
+    ("certificates", {"city_seed": 1, "days": 1}),
+    ("disaster", {"city_seed": 1, "horizon_h": 24.0}),
+])
+def test_a_warm_run_gives_the_kpis_a_fresh_process_gives(cli, scenario, over):
+    p = make_params(scenario, "full", scale=0.01, overrides=over)
+    mod = {"certificates": certificates, "disaster": disaster}[scenario]
+    mod.run(p, 9)  # templates warm, left behind by another replication
+    warm = mod.run(p, 4)
+    sets = [x for k, v in over.items() for x in ("--set", f"{k}={v}")]
+    out = cli("scenario", scenario, "--design", "full", "--scale", "0.01", *sets, "--seed", "4",
+              "--format", "json")
+    assert out.returncode == 0, out.stderr
+    fresh = json.loads(out.stdout)
+    assert fresh["params"]["engine"] == p.engine == "fast"
+    assert {k: v for k, v in fresh["kpis"].items() if not _nan(v)} == \
+        {k: v for k, v in warm.kpis.items() if not _nan(v)}
+    assert {k for k, v in fresh["kpis"].items() if _nan(v)} == {k for k, v in warm.kpis.items() if _nan(v)}
+    assert {k: f["rows"] for k, f in fresh["frames"].items()} == {k: f.height for k, f in warm.frames.items()}
+
+
+def _nan(v) -> bool:
+    """Whether a KPI value is NaN (JSON carries it as NaN)."""
+    return isinstance(v, float) and math.isnan(v)
