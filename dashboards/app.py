@@ -136,6 +136,7 @@ def show_results(spec, fresh: bool) -> dict | None:
         tab.stopped()
         status.error(f"The run stopped: {exc}")
         return None
+    sweeps = {s: sweeps[s] for s in spec.scenarios}  # the spec's order, whatever came first
     tab.finish(sweeps, compute.reviews(spec))
     if fresh:
         status.success(f"{sum(len(s.results) for s in sweeps.values())} replications ready "

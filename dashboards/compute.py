@@ -27,6 +27,7 @@ import streamlit as st
 from dashboards import plots
 from dashboards import pool as workers
 from dashboards.pool import Replication
+from dashboards.schedule import CostKey, Item, Scheduler
 from dashboards.spec import RunSpec, build_params
 from scenarios.cities import city_for
 from scenarios.precision import check_target, more_reps, selected, status
@@ -94,6 +95,7 @@ def _keys(spec: RunSpec, scenario: str, n: int) -> list[tuple[int, int, dict[str
             for d, choice in enumerate(spec.designs) for r in range(n)]
 
 
+_SECONDS: dict[CostKey, float] = {}  # seconds per replication seen, for the scheduler
 _INFLIGHT: dict[str, Future] = {}  # replications on the workers, by key (a rerun picks them up)
 _LOCK = threading.Lock()
 
@@ -104,7 +106,7 @@ def _submit(key: dict[str, Any]) -> Future:
     with _LOCK:
         fut = _INFLIGHT.get(k)
         if fut is None or fut.cancelled():
-            fut = _INFLIGHT[k] = pool().submit(workers.run_replication, _task(key))
+            fut = _INFLIGHT[k] = pool().submit(workers.timed_replication, _task(key))
         return fut
 
 
@@ -121,8 +123,9 @@ def stream(spec: RunSpec, progress: Progress | None = None, *, reps: int | None 
            parallel: bool = True) -> Iterator[tuple[str, SweepResult]]:
     """Each scenario's sweep as soon as all its replications are in (cached ones first).
 
-    Missing replications run on the worker processes (`parallel`) or here, one after another,
-    submitted scenario by scenario; the sweeps are the same either way.
+    Missing replications run on the worker processes (`parallel`, the scenario with the least
+    work left first: `dashboards.schedule`) or here, one after another in the spec's order;
+    the sweeps are the same either way.
     """
     n = reps or spec.reps
     names = tuple(scenarios or spec.scenarios)
@@ -153,33 +156,41 @@ def stream(spec: RunSpec, progress: Progress | None = None, *, reps: int | None 
             yield s, _assembled(spec, s, n, got[s])
 
 
-def _inline(missing: list) -> Iterator[tuple]:
+def _inline(missing: list[Item]) -> Iterator[tuple]:
     """Run the missing replications here, in order."""
     for s, d, r, key in missing:
         yield s, d, r, key, workers.run_replication(_task(key))
 
 
-def _parallel(missing: list) -> Iterator[tuple]:
-    """Run the missing replications on the workers; yield each as it finishes."""
-    pending = {_submit(key): (s, d, r, key) for s, d, r, key in missing}
+def _parallel(missing: list[Item]) -> Iterator[tuple]:
+    """Run the missing replications on the workers, shortest remaining work first (one per
+    worker at a time, so the order follows the costs measured meanwhile); yield each as it
+    finishes."""
+    plan = Scheduler(missing, _SECONDS)
+    width = workers.worker_count()
+    pending: dict[Future, Item] = {}
     try:
-        while pending:
+        while plan or pending:
+            while plan and len(pending) < width:
+                item = plan.next()
+                pending[_submit(item[3])] = item
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in [f for f in pending if f in finished]:  # submission order among ties
-                s, d, r, key = pending.pop(fut)
-                _forget(key, fut)
+                item = pending.pop(fut)
+                _forget(item[3], fut)
                 try:
-                    made = fut.result()
+                    made, seconds = fut.result()
                 except BrokenProcessPool as exc:
                     pool.clear()
                     raise WorkerLost(f"a worker process stopped during the run ({exc}); press "
                                      "Run again (fewer replications or a smaller scale if it "
                                      "happens again)") from None
-                yield s, d, r, key, made
+                plan.finished(item, seconds)
+                yield (*item, made)
     finally:  # a rerun of the page left this run: drop what has not started
-        for fut, (_, _, _, key) in pending.items():
+        for fut, item in pending.items():
             if fut.cancel():
-                _forget(key, fut)
+                _forget(item[3], fut)
 
 
 def _label(spec: RunSpec, scenario: str, d: int, r: int, n: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,13 @@ class Replication:
 def run_replication(task: Task) -> Replication:
     """Run one planned replication (in a worker or here) and return its plain copy."""
     return Replication.of(run_task(task))
+
+
+def timed_replication(task: Task) -> tuple[Replication, float]:
+    """Run one planned replication; its plain copy and the seconds it took."""
+    t = time.perf_counter()
+    made = run_replication(task)
+    return made, time.perf_counter() - t
 
 
 def warm() -> int:
