@@ -51,17 +51,20 @@ def main(argv: list[str]) -> int:
     opened = time.perf_counter() - t
     for s in spec.scenarios:  # warm-up here (imports, cities, calibration), outside the timings
         run_sweep(s, [spec.params(s, 0)], 1, 99, executor="local")
-    t = time.perf_counter()
+    t, cpu, before = time.perf_counter(), time.process_time(), dict(compute.WORKER_CPU)
     arrived = [(s, time.perf_counter() - t) for s, _ in compute.stream(spec)]
     whole = time.perf_counter() - t
+    page_cpu = time.process_time() - cpu
+    by_scenario = {s: compute.WORKER_CPU[s] - before.get(s, 0.0) for s in spec.scenarios}
+    workers_cpu = sum(by_scenario.values())
     t = time.perf_counter()
     compute.run_all(spec)
     cached = time.perf_counter() - t
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     for s in spec.scenarios:
         run_sweep(s, [spec.params(s, i) for i in range(len(spec.designs))], reps, 0,
                   executor="local")
-    bare = time.perf_counter() - t
+    bare, bare_cpu = time.perf_counter() - t, time.process_time() - cpu
     n = len(spec.scenarios) * len(spec.designs) * reps
     first_name, first = arrived[0]
     print(f"   page default: {spec.label()}; {n} replications on "
@@ -71,6 +74,10 @@ def main(argv: list[str]) -> int:
     print(f"   first result ({first_name}) {first:.1f} s, whole comparison {whole:.1f} s, "
           f"cached look {cached * 1000:.0f} ms")
     print(f"   bare sequential run_sweep, same replications: {bare:.1f} s")
+    print(f"   CPU: the page's workers {workers_cpu:.1f} s and its own process {page_cpu:.1f} s, "
+          f"bare run_sweep {bare_cpu:.1f} s (wall above CPU / cores: other load on the machine)")
+    print("   workers' CPU per replication: " + ", ".join(
+        f"{s} {by_scenario[s] / (n / len(spec.scenarios)):.2f} s" for s in spec.scenarios))
     print(f"   ratios to bare: first result {first / bare:.2f}x, whole comparison "
           f"{whole / bare:.2f}x, cached look {cached / bare:.5f}x")
     print(f"   aims: first result < {FIRST_AIM_S:g} s: {_met(first < FIRST_AIM_S)}; cached look "

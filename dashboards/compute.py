@@ -40,7 +40,8 @@ from twin.policy import Review, review
 Progress = Callable[[int, int, str], None]
 MAX_CACHED_REPLICATIONS = 400
 COMPUTED: Counter[str] = Counter()  # replications actually run for this process, by scenario
-__all__ = ["COMPUTED", "Replication", "WorkerLost", "pool", "ready", "replication", "run_all",
+WORKER_CPU: Counter[str] = Counter()  # CPU seconds the worker processes spent, by scenario
+__all__ = ["COMPUTED", "WORKER_CPU", "Replication", "WorkerLost", "pool", "ready", "replication", "run_all",
            "stream", "sweep"]
 
 
@@ -105,7 +106,7 @@ def _submit(key: dict[str, Any]) -> Future:
     k = json.dumps(key, sort_keys=True)
     with _LOCK:
         fut = _INFLIGHT.get(k)
-        if fut is None or fut.cancelled():
+        if fut is None or fut.cancelled() or (fut.done() and fut.exception() is not None):
             fut = _INFLIGHT[k] = pool().submit(workers.timed_replication, _task(key))
         return fut
 
@@ -178,15 +179,14 @@ def _parallel(missing: list[Item]) -> Iterator[tuple]:
             for fut in [f for f in pending if f in finished]:  # submission order among ties
                 item = pending.pop(fut)
                 _forget(item[3], fut)
-                try:
-                    made, seconds = fut.result()
-                except BrokenProcessPool as exc:
-                    pool.clear()
-                    raise WorkerLost(f"a worker process stopped during the run ({exc}); press "
-                                     "Run again (fewer replications or a smaller scale if it "
-                                     "happens again)") from None
+                made, seconds, cpu = fut.result()
+                WORKER_CPU[item[0]] += cpu
                 plan.finished(item, seconds)
                 yield (*item, made)
+    except BrokenProcessPool as exc:
+        pool.clear()  # the next run starts a fresh pool
+        raise WorkerLost(f"a worker process stopped during the run ({exc}); press Run again "
+                         "(fewer replications or a smaller scale if it happens again)") from None
     finally:  # a rerun of the page left this run: drop what has not started
         for fut, item in pending.items():
             if fut.cancel():

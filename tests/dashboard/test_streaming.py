@@ -98,3 +98,22 @@ def test_the_worker_count_comes_from_the_environment_or_the_cores():
     with pytest.raises(ValidationError, match="MYNA_DASHBOARD_WORKERS must be a whole number "
                                               "from 1 to 64, got 'two'"):
         workers.worker_count({"MYNA_DASHBOARD_WORKERS": "two"})
+
+
+def test_a_worker_that_dies_stops_the_run_with_a_message_and_the_next_run_starts_afresh():
+    import os
+    import signal
+
+    spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("full")],
+                     scenarios=("payments",), reps=3, seed=47, scale=SCALE,
+                     overrides={"payments": TINY_PAYMENTS})
+    victim = compute.pool().submit(workers.warm).result()
+
+    def kill_after_the_first(done, total, label):
+        if done == 1:
+            os.kill(victim, signal.SIGKILL)
+
+    with pytest.raises(compute.WorkerLost, match="a worker process stopped during the run"):
+        compute.run_all(spec, kill_after_the_first)
+    again = compute.run_all(spec)  # a fresh pool; the finished replication stays cached
+    assert again["payments"].kpis().equals(sequential(spec, "payments").kpis())
