@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -100,9 +101,9 @@ def replay_ops(t: Target, drill: Drill, quake: float) -> Iterator[Op]:
         yield Op("checkin", "POST", contract.TAPS_PATH, tap, headers(dev), tap["tap_id"])
 
 
-def check_out(url: str, t: Target, drill: Drill, seed: int = 0, rate: float = 150.0) -> int:
+def check_out(url: str, t: Target, drill: Drill, seed: int = 0, rate: float = 150.0) -> tuple[int, Counter]:
     """After a replay: the drill's people tap out now (so the next drill on the service starts from empty
-    shelters); how many the service checked out."""
+    shelters); how many the service checked out, and the other answers counted by status and code."""
     from actors.load import LoadSettings, run_load
 
     back = replay_ops(t, drill, 0.0)
@@ -111,13 +112,19 @@ def check_out(url: str, t: Target, drill: Drill, seed: int = 0, rate: float = 15
         tap = {**op.body, "kind": "checkout", "at": round(t.spec.now(), 3)}
         ops.append(Op("checkout", "POST", contract.TAPS_PATH, tap, op.headers, tap["tap_id"]))
     if not ops:
-        return 0
+        return 0, Counter()
     n = len(ops)
     report = run_load(url, "disaster", iter(ops), LoadSettings(rate=rate, duration=2 * n / rate + 5, max_requests=n,
                                                                max_in_flight=min(n, 512), retries=5, timeout=120,
                                                                seed=seed))
-    return sum(1 for o in report.outcomes if 200 <= o.status < 300 and o.answer
-               and o.answer.get("result", {}).get("outcome") == "checked_out")
+    out, other = 0, Counter()
+    for o in report.outcomes:
+        a = o.answer or {}
+        if 200 <= o.status < 300 and a.get("result", {}).get("outcome") == "checked_out":
+            out += 1
+        else:
+            other[(o.status, a.get("error") or a.get("result", {}).get("outcome") or a.get("status"))] += 1
+    return out, other
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def live_replays(seeds: int) -> None:
             target = Target.from_folder(spec.data_dir)
             c = replay_and_forecast(svc.url, target, where, seed)
             hits += c.covered
-            out = check_out(svc.url, target, c.drill, seed)  # the next drill starts from empty shelters
+            out, _other = check_out(svc.url, target, c.drill, seed)  # the next drill starts from empty shelters
             b = c.forecast["t95_h"]
             print(f"  seed {seed}: sent {c.sent}, checked in {c.checked_in} (registered before: {c.before}); "
                   f"95 % at {c.truth_h:.2f} h, interval {b['low']:.2f}-{b['high']:.2f} "
