@@ -117,3 +117,31 @@ def test_a_worker_that_dies_stops_the_run_with_a_message_and_the_next_run_starts
         compute.run_all(spec, kill_after_the_first)
     again = compute.run_all(spec)  # a fresh pool; the finished replication stays cached
     assert again["payments"].kpis().equals(sequential(spec, "payments").kpis())
+
+
+class Rerun(Exception):
+    """Stands for Streamlit stopping the script at its next call (a change in the sidebar)."""
+
+
+def test_a_run_left_for_a_rerun_hands_its_running_replications_to_the_next_run(monkeypatch):
+    import json
+
+    monkeypatch.setenv("MYNA_DASHBOARD_WORKERS", "2")
+    spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("full")],
+                     scenarios=("payments",), reps=3, seed=53, scale=SCALE,
+                     overrides={"payments": TINY_PAYMENTS})
+    before = set(compute._INFLIGHT)
+
+    def rerun_at_the_first(done, total, label):
+        raise Rerun
+
+    with pytest.raises(Rerun):
+        compute.run_all(spec, rerun_at_the_first)
+    left = {k: f for k, f in compute._INFLIGHT.items() if k not in before}
+    assert left  # the other worker's replication was still running (or done, not yet taken)
+    again = compute.run_all(spec)
+    assert again["payments"].kpis().equals(sequential(spec, "payments").kpis())
+    keys = {json.dumps(key, sort_keys=True): key for _, _, key in compute._keys(spec, "payments", 3)}
+    for k, fut in left.items():
+        assert compute.replication(**keys[k], _make=compute._not_cached) is fut.result()[0]
+        assert k not in compute._INFLIGHT
