@@ -45,7 +45,7 @@ class ResultsTab:
 
     def scenario(self, scenario: str, sweep: SweepResult, when: str = "") -> None:
         """One scenario's comparison, in its place; `when` says when it came in."""
-        with self.slots[scenario].container():
+        with self.slots.pop(scenario).container():
             _scenario_section(self.spec, scenario, sweep, when)
 
     def finish(self, sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> None:
@@ -59,7 +59,7 @@ class ResultsTab:
         st.image(compute.cost_plot(spec=self.spec))
 
     def stopped(self) -> None:
-        """The run stopped: clear what did not come in."""
+        """The run stopped: clear the places of what did not come in (what did stays)."""
         self.headline.empty()
         for slot in self.slots.values():
             slot.empty()
