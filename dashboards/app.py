@@ -114,7 +114,8 @@ def show_results(spec, fresh: bool) -> dict | None:
     once); with progress when `fresh`. None when the run stopped (the error shown)."""
     status = st.empty()
     bar = status.progress(0.0, text="starting") if fresh else None
-    tab = views.ResultsTab(spec)
+    precision = st.session_state.get("run_precision", 0.0)
+    tab = views.ResultsTab(spec, precision)
     t = time.perf_counter()
     count = {"done": 0, "total": 0}
 
@@ -125,8 +126,7 @@ def show_results(spec, fresh: bool) -> dict | None:
 
     sweeps = {}
     try:
-        for scenario, sweep in compute.ready(spec, progress,
-                                             st.session_state.get("run_precision", 0.0), MAX_REPS):
+        for scenario, sweep in compute.ready(spec, progress, precision, MAX_REPS):
             when = (f"In {time.perf_counter() - t:.1f} s after Run, with {count['done']} of "
                     f"{count['total']} replications done." if fresh else "")
             tab.scenario(scenario, sweep, when)

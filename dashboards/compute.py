@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboards import plots
+from dashboards import plots, tables
 from dashboards import pool as workers
 from dashboards.pool import Replication
 from dashboards.schedule import CostKey, Item, Scheduler
@@ -261,6 +261,20 @@ def _spec_key(spec: RunSpec) -> tuple:
 
 
 _SPEC_HASH = {RunSpec: _spec_key}
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=_SPEC_HASH)
+def headline_table(*, spec: RunSpec, precision: float, _sweeps: Mapping[str, SweepResult],
+                   _reviews: Sequence[Review]) -> pl.DataFrame:
+    """The key-figures table of a run (cached by request: the sweeps follow from it)."""
+    return tables.headline_frame(_sweeps, _reviews)
+
+
+@st.cache_data(max_entries=96, show_spinner=False, hash_funcs=_SPEC_HASH)
+def comparison_table(*, spec: RunSpec, scenario: str, precision: float,
+                     _sweep: SweepResult) -> pl.DataFrame:
+    """A scenario's KPI comparison table of a run (cached by request)."""
+    return tables.comparison_frame(_sweep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
