@@ -20,8 +20,9 @@ from pathlib import Path
 from streamlit.logger import get_logger
 
 # Outside a Streamlit server the caches live in memory, as in the page: no warning needed.
-for _name in ("cache_data_api", "cache_resource_api"):
-    get_logger(f"streamlit.runtime.caching.{_name}").setLevel(logging.ERROR)
+for _name in ("caching.cache_data_api", "caching.cache_resource_api",
+              "scriptrunner_utils.script_run_context"):
+    get_logger(f"streamlit.runtime.{_name}").setLevel(logging.ERROR)
 
 from dashboards import compute  # noqa: E402
 from dashboards import pool as workers  # noqa: E402

@@ -32,7 +32,7 @@ from dashboards.spec import RunSpec, build_params
 from scenarios.cities import city_for
 from scenarios.precision import check_target, more_reps, selected, status
 from scenarios.registry import scenario as scenario_module
-from scenarios.sweep import SweepResult, plan
+from scenarios.sweep import SweepResult, Task, plan
 from twin.design import design_from_dict
 from twin.errors import TwinError
 from twin.policy import Review, review
@@ -41,8 +41,8 @@ Progress = Callable[[int, int, str], None]
 MAX_CACHED_REPLICATIONS = 400
 COMPUTED: Counter[str] = Counter()  # replications actually run for this process, by scenario
 WORKER_CPU: Counter[str] = Counter()  # CPU seconds the worker processes spent, by scenario
-__all__ = ["COMPUTED", "WORKER_CPU", "Replication", "WorkerLost", "pool", "ready", "replication", "run_all",
-           "stream", "sweep"]
+__all__ = ["COMPUTED", "WORKER_CPU", "Replication", "WorkerLost", "comparison_table",
+           "headline_table", "pool", "ready", "replication", "run_all", "stream", "sweep"]
 
 
 class WorkerLost(TwinError):
@@ -56,6 +56,7 @@ class _NotCached(Exception):
 
 
 def _not_cached() -> Replication:
+    """`_make` for a look-up only: a replication not in the cache is not run here."""
     raise _NotCached
 
 
@@ -72,14 +73,14 @@ def replication(*, city: str, design_toml: str, scenario: str, seed: int, reps: 
     """Replication `rep` of `reps` of one scenario on one design: cached, else made by `_make`.
 
     A resource cache: a look returns the frozen result itself, not an unpickled copy (60
-    full-scale replications are ~300 MB pickled). `_make` is not part of the key.
+    full-scale replications are ~270 MB pickled). `_make` is not part of the key.
     """
     made = _make()
     COMPUTED[scenario] += 1
     return made
 
 
-def _task(key: Mapping[str, Any]):
+def _task(key: Mapping[str, Any]) -> Task:
     """The planned task of a replication key (the stream run_sweep gives replication `rep`)."""
     params = build_params(city=key["city"], design_toml=key["design_toml"],
                           scenario=key["scenario"], scale=key["scale"],
