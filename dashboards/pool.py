@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from scenarios.cities import city_for
 from scenarios.registry import names, scenario
 from scenarios.results import ScenarioResult
 from scenarios.sweep import Task, run_task
@@ -61,10 +62,13 @@ def timed_replication(task: Task) -> tuple[Replication, float, float]:
     return made, time.perf_counter() - t, time.process_time() - cpu
 
 
-def warm() -> int:
-    """Import every scenario (what a worker's first replication would otherwise wait for)."""
+def warm(city: str | None = None, scale: float | None = None) -> int:
+    """Import every scenario and build `city` at `scale` (city seed 0) if given: what a
+    worker's first replication would otherwise wait for. Returns the worker's process id."""
     for name in names():
         scenario(name)
+    if city is not None and scale is not None:
+        city_for(city, 0, scale)
     return os.getpid()
 
 
@@ -78,10 +82,11 @@ def worker_count(environ: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
-def start(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` fresh processes (spawned: the page's threads are not copied), warming."""
+def start(workers: int, city: str | None = None, scale: float | None = None) -> ProcessPoolExecutor:
+    """A pool of `workers` fresh processes (spawned: the page's threads are not copied), warming
+    (imports, and the page's first city) while the planner chooses."""
     pool = ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):  # one import per worker while the planner picks designs
-        pool.submit(warm)
+    for _ in range(workers):
+        pool.submit(warm, city, scale)
     return pool
