@@ -46,21 +46,25 @@ def _same(a: dict, b: dict) -> bool:
 def main(argv: list[str]) -> int:
     """Run the full design's disaster for Yokohama (scale 1, or 0.1 with --quick) on both engines."""
     from scenarios.cities import city_for
+    from scenarios.disaster import build_services, scaled_city
     from scenarios.runner import make_params
 
     scale = 0.1 if "--quick" in argv else 1.0
     t = time.perf_counter()
     city = city_for("yokohama", 0, scale)
-    build = time.perf_counter() - t
     params = make_params("disaster", "full", city="yokohama", scale=scale)
+    # the card index and face-check facts are worked out once per city per process: built here
+    # with the city, so that neither engine's run pays for them and the other reuses them
+    build_services(params, scaled_city(params, city)[0], 0.0)
+    build = time.perf_counter() - t
     fast_s, fast_cpu, fast = _timed(params, "fast")
     ref_s, ref_cpu, ref = _timed(params, "simpy")
     k = ref.kpis
     events, evacuees = k["simulation_events"], k["evacuees"]
     bare = bare_simpy_rate()
     load = os.getloadavg()[0]
-    print(f"   yokohama x{scale}: {city.residents.height:,} residents (built in {build:.1f} s, "
-          f"not counted), {evacuees:,.0f} evacuees checked in through the shelter service")
+    print(f"   yokohama x{scale}: {city.residents.height:,} residents (built with its card "
+          f"index and face-check facts in {build:.1f} s, not counted), {evacuees:,.0f} evacuees checked in through the shelter service")
     print(f"   SimPy engine: {ref_s:.1f} s wall ({ref_cpu:.1f} s CPU), {events:,.0f} SimPy events"
           f" = {events / ref_s:,.0f} events/s; bare SimPy {bare:,.0f} events/s")
     print(f"   fast engine:  {fast_s:.1f} s wall ({fast_cpu:.1f} s CPU)   ratio "

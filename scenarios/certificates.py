@@ -139,9 +139,8 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     if params.scale < 1:
         notes = (scale_line(params.scale) + ": the demand, ward counters and public kiosks are the "
                  "whole city's; residents are a sample",) + notes
-        if params.store_kiosks and params.kiosks_enabled:
-            _xy, per, _public = kiosk_sites(params, city)
-            store = per[~_public].tolist()
+        if params.store_kiosks and params.kiosks_enabled:  # the run's kiosk sites, not drawn again
+            store = [pt.servers for pt, pub in zip(m.kiosk_points, public.tolist(), strict=True) if not pub]
             notes += (f"each of the {len(store)} sampled stores stands for about "
                       f"{sum(store) / max(len(store), 1):.0f} store kiosks: all {sum(store)} store "
                       "kiosks of the whole city are simulated (pooled per sampled store)",)

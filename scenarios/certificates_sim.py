@@ -22,6 +22,7 @@ from scenarios.streams import Draws, Streams
 from twin.card import mistype
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
+from twin.reader import ChallengeStream
 from twin.services.certificate_rules import KioskFault, NotEligible, PaperOut
 from twin.trust_errors import PinLocked, TrustError, WrongPin
 
@@ -39,8 +40,9 @@ class CertificateModel:
                  kiosk_per_site: np.ndarray, kiosk_ward: np.ndarray,
                  streams: Streams, t_start: float) -> None:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
-        self.pin_rng, self.challenges = streams["pins"], streams["challenges"]
+        self.pin_rng, self.challenges = streams["pins"], ChallengeStream(streams["challenges"])
         self.service, self.registry, self.reader = services
+        self.registry.remember_rows(v.serial[v.serial >= 0])  # every visiting card looked up in one pass
         self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]

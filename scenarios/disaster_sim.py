@@ -38,6 +38,7 @@ class DisasterModel:
                  load: np.ndarray | None = None) -> None:
         self.env, self.p, self.ev, self.safety, self.face_desk = env, p, ev, safety, face_desk
         self.net, self.streams, self.t0 = safety.shelters, streams, t0
+        self.fids = self.net.facility_ids.tolist()  # each shelter's facility id
         self.face_rng, self.paper_rng = streams["face_match"], streams["paper_form"]
         self.checkout_rng = streams["paper_checkout"]
         n_s, n = ev.shelters.height, ev.people
@@ -85,7 +86,8 @@ class DisasterModel:
         self.here = [-1] * n  # shelter a person is physically at (-1: not at any)
         self.arrived, self.registered, self.waited = [nan] * n, [nan] * n, [nan] * n
         self.status, self.final_method, self.redirects = [NOT_YET] * n, [-1] * n, [0] * n
-        self.identity: dict[int, Identity] = {}
+        self.identity: dict[int, Identity] = {}  # face checks' identities
+        self.card_tapped: dict[int, float] = {}  # when each card holder's tap last identified them
         self.card_admitted: list[int] = []
         self.face_refused = 0
         self.lookups_started: set[int] = set()
@@ -242,7 +244,7 @@ class DisasterModel:
                   ) -> tuple[list[int], int, list[int]]:
         """Check each member in; returns (redirected members, target index, members sent to paper)."""
         now = self.t0 + self.env.now
-        fid = int(self.net.facility_ids[s])
+        fid = self.fids[s]
         full, to_paper, target = [], [], -1
         for m, t in zip(members, done, strict=True):
             res = self._one(m, s, fid, method, now)
@@ -264,9 +266,8 @@ class DisasterModel:
             if method == CARD:
                 readers = self.reader_ids[s]
                 res = self.net.tap(readers[m % len(readers)], self.serial[m], now)
-                if res.outcome != REFUSED:
-                    self.identity[m] = Identity(rid, "card_serial", Assurance.MEDIUM, now,
-                                                self.serial[m])
+                if res.outcome != REFUSED:  # the card identified them (Identity made when asked)
+                    self.card_tapped[m] = now
                 return res
             if method == FACE:
                 ident = self.face_desk.attempt(rid, rid, "shelter_registration", now,
@@ -292,11 +293,18 @@ class DisasterModel:
         if leave < self.horizon_s:
             self._later(leave - self.env.now, self._leave, m)
         h = self.household[m]
-        ident = self.identity.get(m)
-        if (self.p.family_lookup and h in self.members_of and h not in self.lookups_started
-                and ident is not None and ident.assurance >= Assurance.MEDIUM):
-            self.lookups_started.add(h)
-            self._start_lookup(h, m, ident)
+        if self.p.family_lookup and h in self.members_of and h not in self.lookups_started:
+            ident = self.identity_of(m)
+            if ident is not None and ident.assurance >= Assurance.MEDIUM:
+                self.lookups_started.add(h)
+                self._start_lookup(h, m, ident)
+
+    def identity_of(self, m: int) -> Identity | None:
+        """How the service last identified person m (card tap or face check), if it did."""
+        at = self.card_tapped.get(m)
+        if at is not None:  # a person checks in by one method: a card holder has no face identity
+            return Identity(self.resident[m], "card_serial", Assurance.MEDIUM, at, self.serial[m])
+        return self.identity.get(m)
 
     def _leave(self, m: int) -> None:
         """A person leaves the shelter; the desk records it when it can."""
@@ -312,8 +320,8 @@ class DisasterModel:
             if method == CARD:
                 readers = self.reader_ids[s]
                 self.net.check_out(readers[m % len(readers)], self.serial[m], now)
-            elif m in self.identity:
-                self.net.check_out_identity(self.identity[m], now)
+            elif m in self.identity or m in self.card_tapped:
+                self.net.check_out_identity(self.identity_of(m), now)
             elif self.checkout_rng.random() < self.p.paper_checkout_share:
                 rid = self.resident[m]
                 self.net.check_out_identity(Identity(rid, "paper_form", Assurance.LOW, now), now)

@@ -170,9 +170,9 @@ class CertificateVerifier:
         if self.mac_anchor is None:
             raise UnknownIssuer("a MAC credential was offered to a verifier whose authority issues X.509 "
                                 "certificates")
-        serial, not_before, not_after = card_mac.decode_credential(self.mac_anchor, self.issuer, blob)
+        serial, not_before, not_after, secret = card_mac.checked_credential(self.mac_anchor, self.issuer, blob)
         card, purpose, _ = split_cert_serial(serial)
-        check = card_mac.mac_checker(card_mac.card_secret(self.mac_anchor, serial))
+        check = card_mac.mac_checker(secret)
         return CheckedCertificate(serial, card, purpose, not_before, not_after, check)
 
     # -- revocation ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from scenarios.fast.kernel import NO_SERVER, RENEGED, FifoStage, fifo_stage
+from scenarios.fast.kernel import NO_SERVER, RENEGED, FifoSeats, FifoStage, fifo_stage
 from tests.fast.simpy_ref import simpy_stage
 from twin.errors import ValidationError
 
@@ -98,6 +98,23 @@ def test_the_online_stage_gives_what_the_array_stage_gives():
     rows = [stage.arrive(a, d, p) for a, d, p in zip(arrived, service, patience, strict=True)]
     assert [r[0] for r in rows] == whole.started.tolist()
     assert [r[1] for r in rows] == whole.finished.tolist()
+
+
+@pytest.mark.parametrize("servers", [1, 3])
+def test_seats_give_what_the_array_stage_gives(servers):
+    rng = np.random.default_rng(4)
+    arrived = np.sort(rng.integers(0, 100, 500)).astype(float)  # ties in arrival times
+    service = rng.integers(0, 6, 500).astype(float)  # zero-length services too
+    whole = fifo_stage(arrived, service, servers)
+    seats = FifoSeats(servers)
+    rows = [seats.seat(a, d) for a, d in zip(arrived.tolist(), service.tolist(), strict=True)]
+    assert [r[0] for r in rows] == whole.started.tolist()
+    assert [r[1] for r in rows] == whole.finished.tolist()
+
+
+def test_seats_refuse_a_desk_without_servers():
+    with pytest.raises(ValidationError, match="whole number >= 1"):
+        FifoSeats(0, "desk")
 
 
 def test_a_server_is_never_given_two_customers_at_once():

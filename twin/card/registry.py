@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from twin.card import face as face_items
+from twin.card.chip import Card
 from twin.card.freearea import BY_NAME
 from twin.card.lifecycle import LifecycleMixin
 from twin.card.rules import (
@@ -217,10 +218,18 @@ class CardRegistry(LifecycleMixin):
             rows[j] = self._extra.get(int(s[j]), -1)
         return rows
 
+    def remember_rows(self, serials: np.ndarray) -> None:
+        """Look up many serials' rows in one vectorised pass and keep them for `row_of` (unknown ones
+        are left out: `row_of` still refuses them one by one)."""
+        s = np.unique(np.asarray(serials, dtype=np.int64))
+        rows = self.rows_of(s)
+        known = rows >= 0
+        if len(self._row_cache) + int(known.sum()) >= 1 << 20:
+            self._row_cache.clear()
+        self._row_cache.update(zip(s[known].tolist(), rows[known].tolist(), strict=True))
+
     def card(self, serial: int):
         """A thin view of card `serial` (its chip apps and counters live in this registry)."""
-        from twin.card.chip import Card
-
         return Card(self, self.row_of(serial), int(serial))
 
     def holder_of(self, serial: int) -> int:

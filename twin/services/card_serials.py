@@ -64,7 +64,7 @@ class SerialIndex:
     def prepare(self, serials) -> None:
         """Look many serials up now in one vectorised pass, so that `resident_of` finds each one's row
         and holder at once later (unknown serials are left out: they are refused when tapped)."""
-        s = np.unique(np.asarray(serials, dtype=np.int64))
+        s = np.asarray(serials, dtype=np.int64)  # repeats just look the same serial up again
         if not s.size or not self._serials.size:
             return
         pos = np.minimum(np.searchsorted(self._serials, s), self._serials.size - 1)

@@ -72,4 +72,6 @@ def void(tx: Tx, doc_no: str, reason: str) -> None:
 def frame(tx: Tx) -> pl.DataFrame:
     """Every audit row, in issue order."""
     rows = tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq")
-    return pl.DataFrame(rows, schema=FRAME_SCHEMA, orient="row")
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA)  # column-wise: faster than rows
+    return pl.DataFrame([pl.Series(name, col, dtype=dtype)
+                         for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])

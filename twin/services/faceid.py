@@ -75,6 +75,24 @@ class InterviewAnswers:
     household_size: int | None
 
 
+_FACTS: list[tuple[pl.DataFrame, tuple[np.ndarray, ...]]] = []  # (residents, their facts), the last two
+
+
+def _facts(residents: pl.DataFrame) -> tuple[np.ndarray, ...]:
+    """Birth date, ward, household size, photo on file and household per resident id (read-only),
+    worked out once per residents frame per process (a city's desks in every run share them)."""
+    for frame, facts in _FACTS:
+        if frame is residents:  # the frame is held here, so its identity cannot be reused
+            return facts
+    hh_size = residents.group_by("household_id").len()
+    f = residents.join(hh_size, on="household_id", how="left").sort("resident_id")
+    facts = tuple(f[c].to_numpy() for c in ("birth_date", "ward", "len", "has_card", "household_id"))
+    for a in facts:
+        a.flags.writeable = False
+    _FACTS[:] = [(residents, facts), *_FACTS[:1]]
+    return facts
+
+
 class FaceCheckDesk:
     """Face checks at a ward desk: match, interview, assurance, per-procedure floor, attempt log."""
 
@@ -84,13 +102,7 @@ class FaceCheckDesk:
         self.matcher = FaceMatcher(self.params.false_accept_rate, self.params.false_reject_rate,
                                    self.params.embedding_dim, seed)
         self.events = events if events is not None else EventLog()
-        hh_size = residents.group_by("household_id").len()
-        facts = residents.join(hh_size, on="household_id", how="left").sort("resident_id")
-        self.birth = facts["birth_date"].to_numpy()
-        self.ward = facts["ward"].to_numpy()
-        self.household_size = facts["len"].to_numpy()
-        self.has_photo = facts["has_card"].to_numpy()
-        self.household_of = facts["household_id"].to_numpy()
+        self.birth, self.ward, self.household_size, self.has_photo, self.household_of = _facts(residents)
         self._attempts: dict[tuple[int, dt.date], int] = {}
 
     @classmethod

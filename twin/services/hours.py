@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from twin.clock import JST, to_jst
+from twin.clock import JST, jst_date, jst_day_second, to_jst
 from twin.errors import ValidationError
 
 FIXED_HOLIDAYS = ((1, 1), (2, 11), (2, 23), (4, 29), (5, 3), (5, 4), (5, 5), (8, 11), (11, 3), (11, 23))
@@ -84,12 +84,20 @@ class Window:
         if not 0.0 <= self.open_hour < self.close_hour <= 24.0:
             raise ValidationError(f"{self.name}: opening hours must satisfy 0 <= open < close <= 24, "
                                   f"got {self.open_hour}-{self.close_hour}")
+        object.__setattr__(self, "_days", {})  # day number -> allows(date): `allows` is a rule of dates
+
+    def _allows_day(self, day: int) -> bool:
+        days = self._days  # type: ignore[attr-defined]
+        ok = days.get(day)
+        if ok is None:
+            ok = days[day] = bool(self.allows(jst_date(day)))
+        return ok
 
     def is_open(self, now: float) -> bool:
         """Whether the window is open at the instant `now`."""
-        t = to_jst(now)
-        hour = t.hour + t.minute / 60 + t.second / 3600
-        return self.allows(t.date()) and self.open_hour <= hour < self.close_hour
+        day, sec = jst_day_second(now)
+        hour = sec // 3600 + sec % 3600 // 60 / 60 + sec % 60 / 3600
+        return self._allows_day(day) and self.open_hour <= hour < self.close_hour
 
     def next_opening(self, now: float, horizon_days: int = 30) -> float | None:
         """`now` if open, else the next instant it opens (None if not within the horizon)."""

@@ -19,9 +19,10 @@ from twin.errors import Conflict, TwinError, ValidationError
 from twin.services.card_serials import finite_time
 from twin.services.safety_events import CheckInRefused, OfflineBatchSynced, SyncRowRejected
 from twin.services.shelter_outcomes import FULL, HERE, IN, MOVED, NO_ROOM, QUEUED, REFUSED, Outcome
+from twin.services.shelter_types import TapResult
 
 if TYPE_CHECKING:
-    from twin.services.shelters import ShelterNetwork, TapResult
+    from twin.services.shelters import ShelterNetwork
 
 SEQ_BITS = 32
 
@@ -192,8 +193,6 @@ class SyncReport:
 
 def queue_tap(net: ShelterNetwork, reader_id: int, s: int, serial: int, now: float) -> TapResult:
     """An offline reader admits a card holder at the desk and queues the tap for the server."""
-    from twin.services.shelters import TapResult
-
     t = finite_time(now)
     q = net.queues[reader_id]
     fid = int(net.facility_ids[s])
@@ -304,8 +303,6 @@ def accept_reader_tap(net: ShelterNetwork, reader_id: int, tap: Any, now: float)
     at the desk, so it is settled without a capacity check. A redelivered tap changes nothing;
     a different tap under a known id is refused.
     """
-    from twin.services.shelters import TapResult
-
     t = finite_time(now)
     s = net.reader_shelter(reader_id, t, int(getattr(tap, "serial", -1)))
     key, fingerprint = str(tap.tap_id), (int(tap.resident_id), int(tap.serial), float(tap.at))

@@ -21,9 +21,10 @@ from twin.services.card_serials import finite_time
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import PaperFormsReconciled
 from twin.services.shelter_outcomes import FULL, IN, NO_ROOM, QUEUED, REFUSED, Outcome
+from twin.services.shelter_types import TapResult
 
 if TYPE_CHECKING:
-    from twin.services.shelters import ShelterNetwork, TapResult
+    from twin.services.shelters import ShelterNetwork
 
 PENDING, ENTERED, UNREADABLE, DUPLICATE, CONFLICT, IDENTIFIED = range(6)
 STATUS_NAMES = ("pending", "entered", "unreadable", "duplicate_name", "recorded_elsewhere", "identified")
@@ -88,8 +89,6 @@ def _written(net: ShelterNetwork, truth: int, rng: np.random.Generator) -> int:
 
 def fill_form(net: ShelterNetwork, s: int, resident_id: int, now: float, rng: np.random.Generator) -> TapResult:
     """The desk takes a paper form (or redirects when full); the form waits for transcription."""
-    from twin.services.shelters import TapResult
-
     t = finite_time(now)
     truth = net.resident_index(resident_id)
     fid = int(net.facility_ids[s])
@@ -147,7 +146,6 @@ def reconcile(net: ShelterNetwork, now: float, limit: int | None = None) -> Pape
 def identify_form(net: ShelterNetwork, form_id: int, identity: Identity, now: float) -> TapResult:
     """A desk identifies the person behind an unmatched form: the anonymous head becomes a record."""
     from twin.services.shelter_offline import settle
-    from twin.services.shelters import TapResult
 
     t = finite_time(now)
     forms = net.paper

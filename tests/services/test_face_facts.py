@@ -1,0 +1,34 @@
+"""A city's face-check facts are worked out once per residents frame and shared read-only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.services.card_serials import SerialIndex
+from twin.services.faceid import FaceCheckDesk
+
+
+def test_desks_over_one_residents_frame_share_the_same_read_only_facts(small_city):
+    a, b = FaceCheckDesk.from_city(small_city), FaceCheckDesk.from_city(small_city)
+    assert a.birth is b.birth and a.household_size is b.household_size
+    with pytest.raises(ValueError):
+        a.has_photo[0] = not a.has_photo[0]
+    other = FaceCheckDesk(small_city.residents.head(10))
+    assert other.birth.size == 10 and other.birth is not a.birth
+
+
+def test_the_shared_facts_are_those_of_the_registry(small_city):
+    desk = FaceCheckDesk.from_city(small_city)
+    r = small_city.residents.sort("resident_id")
+    sizes = r.group_by("household_id").len()
+    expect = r.join(sizes, on="household_id", how="left")["len"].to_numpy()
+    assert np.array_equal(desk.household_size, expect)
+    assert np.array_equal(desk.has_photo, r["has_card"].to_numpy())
+
+
+def test_preparing_repeated_and_unknown_serials_finds_each_known_card_once():
+    index = SerialIndex(np.array([50, 10, 30, 20]), np.array([5, 1, 3, 2]))
+    index.prepare(np.array([30, 10, 30, 99, 10]))
+    assert index._seen == {10: (0, 1), 30: (2, 3)}
+    assert [index.resident_of(s, 0.0) for s in (10, 30, 50)] == [1, 3, 5]
