@@ -28,7 +28,7 @@ from dashboards import plots, tables
 from dashboards import pool as workers
 from dashboards.pool import Replication
 from dashboards.schedule import CostKey, Item, Scheduler
-from dashboards.spec import DEFAULT_CITY, DEFAULT_SCALE, RunSpec, build_params
+from dashboards.spec import RunSpec, build_params
 from scenarios.cities import city_for
 from scenarios.precision import check_target, more_reps, selected, status
 from scenarios.registry import scenario as scenario_module
@@ -62,9 +62,8 @@ def _not_cached() -> Replication:
 
 @st.cache_resource(show_spinner=False)
 def pool() -> ProcessPoolExecutor:
-    """The page's worker processes, one per core, started once per server and warmed with the
-    page's first city (the default study's)."""
-    return workers.start(workers.worker_count(), DEFAULT_CITY, DEFAULT_SCALE)
+    """The page's worker processes, one per core, started (and warmed) once per server."""
+    return workers.start(workers.worker_count())
 
 
 @st.cache_resource(max_entries=MAX_CACHED_REPLICATIONS, show_spinner=False)

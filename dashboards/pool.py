@@ -18,7 +18,6 @@ from typing import Any
 
 import polars as pl
 
-from scenarios.cities import city_for
 from scenarios.registry import names, scenario
 from scenarios.results import ScenarioResult
 from scenarios.sweep import Task, run_task
@@ -62,14 +61,10 @@ def timed_replication(task: Task) -> tuple[Replication, float, float]:
     return made, time.perf_counter() - t, time.process_time() - cpu
 
 
-def warm(city: str | None = None, scale: float | None = None) -> int:
-    """Import every scenario and build `city` at `scale` (city seed 0) if given: what a
-    worker's first replication would otherwise wait for. Returns the worker's process id."""
+def warm() -> None:
+    """Import every scenario (what a worker's first replication would otherwise wait for)."""
     for name in names():
         scenario(name)
-    if city is not None and scale is not None:
-        city_for(city, 0, scale)
-    return os.getpid()
 
 
 def worker_count(environ: dict[str, str] | None = None) -> int:
@@ -82,11 +77,25 @@ def worker_count(environ: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
-def start(workers: int, city: str | None = None, scale: float | None = None) -> ProcessPoolExecutor:
-    """A pool of `workers` fresh processes (spawned: the page's threads are not copied), warming
-    (imports, and the page's first city) while the planner chooses."""
-    pool = ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        pool.submit(warm, city, scale)
+def start(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` fresh processes (spawned: the page's threads are not copied), each
+    importing the scenarios (`warm`) as it starts, while the planner chooses."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=warm)
+    for _ in range(workers):  # a task each, so every worker process starts now
+        pool.submit(os.getpid)
     return pool
+
+
+def warmed(pool: ProcessPoolExecutor, workers: int, timeout_s: float = 300.0) -> set[int]:
+    """Wait until `workers` distinct worker processes have answered (each warms before its first
+    task); their process ids."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(seen)} of {workers} worker processes answered "
+                               f"within {timeout_s:g} s")
+        seen |= {f.result() for f in [pool.submit(os.getpid) for _ in range(workers)]}
+        time.sleep(0.05)
+    return seen

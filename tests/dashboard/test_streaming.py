@@ -92,6 +92,11 @@ def test_a_look_at_the_same_comparison_again_comes_from_the_cache_and_shows_no_p
     assert len([s for s in streamed.subheader if s.value.startswith(ORDER)]) == len(ORDER)
 
 
+def test_every_worker_process_of_the_page_starts_and_answers():
+    pids = workers.warmed(compute.pool(), workers.worker_count())
+    assert len(pids) == workers.worker_count() and all(p > 0 for p in pids)
+
+
 def test_the_worker_count_comes_from_the_environment_or_the_cores():
     assert workers.worker_count({"MYNA_DASHBOARD_WORKERS": "3"}) == 3
     assert workers.worker_count({}) >= 1
@@ -107,7 +112,7 @@ def test_a_worker_that_dies_stops_the_run_with_a_message_and_the_next_run_starts
     spec = make_spec(city="kumamoto", designs=[shipped_choice("baseline"), shipped_choice("full")],
                      scenarios=("payments",), reps=3, seed=47, scale=SCALE,
                      overrides={"payments": TINY_PAYMENTS})
-    victim = compute.pool().submit(workers.warm).result()
+    victim = compute.pool().submit(os.getpid).result()
 
     def kill_after_the_first(done, total, label):
         if done == 1:
