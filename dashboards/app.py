@@ -109,27 +109,38 @@ def start_run(inputs: dict, pool: dict[str, DesignChoice]) -> None:
     st.query_params.from_dict(links.query_of(inputs, available()))
 
 
-def fetch(spec, fresh: bool) -> dict | None:
-    """The spec's sweeps from the cache, running what is missing (with progress when fresh)."""
-    bar = st.progress(0.0, text="starting") if fresh else None
+def show_results(spec, fresh: bool) -> dict | None:
+    """The run's results, each scenario drawn as soon as its replications are in (cached: at
+    once); with progress when `fresh`. None when the run stopped (the error shown)."""
+    status = st.empty()
+    bar = status.progress(0.0, text="starting") if fresh else None
+    precision = st.session_state.get("run_precision", 0.0)
+    tab = views.ResultsTab(spec, precision)
     t = time.perf_counter()
+    count = {"done": 0, "total": 0}
 
     def progress(done: int, total: int, label: str) -> None:
+        count.update(done=done, total=total)
         if bar is not None:
             bar.progress(done / total, text=f"{done}/{total} replications: {label}")
 
+    sweeps = {}
     try:
-        with st.spinner("Fetching results…"):
-            sweeps = compute.run_all(spec, progress, st.session_state.get("run_precision", 0.0),
-                                     MAX_REPS)
+        for scenario, sweep in compute.ready(spec, progress, precision, MAX_REPS):
+            when = (f"In {time.perf_counter() - t:.1f} s after Run, with {count['done']} of "
+                    f"{count['total']} replications done." if fresh else "")
+            tab.scenario(scenario, sweep, when)
+            sweeps[scenario] = sweep
     except TwinError as exc:
         st.session_state.pop("spec", None)
-        st.error(f"The run stopped: {exc}")
+        tab.stopped()
+        status.error(f"The run stopped: {exc}")
         return None
-    if bar is not None:
-        bar.empty()
-        st.success(f"{sum(len(s.results) for s in sweeps.values())} replications ready "
-                   f"in {time.perf_counter() - t:.1f} s.")
+    sweeps = {s: sweeps[s] for s in spec.scenarios}  # the spec's order, whatever came first
+    tab.finish(sweeps, compute.reviews(spec))
+    if fresh:
+        status.success(f"{sum(len(s.results) for s in sweeps.values())} replications ready "
+                       f"in {time.perf_counter() - t:.1f} s ({spec.label()}).")
     return sweeps
 
 
@@ -141,28 +152,28 @@ def main() -> None:
                "check-in, certificate peak and payment scenarios on two or more rollout designs, "
                "and read the review of each.")
     pool = design_pool()
+    compute.pool()  # the worker processes start (and warm) while the planner chooses
     inputs = sidebar(pool)
     if inputs["run"]:
         start_run(inputs, pool)
     spec = st.session_state.get("spec")
-    sweeps = fetch(spec, fresh=inputs["run"]) if spec is not None else None
-    spec = st.session_state.get("spec")
     chosen = [pool[d] for d in inputs["designs"]]
     tabs = dict(zip(TABS, st.tabs(list(TABS)), strict=True))
     with tabs["Results"]:
-        if spec is None or sweeps is None:
+        if spec is None:
             st.info("Pick a city and two or more designs in the sidebar, then press "
                     "**Run the scenarios**.")
         else:
             if st.session_state.get("spec_request") != _request(inputs, pool):
                 st.caption("The sidebar has changed since this run: press Run to update.")
-            views.results(spec, sweeps, compute.reviews(spec))
+            if show_results(spec, fresh=inputs["run"]) is None:
+                spec = None
     with tabs["Review"]:
         views.review(chosen, inputs["city"])
     with tabs["Map"]:
         views.service_map(chosen, inputs["city"], inputs["scale"])
     with tabs["Report"]:
-        if spec is None or sweeps is None:
+        if spec is None:
             st.info("Run the scenarios first; the report covers the last run.")
         else:
             views.report(spec)
@@ -179,4 +190,7 @@ def main() -> None:
         views.parameters()
 
 
-main()
+# Streamlit runs this file as __main__; the page's worker processes (spawned) import it as
+# __mp_main__ and must not draw the page.
+if __name__ == "__main__":
+    main()

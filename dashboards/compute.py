@@ -4,103 +4,238 @@ Every replication is cached by (city, design, scenario, seed, reps, rep) plus th
 scale and the scenario overrides, so a second look at the same comparison runs nothing. A
 replication uses exactly the seed stream `scenarios.sweep.plan` gives it, and replication r
 of every design shares stream r, so the assembled sweep equals `run_sweep` over all designs
-at once (paired differences, common random numbers).
+at once (paired differences, common random numbers). The missing replications run on the
+page's worker processes (`dashboards.pool`, every core) and `stream` hands over each
+scenario's sweep as soon as its replications are in.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
-from dashboards import plots
+from dashboards import plots, tables
+from dashboards import pool as workers
+from dashboards.pool import Replication
+from dashboards.schedule import CostKey, Item, Scheduler
 from dashboards.spec import RunSpec, build_params
 from scenarios.cities import city_for
 from scenarios.precision import check_target, more_reps, selected, status
 from scenarios.registry import scenario as scenario_module
-from scenarios.results import ScenarioResult
-from scenarios.sweep import SweepResult, plan
+from scenarios.sweep import SweepResult, Task, plan
 from twin.design import design_from_dict
+from twin.errors import TwinError
 from twin.policy import Review, review
 
 Progress = Callable[[int, int, str], None]
 MAX_CACHED_REPLICATIONS = 400
-COMPUTED: Counter[str] = Counter()  # replications actually run in this process, by scenario
+COMPUTED: Counter[str] = Counter()  # replications actually run for this process, by scenario
+WORKER_CPU: Counter[str] = Counter()  # CPU seconds the worker processes spent, by scenario
+__all__ = ["COMPUTED", "WORKER_CPU", "Replication", "WorkerLost", "comparison_table",
+           "headline_table", "pool", "ready", "replication", "run_all", "stream", "sweep"]
 
 
-@dataclass(frozen=True)
-class Replication:
-    """One replication's result in a form the cache can pickle (ScenarioResult holds proxies)."""
+class WorkerLost(TwinError):
+    """A worker process died during a run (e.g. out of memory); the pool is started afresh."""
 
-    scenario: str
-    params: dict[str, Any]
-    seed: dict[str, Any]
-    kpis: dict[str, float]
-    frames: dict[str, pl.DataFrame]
-    notes: tuple[str, ...]
-
-    @classmethod
-    def of(cls, r: ScenarioResult) -> Replication:
-        """The plain copy of a ScenarioResult."""
-        return cls(r.scenario, dict(r.params), dict(r.seed), dict(r.kpis), dict(r.frames),
-                   tuple(r.notes))
-
-    def result(self) -> ScenarioResult:
-        """The ScenarioResult again."""
-        return ScenarioResult(self.scenario, self.params, self.seed, self.kpis, self.frames,
-                              self.notes)
+    code = "worker_lost"
 
 
-@st.cache_data(max_entries=MAX_CACHED_REPLICATIONS, show_spinner=False)
+class _NotCached(Exception):
+    """Raised by `_not_cached` so a look-up in the cache runs nothing."""
+
+
+def _not_cached() -> Replication:
+    """`_make` for a look-up only: a replication not in the cache is not run here."""
+    raise _NotCached
+
+
+@st.cache_resource(show_spinner=False)
+def pool() -> ProcessPoolExecutor:
+    """The page's worker processes, one per core, started (and warmed) once per server."""
+    return workers.start(workers.worker_count())
+
+
+@st.cache_resource(max_entries=MAX_CACHED_REPLICATIONS, show_spinner=False)
 def replication(*, city: str, design_toml: str, scenario: str, seed: int, reps: int, rep: int,
-                scale: float, overrides_json: str) -> Replication:
-    """Run replication `rep` of `reps` of one scenario on one design (cached)."""
-    params = build_params(city=city, design_toml=design_toml, scenario=scenario, scale=scale,
-                          overrides_json=overrides_json)
-    task = plan(scenario, [params], reps, seed)[rep]  # the stream run_sweep gives replication rep
-    result = scenario_module(scenario).run(task.params, task.seed)
+                scale: float, overrides_json: str,
+                _make: Callable[[], Replication]) -> Replication:
+    """Replication `rep` of `reps` of one scenario on one design: cached, else made by `_make`.
+
+    A resource cache: a look returns the frozen result itself, not an unpickled copy (60
+    full-scale replications are ~270 MB pickled). `_make` is not part of the key.
+    """
+    made = _make()
     COMPUTED[scenario] += 1
-    return Replication.of(result)
+    return made
+
+
+def _task(key: Mapping[str, Any]) -> Task:
+    """The planned task of a replication key (the stream run_sweep gives replication `rep`)."""
+    params = build_params(city=key["city"], design_toml=key["design_toml"],
+                          scenario=key["scenario"], scale=key["scale"],
+                          overrides_json=key["overrides_json"])
+    return plan(key["scenario"], [params], key["reps"], key["seed"])[key["rep"]]
+
+
+def _keys(spec: RunSpec, scenario: str, n: int) -> list[tuple[int, int, dict[str, Any]]]:
+    """(design index, replication, cache key) of every replication of one scenario."""
+    # replications past the spec's own keep one cache key whatever the round
+    return [(d, r, {"city": spec.city, "design_toml": choice.toml, "scenario": scenario,
+                    "seed": spec.seed, "reps": max(spec.reps, r + 1), "rep": r,
+                    "scale": spec.scale, "overrides_json": spec.overrides_json(scenario)})
+            for d, choice in enumerate(spec.designs) for r in range(n)]
+
+
+_SECONDS: dict[CostKey, float] = {}  # seconds per replication seen, for the scheduler
+_INFLIGHT: dict[str, Future] = {}  # replications on the workers, by key (a rerun picks them up)
+_LOCK = threading.Lock()
+
+
+def _submit(key: dict[str, Any]) -> Future:
+    """The worker's future for a replication: one already running for this key, or a new one."""
+    k = json.dumps(key, sort_keys=True)
+    with _LOCK:
+        fut = _INFLIGHT.get(k)
+        if fut is None or fut.cancelled() or (fut.done() and fut.exception() is not None):
+            fut = _INFLIGHT[k] = pool().submit(workers.timed_replication, _task(key))
+        return fut
+
+
+def _forget(key: dict[str, Any], fut: Future) -> None:
+    """Drop a finished or cancelled future from the in-flight table."""
+    with _LOCK:
+        k = json.dumps(key, sort_keys=True)
+        if _INFLIGHT.get(k) is fut:
+            del _INFLIGHT[k]
+
+
+def stream(spec: RunSpec, progress: Progress | None = None, *, reps: int | None = None,
+           scenarios: Sequence[str] | None = None,
+           parallel: bool = True) -> Iterator[tuple[str, SweepResult]]:
+    """Each scenario's sweep as soon as all its replications are in (cached ones first).
+
+    Missing replications run on the worker processes (`parallel`, the scenario with the least
+    work left first: `dashboards.schedule`) or here, one after another in the spec's order;
+    the sweeps are the same either way.
+    """
+    n = reps or spec.reps
+    names = tuple(scenarios or spec.scenarios)
+    keys = {s: _keys(spec, s, n) for s in names}
+    total = sum(len(k) for k in keys.values())
+    got: dict[str, dict[tuple[int, int], Replication]] = {s: {} for s in names}
+    missing, done = [], 0
+    for s in names:
+        for d, r, key in keys[s]:
+            try:
+                got[s][d, r] = replication(**key, _make=_not_cached)
+            except _NotCached:
+                missing.append((s, d, r, key))
+                continue
+            done += 1
+            if progress:
+                progress(done, total, _label(spec, s, d, r, n))
+    for s in names:
+        if not any(m[0] == s for m in missing):
+            yield s, _assembled(spec, s, n, got[s])
+    runs = _parallel(missing) if parallel else _inline(missing)
+    for s, d, r, key, made in runs:
+        got[s][d, r] = replication(**key, _make=lambda made=made: made)
+        done += 1
+        if progress:
+            progress(done, total, _label(spec, s, d, r, n))
+        if len(got[s]) == len(keys[s]):
+            yield s, _assembled(spec, s, n, got[s])
+
+
+def _inline(missing: list[Item]) -> Iterator[tuple]:
+    """Run the missing replications here, in order."""
+    for s, d, r, key in missing:
+        yield s, d, r, key, workers.run_replication(_task(key))
+
+
+def _parallel(missing: list[Item]) -> Iterator[tuple]:
+    """Run the missing replications on the workers, shortest remaining work first (one per
+    worker at a time, so the order follows the costs measured meanwhile); yield each as it
+    finishes."""
+    plan = Scheduler(missing, _SECONDS)
+    width = workers.worker_count()
+    pending: dict[Future, Item] = {}
+    try:
+        while plan or pending:
+            while plan and len(pending) < width:
+                item = plan.next()
+                pending[_submit(item[3])] = item
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in [f for f in pending if f in finished]:  # submission order among ties
+                item = pending.pop(fut)
+                _forget(item[3], fut)
+                made, seconds, cpu = fut.result()
+                WORKER_CPU[item[0]] += cpu
+                plan.finished(item, seconds)
+                yield (*item, made)
+    except BrokenProcessPool as exc:
+        pool.clear()  # the next run starts a fresh pool
+        raise WorkerLost(f"a worker process stopped during the run ({exc}); press Run again "
+                         "(fewer replications or a smaller scale if it happens again)") from None
+    finally:  # a rerun of the page left this run: drop what has not started
+        for fut, item in pending.items():
+            if fut.cancel():
+                _forget(item[3], fut)
+
+
+def _label(spec: RunSpec, scenario: str, d: int, r: int, n: int) -> str:
+    """A progress label: which replication of which design and scenario."""
+    return f"{scenario}: {spec.designs[d].name}, replication {r + 1}/{n}"
+
+
+def _assembled(spec: RunSpec, scenario: str, n: int,
+               got: Mapping[tuple[int, int], Replication]) -> SweepResult:
+    """One scenario's paired sweep, in run_sweep's order (design, then replication)."""
+    results = tuple((d, r, got[d, r].result()) for d in range(len(spec.designs))
+                    for r in range(n))
+    return SweepResult(scenario, spec.names, n, spec.seed, True, results)
 
 
 def sweep(spec: RunSpec, scenario: str, progress: Progress | None = None,
-          done: int = 0, total: int = 0, reps: int | None = None) -> SweepResult:
+          reps: int | None = None, parallel: bool = True) -> SweepResult:
     """Every design's replications of one scenario (the spec's, or `reps`), as one paired sweep."""
-    n = reps or spec.reps
-    results = []
-    for d, choice in enumerate(spec.designs):
-        for r in range(n):
-            # replications past the spec's own keep one cache key whatever the round
-            rep = replication(city=spec.city, design_toml=choice.toml, scenario=scenario,
-                              seed=spec.seed, reps=max(spec.reps, r + 1), rep=r, scale=spec.scale,
-                              overrides_json=spec.overrides_json(scenario))
-            results.append((d, r, rep.result()))
-            done += 1
-            if progress:
-                progress(done, total, f"{scenario}: {choice.name}, replication {r + 1}/{n}")
-    return SweepResult(scenario, spec.names, n, spec.seed, True, tuple(results))
+    ((_, result),) = stream(spec, progress, reps=reps, scenarios=(scenario,), parallel=parallel)
+    return result
+
+
+def ready(spec: RunSpec, progress: Progress | None = None, precision: float = 0.0,
+          max_reps: int = 50) -> Iterator[tuple[str, SweepResult]]:
+    """Each scenario's sweep as it is ready: streamed, or grown round by round to `precision`."""
+    if not precision:
+        yield from stream(spec, progress)
+        return
+    for s in spec.scenarios:
+        yield s, _precise(spec, s, progress, precision, max_reps)
 
 
 def run_all(spec: RunSpec, progress: Progress | None = None, precision: float = 0.0,
-            max_reps: int = 50) -> dict[str, SweepResult]:
+            max_reps: int = 50, parallel: bool = True) -> dict[str, SweepResult]:
     """The sweeps of every scenario of the spec, reporting progress per replication.
 
     With `precision` > 0, replications are added in rounds until each scenario's headline KPIs
     meet it (`scenarios.precision`) or `max_reps` is reached; each sweep carries its rows.
     """
     if precision:
-        return {s: _precise(spec, s, progress, precision, max_reps) for s in spec.scenarios}
-    total = len(spec.scenarios) * len(spec.designs) * spec.reps
-    out = {}
-    for i, scenario in enumerate(spec.scenarios):
-        done = i * len(spec.designs) * spec.reps
-        out[scenario] = sweep(spec, scenario, progress, done, total)
-    return out
+        got = dict(ready(spec, progress, precision, max_reps))
+    else:
+        got = dict(stream(spec, progress, parallel=parallel))
+    return {s: got[s] for s in spec.scenarios}
 
 
 def _precise(spec: RunSpec, scenario: str, progress: Progress | None, precision: float,
@@ -112,7 +247,7 @@ def _precise(spec: RunSpec, scenario: str, progress: Progress | None, precision:
     n = max(spec.reps, MIN_REPS)
     check_target(precision, max(max_reps, n), n)
     while True:
-        result = sweep(spec, scenario, progress, 0, len(spec.designs) * n, reps=n)
+        result = sweep(spec, scenario, progress, reps=n)
         rows = status(result, kpis, precision)
         add = more_reps(rows, n, max(max_reps, n))
         if not add:
@@ -127,6 +262,20 @@ def _spec_key(spec: RunSpec) -> tuple:
 
 
 _SPEC_HASH = {RunSpec: _spec_key}
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=_SPEC_HASH)
+def headline_table(*, spec: RunSpec, precision: float, _sweeps: Mapping[str, SweepResult],
+                   _reviews: Sequence[Review]) -> pl.DataFrame:
+    """The key-figures table of a run (cached by request: the sweeps follow from it)."""
+    return tables.headline_frame(_sweeps, _reviews)
+
+
+@st.cache_data(max_entries=96, show_spinner=False, hash_funcs=_SPEC_HASH)
+def comparison_table(*, spec: RunSpec, scenario: str, precision: float,
+                     _sweep: SweepResult) -> pl.DataFrame:
+    """A scenario's KPI comparison table of a run (cached by request)."""
+    return tables.comparison_frame(_sweep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

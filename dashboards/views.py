@@ -25,21 +25,45 @@ from twin.policy_report import review_comparison, review_markdown
 ROW_PX = 35  # Streamlit's data-grid row height
 
 
-def results(spec: RunSpec, sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> None:
-    """Key figures with 95 % CIs and differences, then every scenario's KPIs, plots and costs."""
-    if spec.scale < 1:  # the first line says the scale (docs/scenarios.md, 'Scale')
-        st.warning(scale_line(spec.scale) + ".", icon="📏")
-    st.subheader("Key figures")
-    st.caption(f"{spec.label()}. Mean [95 % confidence interval] over replications; the last "
-               f"column(s) give each design minus **{spec.names[0]}**, paired by replication, "
-               "with 'better', 'worse' or 'no clear difference' when the interval says so.")
-    whole_table(tables.headline_frame(sweeps, reviews), key="headline")
-    for scenario in spec.scenarios:
-        _scenario_section(spec, scenario, sweeps[scenario])
-    st.subheader("Cost breakdown")
-    st.caption("One-off and yearly figures price the review's counts with each design's unit "
-               "costs (full city); scenario costs are means over replications at the run's scale.")
-    st.image(compute.cost_plot(spec=spec))
+class ResultsTab:
+    """The Results tab of one run, drawn as each scenario's sweep comes in, key figures last."""
+
+    def __init__(self, spec: RunSpec, precision: float = 0.0) -> None:
+        self.spec, self.precision = spec, precision
+        if spec.scale < 1:  # the first line says the scale (docs/scenarios.md, 'Scale')
+            st.warning(scale_line(spec.scale) + ".", icon="📏")
+        st.subheader("Key figures")
+        st.caption(f"{spec.label()}. Mean [95 % confidence interval] over replications; the last "
+                   f"column(s) give each design minus **{spec.names[0]}**, paired by replication, "
+                   "with 'better', 'worse' or 'no clear difference' when the interval says so.")
+        self.headline = st.empty()
+        self.headline.info("The key figures appear when every scenario's replications are in; "
+                           "each scenario's comparison appears below as soon as its own are.")
+        self.slots = {s: st.empty() for s in spec.scenarios}
+        for s, slot in self.slots.items():
+            slot.info(f"**{s}**: its replications are running…")
+
+    def scenario(self, scenario: str, sweep: SweepResult, when: str = "") -> None:
+        """One scenario's comparison, in its place; `when` says when it came in."""
+        with self.slots.pop(scenario).container():
+            _scenario_section(self.spec, scenario, sweep, when, self.precision)
+
+    def finish(self, sweeps: Mapping[str, SweepResult], reviews: Sequence[Review]) -> None:
+        """Key figures over every scenario, then the cost breakdown."""
+        with self.headline.container():
+            whole_table(compute.headline_table(spec=self.spec, precision=self.precision,
+                                               _sweeps=sweeps, _reviews=reviews), key="headline")
+        st.subheader("Cost breakdown")
+        st.caption("One-off and yearly figures price the review's counts with each design's unit "
+                   "costs (full city); scenario costs are means over replications at the run's "
+                   "scale.")
+        st.image(compute.cost_plot(spec=self.spec))
+
+    def stopped(self) -> None:
+        """The run stopped: clear the places of what did not come in (what did stays)."""
+        self.headline.empty()
+        for slot in self.slots.values():
+            slot.empty()
 
 
 def whole_table(frame: pl.DataFrame, key: str | None = None) -> None:
@@ -47,12 +71,16 @@ def whole_table(frame: pl.DataFrame, key: str | None = None) -> None:
     st.dataframe(frame, hide_index=True, height=ROW_PX * (frame.height + 1) + 3, key=key)
 
 
-def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult) -> None:
+def _scenario_section(spec: RunSpec, scenario: str, sweep: SweepResult, when: str = "",
+                      precision: float = 0.0) -> None:
     """One scenario: KPI comparison, KPI meanings, plots and notes."""
     mod = scenario_module(scenario)
     st.subheader(f"{scenario}: {mod.TITLE}")
     st.caption(mod.__doc__.strip().splitlines()[0])
-    whole_table(tables.comparison_frame(sweep), key=f"kpis:{scenario}")
+    if when:
+        st.caption(when)
+    whole_table(compute.comparison_table(spec=spec, scenario=scenario, precision=precision,
+                                         _sweep=sweep), key=f"kpis:{scenario}")
     if sweep.precision:
         st.markdown("\n".join(summary_lines(sweep)))
     with st.expander("What each KPI means"):
