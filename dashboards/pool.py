@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import time
+import types
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,13 +81,26 @@ def worker_count(environ: dict[str, str] | None = None) -> int:
     return int(raw)
 
 
+@contextmanager
+def _bare_main() -> Iterator[None]:
+    """While workers are spawned, an empty `__main__`: a spawned process would otherwise run the
+    parent's main script again (the page, or a test's AppTest script) before its first task."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def start(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` fresh processes (spawned: the page's threads are not copied), each
     importing the scenarios (`warm`) as it starts, while the planner chooses."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=warm)
-    for _ in range(workers):  # a task each, so every worker process starts now
-        pool.submit(os.getpid)
+    with _bare_main():  # a task each, so every worker process starts now (none is idle before `warm` ends)
+        for _ in range(workers):
+            pool.submit(os.getpid)
     return pool
 
 

@@ -97,6 +97,23 @@ def test_every_worker_process_of_the_page_starts_and_answers():
     assert len(pids) == workers.worker_count() and all(p > 0 for p in pids)
 
 
+def test_workers_start_when_the_main_module_is_a_script_that_must_not_run_again(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    script = tmp_path / "page_script.py"  # as AppTest's from_function leaves `__main__` after a test
+    script.write_text("raise SystemExit('the main script ran again in a worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    pool = workers.start(1)
+    try:
+        assert pool.submit(sum, [1, 2]).result(timeout=120) == 3
+    finally:
+        pool.shutdown(cancel_futures=True)
+    assert sys.modules["__main__"] is main
+
+
 def test_the_worker_count_comes_from_the_environment_or_the_cores():
     assert workers.worker_count({"MYNA_DASHBOARD_WORKERS": "3"}) == 3
     assert workers.worker_count({}) >= 1
