@@ -21,10 +21,8 @@ from scenarios.defaults import STUDY_OVERRIDES
 def _cold() -> None:
     """Forget the per-process templates (the next run builds them, as the first in a process does)."""
     from scenarios import templates
-    from twin.services import faceid
 
     templates.clear()
-    faceid._FACTS.clear()
 
 
 def certificates_setup(p, seed: int) -> Callable[[], None]:

@@ -29,7 +29,7 @@ from scenarios.scaling import scale_line, with_shelter_places
 from scenarios.streams import Streams, as_streams
 from scenarios.templates import template
 from twin.errors import ValidationError
-from twin.services.faceid import FaceCheckDesk, FaceCheckParams
+from twin.services.faceid import FaceCheckDesk, FaceCheckParams, FaceFacts
 from twin.services.family import HouseholdIndex
 from twin.services.safety import Safety, SerialIndex, ShelterParams, shelter_reports
 
@@ -82,9 +82,10 @@ def build_services(p: Params, city: Any, t0: float) -> tuple[Any, Any]:
                               households=households)
     face = None
     if p.face_check_enabled and p.face_checkers_per_ward > 0:
+        facts = template("face_facts", city.residents, (), lambda: FaceFacts.of(city.residents))
         face = FaceCheckDesk.from_city(city, FaceCheckParams(
             false_accept_rate=p.false_accept_rate, false_reject_rate=p.false_reject_rate),
-            safety.events)
+            safety.events, facts)
     return safety, face
 
 

@@ -17,14 +17,12 @@ from tests.fast.test_certificates_engines import HARSH, assert_same, decided
 from twin import card_mac
 from twin.card import rules
 from twin.clock import jst
-from twin.services import faceid
 from twin.trust_errors import UnknownCard
 
 
 def _cold() -> None:
     """Forget every per-process template and cache, as a fresh process starts."""
     templates.clear()
-    faceid._FACTS.clear()
     for cache in (card_mac.checked_credential, rules.derive_pin, certificates.authority):
         cache.cache_clear()
 

@@ -6,16 +6,28 @@ import numpy as np
 import pytest
 
 from twin.services.card_serials import SerialIndex
-from twin.services.faceid import FaceCheckDesk
+from twin.services.faceid import FaceCheckDesk, FaceFacts
 
 
-def test_desks_over_one_residents_frame_share_the_same_read_only_facts(small_city):
-    a, b = FaceCheckDesk.from_city(small_city), FaceCheckDesk.from_city(small_city)
-    assert a.birth is b.birth and a.household_size is b.household_size
+def test_desks_given_one_citys_facts_share_them_read_only_and_a_desk_without_works_its_own(small_city):
+    facts = FaceFacts.of(small_city.residents)
+    a, b = FaceCheckDesk.from_city(small_city, facts=facts), FaceCheckDesk.from_city(small_city, facts=facts)
+    assert a.birth is b.birth is facts.birth and a.household_size is b.household_size
     with pytest.raises(ValueError):
         a.has_photo[0] = not a.has_photo[0]
     other = FaceCheckDesk(small_city.residents.head(10))
     assert other.birth.size == 10 and other.birth is not a.birth
+
+
+def test_the_disaster_runs_desks_over_one_frame_share_its_facts(small_city):
+    from scenarios import templates
+    from scenarios.disaster import build_services
+    from scenarios.runner import make_params
+
+    p = make_params("disaster", "full", overrides={"scale": 0.01, "face_check_enabled": True})
+    templates.clear()
+    (_s1, a), (_s2, b) = build_services(p, small_city, 0.0), build_services(p, small_city, 0.0)
+    assert a is not b and a.birth is b.birth and templates.counts()["face_facts"] == (1, 1)
 
 
 def test_the_shared_facts_are_those_of_the_registry(small_city):

@@ -75,40 +75,47 @@ class InterviewAnswers:
     household_size: int | None
 
 
-_FACTS: list[tuple[pl.DataFrame, tuple[np.ndarray, ...]]] = []  # (residents, their facts), the last two
+@dataclass(frozen=True, slots=True)
+class FaceFacts:
+    """Birth date, ward, household size, photo on file and household per resident id (read-only:
+    desks over one city may share them)."""
 
+    birth: np.ndarray
+    ward: np.ndarray
+    household_size: np.ndarray
+    has_photo: np.ndarray
+    household_of: np.ndarray
 
-def _facts(residents: pl.DataFrame) -> tuple[np.ndarray, ...]:
-    """Birth date, ward, household size, photo on file and household per resident id (read-only),
-    worked out once per residents frame per process (a city's desks in every run share them)."""
-    for frame, facts in _FACTS:
-        if frame is residents:  # the frame is held here, so its identity cannot be reused
-            return facts
-    hh_size = residents.group_by("household_id").len()
-    f = residents.join(hh_size, on="household_id", how="left").sort("resident_id")
-    facts = tuple(f[c].to_numpy() for c in ("birth_date", "ward", "len", "has_card", "household_id"))
-    for a in facts:
-        a.flags.writeable = False
-    _FACTS[:] = [(residents, facts), *_FACTS[:1]]
-    return facts
+    @classmethod
+    def of(cls, residents: pl.DataFrame) -> FaceFacts:
+        """The facts of these residents, worked out once."""
+        hh_size = residents.group_by("household_id").len()
+        f = residents.join(hh_size, on="household_id", how="left").sort("resident_id")
+        cols = [f[c].to_numpy() for c in ("birth_date", "ward", "len", "has_card", "household_id")]
+        for a in cols:
+            a.flags.writeable = False
+        return cls(*cols)
 
 
 class FaceCheckDesk:
     """Face checks at a ward desk: match, interview, assurance, per-procedure floor, attempt log."""
 
     def __init__(self, residents: pl.DataFrame, params: FaceCheckParams | None = None, seed: int = 0,
-                 events: EventLog | None = None) -> None:
+                 events: EventLog | None = None, facts: FaceFacts | None = None) -> None:
         self.params = params or FaceCheckParams()
         self.matcher = FaceMatcher(self.params.false_accept_rate, self.params.false_reject_rate,
                                    self.params.embedding_dim, seed)
         self.events = events if events is not None else EventLog()
-        self.birth, self.ward, self.household_size, self.has_photo, self.household_of = _facts(residents)
+        f = facts or FaceFacts.of(residents)  # a caller that keeps the city's facts passes them
+        self.birth, self.ward, self.household_size, self.has_photo, self.household_of = (
+            f.birth, f.ward, f.household_size, f.has_photo, f.household_of)
         self._attempts: dict[tuple[int, dt.date], int] = {}
 
     @classmethod
-    def from_city(cls, city, params: FaceCheckParams | None = None, events: EventLog | None = None) -> FaceCheckDesk:
-        """A desk over a city's registry; embeddings keyed by the city's seed."""
-        return cls(city.residents, params, city.seed, events)
+    def from_city(cls, city, params: FaceCheckParams | None = None, events: EventLog | None = None,
+                  facts: FaceFacts | None = None) -> FaceCheckDesk:
+        """A desk over a city's registry (its `facts` when the caller keeps them); embeddings keyed by the city's seed."""
+        return cls(city.residents, params, city.seed, events, facts)
 
     def _resident(self, resident_id: int) -> int:
         if not isinstance(resident_id, (int, np.integer)) or not 0 <= resident_id < self.birth.size:
