@@ -1,0 +1,160 @@
+"""The shelter system's state over time, for reads answered after the fact (columns in, columns out).
+
+`ShelterNetwork.record_history()` swaps the tap register for a `RecordingRegister`: every change
+to a shelter's counts or to a resident's record is followed by a register row at that shelter
+(admit, leave, offline queue and sync, paper form and entry), so noting the row's shelter counts
+after each row (one tuple append) gives each shelter's counts over time. A row that moves a
+resident between shelters (MOVED, rare) also notes every shelter's counts. The residents'
+records over time (`where`) need nothing extra: every change of one has its own register row
+(IN, MOVED to the row's shelter; CHECKED_OUT to none). `ShelterHistory` answers "as of time t"
+for many (shelter or resident, t) at once: the state after every row at or before t, the rows
+of one time in the order they were written. Rows added in a batch (`check_in_many`) are noted
+with the counts after the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.services.shelter_outcomes import CHECKED_OUT, IN, MOVED
+from twin.services.shelter_register import TapRegister
+
+if TYPE_CHECKING:
+    from twin.services.shelters import ShelterNetwork
+
+_MOVED = MOVED
+
+
+def last_at_or_before(keys: np.ndarray, times: np.ndarray, ask_keys: np.ndarray,
+                      ask_times: np.ndarray) -> np.ndarray:
+    """For each ask, the index of the last entry with its key and a time <= the ask's (-1: none).
+
+    Entries of one key and time count in their given order (the last one wins). Keys are
+    non-negative ints; times any floats."""
+    keys = np.asarray(keys, dtype=np.int64)
+    times = np.asarray(times, dtype=np.float64)
+    ask_keys = np.asarray(ask_keys, dtype=np.int64)
+    ask_times = np.asarray(ask_times, dtype=np.float64)
+    if keys.size == 0 or ask_keys.size == 0:
+        return np.full(ask_keys.size, -1, dtype=np.int64)
+    u = np.unique(times)
+    width = np.int64(u.size + 1)
+    entry = keys * width + np.searchsorted(u, times) + 1  # time ranks 1..U within the key
+    order = np.argsort(entry, kind="stable")
+    sorted_entry = entry[order]
+    ask = ask_keys * width + np.searchsorted(u, ask_times, side="right")  # ranks <= the ask's time
+    pos = np.searchsorted(sorted_entry, ask, side="right") - 1
+    hit = pos >= 0
+    hit[hit] = sorted_entry[pos[hit]] // width == ask_keys[hit]
+    return np.where(hit, order[np.maximum(pos, 0)], -1)
+
+
+class RecordingRegister(TapRegister):
+    """A tap register that notes the counts of each row's shelter right after the row."""
+
+    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_moves", "_net")
+
+    def __init__(self, net: ShelterNetwork) -> None:
+        old = net.taps
+        super().__init__(old.facility_ids)
+        old._fold()
+        self.cols = old.cols  # the rows so far stay; the history starts after them
+        self.start = len(old)
+        self._net = net
+        self.occ0 = np.array(net.occ, dtype=np.int64)
+        self.ident0 = np.array(net.reg, dtype=np.int64) - np.array(net.anon, dtype=np.int64)
+        self.where0 = net.where.copy()
+        self._counts: list[tuple[int, int]] = []  # (desk count, identified) of each row's shelter
+        self._moves: list[tuple[int, list[int], list[int]]] = []  # (row, every occ, every identified)
+        rows, note = self._rows.append, self._counts.append
+        occ, reg, anon = net.occ, net.reg, net.anon
+
+        def append_row(row: tuple) -> None:
+            rows(row)
+            s = row[3]
+            note((occ[s], reg[s] - anon[s]))
+            if row[5] == _MOVED:
+                self._note_all()
+
+        self.append_row = append_row
+
+    def add(self, at: float, channel: str, reader_id: int, shelter: int, resident_id: int,
+            outcome: int, reason: str, redirect: int, queue_id: int) -> None:
+        """Append one attempt and note its shelter's counts."""
+        self.append_row((at, channel, reader_id, shelter, resident_id, outcome, reason, redirect, queue_id))
+
+    def extend(self, columns: dict[str, Sequence]) -> None:
+        """Append a batch; each row is noted with its shelter's counts after the batch."""
+        super().extend(columns)
+        net = self._net
+        occ, reg, anon = net.occ, net.reg, net.anon
+        self._counts.extend((occ[s], reg[s] - anon[s]) for s in columns["shelter"])
+        if any(o == _MOVED for o in columns["outcome"]):
+            self._note_all()
+
+    def _note_all(self) -> None:
+        """Note every shelter's counts after the latest row (a resident left another shelter)."""
+        net = self._net
+        self._moves.append((len(self) - 1, list(net.occ),
+                            [r - a for r, a in zip(net.reg, net.anon, strict=True)]))
+
+    def history(self) -> ShelterHistory:
+        """The counts and records over time, from the rows so far."""
+        self._fold()
+        c = self.cols
+        at = np.asarray(c["at"][self.start:], dtype=np.float64)
+        shelter = np.asarray(c["shelter"][self.start:], dtype=np.int64)
+        counts = np.asarray(self._counts, dtype=np.int64).reshape(-1, 2)
+        n_s = self.occ0.size
+        rows = np.arange(at.size)
+        keep = shelter >= 0
+        parts = [(rows[keep], shelter[keep], counts[keep, 0], counts[keep, 1])]
+        for row, occ, ident in self._moves:  # every shelter, just after the row
+            parts.append((np.full(n_s, row - self.start), np.arange(n_s),
+                          np.asarray(occ, dtype=np.int64), np.asarray(ident, dtype=np.int64)))
+        row_of, s_of, occ_of, ident_of = (np.concatenate(p) for p in zip(*parts, strict=True))
+        order = np.argsort(row_of, kind="stable")  # notes in the order of their rows
+        resident = np.asarray(c["resident_id"][self.start:], dtype=np.int64)
+        outcome = np.asarray(c["outcome"][self.start:], dtype=np.int64)
+        changed = (resident >= 0) & ((outcome == IN) | (outcome == MOVED) | (outcome == CHECKED_OUT))
+        return ShelterHistory(
+            self.occ0, self.ident0, self.where0,
+            at[row_of[order]], s_of[order], occ_of[order], ident_of[order],
+            at[changed], resident[changed], np.where(outcome[changed] == CHECKED_OUT, -1, shelter[changed]))
+
+
+class ShelterHistory:
+    """Each shelter's counts and each resident's record as of any time (see the module)."""
+
+    __slots__ = ("occ0", "ident0", "where0", "_c_at", "_c_shelter", "_c_occ", "_c_ident",
+                 "_w_at", "_w_resident", "_w_shelter")
+
+    def __init__(self, occ0: np.ndarray, ident0: np.ndarray, where0: np.ndarray,
+                 c_at: np.ndarray, c_shelter: np.ndarray, c_occ: np.ndarray, c_ident: np.ndarray,
+                 w_at: np.ndarray, w_resident: np.ndarray, w_shelter: np.ndarray) -> None:
+        self.occ0, self.ident0, self.where0 = occ0, ident0, where0
+        self._c_at, self._c_shelter, self._c_occ, self._c_ident = c_at, c_shelter, c_occ, c_ident
+        self._w_at, self._w_resident, self._w_shelter = w_at, w_resident, w_shelter
+
+    def counts_at(self, shelters: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Desk count and identified count (registered - anonymous) of each shelter index at each time."""
+        s = np.asarray(shelters, dtype=np.int64)
+        i = last_at_or_before(self._c_shelter, self._c_at, s, at)
+        hit = i >= 0
+        j = np.maximum(i, 0)
+        if self._c_occ.size == 0:
+            return self.occ0[s].copy(), self.ident0[s].copy()
+        return (np.where(hit, self._c_occ[j], self.occ0[s]),
+                np.where(hit, self._c_ident[j], self.ident0[s]))
+
+    def where_at(self, residents: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The shelter index recording each resident at each time (-1: none)."""
+        r = np.asarray(residents, dtype=np.int64)
+        i = last_at_or_before(self._w_resident, self._w_at, r, at)
+        if self._w_shelter.size == 0:
+            return self.where0[r].astype(np.int64)
+        return np.where(i >= 0, self._w_shelter[np.maximum(i, 0)], self.where0[r]).astype(np.int64)
+
