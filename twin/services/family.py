@@ -6,12 +6,13 @@ Only members of the asker's household, and only for an asker identified at MEDIU
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.errors import Forbidden, NotFound, TwinError
+from twin.errors import Forbidden, NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
 from twin.services.card_serials import finite_time, id_or_minus_one
@@ -19,6 +20,7 @@ from twin.services.procedures import require_assurance
 from twin.services.safety_events import FamilyLookup
 
 if TYPE_CHECKING:
+    from twin.services.shelter_history import ShelterHistory
     from twin.services.shelters import ShelterNetwork
 
 
@@ -97,6 +99,48 @@ class FamilyDirectory:
     def unplaced(self, asker: Identity, target_ids: list[int], now: float) -> list[bool]:
         """`locate_many` answering a column: whether each target is at no shelter in the system."""
         return [s < 0 for _target, s in self._lookups(asker, target_ids, finite_time(now))]
+
+    def locate_columns(self, askers: Sequence[Identity], asker_of: np.ndarray, targets: np.ndarray,
+                       at: np.ndarray, records: ShelterHistory) -> dict[str, np.ndarray]:
+        """`locate` of one target per row (asker `askers[asker_of[row]]`, at the row's time), answered
+        from `records` (the network's history) as they were then; rows logged in order as `locate`
+        logs them. Never raises for a refusal: the row answers allowed False with the reason.
+        Columns: allowed, reason, shelter_id (facility id; -1: not recorded anywhere or refused)."""
+        which = np.asarray(asker_of, dtype=np.int64)
+        target = np.asarray(targets, dtype=np.int64)
+        t = np.asarray(at, dtype=np.float64)
+        if not which.size == target.size == t.size:
+            raise ValidationError("look-up columns must have one length")
+        if not np.isfinite(t).all():
+            finite_time(float(t[~np.isfinite(t)][0]))  # raises naming the value
+        if which.size and not (0 <= which.min() and which.max() < len(askers)):
+            raise ValidationError(f"asker_of must index the {len(askers)} askers given")
+        net, hh, n = self.network, self.household_of, self.network.where.size
+        asker_ids, asker_refused = [], []
+        for ident in askers:  # each asker checked once, as `locate` checks it per call
+            try:
+                require_assurance(ident, "family_lookup")
+                asker_ids.append(net.resident_index(ident.resident_id))
+                asker_refused.append("")
+            except TwinError as e:
+                asker_ids.append(id_or_minus_one(ident.resident_id))
+                asker_refused.append(e.code)
+        aid = np.asarray(asker_ids, dtype=np.int64)[which]
+        reason = np.asarray(asker_refused, dtype=object)[which] if which.size else np.zeros(0, object)
+        unknown = (reason == "") & ((target < 0) | (target >= n))
+        reason[unknown] = NotFound.code
+        ok = reason == ""
+        safe = np.clip(target, 0, max(n - 1, 0))
+        outsider = ok & (hh[safe] != hh[np.clip(aid, 0, max(n - 1, 0))])
+        reason[outsider] = NotHouseholdMember.code
+        allowed = reason == ""
+        shelter = np.full(target.size, -1, dtype=np.int64)
+        if allowed.any():
+            s = records.where_at(target[allowed], t[allowed])
+            shelter[allowed] = np.where(s >= 0, net.facility_ids[np.maximum(s, 0)], -1)
+        self.events.extend(map(FamilyLookup, t.tolist(), aid.tolist(), target.tolist(), allowed.tolist(),
+                               reason.tolist()))
+        return {"allowed": allowed, "reason": reason.astype(str), "shelter_id": shelter}
 
     def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:
         """(target, shelter index or -1) per target, each checked and logged; the first refusal raises."""
