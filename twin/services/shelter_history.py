@@ -30,26 +30,38 @@ _MOVED = MOVED
 
 def last_at_or_before(keys: np.ndarray, times: np.ndarray, ask_keys: np.ndarray,
                       ask_times: np.ndarray) -> np.ndarray:
-    """For each ask, the index of the last entry with its key and a time <= the ask's (-1: none).
+    """For each ask, the index of the last entry with its key and a time <= the ask's (-1: none)."""
+    return AsOfIndex(keys, times).find(ask_keys, ask_times)
+
+
+class AsOfIndex:
+    """Entries (key, time) in the order they happened, sorted once to answer many 'as of' asks.
 
     Entries of one key and time count in their given order (the last one wins). Keys are
     non-negative ints; times any floats."""
-    keys = np.asarray(keys, dtype=np.int64)
-    times = np.asarray(times, dtype=np.float64)
-    ask_keys = np.asarray(ask_keys, dtype=np.int64)
-    ask_times = np.asarray(ask_times, dtype=np.float64)
-    if keys.size == 0 or ask_keys.size == 0:
-        return np.full(ask_keys.size, -1, dtype=np.int64)
-    u = np.unique(times)
-    width = np.int64(u.size + 1)
-    entry = keys * width + np.searchsorted(u, times) + 1  # time ranks 1..U within the key
-    order = np.argsort(entry, kind="stable")
-    sorted_entry = entry[order]
-    ask = ask_keys * width + np.searchsorted(u, ask_times, side="right")  # ranks <= the ask's time
-    pos = np.searchsorted(sorted_entry, ask, side="right") - 1
-    hit = pos >= 0
-    hit[hit] = sorted_entry[pos[hit]] // width == ask_keys[hit]
-    return np.where(hit, order[np.maximum(pos, 0)], -1)
+
+    __slots__ = ("_times", "_width", "_order", "_sorted")
+
+    def __init__(self, keys: np.ndarray, times: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
+        times = np.asarray(times, dtype=np.float64)
+        self._times = np.unique(times)
+        self._width = np.int64(self._times.size + 1)
+        entry = keys * self._width + np.searchsorted(self._times, times) + 1  # time ranks 1..U per key
+        self._order = np.argsort(entry, kind="stable")
+        self._sorted = entry[self._order]
+
+    def find(self, ask_keys: np.ndarray, ask_times: np.ndarray) -> np.ndarray:
+        """Per ask, the index of the last entry with its key at or before its time (-1: none)."""
+        ask_keys = np.asarray(ask_keys, dtype=np.int64)
+        if self._sorted.size == 0 or ask_keys.size == 0:
+            return np.full(ask_keys.size, -1, dtype=np.int64)
+        ask = ask_keys * self._width + np.searchsorted(self._times, np.asarray(ask_times, dtype=np.float64),
+                                                       side="right")  # ranks <= the ask's time
+        pos = np.searchsorted(self._sorted, ask, side="right") - 1
+        hit = pos >= 0
+        hit[hit] = self._sorted[pos[hit]] // self._width == ask_keys[hit]
+        return np.where(hit, self._order[np.maximum(pos, 0)], -1)
 
 
 class RecordingRegister(TapRegister):
@@ -129,20 +141,20 @@ class RecordingRegister(TapRegister):
 class ShelterHistory:
     """Each shelter's counts and each resident's record as of any time (see the module)."""
 
-    __slots__ = ("occ0", "ident0", "where0", "_c_at", "_c_shelter", "_c_occ", "_c_ident",
-                 "_w_at", "_w_resident", "_w_shelter")
+    __slots__ = ("occ0", "ident0", "where0", "_c_occ", "_c_ident", "_w_shelter", "_counts", "_where")
 
     def __init__(self, occ0: np.ndarray, ident0: np.ndarray, where0: np.ndarray,
                  c_at: np.ndarray, c_shelter: np.ndarray, c_occ: np.ndarray, c_ident: np.ndarray,
                  w_at: np.ndarray, w_resident: np.ndarray, w_shelter: np.ndarray) -> None:
         self.occ0, self.ident0, self.where0 = occ0, ident0, where0
-        self._c_at, self._c_shelter, self._c_occ, self._c_ident = c_at, c_shelter, c_occ, c_ident
-        self._w_at, self._w_resident, self._w_shelter = w_at, w_resident, w_shelter
+        self._c_occ, self._c_ident, self._w_shelter = c_occ, c_ident, w_shelter
+        self._counts = AsOfIndex(c_shelter, c_at)  # sorted once: a run asks many times
+        self._where = AsOfIndex(w_resident, w_at)
 
     def counts_at(self, shelters: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Desk count and identified count (registered - anonymous) of each shelter index at each time."""
         s = np.asarray(shelters, dtype=np.int64)
-        i = last_at_or_before(self._c_shelter, self._c_at, s, at)
+        i = self._counts.find(s, at)
         hit = i >= 0
         j = np.maximum(i, 0)
         if self._c_occ.size == 0:
@@ -153,7 +165,7 @@ class ShelterHistory:
     def where_at(self, residents: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The shelter index recording each resident at each time (-1: none)."""
         r = np.asarray(residents, dtype=np.int64)
-        i = last_at_or_before(self._w_resident, self._w_at, r, at)
+        i = self._where.find(r, at)
         if self._w_shelter.size == 0:
             return self.where0[r].astype(np.int64)
         return np.where(i >= 0, self._w_shelter[np.maximum(i, 0)], self.where0[r]).astype(np.int64)
