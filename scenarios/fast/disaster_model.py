@@ -215,6 +215,7 @@ class FastDisasterModel(DisasterModel):
         for m in full:
             self.here[m] = -1
             self.redirects[m] += 1
+        self._moved(full, -1)
         km = float(np.hypot(*(self.xy[target] - self.xy[s])))
         self.loop.at(self.loop.now + km / self.p.walk_speed_kmh * 3600.0, self._walked, g, full,
                      target, method, hop)
