@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.disaster_sim import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S, MAX_REDIRECTS, DisasterModel
+from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import PAPER
 from scenarios.fast.kernel import FifoSeats
 from scenarios.streams import Streams
@@ -129,6 +129,8 @@ class FastDisasterModel(DisasterModel):
     def __init__(self, loop: Loop, p: Any, ev: Any, safety: Any, face_desk: Any,
                  streams: Streams, t0: float, load: Any = None) -> None:
         self.loop = loop
+        self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
+        self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
 
     def _point(self, servers: int, name: str) -> FastDesk:
@@ -140,20 +142,13 @@ class FastDisasterModel(DisasterModel):
         self.loop.at(self.loop.now + delay, fn, *args)
 
     def _start_lookup(self, h: int, asker: int, ident: Identity) -> None:
-        """The first look-up runs after the current step, as a new SimPy process would."""
-        missing = [x for x in self.members_of[h] if x != asker]
-        self.loop.at(self.loop.now, self._lookup, h, asker, ident, missing,
-                     self.p.lookup_retry_min * 60.0)
+        """Note the household's first look-up (now); the look-ups are answered after the loop
+        (`disaster_reads.family_lookups`: they decide nothing the loop reads)."""
+        self.asks.append((self.loop.now, h, asker, ident))
 
-    def _lookup(self, h: int, asker: int, ident: Identity, missing: list[int],
-                wait: float) -> None:
-        """One look-up; again after `wait` while someone is still missing."""
-        missing = self._still_missing(asker, ident, missing)
-        if not missing:
-            self.found_at[h] = self.loop.now
-            return
-        self.loop.at(self.loop.now + wait, self._lookup, h, asker, ident, missing,
-                     min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S))
+    def _moved(self, members: list[int], s: int) -> None:
+        """Note where people physically are from now (the truth's history, for the reads)."""
+        self.moves.append((self.loop.now, members, s))
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:

@@ -16,7 +16,7 @@ from twin.errors import Forbidden, NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
 from twin.services.card_serials import finite_time, id_or_minus_one
-from twin.services.procedures import require_assurance
+from twin.services.procedures import procedure, require_assurance
 from twin.services.safety_events import FamilyLookup
 
 if TYPE_CHECKING:
@@ -116,14 +116,20 @@ class FamilyDirectory:
         if which.size and not (0 <= which.min() and which.max() < len(askers)):
             raise ValidationError(f"asker_of must index the {len(askers)} askers given")
         net, hh, n = self.network, self.household_of, self.network.where.size
+        need = procedure("family_lookup").required
         asker_ids, asker_refused = [], []
         for ident in askers:  # each asker checked once, as `locate` checks it per call
+            rid = ident.resident_id
+            if type(rid) is int and 0 <= rid < n and ident.assurance >= need:  # the common case
+                asker_ids.append(rid)
+                asker_refused.append("")
+                continue
             try:
                 require_assurance(ident, "family_lookup")
-                asker_ids.append(net.resident_index(ident.resident_id))
+                asker_ids.append(net.resident_index(rid))
                 asker_refused.append("")
             except TwinError as e:
-                asker_ids.append(id_or_minus_one(ident.resident_id))
+                asker_ids.append(id_or_minus_one(rid))
                 asker_refused.append(e.code)
         aid = np.asarray(asker_ids, dtype=np.int64)[which]
         reason = np.asarray(asker_refused, dtype=object)[which] if which.size else np.zeros(0, object)

@@ -15,6 +15,7 @@ with the counts after the whole batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,9 +25,6 @@ from twin.services.shelter_register import TapRegister
 
 if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
-
-_MOVED = MOVED
-
 
 def last_at_or_before(keys: np.ndarray, times: np.ndarray, ask_keys: np.ndarray,
                       ask_times: np.ndarray) -> np.ndarray:
@@ -38,16 +36,22 @@ class AsOfIndex:
     """Entries (key, time) in the order they happened, sorted once to answer many 'as of' asks.
 
     Entries of one key and time count in their given order (the last one wins). Keys are
-    non-negative ints; times any floats."""
+    non-negative ints; times any floats (entries already in time order, as a run's, skip a sort)."""
 
     __slots__ = ("_times", "_width", "_order", "_sorted")
 
     def __init__(self, keys: np.ndarray, times: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.int64)
         times = np.asarray(times, dtype=np.float64)
-        self._times = np.unique(times)
-        self._width = np.int64(self._times.size + 1)
-        entry = keys * self._width + np.searchsorted(self._times, times) + 1  # time ranks 1..U per key
+        n = times.size
+        if n < 2 or bool((times[1:] >= times[:-1]).all()):
+            self._times, rank = times, np.arange(n, dtype=np.int64)
+        else:
+            by_time = np.argsort(times, kind="stable")
+            self._times, rank = times[by_time], np.empty(n, dtype=np.int64)
+            rank[by_time] = np.arange(n, dtype=np.int64)
+        self._width = np.int64(n + 1)
+        entry = keys * self._width + rank + 1  # entry j is at or before t iff rank + 1 <= #times <= t
         self._order = np.argsort(entry, kind="stable")
         self._sorted = entry[self._order]
 
@@ -56,9 +60,8 @@ class AsOfIndex:
         ask_keys = np.asarray(ask_keys, dtype=np.int64)
         if self._sorted.size == 0 or ask_keys.size == 0:
             return np.full(ask_keys.size, -1, dtype=np.int64)
-        ask = ask_keys * self._width + np.searchsorted(self._times, np.asarray(ask_times, dtype=np.float64),
-                                                       side="right")  # ranks <= the ask's time
-        pos = np.searchsorted(self._sorted, ask, side="right") - 1
+        upto = np.searchsorted(self._times, np.asarray(ask_times, dtype=np.float64), side="right")
+        pos = np.searchsorted(self._sorted, ask_keys * self._width + upto, side="right") - 1
         hit = pos >= 0
         hit[hit] = self._sorted[pos[hit]] // self._width == ask_keys[hit]
         return np.where(hit, self._order[np.maximum(pos, 0)], -1)
@@ -67,7 +70,7 @@ class AsOfIndex:
 class RecordingRegister(TapRegister):
     """A tap register that notes the counts of each row's shelter right after the row."""
 
-    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_moves", "_net")
+    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_net")
 
     def __init__(self, net: ShelterNetwork) -> None:
         old = net.taps
@@ -79,17 +82,21 @@ class RecordingRegister(TapRegister):
         self.occ0 = np.array(net.occ, dtype=np.int64)
         self.ident0 = np.array(net.reg, dtype=np.int64) - np.array(net.anon, dtype=np.int64)
         self.where0 = net.where.copy()
-        self._counts: list[tuple[int, int]] = []  # (desk count, identified) of each row's shelter
-        self._moves: list[tuple[int, list[int], list[int]]] = []  # (row, every occ, every identified)
-        rows, note = self._rows.append, self._counts.append
+        self._counts: list[tuple] = []  # (at, shelter, desk count, identified) after each row
+        self._records: list[tuple] = []  # (at, resident, shelter or -1) per change of a record
+        rows, note, record = self._rows.append, self._counts.append, self._records.append
         occ, reg, anon = net.occ, net.reg, net.anon
 
         def append_row(row: tuple) -> None:
             rows(row)
-            s = row[3]
-            note((occ[s], reg[s] - anon[s]))
-            if row[5] == _MOVED:
-                self._note_all()
+            at, s, out = row[0], row[3], row[5]
+            note((at, s, occ[s], reg[s] - anon[s]))
+            if out == IN or out == MOVED:
+                record((at, row[4], s))
+                if out == MOVED:
+                    self._note_all(at)
+            elif out == CHECKED_OUT:
+                record((at, row[4], -1))
 
         self.append_row = append_row
 
@@ -103,39 +110,36 @@ class RecordingRegister(TapRegister):
         super().extend(columns)
         net = self._net
         occ, reg, anon = net.occ, net.reg, net.anon
-        self._counts.extend((occ[s], reg[s] - anon[s]) for s in columns["shelter"])
-        if any(o == _MOVED for o in columns["outcome"]):
-            self._note_all()
+        for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
+                                   columns["outcome"], strict=True):
+            self._counts.append((at, s, occ[s], reg[s] - anon[s]))
+            if out == IN or out == MOVED:
+                self._records.append((at, rid, s))
+                if out == MOVED:
+                    self._note_all(at)
+            elif out == CHECKED_OUT:
+                self._records.append((at, rid, -1))
 
-    def _note_all(self) -> None:
-        """Note every shelter's counts after the latest row (a resident left another shelter)."""
+    def _note_all(self, at: float) -> None:
+        """Note every shelter's counts now (a resident left another shelter)."""
         net = self._net
-        self._moves.append((len(self) - 1, list(net.occ),
-                            [r - a for r, a in zip(net.reg, net.anon, strict=True)]))
+        self._counts.extend((at, s, o, r - a) for s, (o, r, a) in enumerate(zip(net.occ, net.reg, net.anon,
+                                                                                   strict=True)))
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
-        self._fold()
-        c = self.cols
-        at = np.asarray(c["at"][self.start:], dtype=np.float64)
-        shelter = np.asarray(c["shelter"][self.start:], dtype=np.int64)
-        counts = np.asarray(self._counts, dtype=np.int64).reshape(-1, 2)
-        n_s = self.occ0.size
-        rows = np.arange(at.size)
-        keep = shelter >= 0
-        parts = [(rows[keep], shelter[keep], counts[keep, 0], counts[keep, 1])]
-        for row, occ, ident in self._moves:  # every shelter, just after the row
-            parts.append((np.full(n_s, row - self.start), np.arange(n_s),
-                          np.asarray(occ, dtype=np.int64), np.asarray(ident, dtype=np.int64)))
-        row_of, s_of, occ_of, ident_of = (np.concatenate(p) for p in zip(*parts, strict=True))
-        order = np.argsort(row_of, kind="stable")  # notes in the order of their rows
-        resident = np.asarray(c["resident_id"][self.start:], dtype=np.int64)
-        outcome = np.asarray(c["outcome"][self.start:], dtype=np.int64)
-        changed = (resident >= 0) & ((outcome == IN) | (outcome == MOVED) | (outcome == CHECKED_OUT))
-        return ShelterHistory(
-            self.occ0, self.ident0, self.where0,
-            at[row_of[order]], s_of[order], occ_of[order], ident_of[order],
-            at[changed], resident[changed], np.where(outcome[changed] == CHECKED_OUT, -1, shelter[changed]))
+        counts = _columns(self._counts, 4)
+        keep = counts[:, 1] >= 0  # rows of no shelter (an unknown reader) change no counts
+        counts = counts[keep]
+        records = _columns(self._records, 3)
+        return ShelterHistory(self.occ0, self.ident0, self.where0, counts[:, 0], counts[:, 1].astype(np.int64),
+                              counts[:, 2].astype(np.int64), counts[:, 3].astype(np.int64),
+                              records[:, 0], records[:, 1].astype(np.int64), records[:, 2].astype(np.int64))
+
+
+def _columns(notes: list[tuple], width: int) -> np.ndarray:
+    """Notes of `width` numbers each as a float array of shape (n, width) (ints up to 2**53 exact)."""
+    return np.fromiter(chain.from_iterable(notes), np.float64, len(notes) * width).reshape(-1, width)
 
 
 class ShelterHistory:
