@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -132,6 +133,7 @@ class FastDisasterModel(DisasterModel):
         self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
+        self._traced = self._look_up_people()
 
     def _point(self, servers: int, name: str) -> FastDesk:
         """A desk on the kernel's FIFO seats."""
@@ -147,8 +149,26 @@ class FastDisasterModel(DisasterModel):
         self.asks.append((self.loop.now, h, asker, ident))
 
     def _moved(self, members: list[int], s: int) -> None:
-        """Note where people physically are from now (the truth's history, for the reads)."""
-        self.moves.append((self.loop.now, members, s))
+        """Note where people of apart households physically are from now (the look-ups' truth)."""
+        if self._traced[members[0]]:
+            self.moves.append((self.loop.now, members, s))
+
+    def _look_up_people(self) -> list[bool]:
+        """Per person, whether their moves matter to look-ups (a member of an apart household, when
+        families look up).
+
+        An arrival group is one household (one group per household together, one per person
+        apart), so any part of it is all in or all out; checked here, all kept if it were not."""
+        ev = self.ev
+        people = np.zeros(ev.people, dtype=bool)
+        if not self.p.family_lookup:
+            return people.tolist()
+        if self.members_of:
+            people[np.fromiter(chain.from_iterable(self.members_of.values()), np.int64)] = True
+        sizes = np.diff(ev.group_start)
+        if not np.array_equal(ev.member_household, np.repeat(ev.group_household, sizes)):
+            people[:] = True
+        return people.tolist()
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -117,36 +118,36 @@ class FamilyDirectory:
             raise ValidationError(f"asker_of must index the {len(askers)} askers given")
         net, hh, n = self.network, self.household_of, self.network.where.size
         need = procedure("family_lookup").required
-        asker_ids, asker_refused = [], []
+        codes = [""]  # reason per code; 0: allowed
+        asker_ids, asker_code = [], []
         for ident in askers:  # each asker checked once, as `locate` checks it per call
             rid = ident.resident_id
             if type(rid) is int and 0 <= rid < n and ident.assurance >= need:  # the common case
                 asker_ids.append(rid)
-                asker_refused.append("")
+                asker_code.append(0)
                 continue
             try:
                 require_assurance(ident, "family_lookup")
                 asker_ids.append(net.resident_index(rid))
-                asker_refused.append("")
+                asker_code.append(0)
             except TwinError as e:
                 asker_ids.append(id_or_minus_one(rid))
-                asker_refused.append(e.code)
+                asker_code.append(_code(codes, e.code))
         aid = np.asarray(asker_ids, dtype=np.int64)[which]
-        reason = np.asarray(asker_refused, dtype=object)[which] if which.size else np.zeros(0, object)
-        unknown = (reason == "") & ((target < 0) | (target >= n))
-        reason[unknown] = NotFound.code
-        ok = reason == ""
+        code = np.asarray(asker_code, dtype=np.int64)[which]
+        code[(code == 0) & ((target < 0) | (target >= n))] = _code(codes, NotFound.code)
         safe = np.clip(target, 0, max(n - 1, 0))
-        outsider = ok & (hh[safe] != hh[np.clip(aid, 0, max(n - 1, 0))])
-        reason[outsider] = NotHouseholdMember.code
-        allowed = reason == ""
+        outsider = (code == 0) & (hh[safe] != hh[np.clip(aid, 0, max(n - 1, 0))])
+        code[outsider] = _code(codes, NotHouseholdMember.code)
+        allowed = code == 0
         shelter = np.full(target.size, -1, dtype=np.int64)
         if allowed.any():
             s = records.where_at(target[allowed], t[allowed])
             shelter[allowed] = np.where(s >= 0, net.facility_ids[np.maximum(s, 0)], -1)
+        reason = np.asarray(codes)[code]
         self.events.extend(map(FamilyLookup, t.tolist(), aid.tolist(), target.tolist(), allowed.tolist(),
-                               reason.tolist()))
-        return {"allowed": allowed, "reason": reason.astype(str), "shelter_id": shelter}
+                               repeat("") if allowed.all() else reason.tolist()))
+        return {"allowed": allowed, "reason": reason, "shelter_id": shelter}
 
     def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:
         """(target, shelter index or -1) per target, each checked and logged; the first refusal raises."""
@@ -183,3 +184,10 @@ class FamilyDirectory:
             self._log(finite_time(now), int(asker.resident_id), -1, False, NotFound.code)
             raise
         return self.locate_many(asker, [m for m in mates if m != asker.resident_id], now)
+
+
+def _code(codes: list[str], reason: str) -> int:
+    """The code of a refusal reason in `codes` (added when new)."""
+    if reason not in codes:
+        codes.append(reason)
+    return codes.index(reason)
