@@ -128,12 +128,12 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         calls += int(live.sum())
         keep = live[pi]
         pi, px = pi[keep], px[keep]
+        order = np.argsort(t[pi], kind="stable")  # in time order (an asker's members stay in order)
+        pi, px = pi[order], px[order]
         tp = t[pi]
         here = truth.at(asker[pi], tp)
         ask = ~((here >= 0) & (truth.at(px, tp) == here))
         ai, ax = pi[ask], px[ask]
-        order = np.argsort(t[ai], kind="stable")  # the log in time order within a round
-        ai, ax = ai[order], ax[order]
         whom = np.unique(ai)
         got = m.safety.family.locate_columns([idents[i] for i in whom.tolist()], np.searchsorted(whom, ai),
                                              resident[ax], m.t0 + t[ai], history)
@@ -147,8 +147,6 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
             m.found_at[asks[i][1]] = float(t[i])
         live &= missing
         pi, px = ai[gone], ax[gone]
-        back = np.argsort(pi, kind="stable")  # back to each asker's member order
-        pi, px = pi[back], px[back]
         t = np.where(live, t + wait, t)
         wait = np.where(live, np.minimum(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S), wait)
         live &= t < until
