@@ -56,9 +56,11 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
     """Run to the horizon on the fast engine; the model, the series rows and run counts."""
     from scenarios.disaster import final_sync
 
+    # the reads are answered from the network's history after the loop; kept from before the
+    # model is made (a model may hold on to the register's methods)
+    safety.shelters.record_history()
     loop = Loop()
     m = FastDisasterModel(loop, p, ev, safety, face, streams, t0, load)
-    m.net.record_history()  # the reads below are answered from it after the loop
     samples: list[tuple] = []
     entered = [0]
     m.schedule_arrivals()
