@@ -58,3 +58,14 @@ def test_as_of_look_ups_take_the_last_entry_of_the_key_at_or_before_the_time():
                             np.array([4.9, 5.0, 8.0, 2.0, 100.0, 50.0, 9.0]))
     assert got.tolist() == [-1, 2, 2, 1, 4, -1, 3]
     assert last_at_or_before(keys[:0], times[:0], np.array([1]), np.array([1.0])).tolist() == [-1]
+
+
+def test_a_change_made_past_the_register_is_refused_rather_than_read(small_city):
+    safety = Safety.from_city(small_city, T0)
+    net = safety.shelters
+    net.record_history()
+    net.paper_form(int(net.facility_ids[0]), 5, T0, np.random.default_rng(0))
+    net.history()  # consistent so far
+    net.where[7] = 2  # a record written without a row
+    with pytest.raises(Conflict, match="without a register row"):
+        net.history()

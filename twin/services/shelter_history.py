@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.errors import Conflict
 from twin.services.shelter_outcomes import CHECKED_OUT, IN, MOVED
 from twin.services.shelter_register import TapRegister
 
@@ -132,9 +133,28 @@ class RecordingRegister(TapRegister):
         keep = counts[:, 1] >= 0  # rows of no shelter (an unknown reader) change no counts
         counts = counts[keep]
         records = _columns(self._records, 3)
-        return ShelterHistory(self.occ0, self.ident0, self.where0, counts[:, 0], counts[:, 1].astype(np.int64),
-                              counts[:, 2].astype(np.int64), counts[:, 3].astype(np.int64),
-                              records[:, 0], records[:, 1].astype(np.int64), records[:, 2].astype(np.int64))
+        history = ShelterHistory(self.occ0, self.ident0, self.where0, counts[:, 0],
+                                 counts[:, 1].astype(np.int64), counts[:, 2].astype(np.int64),
+                                 counts[:, 3].astype(np.int64), records[:, 0],
+                                 records[:, 1].astype(np.int64), records[:, 2].astype(np.int64))
+        self._check(history, records)
+        return history
+
+    def _check(self, history: ShelterHistory, records: np.ndarray) -> None:
+        """The history must end where the network is: a change made without a register row would
+        leave reads answered from it wrong, so it is refused here rather than read."""
+        net = self._net
+        n_s = self.occ0.size
+        occ, ident = history.counts_at(np.arange(n_s), np.full(n_s, np.inf))
+        where = self.where0.copy()
+        if records.size:
+            who = records[::-1, 1].astype(np.int64)
+            last, first = np.unique(who, return_index=True)  # each resident's last change
+            where[last] = records[::-1, 2][first]
+        if not (np.array_equal(occ, net.occ) and np.array_equal(ident, np.subtract(net.reg, net.anon))
+                and np.array_equal(where, net.where)):
+            raise Conflict("the shelter network changed without a register row since record_history(); "
+                           "its history cannot answer reads (change it through the network's calls)")
 
 
 def _columns(notes: list[tuple], width: int) -> np.ndarray:
