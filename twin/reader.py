@@ -301,6 +301,13 @@ class Reader:
         return self.verify_response(chip.certificate(USER), nonce, signature, now, chip_serial=chip.serial,
                                     expected_resident=expected_resident)
 
+    def authenticate_many(self, cards, pins, nows, challenge_source: ChallengeStream | None = None
+                          ) -> list[Identity | TrustError]:
+        """`authenticate` for many rows in order (see `twin.reader_batch`): each identity or refusal."""
+        from twin.reader_batch import authenticate_many
+
+        return authenticate_many(self, cards, pins, nows, challenge_source)
+
     def read_serial(self, card, now: float, *, expected_resident: int | None = None) -> Identity:
         """PIN-less read of serial and face data (Assurance.MEDIUM); the My Number is never read."""
         chip = self._chip(card, now)

@@ -17,7 +17,7 @@ import heapq
 from collections.abc import Callable, Generator
 from typing import Any
 
-from scenarios.certificates_sim import CertificateModel
+from scenarios.fast.certificates_deferred import DeferredServices
 from scenarios.fast.kernel import RENEGED, FifoStage
 from twin.errors import ValidationError
 
@@ -128,7 +128,8 @@ class FastPoint:
         return started - arrived
 
 
-class FastCertificateModel(CertificateModel):
-    """`CertificateModel` with its kiosks and counters seated by the kernel (same rules, same calls)."""
+class FastCertificateModel(DeferredServices):
+    """`CertificateModel` with its kiosks and counters seated by the kernel and its settled visits'
+    service calls decided in batches (same rules, same calls, same order)."""
 
     point_type = FastPoint
