@@ -125,6 +125,13 @@ class CertificateVerifier:
             raise self._refuse(err, serial_hint, now) from None
         return cc if cc.resident < 0 else self._drill_card(cc, now)
 
+    def checked(self, der: bytes) -> CheckedCertificate | None:
+        """The certificate's chain and binding checked (cached), or None when they fail; records nothing."""
+        try:
+            return self._checked.get(der, lambda: self._check_chain(der))
+        except TrustError:
+            return None
+
     def _drill_card(self, cc: CheckedCertificate, now: float) -> CheckedCertificate:
         """A drill card as its resident's card in the twin (looked up now: a reissued card counts)."""
         serial = self.card_of(cc.resident) if self.card_of is not None else None

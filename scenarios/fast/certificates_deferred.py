@@ -62,9 +62,12 @@ class DeferredServices(CertificateModel):
         self._tries = reg.tries
 
     def _routine(self, i: int, k: int, now: float) -> bool:
-        """Whether kiosk visit `i` is sure to be settled (authenticated, then issued or not eligible)."""
+        """The speculation: kiosk visit `i` will be settled (authenticated, then issued or not eligible).
+
+        A visitor who mistypes the first PIN is never queued (what they type next draws from the
+        shared PIN stream, in the order the visits reach the reader)."""
         f = self.faults[i][self.tries[i] - 1]
-        return (i not in self.immediate and not self.typos[i][0] and f[0] >= self._p_net
+        return (i not in self.immediate and f[0] >= self._p_net
                 and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
                 and not self.kiosks[k].paper_out and self._tries[self._row[i], 0] > 0
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
@@ -72,7 +75,7 @@ class DeferredServices(CertificateModel):
 
     def _kiosk_service(self, i: int, k: int) -> bool:
         now = self.now()
-        if self._routine(i, k, now):
+        if not self.typos[i][0] and self._routine(i, k, now):  # a queued visitor types the right PIN first
             self._later(KIOSK, i, k, now, self.tries[i] - 1)
             return True
         self.finish()
