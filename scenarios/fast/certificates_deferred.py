@@ -29,6 +29,7 @@ from twin.services.certificate_requests import request_many
 from twin.services.certificate_rules import CERTIFICATE_TYPES, NotEligible
 
 QUEUE_LIMIT = 2048  # queued visits decided at most this many at a time (bounded memory)
+Queued = tuple[int, int, int, float, int, str]  # channel, visit, site, instant, try (kiosk) or window, PIN typed
 
 
 class SpeculationMiss(RuntimeError):
@@ -46,7 +47,7 @@ class DeferredServices(CertificateModel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._queue: list[tuple[int, int, int, float, int]] = []  # channel, visit, site, now, try or window
+        self._queue: list[Queued] = []
         reg, p = self.registry, self.p
         rows = reg.rows_of(np.asarray(self.serial, dtype=np.int64))
         r = np.maximum(rows, 0)
@@ -59,7 +60,6 @@ class DeferredServices(CertificateModel):
         self._family = [CERTIFICATE_TYPES[c].family_register for c in self.cert]
         self._offered = [c in offered for c in self.cert]
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
-        self._tries = reg.tries
 
     def _routine(self, i: int, k: int, now: float) -> bool:
         """The speculation: kiosk visit `i` will be settled (authenticated, then issued or not eligible).
@@ -69,25 +69,25 @@ class DeferredServices(CertificateModel):
         f = self.faults[i][self.tries[i] - 1]
         return (i not in self.immediate and f[0] >= self._p_net
                 and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
-                and not self.kiosks[k].paper_out and self._tries[self._row[i], 0] > 0
+                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > 0
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
         now = self.now()
         if not self.typos[i][0] and self._routine(i, k, now):  # a queued visitor types the right PIN first
-            self._later(KIOSK, i, k, now, self.tries[i] - 1)
+            self._later(KIOSK, i, k, now, self.tries[i] - 1, self.registry.pin_of(self._row[i], 0))
             return True
         self.finish()
         return super()._kiosk_service(i, k)
 
     def _counter_service(self, i: int, w: int, window: int) -> str:
-        self._later(COUNTER, i, w, self.now(), window)  # issued or refused, the visit is done
+        self._later(COUNTER, i, w, self.now(), window, "")  # issued or refused, the visit is done
         return "done"
 
-    def _later(self, channel: int, i: int, site: int, now: float, extra: int) -> None:
+    def _later(self, channel: int, i: int, site: int, now: float, extra: int, pin: str) -> None:
         self.done_at[i] = self.env.now
-        self._queue.append((channel, i, site, now, extra))
+        self._queue.append((channel, i, site, now, extra, pin))
         if len(self._queue) >= QUEUE_LIMIT:
             self.finish()
 
@@ -97,13 +97,11 @@ class DeferredServices(CertificateModel):
         if not queue:
             return
         kiosk = [q for q in queue if q[0] == KIOSK]
-        pin_of, row = self.registry.pin_of, self._row
         idents = iter(self.reader.authenticate_many(
-            [self.serial[q[1]] for q in kiosk], [pin_of(row[q[1]], 0) for q in kiosk],
-            [q[3] for q in kiosk], self.challenges))
+            [self.serial[q[1]] for q in kiosk], [q[5] for q in kiosk], [q[3] for q in kiosk], self.challenges))
         missed: set[int] = set()
         offices, who, draws, windows = [], [], [], []
-        for channel, i, site, now, extra in queue:
+        for channel, i, site, now, extra, _pin in queue:
             if channel == KIOSK:
                 ident = next(idents)
                 if not isinstance(ident, Identity):
@@ -124,10 +122,10 @@ class DeferredServices(CertificateModel):
                             draws=draws, windows=windows)
         self._settle(queue, docs)
 
-    def _settle(self, queue: list[tuple[int, int, int, float, int]], docs: list[Any]) -> None:
+    def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
         """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
         missed = set()
-        for (channel, i, _site, _now, _extra), doc in zip(queue, docs, strict=True):
+        for (channel, i, *_), doc in zip(queue, docs, strict=True):
             if not isinstance(doc, Exception):
                 self.outcome[i], self.final[i], self.fee[i] = ISSUED, channel, int(doc.fee_yen)
             elif channel == COUNTER or isinstance(doc, NotEligible):
