@@ -48,6 +48,7 @@ class DeferredServices(CertificateModel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._queue: list[Queued] = []
+        self._asked: set[int] = set()  # visits that made a request on the per-visit path (their key is used)
         reg, p = self.registry, self.p
         rows = reg.rows_of(np.asarray(self.serial, dtype=np.int64))
         r = np.maximum(rows, 0)
@@ -67,7 +68,7 @@ class DeferredServices(CertificateModel):
         A visitor who mistypes the first PIN is never queued (what they type next draws from the
         shared PIN stream, in the order the visits reach the reader)."""
         f = self.faults[i][self.tries[i] - 1]
-        return (i not in self.immediate and f[0] >= self._p_net
+        return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
                 and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
                 and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > 0
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
@@ -79,6 +80,7 @@ class DeferredServices(CertificateModel):
             self._later(KIOSK, i, k, now, self.tries[i] - 1, self.registry.pin_of(self._row[i], 0))
             return True
         self.finish()
+        self._asked.add(i)  # a voided print keeps the key: asking again elsewhere is a conflict
         return super()._kiosk_service(i, k)
 
     def _counter_service(self, i: int, w: int, window: int) -> str:

@@ -32,3 +32,15 @@ def test_the_default_speculation_misses_nothing_on_a_harsh_day(monkeypatch):
                         real(p, seed, immediate))
     got = decided("fast", 3, scale=0.01)
     assert runs == [frozenset()] and got["counts"]["kiosk_faults"] > 0
+
+
+def test_a_visitor_back_at_a_kiosk_after_a_voided_print_is_not_queued_and_nothing_is_made_again(monkeypatch):
+    over = {"scale": 0.01, "demand_share": 0.3, "days": 2, "kiosk_p_paper_out": 0.1}  # voided prints keep keys
+    ref = decided("simpy", 2, **over)
+    runs = []
+    real = certificates._simulate
+    monkeypatch.setattr(certificates, "_simulate", lambda p, seed, immediate: runs.append(immediate) or
+                        real(p, seed, immediate))
+    got = decided("fast", 2, **over)
+    assert runs == [frozenset()] and ref["events"]["CertificateVoided"] > 5
+    assert_same(ref, got)
