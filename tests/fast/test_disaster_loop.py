@@ -132,3 +132,20 @@ def test_desks_count_the_groups_still_waiting_or_in_service():
     loop.run(60.0)
     assert len(counts) == 24 and max(c for c, _ in counts) > 10
     assert [c for c, _ in counts] == [b for _, b in counts]
+
+
+def test_a_finished_run_leaves_no_cycle_behind():
+    """The loop drops its calls at the end: the model is freed at once, not by the cycle collector."""
+    import gc
+    import weakref
+
+    from scenarios.disaster import Params, simulate
+
+    gc.disable()
+    try:
+        m, _rows, _stats = simulate(Params(scale=0.01, horizon_h=6.0, engine="fast"), np.random.default_rng(1))
+        ref = weakref.ref(m)
+        del m
+        assert ref() is None
+    finally:
+        gc.enable()
