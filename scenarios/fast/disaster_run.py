@@ -82,6 +82,7 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
     until = p.horizon_h * 3600.0 + 1e-6
     with collector_paused():
         loop.run(until)
+    loop.close()
     m.close_desks(until)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
              "simpy_events": loop.events}
