@@ -65,8 +65,59 @@ def where_the_time_goes(share: float, days: int) -> dict[str, float]:
     return {k: v / total for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
 
 
+def time_split(share: float, days: int) -> tuple[dict[str, float], int]:
+    """CPU microseconds per visit of a fast + hmac run by part (each part's own time, parts nested in
+    it taken out): the batched twin calls, the visits on the per-visit path, the SQLite writes, the rest."""
+    from scenarios import certificates, certificates_sim
+    from scenarios.fast import certificates_deferred
+    from scenarios.runner import make_params
+    from twin.services import certificate_batch
+
+    p = make_params("certificates", "full", overrides={
+        "scale": 0.02, "city_seed": 1, "days": days, "demand_share": share})
+    own: dict[str, float] = {}
+    stack: list[float] = []  # CPU time spent in nested parts, per open part
+
+    def timed(owner: object, name: str, label: str) -> tuple[object, str, object]:
+        real = getattr(owner, name)
+
+        def part(*args: object, **kwargs: object) -> object:
+            t = time.process_time()
+            stack.append(0.0)
+            try:
+                return real(*args, **kwargs)
+            finally:
+                spent = time.process_time() - t
+                own[label] = own.get(label, 0.0) + spent - stack.pop()
+                if stack:
+                    stack[-1] += spent
+        setattr(owner, name, part)
+        return owner, name, real
+
+    certificates.run(p, 1)
+    undo = [timed(certificates_deferred, "request_many", "batched issuance"),
+            timed(certificates_deferred.DeferredServices, "finish", "queue glue"),
+            timed(certificate_batch.PendingIssues, "flush", "SQLite writes"),
+            timed(certificates_sim.CertificateModel, "_kiosk_service", "kiosk visits on the per-visit path"),
+            timed(certificates, "visits_frame", "frames and KPIs"), timed(certificates, "kpis_of", "frames and KPIs")]
+    from twin import reader_batch
+    undo.append(timed(reader_batch, "authenticate_many", "batched authentication"))
+    try:
+        t = time.process_time()
+        r = certificates.run(p, 1)
+        total = time.process_time() - t
+    finally:
+        for owner, name, real in undo:
+            setattr(owner, name, real)
+    n = int(r.frames["visits"]["planned_channel"].is_in(["kiosk", "counter"]).sum())
+    own["engine, model, set-up and the rest"] = total - sum(own.values())
+    return {k: v / max(n, 1) * 1e6 for k, v in own.items()}, n
+
+
 def _part(path: str, name: str) -> str:
     """Which part of a visit a profiled function belongs to."""
+    if "certificates_deferred" in path:
+        return "scenario model"
     if "scenarios/fast" in path or "simpy" in path:
         return "engine"
     if "sqlite3" in name or any(x in path for x in ("ledger", "twin/store", "services/payments")):
@@ -119,6 +170,9 @@ def main(argv: list[str]) -> int:
     print(f"   fast + hmac at the margin ({n_lo:,} vs {n_hi:,} visits, best of 3 each): {margin:8.1f} us/visit "
           f"(CPU)   {margin / base:6.1f}x bare SimPy; fixed per run (set-up, KPIs, frames) "
           f"{(us_hi * n_hi - margin * n_hi) / 1e3:.1f} ms")
+    split, n = time_split(share, days)
+    print(f"   where a fast + hmac visit's time goes ({n:,} visits, CPU us/visit, timed in the run): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in split.items()))
     shares = where_the_time_goes(share, days)
     print("   where a fast + hmac visit's time goes (cProfile, own time): "
           + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))

@@ -22,6 +22,7 @@ from scenarios.certificates_params import CertificatesParams as Params
 from scenarios.certificates_params import start_day
 from scenarios.certificates_sim import CertificateModel
 from scenarios.cities import city_for
+from scenarios.fast.certificates_deferred import SpeculationMiss
 from scenarios.fast.certificates_engine import FastCertificateModel, FastEnv
 from scenarios.plotspec import Plot
 from scenarios.results import ScenarioResult, as_seed_sequence, seed_label
@@ -99,7 +100,18 @@ def holder_probability(p: Params, city: Any) -> float:
 
 
 def simulate(p: Params, seed: int | np.random.SeedSequence) -> tuple[CertificateModel, Any, np.ndarray]:
-    """Draw the visits, build the services and run every visit to its end."""
+    """Draw the visits, build the services and run every visit to its end (on the fast engine, again
+    with the visits whose queued service calls were not settled decided one by one, until none is)."""
+    immediate: set[int] = set()
+    while True:
+        try:
+            return _simulate(p, seed, frozenset(immediate))
+        except SpeculationMiss as miss:
+            immediate |= miss.visits
+
+
+def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozenset[int]
+              ) -> tuple[CertificateModel, Any, np.ndarray]:
     streams = Streams(as_seed_sequence(seed))
     d = start_day(p.start_date)
     t_start = jst(d.year, d.month, d.day)
@@ -116,9 +128,12 @@ def simulate(p: Params, seed: int | np.random.SeedSequence) -> tuple[Certificate
     # fees and audit rows written in batches: the same book, fewer commits
     with collector_paused(), services[0].batched():
         m = model(env, p, visits, services, per_site, kiosk_ward, streams, t_start)
+        if immediate:
+            m.immediate = immediate
         simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
         env.process(m.source(simulated))
         env.run()
+        m.finish()
     return m, city, public
 
 

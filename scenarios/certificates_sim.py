@@ -73,6 +73,9 @@ class CertificateModel:
         s = self.p.service_sigma
         return rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
 
+    def finish(self) -> None:
+        """Settle anything the model left for after the event loop (nothing: every visit is decided at once)."""
+
     def now(self) -> float:
         """POSIX seconds now."""
         return self.t_start + self.env.now
@@ -136,11 +139,15 @@ class CertificateModel:
         if not opened or k < 0 or self.kiosks[k].paper_out:
             return False
         self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s[i]))
+        return self._kiosk_service(i, k)
+
+    def _kiosk_service(self, i: int, k: int) -> bool:
+        """Authenticate at kiosk `k` and ask it for the certificate; True when the visit is settled."""
         ident = self._authenticate(i)
         if ident is None:
             return False
         try:
-            doc = self.kiosks[k].request(ident, cert, self.now(), Draws(self.faults[i][self.tries[i] - 1]),
+            doc = self.kiosks[k].request(ident, self.cert[i], self.now(), Draws(self.faults[i][self.tries[i] - 1]),
                                          request_key=f"v{i}", copies=self.copies[i])
         except PaperOut:
             self.counts["kiosk_faults"] += 1
@@ -194,10 +201,14 @@ class CertificateModel:
             self.waited[i] += self.patience[i]
             return "later"
         self.waited[i] += wait
+        return self._counter_service(i, w, i % point.servers)
+
+    def _counter_service(self, i: int, w: int, window: int) -> str:
+        """Be served at window `window` of ward `w`'s counter: 'done' (issued or refused)."""
         ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, self.now())
         try:
             doc = self.counters[w].request(ident, self.cert[i], self.now(), request_key=f"v{i}",
-                                           window=i % point.servers, copies=self.copies[i])
+                                           window=window, copies=self.copies[i])
         except TwinError:
             return "done" if self._refused(i) else "later"
         self._issued(i, COUNTER, doc.fee_yen)

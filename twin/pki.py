@@ -235,6 +235,13 @@ class CertificateAuthority:
         """The DER certificate for `req` (issued on first use, then cached; deterministic)."""
         return self._certs.get((req.cert_serial, req.not_after, req.holder), lambda: self._build(req))
 
+    def user_certificates(self, card_serials: list[int], gens: list[int], not_befores: list[float],
+                          not_afters: list[float]) -> list[bytes]:
+        """`certificate` of many user-certificate requests given as columns (the same bytes, the same cache)."""
+        get, build = self._certs.get, self._build
+        return [get((cert_serial_of(s, USER, g), a, None), lambda s=s, g=g, b=b, a=a: build(CertRequest(s, USER, g, b, a)))
+                for s, g, b, a in zip(card_serials, gens, not_befores, not_afters, strict=True)]
+
     def _build(self, req: CertRequest) -> bytes:
         if not 0 <= req.gen < (1 << _GEN_BITS):
             raise ValidationError(f"certificate generation {req.gen} is out of range 0…{(1 << _GEN_BITS) - 1}")

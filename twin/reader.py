@@ -33,7 +33,7 @@ from twin.trust_errors import (
     WrongHolder,
 )
 from twin.trust_events import Authenticated, TapsSynced, refuse
-from twin.verifier import CertificateVerifier
+from twin.verifier import CertificateVerifier, CheckedCertificate
 
 CHALLENGE_BYTES = 32
 _SEEN_SIGNATURES = 100_000  # accepted signatures remembered to name replays
@@ -248,6 +248,14 @@ class Reader:
         if chip_serial is not None and int(chip_serial) != cc.card_serial:
             raise self._refuse(WrongHolder(f"card {chip_serial} presented the certificate of card "
                                            f"{cc.card_serial}"), hint, now)
+        self._check_signature(cc, challenge, signature, now)
+        self.verifier.check_revocation(cc, now, self.online)
+        resident = self._holder(cc.card_serial, now)
+        self._expect(resident, expected_resident, cc.card_serial, now)
+        return self._record(Identity(resident, "jpki_user_cert", Assurance.HIGH, now, cc.card_serial), now)
+
+    def _check_signature(self, cc: CheckedCertificate, challenge: bytes, signature: bytes, now: float) -> None:
+        """The signature is new to this reader and verifies under the certificate's key (then remembered)."""
         if signature in self._seen_set:
             raise self._refuse(ReplayedChallenge("this signature was already accepted once: a replayed "
                                                  "response"), cc.card_serial, now)
@@ -255,10 +263,6 @@ class Reader:
             raise self._refuse(ForgedData(f"the signature does not verify with card {cc.card_serial}'s "
                                           "certificate: another card's key or tampered data"), cc.card_serial, now)
         self._remember(signature)
-        self.verifier.check_revocation(cc, now, self.online)
-        resident = self._holder(cc.card_serial, now)
-        self._expect(resident, expected_resident, cc.card_serial, now)
-        return self._record(Identity(resident, "jpki_user_cert", Assurance.HIGH, now, cc.card_serial), now)
 
     def _remember(self, signature: bytes) -> None:
         if len(self._seen) == self._seen.maxlen:
@@ -300,6 +304,13 @@ class Reader:
             raise
         return self.verify_response(chip.certificate(USER), nonce, signature, now, chip_serial=chip.serial,
                                     expected_resident=expected_resident)
+
+    def authenticate_many(self, cards, pins, nows, challenge_source: ChallengeStream | None = None
+                          ) -> list[Identity | TrustError]:
+        """`authenticate` for many rows in order (see `twin.reader_batch`): each identity or refusal."""
+        from twin.reader_batch import authenticate_many
+
+        return authenticate_many(self, cards, pins, nows, challenge_source)
 
     def read_serial(self, card, now: float, *, expected_resident: int | None = None) -> Identity:
         """PIN-less read of serial and face data (Assurance.MEDIUM); the My Number is never read."""

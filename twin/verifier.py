@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -125,6 +126,13 @@ class CertificateVerifier:
             raise self._refuse(err, serial_hint, now) from None
         return cc if cc.resident < 0 else self._drill_card(cc, now)
 
+    def checked(self, der: bytes) -> CheckedCertificate | None:
+        """The certificate's chain and binding checked (cached), or None when they fail; records nothing."""
+        try:
+            return self._checked.get(der, lambda: self._check_chain(der))
+        except TrustError:
+            return None
+
     def _drill_card(self, cc: CheckedCertificate, now: float) -> CheckedCertificate:
         """A drill card as its resident's card in the twin (looked up now: a reissued card counts)."""
         serial = self.card_of(cc.resident) if self.card_of is not None else None
@@ -170,10 +178,7 @@ class CertificateVerifier:
         if self.mac_anchor is None:
             raise UnknownIssuer("a MAC credential was offered to a verifier whose authority issues X.509 "
                                 "certificates")
-        serial, not_before, not_after, secret = card_mac.checked_credential(self.mac_anchor, self.issuer, blob)
-        card, purpose, _ = split_cert_serial(serial)
-        check = card_mac.mac_checker(secret)
-        return CheckedCertificate(serial, card, purpose, not_before, not_after, check)
+        return mac_certificate(self.mac_anchor, self.issuer, blob)
 
     # -- revocation ---------------------------------------------------------------------------
 
@@ -235,6 +240,15 @@ class CertificateVerifier:
                                cc.card_serial, now)
         if resp.revoked_at is not None:
             raise self._refuse(CardRevoked(cc.card_serial, resp.revoked_at, resp.reason, what), cc.card_serial, now)
+
+
+@lru_cache(maxsize=1 << 16)
+def mac_certificate(mac_anchor: bytes, issuer: str, blob: bytes) -> CheckedCertificate:
+    """The checked facts of a MAC credential: a pure function of the pinned secret, the issuer and the
+    bytes, so kept per process (later runs' readers reuse it); a forged one raises and is never kept."""
+    serial, not_before, not_after, secret = card_mac.checked_credential(mac_anchor, issuer, blob)
+    card, purpose, _ = split_cert_serial(serial)
+    return CheckedCertificate(serial, card, purpose, not_before, not_after, card_mac.mac_checker(secret))
 
 
 def _checked(cert: x509.Certificate) -> CheckedCertificate:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator
+from types import GeneratorType
 from typing import Any
 
-from scenarios.certificates_sim import CertificateModel
+from scenarios.fast.certificates_deferred import DeferredServices
 from scenarios.fast.kernel import RENEGED, FifoStage
 from twin.errors import ValidationError
 
@@ -30,7 +31,7 @@ class Event:
     __slots__ = ("callbacks",)
 
     def __init__(self) -> None:
-        self.callbacks: list[Callable[[Event], None]] = []
+        self.callbacks: list[Callable[[Event], None] | Generator[Event, Any, Any]] = []
 
 
 class FastEnv:
@@ -60,24 +61,25 @@ class FastEnv:
 
     def process(self, generator: Generator[Event, Any, Any]) -> None:
         """Run a generator as a process: it starts at this instant, before any timeout due now."""
-        self._at(self.now, URGENT).callbacks.append(lambda _ev: self._step(generator))
-
-    def _step(self, generator: Generator[Event, Any, Any]) -> None:
-        try:
-            ev = next(generator)
-        except StopIteration:
-            return
-        ev.callbacks.append(lambda _ev: self._step(generator))
+        self._at(self.now, URGENT).callbacks.append(generator)
 
     def run(self) -> None:
-        """Run every event in order until none is left."""
+        """Run every event in order until none is left: a process waiting on it takes its next step
+        (a process is kept in the callbacks as itself: no closure per step), a callback is called."""
         heap, pop = self._heap, heapq.heappop
         while heap:
             t, _prio, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
             for callback in ev.callbacks:
-                callback(ev)
+                if type(callback) is GeneratorType:
+                    try:
+                        nxt = next(callback)
+                    except StopIteration:
+                        continue
+                    nxt.callbacks.append(callback)
+                else:
+                    callback(ev)
 
 
 class FastPoint:
@@ -128,7 +130,8 @@ class FastPoint:
         return started - arrived
 
 
-class FastCertificateModel(CertificateModel):
-    """`CertificateModel` with its kiosks and counters seated by the kernel (same rules, same calls)."""
+class FastCertificateModel(DeferredServices):
+    """`CertificateModel` with its kiosks and counters seated by the kernel and its settled visits'
+    service calls decided in batches (same rules, same calls, same order)."""
 
     point_type = FastPoint

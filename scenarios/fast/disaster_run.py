@@ -72,6 +72,7 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
         reports = disaster_reads.hq_reports(m, history, phases, until)
         rows = disaster_reads.series_rows(m, samples, reports)
         looked = disaster_reads.family_lookups(m, history, until)
+    loop.close()
     m.close_desks(until)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
              "simpy_events": loop.events + int(reports["shelter"].size) + looked}

@@ -121,6 +121,11 @@ class FifoSeats:
         self.name = name
         self._free = [0.0] * self.servers
 
+    def last_finish(self) -> float:
+        """When the last customer seated so far finishes (each server's free time is its last
+        customer's finish); 0 before anyone is seated."""
+        return max(self._free)
+
     def seat(self, at: float, duration: float) -> tuple[float, float]:
         """Seat one customer arriving at `at` (not before the previous one): (started, finished)."""
         free = self._free

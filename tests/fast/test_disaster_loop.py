@@ -22,9 +22,9 @@ def schedule(seed: int) -> tuple[list[float], list[tuple[float, int]], dict[int,
     return feed, first, children
 
 
-def on_loop(feed, first, children, until: float) -> list[tuple[float, int]]:
-    """The order the fast loop runs the calls in: (time, label) per call."""
-    loop, seen = Loop(), []
+def on_loop(feed, first, children, until: float, width: float = 60.0) -> list[tuple[float, int]]:
+    """The order the fast loop runs the calls in: (time, label) per call (calendar buckets of `width`)."""
+    loop, seen = Loop(width), []
 
     def call(label: int) -> None:
         seen.append((loop.now, label))
@@ -64,21 +64,79 @@ def on_simpy(feed, first, children, until: float) -> list[tuple[float, int]]:
     return seen
 
 
+WIDTHS = (0.7, 3.0, 60.0)  # calendar buckets: many (calls cross them), a few, one for the whole run
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("seed", range(8))
-def test_calls_at_equal_times_run_in_simpys_order(seed):
+def test_calls_at_equal_times_run_in_simpys_order(seed, width):
     _feed, first, children = schedule(seed)
-    fast = on_loop([], first, children, 25.0)
+    fast = on_loop([], first, children, 25.0, width)
     assert len(fast) > 40 and len({t for t, _ in fast}) < len(fast)  # ties happened
     assert fast == on_simpy([], first, children, 25.0)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("seed", range(4))
-def test_fed_arrivals_run_in_simpys_order_when_no_call_ties_with_them(seed):
+def test_fed_arrivals_run_in_simpys_order_when_no_call_ties_with_them(seed, width):
     feed, first, children = schedule(seed)
     feed = [t + 0.5 for t in feed]  # arrivals tie with each other, never with a call
-    fast = on_loop(feed, first, children, 25.0)
+    fast = on_loop(feed, first, children, 25.0, width)
     assert len({t for t, label in fast if label < 0}) < len(feed)
     assert fast == on_simpy(feed, first, children, 25.0)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("seed", range(4))
+def test_calls_that_fed_arrivals_schedule_run_in_simpys_order(seed, width):
+    # arrivals at x.5 schedule calls at x.75 + k; those calls schedule others at whole delays:
+    # calls tie with calls (SimPy's order by scheduling), never with an arrival
+    feed, _first, children = schedule(seed)
+    feed = [t + 0.5 for t in feed]
+    delay = np.random.default_rng(seed).integers(0, 4, len(feed)).tolist()
+
+    loop, fast = Loop(width), []
+
+    def fast_call(label: int) -> None:
+        fast.append((loop.now, label))
+        for k, d in enumerate(children.get(label % 1000, []), start=1):
+            if label < 10**6:
+                loop.at(loop.now + d, fast_call, 10 * label + k)
+
+    def fast_arrival(i: int) -> None:
+        fast.append((loop.now, -i - 1))
+        loop.at(loop.now + (0.25 + delay[i]), fast_call, 1000 + i)
+
+    loop.feed(feed, fast_arrival)
+    loop.run(25.0)
+
+    env, ref = simpy.Environment(), []
+
+    def ref_call(label: int) -> None:
+        ref.append((env.now, label))
+        for k, d in enumerate(children.get(label % 1000, []), start=1):
+            if label < 10**6:
+                env.timeout(d).callbacks.append(lambda _e, x=10 * label + k: ref_call(x))
+
+    def source():
+        for i, at in enumerate(feed):
+            yield env.timeout(at - env.now)
+            ref.append((env.now, -i - 1))
+            env.timeout(0.25 + delay[i]).callbacks.append(lambda _e, x=1000 + i: ref_call(x))
+
+    env.process(source())
+    env.run(until=25.0)
+    assert len(fast) > 60 and fast == ref
+
+
+def test_a_call_an_arrival_makes_for_before_the_next_bucket_runs_in_time_order():
+    loop, seen = Loop(1.0), []
+    loop.at(0.2, seen.append, "a")
+    loop.at(0.4, seen.append, "b")
+    loop.at(5.5, seen.append, "c")  # the next bucket with calls: reached while the feed is at 3.0
+    loop.feed([3.0], lambda i: (seen.append("arrival"), loop.at(4.0, seen.append, "d")))
+    loop.run(10.0)
+    assert seen == ["a", "b", "arrival", "d", "c"]
 
 
 def test_calls_due_at_an_arrivals_time_run_before_it():
@@ -100,6 +158,11 @@ def test_a_call_made_for_the_current_time_runs_after_the_calls_already_due_then(
     loop.at(5.0, seen.append, "b")
     loop.run(10.0)
     assert seen == ["c", "d", "a", "b", "e"] and loop.events == 5 and loop.now == 10.0
+
+
+def test_a_calendar_bucket_must_be_a_positive_time():
+    with pytest.raises(ValueError, match="positive"):
+        Loop(0.0)
 
 
 def test_calls_at_or_after_the_end_do_not_run():
@@ -132,3 +195,20 @@ def test_desks_count_the_groups_still_waiting_or_in_service():
     loop.run(60.0)
     assert len(counts) == 24 and max(c for c, _ in counts) > 10
     assert [c for c, _ in counts] == [b for _, b in counts]
+
+
+def test_a_finished_run_leaves_no_cycle_behind():
+    """The loop drops its calls at the end: the model is freed at once, not by the cycle collector."""
+    import gc
+    import weakref
+
+    from scenarios.disaster import Params, simulate
+
+    gc.disable()
+    try:
+        m, _rows, _stats = simulate(Params(scale=0.01, horizon_h=6.0, engine="fast"), np.random.default_rng(1))
+        ref = weakref.ref(m)
+        del m
+        assert ref() is None
+    finally:
+        gc.enable()

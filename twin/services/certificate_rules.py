@@ -262,6 +262,16 @@ class IssuanceServer:
             ok[inside] &= self._cols[t.requires][ids[inside]]
         return ok
 
+    def eligible_rows(self, resident_ids: list[int], cert_types: list[str]) -> list[bool]:
+        """For many (resident, certificate) rows at once: may each resident have that certificate?"""
+        ok = [False] * len(resident_ids)
+        for name in set(cert_types):
+            at = [j for j, c in enumerate(cert_types) if c == name]
+            for j, fine in zip(at, self.eligible(np.array([resident_ids[j] for j in at], dtype=np.int64),
+                                                 name).tolist(), strict=True):
+                ok[j] = fine
+        return ok
+
     def check(self, resident_id: int, cert_type: str) -> None:
         """Raise NotEligible with the reason if the resident may not have `cert_type`."""
         t = type_of(cert_type)

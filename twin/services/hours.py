@@ -8,11 +8,13 @@ weekdays 8:45-17:15 except national holidays and the year-end closure (the usual
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from twin.clock import JST, jst_date, jst_day_second, to_jst
+import numpy as np
+
+from twin.clock import JST, jst_date, jst_day_second, jst_days_seconds, to_jst
 from twin.errors import ValidationError
 
 FIXED_HOLIDAYS = ((1, 1), (2, 11), (2, 23), (4, 29), (5, 3), (5, 4), (5, 5), (8, 11), (11, 3), (11, 23))
@@ -98,6 +100,14 @@ class Window:
         day, sec = jst_day_second(now)
         hour = sec // 3600 + sec % 3600 // 60 / 60 + sec % 60 / 3600
         return self._allows_day(day) and self.open_hour <= hour < self.close_hour
+
+    def open_many(self, nows: Sequence[float]) -> list[bool]:
+        """`is_open` at many instants at once."""
+        days, secs = jst_days_seconds(np.asarray(nows, dtype=np.float64))
+        hours = secs // 3600 + secs % 3600 // 60 / 60 + secs % 60 / 3600
+        inside = ((self.open_hour <= hours) & (hours < self.close_hour)).tolist()
+        allows = self._allows_day
+        return [fine and allows(day) for fine, day in zip(inside, days.tolist(), strict=True)]
 
     def next_opening(self, now: float, horizon_days: int = 30) -> float | None:
         """`now` if open, else the next instant it opens (None if not within the horizon)."""

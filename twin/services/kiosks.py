@@ -83,7 +83,11 @@ class Kiosk:
                 raise ServiceClosed(reason)
         if self.paper_out:
             raise PaperOut(f"kiosk {self.kiosk_id} is out of paper and out of service until refilled")
-        if rng.random() < p.kiosk_p_network_down:
+        self._reach_server(rng)
+
+    def _reach_server(self, rng: np.random.Generator) -> None:
+        """The kiosk reaches the issuance server, or NetworkDown (one draw)."""
+        if rng.random() < self.service.params.kiosk_p_network_down:
             raise NetworkDown(f"kiosk {self.kiosk_id} could not reach the issuance server; nothing was "
                               "charged; try again or use another kiosk")
 

@@ -89,14 +89,22 @@ def _written(net: ShelterNetwork, truth: int, rng: np.random.Generator) -> int:
 
 def fill_form(net: ShelterNetwork, s: int, resident_id: int, now: float, rng: np.random.Generator) -> TapResult:
     """The desk takes a paper form (or redirects when full); the form waits for transcription."""
-    t = finite_time(now)
-    truth = net.resident_index(resident_id)
+    out, red = fill_code(net, s, resident_id, finite_time(now), rng)
     fid = int(net.facility_ids[s])
+    if out == QUEUED:
+        return TapResult(Outcome.QUEUED, fid, -1, None, len(net.paper) - 1)
+    return TapResult(Outcome(out), fid, -1, int(net.facility_ids[red]) if red >= 0 else None)
+
+
+def fill_code(net: ShelterNetwork, s: int, resident_id: int, t: float, rng: np.random.Generator
+              ) -> tuple[int, int]:
+    """`fill_form` at a finite time `t`, answering (outcome code, redirect shelter index or -1)."""
+    truth = net.resident_index(resident_id)
     if net.occ[s] >= net.cap[s]:
         red = net.nearest_with_room(s)
         out = FULL if red >= 0 else NO_ROOM
         net.taps.add(t, "paper", -1, s, -1, out, "", red, -1)
-        return TapResult(Outcome(out), fid, -1, int(net.facility_ids[red]) if red >= 0 else None)
+        return out, red
     forms = net.paper
     form_id = len(forms)
     forms.at.append(t)
@@ -106,7 +114,7 @@ def fill_form(net: ShelterNetwork, s: int, resident_id: int, now: float, rng: np
     forms.status.append(PENDING)
     net.occ[s] += 1
     net.taps.add(t, "paper", -1, s, -1, QUEUED, "", -1, form_id)
-    return TapResult(Outcome.QUEUED, fid, -1, None, form_id)
+    return QUEUED, -1
 
 
 def _enter(net: ShelterNetwork, form_id: int, now: float) -> int:

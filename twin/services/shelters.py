@@ -18,7 +18,7 @@ import polars as pl
 from twin.errors import Conflict, NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
-from twin.services import shelter_batch, shelter_offline, shelter_paper
+from twin.services import shelter_batch, shelter_offline, shelter_paper, shelter_parts
 from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import CheckInRefused, ReaderRegistered, ReaderStatusChanged
@@ -239,6 +239,12 @@ class ShelterNetwork:
 
     def admit(self, rid: int, s: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Check resident `rid` into shelter index `s` unless already there or the shelter is full."""
+        out, redirect = self.admit_code(rid, s, now, channel, reader_id)
+        fids = self._fids
+        return TapResult(OUTCOMES[out], fids[s], int(rid), fids[redirect] if redirect >= 0 else None)
+
+    def admit_code(self, rid: int, s: int, now: float, channel: str, reader_id: int) -> tuple[int, int]:
+        """`admit` answering plain codes: (outcome code, redirect shelter index or -1)."""
         t = float(now)
         if t - t != 0.0:  # NaN or infinite
             finite_time(t)
@@ -252,8 +258,18 @@ class ShelterNetwork:
             redirect = self.nearest_with_room(s)
             out = FULL if redirect >= 0 else NO_ROOM
         self.taps.append_row((t, channel, reader_id, s, rid, out, "", redirect, -1))
-        fids = self._fids
-        return TapResult(OUTCOMES[out], fids[s], rid, fids[redirect] if redirect >= 0 else None)
+        return out, redirect
+
+    def tap_part(self, reader_ids: list[int], serials: list[int], now: float) -> tuple[list[int], int]:
+        """`tap` for several cards at one instant (a group at the desk), in order: each one's outcome
+        code (REFUSED where `tap` would raise: logged the same way) and the first redirect (-1: none)."""
+        return shelter_parts.tap_part(self, reader_ids, serials, now)
+
+    def paper_part(self, s: int, resident_ids: list[int], now: float,
+                   rng: np.random.Generator) -> tuple[list[int], int]:
+        """`paper_form` for several people at one instant at shelter index `s`, in order: outcome codes
+        and the first redirect (-1: none)."""
+        return shelter_parts.paper_part(self, s, resident_ids, now, rng)
 
     def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Clear resident `rid`'s record (and free a place at its shelter)."""

@@ -1,0 +1,139 @@
+"""The certificate peak's service calls decided in batches on the fast engine (speculation + exact check).
+
+Most visits' service outcome cannot change anyone's timing: a counter visit is settled whether
+its certificate is issued or refused, and a kiosk visit whose card, PIN, hours, network and paper
+all hold is settled too. The fast model lets such a visit leave at once, as "settled", and queues
+its card authentication and request; the queue is decided by the twin's columnar calls
+(`Reader.authenticate_many`, `certificate_requests.request_many`) in arrival order, before any
+visit the model hands to the per-visit path (a PIN typo, a fault or paper-out draw, a card that may
+be locked, expired or revoked, hours about to close), and at the end of the run. Both columnar calls
+decide each row exactly as the per-visit calls in the same order would (same challenges, PIN
+counters, refusals, events, document numbers and postings), so the outcome of every queued visit is
+the reference's. The exact check: a queued kiosk visit must come back authenticated and issued or
+refused as not eligible; if one does not (the speculation missed), `SpeculationMiss` names it and
+the run is made again with that visit on the per-visit path (`scenarios.certificates.simulate`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from scenarios.certificate_demand import COUNTER, KIOSK
+from scenarios.certificates_sim import ISSUED, REFUSED, CertificateModel
+from scenarios.streams import Draws
+from twin.card.rules import ACTIVE, day_start
+from twin.identity import Assurance, Identity
+from twin.services.certificate_requests import request_many
+from twin.services.certificate_rules import CERTIFICATE_TYPES, NotEligible
+
+QUEUE_LIMIT = 2048  # queued visits decided at most this many at a time (bounded memory)
+Queued = tuple[int, int, int, float, int, str]  # channel, visit, site, instant, try (kiosk) or window, PIN typed
+
+
+class SpeculationMiss(RuntimeError):
+    """Queued kiosk visits the twin did not settle: the run must be made again with them decided one by one."""
+
+    def __init__(self, visits: set[int]) -> None:
+        super().__init__(f"{len(visits)} queued kiosk visit(s) were not settled: {sorted(visits)[:5]}")
+        self.visits = visits
+
+
+class DeferredServices(CertificateModel):
+    """`CertificateModel` whose settled visits' service calls wait in a queue for the twin's columnar calls."""
+
+    immediate: frozenset[int] = frozenset()  # visits that always take the per-visit path
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._queue: list[Queued] = []
+        self._asked: set[int] = set()  # visits that made a request on the per-visit path (their key is used)
+        reg, p = self.registry, self.p
+        rows = reg.rows_of(np.asarray(self.serial, dtype=np.int64))
+        r = np.maximum(rows, 0)
+        usable = (rows >= 0) & (reg.status[r] == ACTIVE)
+        self._row = rows.tolist()
+        self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf).tolist()
+        last_day = np.minimum(reg.user_until[r], reg.expiry[r]).astype(np.int64)
+        self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf).tolist()
+        offered = set(p.kiosk_certificate_types)
+        self._family = [CERTIFICATE_TYPES[c].family_register for c in self.cert]
+        self._offered = [c in offered for c in self.cert]
+        self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
+
+    def _routine(self, i: int, k: int, now: float) -> bool:
+        """The speculation: kiosk visit `i` will be settled (authenticated, then issued or not eligible).
+
+        A visitor who mistypes the first PIN is never queued (what they type next draws from the
+        shared PIN stream, in the order the visits reach the reader)."""
+        f = self.faults[i][self.tries[i] - 1]
+        return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
+                and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
+                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > 0
+                and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
+                and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
+
+    def _kiosk_service(self, i: int, k: int) -> bool:
+        now = self.now()
+        if not self.typos[i][0] and self._routine(i, k, now):  # a queued visitor types the right PIN first
+            self._later(KIOSK, i, k, now, self.tries[i] - 1, self.registry.pin_of(self._row[i], 0))
+            return True
+        self.finish()
+        self._asked.add(i)  # a voided print keeps the key: asking again elsewhere is a conflict
+        return super()._kiosk_service(i, k)
+
+    def _counter_service(self, i: int, w: int, window: int) -> str:
+        self._later(COUNTER, i, w, self.now(), window, "")  # issued or refused, the visit is done
+        return "done"
+
+    def _later(self, channel: int, i: int, site: int, now: float, extra: int, pin: str) -> None:
+        self.done_at[i] = self.env.now
+        self._queue.append((channel, i, site, now, extra, pin))
+        if len(self._queue) >= QUEUE_LIMIT:
+            self.finish()
+
+    def finish(self) -> None:
+        """Decide every queued visit with the twin's columnar calls, in arrival order."""
+        queue, self._queue = self._queue, []
+        if not queue:
+            return
+        kiosk = [q for q in queue if q[0] == KIOSK]
+        idents = iter(self.reader.authenticate_many(
+            [self.serial[q[1]] for q in kiosk], [q[5] for q in kiosk], [q[3] for q in kiosk], self.challenges))
+        missed: set[int] = set()
+        offices, who, draws, windows = [], [], [], []
+        for channel, i, site, now, extra, _pin in queue:
+            if channel == KIOSK:
+                ident = next(idents)
+                if not isinstance(ident, Identity):
+                    missed.add(i)
+                offices.append(self.kiosks[site])
+                draws.append(Draws(self.faults[i][extra]))
+                windows.append(-1)
+            else:
+                ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, now)
+                offices.append(self.counters[site])
+                draws.append(None)
+                windows.append(extra)
+            who.append(ident)
+        if missed:
+            raise SpeculationMiss(missed)
+        docs = request_many(offices, who, [self.cert[q[1]] for q in queue], [q[3] for q in queue],
+                            request_keys=[f"v{q[1]}" for q in queue], copies=[self.copies[q[1]] for q in queue],
+                            draws=draws, windows=windows)
+        self._settle(queue, docs)
+
+    def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
+        """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
+        missed = set()
+        for (channel, i, *_), doc in zip(queue, docs, strict=True):
+            if not isinstance(doc, Exception):
+                self.outcome[i], self.final[i], self.fee[i] = ISSUED, channel, int(doc.fee_yen)
+            elif channel == COUNTER or isinstance(doc, NotEligible):
+                self.outcome[i] = REFUSED
+                self.counts["refusals"] += 1
+            else:
+                missed.add(i)
+        if missed:
+            raise SpeculationMiss(missed)

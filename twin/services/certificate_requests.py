@@ -1,0 +1,138 @@
+"""Many certificate requests at kiosks and counters decided in one call (columns in, columns out).
+
+`request_many` answers each row exactly as `Kiosk.request` / `CounterOffice.request` would if
+called row by row in the given order: the same documents and numbers, refusals, events, fee
+postings and kiosk states. What no row of a batch can change is read for the whole batch at once:
+who may have which certificate, whether each window is open at each row's instant, and whether
+the open batch of issues can hold each row's fee (the ledger's own check on all the fees at
+once, else row by row). A row in the common case (an open batch of issues, a new request key, an
+identity strong and fresh enough, the type offered, hours open, an eligible resident, a fee the
+batch can hold) is then decided inline by the offices' own steps; only the steps that can still
+refuse it (the kiosk's network and paper draws) are left to raise. Every other row, and every row
+of a call whose offices do not share one service, goes through the per-request method itself.
+The common case is tested before a row changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twin.errors import TwinError
+from twin.identity import Assurance, Identity
+from twin.services.certificate_rules import CERTIFICATE_TYPES, Document
+from twin.services.certificates import CertificateService
+from twin.services.kiosks import KIOSK_METHOD, CounterOffice, Kiosk
+from twin.services.ledger_fast import fee_columns
+from twin.services.ledger_requests import FeePayment
+
+_KEY_CHARS = 100  # `CertificateService.issue` takes request keys of 1..100 characters
+
+
+@dataclass(slots=True)
+class _Row:
+    """What the inline path needs of one row, read for the whole batch."""
+
+    fee: int
+    fee_req: FeePayment | None
+    open_now: bool  # the row's channel (and family-register hours at a kiosk) open at its instant
+
+
+def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Identity],
+                 cert_types: Sequence[str], nows: Sequence[float], *, request_keys: Sequence[str],
+                 copies: Sequence[int], draws: Sequence[Any], windows: Sequence[int],
+                 methods: Sequence[str] | None = None) -> list[Document | TwinError]:
+    """Each row's document, or its refusal (logged as the per-request call logs it), in row order.
+
+    `draws` are the kiosk rows' fault draws (an rng-like; None for counters), `windows` the counter
+    rows' staff windows (ignored for kiosks), `methods` how each pays (default: cash)."""
+    pays = list(methods) if methods is not None else ["cash"] * len(offices)
+    rows = _columns(offices, identities, cert_types, nows, request_keys, copies, pays)
+    out: list[Document | TwinError] = []
+    for office, ident, cert, now, key, n, rng, window, pay, row in zip(
+            offices, identities, cert_types, nows, request_keys, copies, draws, windows, pays, rows, strict=True):
+        answer = _inline(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
+        if answer is None:
+            try:
+                if isinstance(office, Kiosk):
+                    answer = office.request(ident, cert, now, rng, request_key=key, copies=n, method=pay)
+                else:
+                    answer = office.request(ident, cert, now, request_key=key, window=window, copies=n,
+                                            method=pay)
+            except TwinError as err:
+                answer = err
+        out.append(answer)
+    return out
+
+
+def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Identity], cert_types: Sequence[str],
+             nows: Sequence[float], keys: Sequence[str], copies: Sequence[int], pays: list[str]
+             ) -> list[_Row | None]:
+    """Each row's fee, fee request and hours, or None where the row is outside the common case."""
+    services = {id(o.service): o.service for o in offices}
+    svc: CertificateService | None = next(iter(services.values())) if len(services) == 1 else None
+    plain = [svc is not None and svc._pending is not None and type(i) is Identity and type(i.resident_id) is int
+             and c in CERTIFICATE_TYPES and type(k) is str and 0 < len(k) <= _KEY_CHARS and type(n) is int
+             for i, c, k, n in zip(identities, cert_types, keys, copies, strict=True)]
+    at = [j for j, fine in enumerate(plain) if fine]
+    if svc is None or not at:
+        return [None] * len(plain)
+    p = svc.params
+    ok = svc.server.eligible_rows([identities[j].resident_id for j in at], [cert_types[j] for j in at])
+    hours = {name: w.open_many([nows[j] for j in at]) for name, w in p.windows().items()}
+    rows: list[_Row | None] = [None] * len(plain)
+    fees: list[FeePayment] = []
+    for m, j in enumerate(at):
+        if not ok[m]:
+            continue
+        kiosk, cert = isinstance(offices[j], Kiosk), cert_types[j]
+        channel = "kiosk" if kiosk else "counter"
+        site = offices[j].kiosk_id if kiosk else offices[j].ward
+        fee = p.fee(cert, channel) * copies[j]
+        fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, channel, pays[j], site) \
+            if fee else None
+        open_now = (hours["kiosk"][m] and (not CERTIFICATE_TYPES[cert].family_register
+                                           or hours["kiosk_family_register"][m])) if kiosk else hours["counter"][m]
+        rows[j] = _Row(fee, fee_req, open_now)
+        if fee_req is not None:
+            fees.append(fee_req)
+    return _held(svc, rows, fees)
+
+
+def _held(svc: CertificateService, rows: list[_Row | None], fees: list[FeePayment]) -> list[_Row | None]:
+    """Rows whose fee the open batch can hold (`PendingIssues.accepts`): the ledger's check on every fee
+    at once when they all pass it (then each passes alone), else row by row."""
+    pending = svc._pending
+    together = (all(f.method != "wallet" for f in fees)
+                and (not fees or fee_columns(fees, svc.ledger.params) is not None))
+    return [r if r is not None and (r.fee_req is None or together or pending.accepts(r.fee_req)) else None
+            for r in rows]
+
+
+def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: float, key: str, n: int,
+            rng: Any, window: int, row: _Row) -> Document | TwinError | None:
+    """The row decided by the office's own steps, or None where it must take the per-request method."""
+    svc = office.service
+    pending, p = svc._pending, svc.params
+    if key in pending.issued or not 1 <= n <= p.max_copies or not row.open_now:
+        return None
+    kiosk = isinstance(office, Kiosk)
+    if kiosk:
+        if (ident.assurance < Assurance.HIGH or ident.method != KIOSK_METHOD or not 0 <= now - ident.at
+                <= p.kiosk_session_s or cert not in p.kiosk_certificate_types or office.paper_out):
+            return None
+        channel, site = "kiosk", office.kiosk_id
+    else:
+        if type(window) is not int or not 0 <= window < office.windows or ident.assurance < p.counter_min_assurance:
+            return None
+        channel, site = "counter", office.ward
+    # the steps of `request` that can change state, in its order
+    try:
+        if kiosk:
+            office._reach_server(rng)
+        doc = svc._issue_later(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row.fee,
+                               row.fee_req)
+        return office._print(doc, now, rng) if kiosk else doc
+    except TwinError as err:
+        return svc.refused(ident, cert, channel, site, err, now)
