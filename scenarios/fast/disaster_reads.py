@@ -114,13 +114,17 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         return 0
     truth = Truth(m.moves)
     n = len(asks)
-    t = np.fromiter((a[0] for a in asks), np.float64, n)
-    asker = np.fromiter((a[2] for a in asks), np.int64, n)
-    idents = [a[3] for a in asks]
+    when, household, who, idents = zip(*asks, strict=True)
+    t = np.asarray(when, dtype=np.float64)
+    asker = np.asarray(who, dtype=np.int64)
+    askers = m.safety.family.askers(idents)  # each asker checked once for every round
     wait = np.full(n, m.p.lookup_retry_min * 60.0)
-    pairs = [(i, x) for i, (_t, h, a, _ident) in enumerate(asks) for x in m.members_of[h] if x != a]
-    pi = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
-    px = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+    members = [m.members_of[h] for h in household]
+    sizes = np.fromiter(map(len, members), np.int64, n)
+    pi = np.repeat(np.arange(n), sizes)  # (look-up, member) pairs, the asker left out
+    px = np.fromiter(chain.from_iterable(members), np.int64, int(sizes.sum()))
+    other = px != asker[pi]
+    pi, px = pi[other], px[other]
     resident = np.asarray(m.ev.member_resident, dtype=np.int64)
     live = t < until
     calls = 0
@@ -134,9 +138,7 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         here = truth.at(asker[pi], tp)
         ask = ~((here >= 0) & (truth.at(px, tp) == here))
         ai, ax = pi[ask], px[ask]
-        whom = np.unique(ai)
-        got = m.safety.family.locate_columns([idents[i] for i in whom.tolist()], np.searchsorted(whom, ai),
-                                             resident[ax], m.t0 + t[ai], history)
+        got = m.safety.family.locate_columns(askers, ai, resident[ax], m.t0 + t[ai], history)
         if not got["allowed"].all():  # every asker is MEDIUM or above and asks only their own
             raise RuntimeError(f"a family look-up of the run was refused: {got['reason'][~got['allowed']][0]}")
         gone = got["shelter_id"] < 0

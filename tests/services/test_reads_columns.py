@@ -57,6 +57,10 @@ def test_look_ups_as_columns_answer_and_log_as_one_by_one_look_ups_did_at_their_
     assert list(zip(got["allowed"].tolist(), got["reason"].tolist(), got["shelter_id"].tolist(),
                     strict=True)) == want
     assert col_events == [e.as_row() for e in one.events if e.kind == "family_lookup"]
+    again = safety.family.locate_columns(safety.family.askers(askers), which, targets, times,
+                                         safety.shelters.history())  # askers checked beforehand
+    assert all(np.array_equal(got[k], again[k]) for k in got)
+    assert [e.as_row() for e in list(safety.events)[start + len(col_events):]] == col_events
     reasons = set(got["reason"].tolist())
     assert {"", "not_household_member", "not_found", "insufficient_assurance"} <= reasons
     assert (got["shelter_id"] >= 0).sum() > 10 and (got["allowed"] & (got["shelter_id"] < 0)).sum() > 10

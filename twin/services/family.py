@@ -60,6 +60,16 @@ class HouseholdIndex:
         return cls(hh, order, starts)
 
 
+@dataclass(frozen=True, slots=True)
+class Askers:
+    """Askers checked once (`FamilyDirectory.askers`): resident id (-1 if none), refusal code (0:
+    allowed) and the reason of each code."""
+
+    ids: np.ndarray
+    code: np.ndarray
+    codes: tuple[str, ...]
+
+
 class FamilyDirectory:
     """Answers look-ups from the shelter records, limited to the asker's household."""
 
@@ -101,12 +111,35 @@ class FamilyDirectory:
         """`locate_many` answering a column: whether each target is at no shelter in the system."""
         return [s < 0 for _target, s in self._lookups(asker, target_ids, finite_time(now))]
 
-    def locate_columns(self, askers: Sequence[Identity], asker_of: np.ndarray, targets: np.ndarray,
+    def askers(self, identities: Sequence[Identity]) -> Askers:
+        """Check each asker once, as `locate` checks the asker on every call (a column call can then
+        reuse the answer for many rounds of asks)."""
+        n = self.network.where.size
+        need = procedure("family_lookup").required
+        codes = [""]  # reason per code; 0: allowed
+        ids, code = [], []
+        for ident in identities:
+            rid = ident.resident_id
+            if type(rid) is int and 0 <= rid < n and ident.assurance >= need:  # the common case
+                ids.append(rid)
+                code.append(0)
+                continue
+            try:
+                require_assurance(ident, "family_lookup")
+                ids.append(self.network.resident_index(rid))
+                code.append(0)
+            except TwinError as e:
+                ids.append(id_or_minus_one(rid))
+                code.append(_code(codes, e.code))
+        return Askers(np.asarray(ids, dtype=np.int64), np.asarray(code, dtype=np.int64), tuple(codes))
+
+    def locate_columns(self, askers: Askers | Sequence[Identity], asker_of: np.ndarray, targets: np.ndarray,
                        at: np.ndarray, records: ShelterHistory) -> dict[str, np.ndarray]:
         """`locate` of one target per row (asker `askers[asker_of[row]]`, at the row's time), answered
         from `records` (the network's history) as they were then; rows logged in order as `locate`
         logs them. Never raises for a refusal: the row answers allowed False with the reason.
         Columns: allowed, reason, shelter_id (facility id; -1: not recorded anywhere or refused)."""
+        checked = askers if isinstance(askers, Askers) else self.askers(askers)
         which = np.asarray(asker_of, dtype=np.int64)
         target = np.asarray(targets, dtype=np.int64)
         t = np.asarray(at, dtype=np.float64)
@@ -114,27 +147,11 @@ class FamilyDirectory:
             raise ValidationError("look-up columns must have one length")
         if not np.isfinite(t).all():
             finite_time(float(t[~np.isfinite(t)][0]))  # raises naming the value
-        if which.size and not (0 <= which.min() and which.max() < len(askers)):
-            raise ValidationError(f"asker_of must index the {len(askers)} askers given")
+        if which.size and not (0 <= which.min() and which.max() < checked.ids.size):
+            raise ValidationError(f"asker_of must index the {checked.ids.size} askers given")
         net, hh, n = self.network, self.household_of, self.network.where.size
-        need = procedure("family_lookup").required
-        codes = [""]  # reason per code; 0: allowed
-        asker_ids, asker_code = [], []
-        for ident in askers:  # each asker checked once, as `locate` checks it per call
-            rid = ident.resident_id
-            if type(rid) is int and 0 <= rid < n and ident.assurance >= need:  # the common case
-                asker_ids.append(rid)
-                asker_code.append(0)
-                continue
-            try:
-                require_assurance(ident, "family_lookup")
-                asker_ids.append(net.resident_index(rid))
-                asker_code.append(0)
-            except TwinError as e:
-                asker_ids.append(id_or_minus_one(rid))
-                asker_code.append(_code(codes, e.code))
-        aid = np.asarray(asker_ids, dtype=np.int64)[which]
-        code = np.asarray(asker_code, dtype=np.int64)[which]
+        codes = list(checked.codes)
+        aid, code = checked.ids[which], checked.code[which]
         code[(code == 0) & ((target < 0) | (target >= n))] = _code(codes, NotFound.code)
         safe = np.clip(target, 0, max(n - 1, 0))
         outsider = (code == 0) & (hh[safe] != hh[np.clip(aid, 0, max(n - 1, 0))])
