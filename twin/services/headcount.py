@@ -18,6 +18,7 @@ from twin.errors import NotFound, ValidationError
 from twin.events import EventLog
 from twin.services.card_serials import finite_time
 from twin.services.safety_events import HeadcountReported
+from twin.services.shelter_history import last_at_or_before
 
 if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
@@ -168,8 +169,6 @@ def views_at(shelters: np.ndarray, counts: np.ndarray, counted_at: np.ndarray, r
     times = np.asarray(times, dtype=np.float64)
     if rows.size == 0:
         return np.zeros((times.size, n_shelters), dtype=np.int64), np.full((times.size, n_shelters), -np.inf)
-    from twin.services.shelter_history import last_at_or_before
-
     pos = np.asarray(shelters, dtype=np.int64)[rows]
     keys = np.repeat(np.arange(n_shelters), times.size)
     i = last_at_or_before(pos, np.asarray(received_at, dtype=np.float64)[rows], keys,
