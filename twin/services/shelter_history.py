@@ -5,8 +5,9 @@ to a shelter's counts or to a resident's record is followed by a register row at
 (admit, leave, offline queue and sync, paper form and entry), so noting the row's shelter counts
 after each row (one tuple append) gives each shelter's counts over time. A row that moves a
 resident between shelters (MOVED, rare) also notes every shelter's counts. The residents'
-records over time (`where`) need nothing extra: every change of one has its own register row
-(IN, MOVED to the row's shelter; CHECKED_OUT to none). `ShelterHistory` answers "as of time t"
+records over time (`where`) are noted from the same rows: every change of one has its own row
+(IN, MOVED to the row's shelter; CHECKED_OUT to none). `history()` refuses to answer if the
+network ended anywhere else (a change made past the register). `ShelterHistory` answers "as of time t"
 for many (shelter or resident, t) at once: the state after every row at or before t, the rows
 of one time in the order they were written. Rows added in a batch (`check_in_many`) are noted
 with the counts after the whole batch.
