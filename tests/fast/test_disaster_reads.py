@@ -86,3 +86,21 @@ def test_members_redirected_or_turned_away_are_read_the_same_on_both_engines():
     m = ref[0]
     assert np.count_nonzero(m.redirects) > 50 and np.count_nonzero(m.status == 2) > 100
     assert len(m.found_at) > 10
+
+
+def test_a_finished_run_frees_the_networks_history_at_once():
+    """The history's notes hold no reference cycle: freed with the run, not by the cycle collector."""
+    import gc
+    import weakref
+
+    from scenarios.disaster import Params
+
+    gc.disable()
+    try:
+        m, _rows, _stats = simulate(Params(scale=0.01, horizon_h=6.0, engine="fast", family_lookup=True),
+                                    np.random.default_rng(1))
+        refs = [weakref.ref(m.net), weakref.ref(m.safety)]
+        del m
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()

@@ -70,9 +70,13 @@ class AsOfIndex:
 
 
 class RecordingRegister(TapRegister):
-    """A tap register that notes the counts of each row's shelter right after the row."""
+    """A tap register that notes the counts of each row's shelter right after the row.
 
-    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_net")
+    It holds the network's count lists and record array, not the network, and its hot-path
+    function holds neither it nor the network: no reference cycle keeps a run's notes waiting
+    for the cycle collector."""
+
+    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_state")
 
     def __init__(self, net: ShelterNetwork) -> None:
         old = net.taps
@@ -80,14 +84,15 @@ class RecordingRegister(TapRegister):
         old._fold()
         self.cols = old.cols  # the rows so far stay; the history starts after them
         self.start = len(old)
-        self._net = net
-        self.occ0 = np.array(net.occ, dtype=np.int64)
-        self.ident0 = np.array(net.reg, dtype=np.int64) - np.array(net.anon, dtype=np.int64)
+        occ, reg, anon = net.occ, net.reg, net.anon
+        self._state = (occ, reg, anon, net.where)
+        self.occ0 = np.array(occ, dtype=np.int64)
+        self.ident0 = np.array(reg, dtype=np.int64) - np.array(anon, dtype=np.int64)
         self.where0 = net.where.copy()
         self._counts: list[tuple] = []  # (at, shelter, desk count, identified) after each row
         self._records: list[tuple] = []  # (at, resident, shelter or -1) per change of a record
         rows, note, record = self._rows.append, self._counts.append, self._records.append
-        occ, reg, anon = net.occ, net.reg, net.anon
+        note_all = self._counts.extend
 
         def append_row(row: tuple) -> None:
             rows(row)
@@ -95,8 +100,8 @@ class RecordingRegister(TapRegister):
             note((at, s, occ[s], reg[s] - anon[s]))
             if out == IN or out == MOVED:
                 record((at, row[4], s))
-                if out == MOVED:
-                    self._note_all(at)
+                if out == MOVED:  # a resident left another shelter: note every shelter
+                    note_all(_every_shelter(at, occ, reg, anon))
             elif out == CHECKED_OUT:
                 record((at, row[4], -1))
 
@@ -110,23 +115,16 @@ class RecordingRegister(TapRegister):
     def extend(self, columns: dict[str, Sequence]) -> None:
         """Append a batch; each row is noted with its shelter's counts after the batch."""
         super().extend(columns)
-        net = self._net
-        occ, reg, anon = net.occ, net.reg, net.anon
+        occ, reg, anon, _where = self._state
         for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
                                    columns["outcome"], strict=True):
             self._counts.append((at, s, occ[s], reg[s] - anon[s]))
             if out == IN or out == MOVED:
                 self._records.append((at, rid, s))
                 if out == MOVED:
-                    self._note_all(at)
+                    self._counts.extend(_every_shelter(at, occ, reg, anon))
             elif out == CHECKED_OUT:
                 self._records.append((at, rid, -1))
-
-    def _note_all(self, at: float) -> None:
-        """Note every shelter's counts now (a resident left another shelter)."""
-        net = self._net
-        self._counts.extend((at, s, o, r - a) for s, (o, r, a) in enumerate(zip(net.occ, net.reg, net.anon,
-                                                                                   strict=True)))
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
@@ -144,7 +142,7 @@ class RecordingRegister(TapRegister):
     def _check(self, history: ShelterHistory, records: np.ndarray) -> None:
         """The history must end where the network is: a change made without a register row would
         leave reads answered from it wrong, so it is refused here rather than read."""
-        net = self._net
+        net_occ, net_reg, net_anon, net_where = self._state
         n_s = self.occ0.size
         occ, ident = history.counts_at(np.arange(n_s), np.full(n_s, np.inf))
         where = self.where0.copy()
@@ -152,10 +150,15 @@ class RecordingRegister(TapRegister):
             who = records[::-1, 1].astype(np.int64)
             last, first = np.unique(who, return_index=True)  # each resident's last change
             where[last] = records[::-1, 2][first]
-        if not (np.array_equal(occ, net.occ) and np.array_equal(ident, np.subtract(net.reg, net.anon))
-                and np.array_equal(where, net.where)):
+        if not (np.array_equal(occ, net_occ) and np.array_equal(ident, np.subtract(net_reg, net_anon))
+                and np.array_equal(where, net_where)):
             raise Conflict("the shelter network changed without a register row since record_history(); "
                            "its history cannot answer reads (change it through the network's calls)")
+
+
+def _every_shelter(at: float, occ: list[int], reg: list[int], anon: list[int]) -> list[tuple]:
+    """A note of every shelter's counts at `at`."""
+    return [(at, s, o, r - a) for s, (o, r, a) in enumerate(zip(occ, reg, anon, strict=True))]
 
 
 def _columns(notes: list[tuple], width: int) -> np.ndarray:
