@@ -71,6 +71,15 @@ def test_households_split_over_shelters_find_each_other_the_same_way_on_both_eng
     assert len(m.members_of) > 50 and len(m.found_at) > 20
 
 
+@pytest.mark.parametrize("paper_min", [5.0, 15.0, 60.0])
+def test_the_sampler_meets_paper_entry_on_the_same_instants_in_the_same_order(paper_min):
+    # paper entry every 5, 15 or 60 min and the sampler every 15 min share instants; which runs
+    # first there decides what the sample counts (the sampler stays on the loop's clock for this)
+    ref, fast = both(5, 0.01, paper_entry_interval_min=paper_min, series_step_min=15.0,
+                     horizon_h=10.0, paper_entry_forms_per_hour=20.0)
+    assert_same_reads(ref, fast)
+
+
 def test_without_family_look_ups_no_look_up_is_made_on_either_engine():
     ref, fast = both(4, 0.01, family_lookup=False, horizon_h=10.0)
     assert_same_reads(ref, fast)
