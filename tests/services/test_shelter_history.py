@@ -69,3 +69,20 @@ def test_a_change_made_past_the_register_is_refused_rather_than_read(small_city)
     net.where[7] = 2  # a record written without a row
     with pytest.raises(Conflict, match="without a register row"):
         net.history()
+
+
+def test_a_batch_of_taps_is_recorded_with_the_state_after_it(small_city):
+    from tests.services.safety_helpers import card_holders
+
+    safety = Safety.from_city(small_city, T0)
+    net = safety.shelters
+    net.record_history()
+    residents, serials = card_holders(small_city, 30)
+    readers = sorted(net.readers)[:3]
+    net.check_in_many([readers[k % 3] for k in range(30)], serials, [T0 + 5.0] * 30)
+    net.check_in_many([readers[(k + 1) % 3] for k in range(10)], serials[:10], [T0 + 9.0] * 10)  # moves
+    hist = net.history()  # its end matches the network (else it refuses)
+    occ, ident = hist.counts_at(np.arange(net.shelter_count), np.full(net.shelter_count, T0 + 9.0))
+    assert occ.tolist() == net.occ and ident.tolist() == [r - a for r, a in zip(net.reg, net.anon, strict=True)]
+    assert hist.where_at(np.array(residents), np.full(30, T0 + 6.0)).tolist() == [
+        net.readers[readers[k % 3]] for k in range(30)]

@@ -15,8 +15,8 @@ with the counts after the whole batch.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
-from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,21 +89,33 @@ class RecordingRegister(TapRegister):
         self.occ0 = np.array(occ, dtype=np.int64)
         self.ident0 = np.array(reg, dtype=np.int64) - np.array(anon, dtype=np.int64)
         self.where0 = net.where.copy()
-        self._counts: list[tuple] = []  # (at, shelter, desk count, identified) after each row
-        self._records: list[tuple] = []  # (at, resident, shelter or -1) per change of a record
-        rows, note, record = self._rows.append, self._counts.append, self._records.append
-        note_all = self._counts.extend
+        # typed columns (one C append per value, read by numpy without a pass over objects):
+        # (at, shelter, desk count, identified) after each row; (at, resident, shelter or -1) per
+        # change of a record
+        self._counts = (array("d"), array("q"), array("q"), array("q"))
+        self._records = (array("d"), array("q"), array("q"))
+        rows = self._rows.append
+        c_at, c_s, c_occ, c_ident = (c.append for c in self._counts)
+        r_at, r_who, r_s = (c.append for c in self._records)
+        counts = self._counts
 
         def append_row(row: tuple) -> None:
             rows(row)
             at, s, out = row[0], row[3], row[5]
-            note((at, s, occ[s], reg[s] - anon[s]))
+            c_at(at)
+            c_s(s)
+            c_occ(occ[s])
+            c_ident(reg[s] - anon[s])
             if out == IN or out == MOVED:
-                record((at, row[4], s))
+                r_at(at)
+                r_who(row[4])
+                r_s(s)
                 if out == MOVED:  # a resident left another shelter: note every shelter
-                    note_all(_every_shelter(at, occ, reg, anon))
+                    _note_every_shelter(counts, at, occ, reg, anon)
             elif out == CHECKED_OUT:
-                record((at, row[4], -1))
+                r_at(at)
+                r_who(row[4])
+                r_s(-1)
 
         self.append_row = append_row
 
@@ -118,52 +130,49 @@ class RecordingRegister(TapRegister):
         occ, reg, anon, _where = self._state
         for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
                                    columns["outcome"], strict=True):
-            self._counts.append((at, s, occ[s], reg[s] - anon[s]))
-            if out == IN or out == MOVED:
-                self._records.append((at, rid, s))
+            for col, v in zip(self._counts, (at, s, occ[s], reg[s] - anon[s]), strict=True):
+                col.append(v)
+            if out == IN or out == MOVED or out == CHECKED_OUT:
+                for col, v in zip(self._records, (at, rid, s if out != CHECKED_OUT else -1), strict=True):
+                    col.append(v)
                 if out == MOVED:
-                    self._counts.extend(_every_shelter(at, occ, reg, anon))
-            elif out == CHECKED_OUT:
-                self._records.append((at, rid, -1))
+                    _note_every_shelter(self._counts, at, occ, reg, anon)
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
-        counts = _columns(self._counts, 4)
-        keep = counts[:, 1] >= 0  # rows of no shelter (an unknown reader) change no counts
-        counts = counts[keep]
-        records = _columns(self._records, 3)
-        history = ShelterHistory(self.occ0, self.ident0, self.where0, counts[:, 0],
-                                 counts[:, 1].astype(np.int64), counts[:, 2].astype(np.int64),
-                                 counts[:, 3].astype(np.int64), records[:, 0],
-                                 records[:, 1].astype(np.int64), records[:, 2].astype(np.int64))
-        self._check(history, records)
+        c_at, c_s, c_occ, c_ident = (np.array(c) for c in self._counts)  # copies: appends go on
+        keep = c_s >= 0  # rows of no shelter (an unknown reader) change no counts
+        r_at, r_who, r_s = (np.array(c) for c in self._records)
+        history = ShelterHistory(self.occ0, self.ident0, self.where0, c_at[keep], c_s[keep], c_occ[keep],
+                                 c_ident[keep], r_at, r_who, r_s)
+        self._check(history, r_who, r_s)
         return history
 
-    def _check(self, history: ShelterHistory, records: np.ndarray) -> None:
+    def _check(self, history: ShelterHistory, who: np.ndarray, shelter: np.ndarray) -> None:
         """The history must end where the network is: a change made without a register row would
         leave reads answered from it wrong, so it is refused here rather than read."""
         net_occ, net_reg, net_anon, net_where = self._state
         n_s = self.occ0.size
         occ, ident = history.counts_at(np.arange(n_s), np.full(n_s, np.inf))
         where = self.where0.copy()
-        if records.size:
-            who = records[::-1, 1].astype(np.int64)
-            last, first = np.unique(who, return_index=True)  # each resident's last change
-            where[last] = records[::-1, 2][first]
+        if who.size:
+            last, first = np.unique(who[::-1], return_index=True)  # each resident's last change
+            where[last] = shelter[::-1][first]
         if not (np.array_equal(occ, net_occ) and np.array_equal(ident, np.subtract(net_reg, net_anon))
                 and np.array_equal(where, net_where)):
             raise Conflict("the shelter network changed without a register row since record_history(); "
                            "its history cannot answer reads (change it through the network's calls)")
 
 
-def _every_shelter(at: float, occ: list[int], reg: list[int], anon: list[int]) -> list[tuple]:
-    """A note of every shelter's counts at `at`."""
-    return [(at, s, o, r - a) for s, (o, r, a) in enumerate(zip(occ, reg, anon, strict=True))]
-
-
-def _columns(notes: list[tuple], width: int) -> np.ndarray:
-    """Notes of `width` numbers each as a float array of shape (n, width) (ints up to 2**53 exact)."""
-    return np.fromiter(chain.from_iterable(notes), np.float64, len(notes) * width).reshape(-1, width)
+def _note_every_shelter(counts: tuple[array, ...], at: float, occ: list[int], reg: list[int],
+                        anon: list[int]) -> None:
+    """Note every shelter's counts at `at`."""
+    n = len(occ)
+    c_at, c_s, c_occ, c_ident = counts
+    c_at.extend([at] * n)
+    c_s.extend(range(n))
+    c_occ.extend(occ)
+    c_ident.extend([r - a for r, a in zip(reg, anon, strict=True)])
 
 
 class ShelterHistory:
