@@ -3,7 +3,7 @@
 `ShelterNetwork.record_history()` swaps the tap register for a `RecordingRegister`: every change
 to a shelter's counts or to a resident's record is followed by a register row at that shelter
 (admit, leave, offline queue and sync, paper form and entry), so noting the row's shelter counts
-after each row (one tuple append) gives each shelter's counts over time. A row that moves a
+after each row (appends to typed columns) gives each shelter's counts over time. A row that moves a
 resident between shelters (MOVED, rare) also notes every shelter's counts. The residents'
 records over time (`where`) are noted from the same rows: every change of one has its own row
 (IN, MOVED to the row's shelter; CHECKED_OUT to none). `history()` refuses to answer if the
