@@ -130,6 +130,9 @@ class DisasterModel:
         """Start household h's look-ups (first one after the current step)."""
         self.env.process(self.lookup(h, asker, ident))
 
+    def _moved(self, members: list[int], s: int) -> None:
+        """People's place changed now (s: a shelter index, -1: at none); the fast engine keeps a history."""
+
     def finish(self) -> None:
         """Turn the per-person lists into numpy arrays for the KPIs and frames."""
         for name, dtype in (("here", np.int64), ("arrived", np.float64), ("waited", np.float64),
@@ -197,6 +200,7 @@ class DisasterModel:
                 arrived[m] = now
                 self.n_arrived += 1
         self.present[s] += len(members)
+        self._moved(members, s)
 
     def _desk(self, method: int, s: int) -> ServicePoint:
         """The desk a method queues at in shelter s."""
@@ -227,6 +231,7 @@ class DisasterModel:
         for m in members:
             self.here[m] = -1
             self.redirects[m] += 1
+        self._moved(members, -1)
         km = float(np.hypot(*(self.xy[target] - self.xy[s])))
         yield self.env.timeout(km / self.p.walk_speed_kmh * 3600.0)
         self._arrive(members, target)
@@ -238,6 +243,7 @@ class DisasterModel:
                 self.present[self.here[m]] -= 1
             self.here[m] = -1
             self.status[m] = NO_PLACE
+        self._moved(members, -1)
 
     # ---- the service calls -----------------------------------------------------------------
     def _register(self, members: list[int], s: int, method: int, done: list[float]
@@ -314,6 +320,7 @@ class DisasterModel:
         self.present[s] -= 1
         self.here[m] = -1
         self.status[m] = LEFT
+        self._moved([m], -1)
         now = self.t0 + self.env.now
         method = self.final_method[m]
         try:

@@ -15,17 +15,12 @@ from __future__ import annotations
 import heapq
 from bisect import insort
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 import numpy as np
 
-from scenarios.disaster_sim import (
-    LOOKUP_BACKOFF,
-    LOOKUP_MAX_WAIT_S,
-    MAX_REDIRECTS,
-    REGISTERED,
-    DisasterModel,
-)
+from scenarios.disaster_sim import MAX_REDIRECTS, REGISTERED, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.kernel import FifoSeats
 from scenarios.streams import Streams
@@ -179,8 +174,11 @@ class FastDisasterModel(DisasterModel):
     def __init__(self, loop: Loop, p: Any, ev: Any, safety: Any, face_desk: Any,
                  streams: Streams, t0: float, load: Any = None) -> None:
         self.loop = loop
+        self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
+        self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._lookup_households = self.members_of if p.family_lookup else {}
+        self._traced = self._look_up_people()
 
     def _point(self, servers: int, name: str) -> FastDesk:
         """A desk on the kernel's FIFO seats."""
@@ -191,20 +189,31 @@ class FastDisasterModel(DisasterModel):
         self.loop.at(self.loop.now + delay, fn, *args)
 
     def _start_lookup(self, h: int, asker: int, ident: Identity) -> None:
-        """The first look-up runs after the current step, as a new SimPy process would."""
-        missing = [x for x in self.members_of[h] if x != asker]
-        self.loop.at(self.loop.now, self._lookup, h, asker, ident, missing,
-                     self.p.lookup_retry_min * 60.0)
+        """Note the household's first look-up (now); the look-ups are answered after the loop
+        (`disaster_reads.family_lookups`: they decide nothing the loop reads)."""
+        self.asks.append((self.loop.now, h, asker, ident))
 
-    def _lookup(self, h: int, asker: int, ident: Identity, missing: list[int],
-                wait: float) -> None:
-        """One look-up; again after `wait` while someone is still missing."""
-        missing = self._still_missing(asker, ident, missing)
-        if not missing:
-            self.found_at[h] = self.loop.now
-            return
-        self.loop.at(self.loop.now + wait, self._lookup, h, asker, ident, missing,
-                     min(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S))
+    def _moved(self, members: list[int], s: int) -> None:
+        """Note where people of apart households physically are from now (the look-ups' truth)."""
+        if self._traced[members[0]]:
+            self.moves.append((self.loop.now, members, s))
+
+    def _look_up_people(self) -> list[bool]:
+        """Per person, whether their moves matter to look-ups (a member of an apart household, when
+        families look up).
+
+        An arrival group is one household (one group per household together, one per person
+        apart), so any part of it is all in or all out; checked here, all kept if it were not."""
+        ev = self.ev
+        people = np.zeros(ev.people, dtype=bool)
+        if not self.p.family_lookup:
+            return people.tolist()
+        if self.members_of:
+            people[np.fromiter(chain.from_iterable(self.members_of.values()), np.int64)] = True
+        sizes = np.diff(ev.group_start)
+        if not np.array_equal(ev.member_household, np.repeat(ev.group_household, sizes)):
+            people[:] = True
+        return people.tolist()
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
@@ -236,6 +245,7 @@ class FastDisasterModel(DisasterModel):
                 arrived[m] = now
                 self.n_arrived += 1
         self.present[s] += b - a
+        self._moved(members, s)
         method = self.method
         if self._one_method[g]:
             self._queue(g, members, s, method[a], 0)
@@ -301,6 +311,7 @@ class FastDisasterModel(DisasterModel):
         for m in full:
             self.here[m] = -1
             self.redirects[m] += 1
+        self._moved(full, -1)
         km = float(np.hypot(*(self.xy[target] - self.xy[s])))
         loop.at(now + km / self.p.walk_speed_kmh * 3600.0, self._walked, g, full, target, method, hop)
 

@@ -6,19 +6,22 @@ Only members of the asker's household, and only for an asker identified at MEDIU
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.errors import Forbidden, NotFound, TwinError
+from twin.errors import Forbidden, NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
 from twin.services.card_serials import finite_time, id_or_minus_one
-from twin.services.procedures import require_assurance
+from twin.services.procedures import procedure, require_assurance
 from twin.services.safety_events import FamilyLookup
 
 if TYPE_CHECKING:
+    from twin.services.shelter_history import ShelterHistory
     from twin.services.shelters import ShelterNetwork
 
 
@@ -55,6 +58,16 @@ class HouseholdIndex:
         for a in (hh, order, starts):
             a.flags.writeable = False
         return cls(hh, order, starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Askers:
+    """Askers checked once (`FamilyDirectory.askers`): resident id (-1 if none), refusal code (0:
+    allowed) and the reason of each code."""
+
+    ids: np.ndarray
+    code: np.ndarray
+    codes: tuple[str, ...]
 
 
 class FamilyDirectory:
@@ -98,6 +111,61 @@ class FamilyDirectory:
         """`locate_many` answering a column: whether each target is at no shelter in the system."""
         return [s < 0 for _target, s in self._lookups(asker, target_ids, finite_time(now))]
 
+    def askers(self, identities: Sequence[Identity]) -> Askers:
+        """Check each asker once, as `locate` checks the asker on every call (a column call can then
+        reuse the answer for many rounds of asks)."""
+        n = self.network.where.size
+        need = procedure("family_lookup").required
+        codes = [""]  # reason per code; 0: allowed
+        ids, code = [], []
+        for ident in identities:
+            rid = ident.resident_id
+            if type(rid) is int and 0 <= rid < n and ident.assurance >= need:  # the common case
+                ids.append(rid)
+                code.append(0)
+                continue
+            try:
+                require_assurance(ident, "family_lookup")
+                ids.append(self.network.resident_index(rid))
+                code.append(0)
+            except TwinError as e:
+                ids.append(id_or_minus_one(rid))
+                code.append(_code(codes, e.code))
+        return Askers(np.asarray(ids, dtype=np.int64), np.asarray(code, dtype=np.int64), tuple(codes))
+
+    def locate_columns(self, askers: Askers | Sequence[Identity], asker_of: np.ndarray, targets: np.ndarray,
+                       at: np.ndarray, records: ShelterHistory) -> dict[str, np.ndarray]:
+        """`locate` of one target per row (asker `askers[asker_of[row]]`, at the row's time), answered
+        from `records` (the network's history) as they were then; rows logged in order as `locate`
+        logs them. Never raises for a refusal: the row answers allowed False with the reason.
+        Columns: allowed, reason, shelter_id (facility id; -1: not recorded anywhere or refused)."""
+        checked = askers if isinstance(askers, Askers) else self.askers(askers)
+        which = np.asarray(asker_of, dtype=np.int64)
+        target = np.asarray(targets, dtype=np.int64)
+        t = np.asarray(at, dtype=np.float64)
+        if not which.size == target.size == t.size:
+            raise ValidationError("look-up columns must have one length")
+        if not np.isfinite(t).all():
+            finite_time(float(t[~np.isfinite(t)][0]))  # raises naming the value
+        if which.size and not (0 <= which.min() and which.max() < checked.ids.size):
+            raise ValidationError(f"asker_of must index the {checked.ids.size} askers given")
+        net, hh, n = self.network, self.household_of, self.network.where.size
+        codes = list(checked.codes)
+        aid, code = checked.ids[which], checked.code[which]
+        code[(code == 0) & ((target < 0) | (target >= n))] = _code(codes, NotFound.code)
+        safe = np.clip(target, 0, max(n - 1, 0))
+        outsider = (code == 0) & (hh[safe] != hh[np.clip(aid, 0, max(n - 1, 0))])
+        code[outsider] = _code(codes, NotHouseholdMember.code)
+        allowed = code == 0
+        shelter = np.full(target.size, -1, dtype=np.int64)
+        if allowed.any():
+            s = records.where_at(target[allowed], t[allowed])
+            shelter[allowed] = np.where(s >= 0, net.facility_ids[np.maximum(s, 0)], -1)
+        reason = np.asarray(codes)[code]
+        self.events.extend(map(FamilyLookup, t.tolist(), aid.tolist(), target.tolist(), allowed.tolist(),
+                               repeat("") if allowed.all() else reason.tolist()))
+        return {"allowed": allowed, "reason": reason, "shelter_id": shelter}
+
     def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:
         """(target, shelter index or -1) per target, each checked and logged; the first refusal raises."""
         net, hh = self.network, self.household_of
@@ -133,3 +201,10 @@ class FamilyDirectory:
             self._log(finite_time(now), int(asker.resident_id), -1, False, NotFound.code)
             raise
         return self.locate_many(asker, [m for m in mates if m != asker.resident_id], now)
+
+
+def _code(codes: list[str], reason: str) -> int:
+    """The code of a refusal reason in `codes` (added when new)."""
+    if reason not in codes:
+        codes.append(reason)
+    return codes.index(reason)

@@ -23,6 +23,7 @@ from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import CheckInRefused, ReaderRegistered, ReaderStatusChanged
 from twin.services.safety_validate import check_int
+from twin.services.shelter_history import RecordingRegister, ShelterHistory
 from twin.services.shelter_outcomes import (
     CHECKED_OUT,
     FULL,
@@ -323,6 +324,17 @@ class ShelterNetwork:
                              "paper_staff": np.array(self.staff, dtype=np.int64), "desk_count": occ,
                              "registered": reg, "identified": reg - anon, "anonymous": anon,
                              "free": np.maximum(cap - occ, 0)})
+
+    def record_history(self) -> None:
+        """From now on note the counts after every register row, for `history` (reads answered later)."""
+        if not isinstance(self.taps, RecordingRegister):
+            self.taps = RecordingRegister(self)
+
+    def history(self) -> ShelterHistory:
+        """Each shelter's counts and each resident's record over time since `record_history`."""
+        if not isinstance(self.taps, RecordingRegister):
+            raise Conflict("this network keeps no history; call record_history() before the changes")
+        return self.taps.history()
 
     def location_of(self, resident_id: int) -> tuple[int | None, float | None]:
         """Where the shelter system records a resident (facility id or None) and since when."""
