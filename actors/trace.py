@@ -3,6 +3,9 @@
 `record()` wraps the entry points a scenario drives (shelter check-ins and check-outs, desk
 check-ins, paper forms with the random state they drew from, reader outages, head-count
 reports, ledger postings) while the scenario runs, and keeps each outermost call in order.
+Record a run on the SimPy engine (`engine="simpy"`): the fast engine checks a group in with one
+batched call and answers the head-count reports after its loop, so its calls are not the live
+service's calls in time order; the batched entry points refuse to run while recording.
 `replay_shelters` and `replay_ledger` send the same calls to the actors, in order and in
 batches (consecutive card taps go as one batch), so a test can check that the actors reach
 the same domain outcome as the scenario: the same check-ins, head counts and balances.
@@ -19,6 +22,7 @@ from typing import Any
 
 from actors.hosts_residents import request_json
 from actors.hosts_safety import identity_json
+from twin.errors import ValidationError
 from twin.services.headcount import DisasterHQ
 from twin.services.payments import Ledger
 from twin.services.shelters import ShelterNetwork
@@ -64,6 +68,7 @@ def _shelter_args(name: str, a: tuple, k: dict) -> dict[str, Any]:
 RECORDED = {ShelterNetwork: ("tap", "check_out", "check_in_identity", "check_out_identity", "paper_form",
                              "reconcile_paper", "set_online"),
             DisasterHQ: ("receive",), Ledger: ("post_many",)}
+BATCHED = {ShelterNetwork: ("tap_part", "paper_part"), DisasterHQ: ("receive_columns",)}
 
 
 def _args(cls: type, name: str, a: tuple, k: dict) -> dict[str, Any]:
@@ -85,11 +90,24 @@ def record() -> Iterator[Trace]:
             original = getattr(cls, name)
             saved.append((cls, name, original))
             setattr(cls, name, _wrap(trace, cls, name, original))
+    for cls, names in BATCHED.items():
+        for name in names:
+            saved.append((cls, name, getattr(cls, name)))
+            setattr(cls, name, _refuse(name))
     try:
         yield trace
     finally:
         for cls, name, original in saved:
             setattr(cls, name, original)
+
+
+def _refuse(name: str) -> Any:
+    """A batched entry point that refuses to run while a trace is recorded."""
+    def refused(self, *a, **k):
+        raise ValidationError(f"{name} was called while recording a trace: a trace needs the calls one by "
+                              "one in time order, so record a run on the SimPy engine (engine='simpy')")
+
+    return refused
 
 
 def _wrap(trace: Trace, cls: type, name: str, original: Any) -> Any:

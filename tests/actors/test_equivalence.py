@@ -36,7 +36,7 @@ def disaster_run():
     d = load_design("full")
     p = Params(scale=0.01, horizon_h=8.0, readers_per_shelter=d.safety.readers_per_shelter,
                paper_staff_per_shelter=d.safety.paper_form_staff_per_shelter, reader_offline_probability=0.5,
-               face_check_enabled=True, stay_decline_per_day=3.0)
+               face_check_enabled=True, stay_decline_per_day=3.0, engine="simpy")
     with tr.record() as trace:
         model, _rows, stats = simulate(p, np.random.default_rng(3))
     return p, model, trace, stats
@@ -46,6 +46,16 @@ def spec_for(tmp_path, p, t0: float, shards: int = 1) -> ServiceSpec:
     return ServiceSpec(data_dir=str(tmp_path), city=p.city, seed=p.city_seed, scale=p.scale, design="full",
                        shelter_groups=1, resident_shards=shards, namespace=f"eq-{uuid.uuid4().hex[:8]}",
                        built_at=t0).open()
+
+
+def test_recording_a_fast_engine_run_is_refused_with_the_engine_to_use():
+    from scenarios.disaster import Params, simulate
+    from twin.errors import ValidationError
+    from twin.services.shelters import ShelterNetwork
+
+    with pytest.raises(ValidationError, match="engine='simpy'"), tr.record():
+        simulate(Params(scale=0.01, horizon_h=2.0, engine="fast"), np.random.default_rng(3))
+    assert ShelterNetwork.tap_part.__name__ == "tap_part"  # the entry points are put back
 
 
 def test_the_recorded_disaster_drives_every_channel(disaster_run):
