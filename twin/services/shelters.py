@@ -10,20 +10,16 @@ batches as columns (see `shelter_batch`); `occupancy()` shows the counts by faci
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import polars as pl
 
-from twin.errors import Conflict, NotFound, TwinError, ValidationError
+from twin.errors import NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
 from twin.services import shelter_batch, shelter_offline, shelter_paper, shelter_parts
 from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
 from twin.services.procedures import require_assurance
-from twin.services.safety_events import CheckInRefused, ReaderRegistered, ReaderStatusChanged
-from twin.services.safety_validate import check_int
-from twin.services.shelter_history import RecordingRegister, ShelterHistory
+from twin.services.safety_events import CheckInRefused
 from twin.services.shelter_outcomes import (
     CHECKED_OUT,
     FULL,
@@ -36,13 +32,15 @@ from twin.services.shelter_outcomes import (
     Outcome,
     step_in,
 )
+from twin.services.shelter_readers import ShelterReaders
 from twin.services.shelter_register import TapRegister
 from twin.services.shelter_types import ReaderOffline, ShelterParams, TapResult, UnknownReader
+from twin.services.shelter_views import ShelterViews
 
 __all__ = ["ReaderOffline", "ShelterNetwork", "ShelterParams", "TapResult", "UnknownReader"]
 
 
-class ShelterNetwork:
+class ShelterNetwork(ShelterReaders, ShelterViews):
     """Every shelter of a city: capacity, readers, the desk and server counts, resident records."""
 
     def __init__(self, shelters: pl.DataFrame, n_residents: int, resolver: SerialResolver,
@@ -88,7 +86,7 @@ class ShelterNetwork:
                 net.register_reader(fid, now)
         return net
 
-    # ---- shelters and readers -------------------------------------------------------------
+    # ---- shelters (readers: `shelter_readers`; views: `shelter_views`) ------------------------
     @property
     def shelter_count(self) -> int:
         """How many shelters the network has."""
@@ -100,43 +98,6 @@ class ShelterNetwork:
             return self._index[int(shelter_id)]
         except (KeyError, TypeError, ValueError):
             raise NotFound(f"facility {shelter_id!r} is not a shelter of this city") from None
-
-    def register_reader(self, shelter_id: int, now: float, journal: shelter_offline.Journal | None = None) -> int:
-        """Register a new reader at a shelter; returns its reader id. A journal with rows resumes its queue
-        (its tap ids must belong to the new id)."""
-        s = self.shelter_index(shelter_id)
-        rid = len(self.online) + 1
-        while rid in self.online:
-            rid += 1
-        self.readers[rid], self.online[rid] = s, True
-        rows = journal.rows() if journal is not None else []
-        self.queues[rid] = shelter_offline.TapQueue.from_rows(rid, rows, journal)  # a reused journal resumes
-        self.events.append(ReaderRegistered(finite_time(now), rid, int(shelter_id)))
-        return rid
-
-    def retire_reader(self, reader_id: int, now: float) -> None:
-        """Take a reader out of service; one with unsynced taps must sync first."""
-        self.reader_shelter(reader_id, now, serial=-1)
-        if self.queues[reader_id].pending():
-            raise Conflict(f"reader {reader_id} still holds {len(self.queues[reader_id].pending())} "
-                           "unsynced taps; bring it online and sync before retiring it")
-        del self.readers[reader_id], self.queues[reader_id]
-
-    def reader_shelter(self, reader_id: int, now: float, serial: int) -> int:
-        """The shelter index of a registered reader; an unregistered one is refused and logged."""
-        s = self.readers.get(reader_id)
-        if s is None:
-            self.refuse(now, reader_id, serial, UnknownReader.code, -1)
-            raise UnknownReader(f"reader {reader_id!r} is not registered to any shelter; the tap was "
-                                "not recorded (register the reader at the shelter desk first)")
-        return s
-
-    def set_online(self, reader_id: int, online: bool, now: float) -> shelter_offline.SyncReport | None:
-        """Mark a reader off or on the network; coming back online syncs its queue."""
-        self.reader_shelter(reader_id, now, serial=-1)
-        self.online[reader_id] = bool(online)
-        self.events.append(ReaderStatusChanged(finite_time(now), reader_id, bool(online)))
-        return self.sync(reader_id, now) if online else None
 
     # ---- check-in and check-out -------------------------------------------------------------
     def tap(self, reader_id: int, serial: int, now: float) -> TapResult:
@@ -205,30 +166,6 @@ class ShelterNetwork:
     def reconcile_paper(self, now: float, limit: int | None = None) -> shelter_paper.PaperReport:
         """Transcribe pending paper forms (oldest first, at most `limit`) into the shelter system."""
         return shelter_paper.reconcile(self, now, limit)
-
-    def sync(self, reader_id: int, now: float) -> shelter_offline.SyncReport:
-        """Send a reader's queued taps to the server and drop the ones it processed."""
-        return shelter_offline.sync_reader(self, reader_id, now)
-
-    def apply_synced(self, reader_id: int, rows: list[dict], now: float) -> shelter_offline.SyncReport:
-        """Apply queued tap rows from a reader exactly once (idempotent by tap id)."""
-        return shelter_offline.apply_rows(self, reader_id, rows, now)
-
-    def accept_tap(self, reader_id: int, tap, now: float) -> TapResult:
-        """Check in from a card reader's `Tap` (its identity already established), once per tap id."""
-        return shelter_offline.accept_reader_tap(self, reader_id, tap, now)
-
-    def reader_sink(self, reader_id: int) -> Callable[[object], TapResult]:
-        """A `sink` for `twin.reader.Reader`: its taps land at this reader's shelter (refusals raise)."""
-        if reader_id not in self.readers:
-            raise UnknownReader(f"reader {reader_id!r} is not registered to any shelter; register it first")
-        return lambda tap: self.accept_tap(reader_id, tap, tap.at)
-
-    def restore_reader(self, reader_id: int, rows: list[dict], journal: shelter_offline.Journal | None = None) -> None:
-        """Replace a dead reader's queue with one rebuilt from its persisted rows."""
-        if reader_id not in self.readers:
-            raise UnknownReader(f"reader {reader_id!r} is not registered; nothing to restore")
-        self.queues[reader_id] = shelter_offline.TapQueue.from_rows(reader_id, rows, journal)
 
     # ---- state transitions (shared by every channel) -------------------------------------
     def resident_index(self, resident_id: int) -> int:
@@ -302,42 +239,3 @@ class ShelterNetwork:
             if occ[t] < cap[t]:
                 return t
         return -1
-
-    # ---- views -------------------------------------------------------------------------------
-    def set_staff(self, shelter_id: int, staff: int) -> None:
-        """Set how many staff take paper forms at a shelter (a scenario sizes the paper desk by it)."""
-        check_int("staff", staff, 0, 1000)
-        self.staff[self.shelter_index(shelter_id)] = staff
-
-    def occupancy(self) -> pl.DataFrame:
-        """Per shelter: capacity, readers (and how many are online), paper forms waiting for
-        transcription, paper staff, desk count, server count (identified + anonymous), free places."""
-        cap, occ, reg, anon = (np.array(v, dtype=np.int64) for v in (self.cap, self.occ, self.reg, self.anon))
-        readers = np.bincount(np.fromiter(self.readers.values(), np.int64, len(self.readers)),
-                              minlength=cap.size)
-        up = [s for r, s in self.readers.items() if self.online[r]]
-        online = np.bincount(np.asarray(up, dtype=np.int64), minlength=cap.size)
-        waiting = np.asarray(self.paper.shelter[self.paper.next_pending:], dtype=np.int64)
-        return pl.DataFrame({"shelter_id": self.facility_ids, "capacity": cap, "readers": readers,
-                             "readers_online": online,
-                             "paper_pending": np.bincount(waiting, minlength=cap.size),
-                             "paper_staff": np.array(self.staff, dtype=np.int64), "desk_count": occ,
-                             "registered": reg, "identified": reg - anon, "anonymous": anon,
-                             "free": np.maximum(cap - occ, 0)})
-
-    def record_history(self) -> None:
-        """From now on note the counts after every register row, for `history` (reads answered later)."""
-        if not isinstance(self.taps, RecordingRegister):
-            self.taps = RecordingRegister(self)
-
-    def history(self) -> ShelterHistory:
-        """Each shelter's counts and each resident's record over time since `record_history`."""
-        if not isinstance(self.taps, RecordingRegister):
-            raise Conflict("this network keeps no history; call record_history() before the changes")
-        return self.taps.history()
-
-    def location_of(self, resident_id: int) -> tuple[int | None, float | None]:
-        """Where the shelter system records a resident (facility id or None) and since when."""
-        rid = self.resident_index(resident_id)
-        s = int(self.where[rid])
-        return (None, None) if s < 0 else (int(self.facility_ids[s]), float(self.since[rid]))
