@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.disaster_sim import MAX_REDIRECTS, REGISTERED, DisasterModel
+from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.kernel import FifoSeats
 from scenarios.streams import Streams
-from twin.identity import Assurance, Identity
+from twin.identity import Identity
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 
 
@@ -177,7 +177,6 @@ class FastDisasterModel(DisasterModel):
         self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
-        self._lookup_households = self.members_of if p.family_lookup else {}
         self._traced = self._look_up_people()
 
     def _point(self, servers: int, name: str) -> FastDesk:
@@ -238,14 +237,7 @@ class FastDisasterModel(DisasterModel):
         a, b = self._starts[g], self._starts[g + 1]
         s = self.group_shelter[g]
         members = list(range(a, b))
-        now, here, arrived = self.loop.now, self.here, self.arrived
-        for m in members:  # `_arrive`, inline: the hottest path of the run
-            here[m] = s
-            if arrived[m] != arrived[m]:  # NaN: first arrival
-                arrived[m] = now
-                self.n_arrived += 1
-        self.present[s] += b - a
-        self._moved(members, s)
+        self._arrive(members, s)
         method = self.method
         if self._one_method[g]:
             self._queue(g, members, s, method[a], 0)
@@ -255,13 +247,12 @@ class FastDisasterModel(DisasterModel):
             parts.setdefault(method[m], []).append(m)
         first, *rest = parts.items()
         for how, part in rest:  # SimPy starts these as processes: they queue after this step
-            self.loop.at(now, self._queue, g, part, s, how, 0)
+            self.loop.at(self.loop.now, self._queue, g, part, s, how, 0)
         self._queue(g, first[1], s, first[0], 0)
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now; the service's decisions come at the finish."""
-        k, durations = self.stretch_of[method][s], self.durations
-        d = [durations[m] * k for m in members]
+        d = self.desk_times(members, method, s)
         total = sum(d)
         loop = self.loop
         end = self.desk_of[method][s].join(g, total)
@@ -272,34 +263,16 @@ class FastDisasterModel(DisasterModel):
         """The desk finished the group: record waits, check in, redirect or fall back to paper."""
         loop = self.loop
         now = loop.now
-        waited, t, done = self.waited, now - total, []
-        for m, dm in zip(members, d, strict=True):  # `desk_done`, inline
-            w = waited[m]
-            waited[m] = (0.0 if w != w else w) + t - queued
-            t += dm
-            done.append(t)
+        done = self.desk_done(members, d, now - total, queued)
         outs, target = self._check_in_part(members, s, method, self.t0 + now)
         full, paper = [], []
-        status, final_method, registered, stay = self.status, self.final_method, self.registered, self.stay_s
-        horizon, leave, lookups = self.horizon_s, self._leave, self._lookup_households
         for m, out, t in zip(members, outs, done, strict=True):
             if out == REFUSED:
                 paper.append(m)
             elif out == FULL or out == NO_ROOM:
                 full.append(m)
-            else:  # `_registered`, inline
-                status[m] = REGISTERED
-                final_method[m] = method
-                registered[m] = t
-                at = now + stay[m]
-                if at < horizon:
-                    loop.at(now + (at - now), leave, m)  # SimPy: timeout(at - now) from now
-                if self.household[m] in lookups:
-                    self._maybe_look_up(m)
-        self.n_registered += len(members) - len(paper) - len(full)
-        if method == CARD:
-            self.card_admitted.extend(m for m, out in zip(members, outs, strict=True)
-                                      if out != REFUSED and out != FULL and out != NO_ROOM)
+            else:
+                self._registered(m, method, t)
         if paper:
             loop.at(now, self._queue, g, paper, s, PAPER, 0)
         if not full:
@@ -342,16 +315,6 @@ class FastDisasterModel(DisasterModel):
             if res.redirect_to is not None and target < 0:
                 target = self.net.shelter_index(res.redirect_to)
         return outs, target
-
-    def _maybe_look_up(self, m: int) -> None:
-        """Start m's household's look-ups if m is its first member the service identified well enough."""
-        h = self.household[m]
-        if not self.p.family_lookup or h in self.lookups_started:
-            return
-        ident = self.identity_of(m)
-        if ident is not None and ident.assurance >= Assurance.MEDIUM:
-            self.lookups_started.add(h)
-            self._start_lookup(h, m, ident)
 
     def _walked(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Redirected people reach the next shelter and queue again (at most MAX_REDIRECTS)."""

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.disaster_sim import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S
+from scenarios.disaster_calls import LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S
 from twin.services.headcount import accuracy_of, views_at
 from twin.services.shelter_history import AsOfIndex, ShelterHistory
 
