@@ -88,6 +88,7 @@ class FaceMatcher:
         self.noise = capture_noise(self.frr, self.threshold, self.dim)
         self._last: tuple[int, np.ndarray] = (-1, np.empty((1, self.dim)))  # one id's rows, reused
         self._known: dict[int, np.ndarray] = {}  # rows computed ahead by `prepare`
+        self._root_dim = np.sqrt(self.dim)
 
     def prepare(self, resident_ids) -> None:
         """Compute the registered embeddings of these residents now, in one vectorised pass (each row
@@ -128,6 +129,27 @@ class FaceMatcher:
     def capture(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
         """A live capture of person `person_id`."""
         return self.capture_many([person_id], rng)[0]
+
+    def _row(self, resident_id: int) -> np.ndarray:
+        """One resident's registered embedding (1-D, shared: not to be written to)."""
+        row = self._known.get(resident_id)
+        if row is not None:
+            return row
+        last_id, last = self._last
+        return last[0] if last_id == resident_id else self.registered_many([resident_id])[0]
+
+    def capture_one(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
+        """`capture` of a valid resident id without the column path's per-call set-up: the same draws
+        and the same arithmetic, so the same bits."""
+        v = self._row(person_id) + self.noise * rng.standard_normal(self.dim) / self._root_dim
+        return v / np.sqrt(np.add.reduce(v * v))  # `np.linalg.norm(v, axis=1)` of one row
+
+    def score_one(self, probe: np.ndarray, resident_id: int) -> float:
+        """`score` of a 1-D float64 capture (as `capture_one` makes) against a valid resident id."""
+        n = np.sqrt(probe.dot(probe))  # `np.linalg.norm(probe)` of a 1-D array
+        if not 0.0 < n < np.inf or probe.shape != (self.dim,):
+            return self.score(probe, resident_id)  # raises naming the problem
+        return float(self._row(resident_id) @ probe / n)
 
     def scores_many(self, probes: np.ndarray, resident_ids) -> np.ndarray:
         """Cosines between captures (rows) and the registered photos of `resident_ids`."""
