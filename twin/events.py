@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import cache
+from itertools import repeat
+from types import MemberDescriptorType
+from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 
@@ -25,6 +29,40 @@ class Event:
         return row
 
 
+E = TypeVar("E", bound=Event)
+
+
+@cache
+def _slot_setters(cls: type) -> tuple | None:
+    """The slot setters of a slotted event class's fields in order (None: build through `__init__`)."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return None
+    setters = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            return None
+        slot = next((k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__), None)
+        if type(slot) is not MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return tuple(setters)
+
+
+def events_of_columns(cls: type[E], *columns: Sequence) -> list[E]:
+    """One event of type `cls` per row of `columns` (one column per field, in field order): equal to
+    `[cls(*row) for row in zip(*columns)]`, built column by column (about twice as fast in bulk)."""
+    setters = _slot_setters(cls)
+    if setters is None or len(columns) != len(setters):
+        return list(map(cls, *columns))
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ValueError(f"the columns of {cls.__name__} events must have one length")
+    made = list(map(object.__new__, repeat(cls, n)))
+    for set_field, column in zip(setters, columns, strict=True):
+        deque(map(set_field, made, column), maxlen=0)
+    return made
+
+
 class EventLog:
     """An append-only list of events; entities append, the outside reads."""
 
@@ -40,6 +78,10 @@ class EventLog:
     def extend(self, events: Iterable[Event]) -> None:
         """Record several events in order."""
         self._events.extend(events)
+
+    def extend_columns(self, cls: type[Event], *columns: Sequence) -> None:
+        """Record one event of type `cls` per row of `columns` (field order), in row order."""
+        self._events.extend(events_of_columns(cls, *columns))
 
     def __len__(self) -> int:
         return len(self._events)
