@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from twin.errors import TwinError, ValidationError
+from twin.sorted_search import search_sorted
 from twin.trust_errors import CardRevoked, UnknownCard  # the card registry's own refusals
 
 
@@ -67,7 +68,7 @@ class SerialIndex:
         s = np.asarray(serials, dtype=np.int64)  # repeats just look the same serial up again
         if not s.size or not self._serials.size:
             return
-        pos = np.minimum(np.searchsorted(self._serials, s), self._serials.size - 1)
+        pos = np.minimum(search_sorted(self._serials, s), self._serials.size - 1)
         hit = self._serials[pos] == s
         pos = pos[hit]
         self._seen.update(zip(s[hit].tolist(), zip(pos.tolist(), self._residents[pos].tolist(), strict=True),
@@ -104,7 +105,7 @@ class SerialIndex:
         n = self._serials.size
         if n == 0:
             return np.full(serials.size, -1, np.int64), np.full(serials.size, UnknownCard.code, object)
-        pos = np.minimum(np.searchsorted(self._serials, serials), n - 1)
+        pos = np.minimum(search_sorted(self._serials, serials), n - 1)
         found = self._serials[pos] == serials
         revoked = found & (now >= self._revoked_at[pos])
         rids = np.where(found & ~revoked, self._residents[pos], -1).astype(np.int64)

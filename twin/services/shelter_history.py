@@ -24,6 +24,7 @@ import numpy as np
 from twin.errors import Conflict
 from twin.services.shelter_outcomes import CHECKED_OUT, IN, MOVED
 from twin.services.shelter_register import TapRegister
+from twin.sorted_search import search_sorted
 
 if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
@@ -62,8 +63,8 @@ class AsOfIndex:
         ask_keys = np.asarray(ask_keys, dtype=np.int64)
         if self._sorted.size == 0 or ask_keys.size == 0:
             return np.full(ask_keys.size, -1, dtype=np.int64)
-        upto = np.searchsorted(self._times, np.asarray(ask_times, dtype=np.float64), side="right")
-        pos = np.searchsorted(self._sorted, ask_keys * self._width + upto, side="right") - 1
+        upto = search_sorted(self._times, np.asarray(ask_times, dtype=np.float64), side="right")
+        pos = search_sorted(self._sorted, ask_keys * self._width + upto, side="right") - 1
         hit = pos >= 0
         hit[hit] = self._sorted[pos[hit]] // self._width == ask_keys[hit]
         return np.where(hit, self._order[np.maximum(pos, 0)], -1)
