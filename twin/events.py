@@ -11,6 +11,7 @@ from itertools import repeat
 from types import MemberDescriptorType
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import polars as pl
 
 
@@ -63,13 +64,34 @@ def events_of_columns(cls: type[E], *columns: Sequence) -> list[E]:
     return made
 
 
-class EventLog:
-    """An append-only list of events; entities append, the outside reads."""
+class _Columns:
+    """Events of one slotted class kept as columns until the log is read (copies: the caller's
+    columns may change afterwards)."""
 
-    __slots__ = ("_events",)
+    __slots__ = ("cls", "columns", "size")
+
+    def __init__(self, cls: type[Event], columns: tuple[Sequence, ...], size: int) -> None:
+        self.cls, self.size = cls, size
+        self.columns = tuple(c.copy() if isinstance(c, np.ndarray) else list(c) for c in columns)
+
+    def events(self) -> list[Event]:
+        """The events, with numpy values as Python values."""
+        return events_of_columns(self.cls, *(c.tolist() if isinstance(c, np.ndarray) else c
+                                             for c in self.columns))
+
+
+class EventLog:
+    """An append-only list of events; entities append, the outside reads.
+
+    Events recorded as columns (`extend_columns`) are built when the log is first read after them:
+    a run whose log nobody reads does not pay for its objects."""
+
+    __slots__ = ("_events", "_blocks", "_held")
 
     def __init__(self) -> None:
-        self._events: list[Event] = []
+        self._events: list[Event | _Columns] = []
+        self._blocks = 0  # blocks of columns not built yet
+        self._held = 0  # events held in them beyond one list entry per block
 
     def append(self, event: Event) -> None:
         """Record one event."""
@@ -80,27 +102,50 @@ class EventLog:
         self._events.extend(events)
 
     def extend_columns(self, cls: type[Event], *columns: Sequence) -> None:
-        """Record one event of type `cls` per row of `columns` (field order), in row order."""
-        self._events.extend(events_of_columns(cls, *columns))
+        """Record one event of type `cls` per row of `columns` (one per field, in field order; numpy
+        columns give Python values), in row order."""
+        setters = _slot_setters(cls)
+        if setters is None or len(columns) != len(setters):
+            self._events.extend(events_of_columns(cls, *columns))  # __init__ checks them now
+            return
+        n = len(columns[0]) if columns else 0
+        if any(len(c) != n for c in columns):
+            raise ValueError(f"the columns of {cls.__name__} events must have one length")
+        if n:
+            self._events.append(_Columns(cls, columns, n))
+            self._blocks += 1
+            self._held += n - 1
+
+    def _all(self) -> list[Event]:
+        """Every event in order (blocks of columns built now)."""
+        if self._blocks:
+            out: list[Event] = []
+            for e in self._events:
+                if type(e) is _Columns:
+                    out.extend(e.events())
+                else:
+                    out.append(e)
+            self._events, self._blocks, self._held = out, 0, 0
+        return self._events
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._events) + self._held
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._events)
+        return iter(self._all())
 
     def of(self, *types: type[Event]) -> list[Event]:
         """The events of the given types, in order."""
-        return [e for e in self._events if isinstance(e, types)]
+        return [e for e in self._all() if isinstance(e, types)]
 
     def drain(self) -> list[Event]:
         """Return and forget every event recorded so far (for consumers that persist them)."""
-        out, self._events = self._events, []
+        out, self._events = self._all(), []
         return out
 
     def to_frame(self) -> pl.DataFrame:
         """All events as one polars frame (columns: the union of fields, plus `kind`)."""
-        rows = [e.as_row() for e in self._events]
+        rows = [e.as_row() for e in self._all()]
         if not rows:
             return pl.DataFrame(schema={"at": pl.Float64, "kind": pl.Utf8})
         return pl.from_dicts(rows, infer_schema_length=None)

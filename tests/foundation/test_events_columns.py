@@ -75,3 +75,43 @@ def test_columns_of_different_lengths_or_too_few_are_refused():
         events_of_columns(FamilyLookup, [1.0, 2.0], [2], [3], [True], [""])
     with pytest.raises(TypeError):
         events_of_columns(FamilyLookup, [1.0], [2])
+
+
+def test_a_log_holding_columns_reads_as_if_each_event_had_been_appended_in_turn():
+    import numpy as np
+
+    log, ref = EventLog(), EventLog()
+    t, who = np.array([1.0, 2.0, 3.0]), np.array([4, 5, 6])
+    steps = [
+        lambda g: g.append(HeadcountReported(0.5, 1, 2, 3, 0.5)),
+        lambda g: g.extend_columns(FamilyLookup, t, who, who + 1, np.array([True, False, True]),
+                                   np.array(["", "not_found", ""])),
+        lambda g: g.extend_columns(FamilyLookup, [9.0], [1], [2], [True], [""]),  # one row
+        lambda g: g.extend_columns(FamilyLookup, np.zeros(0), [], [], [], []),  # none
+        lambda g: g.append(HeadcountReported(4.0, 1, 2, 3, 4.0)),
+    ]
+    for step in steps:
+        step(log)
+    t[:] = -1.0  # the caller reuses its arrays: the log keeps what was recorded
+    ref.append(HeadcountReported(0.5, 1, 2, 3, 0.5))
+    ref.extend(FamilyLookup(*r) for r in [(1.0, 4, 5, True, ""), (2.0, 5, 6, False, "not_found"),
+                                          (3.0, 6, 7, True, ""), (9.0, 1, 2, True, "")])
+    ref.append(HeadcountReported(4.0, 1, 2, 3, 4.0))
+    assert len(log) == len(ref) == 6  # counted without building anything
+    copy = pickle.loads(pickle.dumps(log))  # a log still holding columns pickles
+    assert [e.as_row() for e in log] == [e.as_row() for e in ref] == [e.as_row() for e in copy]
+    assert [type(v) for v in log.of(FamilyLookup)[1].as_row().values()] == [float, int, int, bool, str, str]
+    assert log.to_frame().equals(ref.to_frame())
+    log.extend_columns(FamilyLookup, [10.0], [1], [2], [True], [""])
+    assert len(log.drain()) == 7 and len(log) == 0 and list(log) == []
+
+
+def test_columns_a_class_would_refuse_are_refused_when_recorded_not_when_read():
+    log = EventLog()
+    with pytest.raises(ValidationError, match="n must be >= 0"):
+        log.extend_columns(Checked, [1.0], [-1])
+    with pytest.raises(ValueError, match="one length"):
+        log.extend_columns(FamilyLookup, [1.0, 2.0], [2], [3], [True], [""])
+    with pytest.raises(TypeError):
+        log.extend_columns(FamilyLookup, [1.0], [2])
+    assert len(log) == 0

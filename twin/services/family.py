@@ -161,8 +161,7 @@ class FamilyDirectory:
             s = records.where_at(target[allowed], t[allowed])
             shelter[allowed] = np.where(s >= 0, net.facility_ids[np.maximum(s, 0)], -1)
         reason = np.asarray(codes)[code]
-        self.events.extend_columns(FamilyLookup, t.tolist(), aid.tolist(), target.tolist(), allowed.tolist(),
-                                   [""] * t.size if allowed.all() else reason.tolist())
+        self.events.extend_columns(FamilyLookup, t, aid, target, allowed, reason)
         return {"allowed": allowed, "reason": reason, "shelter_id": shelter}
 
     def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:
