@@ -18,7 +18,7 @@ def search_sorted(column: np.ndarray, queries: np.ndarray, side: str = "left") -
     q = np.asarray(queries)
     if q.ndim != 1 or q.size < SORT_FROM or column.size < SORT_FROM:
         return np.searchsorted(column, q, side=side)
-    order = np.argsort(q, kind="stable")
+    order = np.argsort(q)  # equal queries get equal answers: any order of ties will do
     out = np.empty(q.size, dtype=np.intp)
     out[order] = np.searchsorted(column, q[order], side=side)
     return out
