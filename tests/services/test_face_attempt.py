@@ -108,3 +108,20 @@ def test_the_one_row_capture_and_score_are_the_column_calls_bit_for_bit_and_refu
     for bad in (np.zeros(64), np.full(64, np.nan), np.ones(63)):
         with pytest.raises(ValidationError, match="capture must"):
             one.score_one(bad, 3)
+
+
+def test_registered_embeddings_are_the_box_muller_normals_of_the_hashed_ids_bit_for_bit():
+    from twin.services.face_matcher import _gaussians, _mix
+
+    def plain(seed: np.uint64, ids: np.ndarray, dim: int) -> np.ndarray:  # the formula, one step at a time
+        key = _mix(_mix(np.full(ids.shape, seed, dtype=np.uint64)) ^ ids)
+        with np.errstate(over="ignore"):
+            h = _mix(key[:, None] + np.arange((dim + 1) // 2, dtype=np.uint64) * np.uint64(0x632BE59BD9B4E019))
+        u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32
+        u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * 2.0**-32
+        r, a = np.sqrt(-2.0 * np.log(u1)), 2.0 * np.pi * u2
+        return np.concatenate([r * np.cos(a), r * np.sin(a)], axis=1)[:, :dim]
+
+    ids = np.array([0, 1, 2, 77, 3_700_000, 2**40, 2**64 - 1], dtype=np.uint64)
+    for seed, dim in ((0, 128), (7, 9), (2**63, 8), (11, 127)):
+        assert np.array_equal(_gaussians(np.uint64(seed), ids, dim), plain(np.uint64(seed), ids, dim))
