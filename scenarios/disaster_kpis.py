@@ -149,7 +149,7 @@ def _hq(series: pl.DataFrame) -> tuple[float, float, float]:
 
 def _lost(m: Any) -> int:
     """Card check-ins the desk acknowledged that the system does not hold at the end."""
-    idx = np.array(m.card_admitted, dtype=np.int64)
+    idx = np.fromiter(m.card_admitted, np.int64, len(m.card_admitted))
     if not idx.size:
         return 0
     still = idx[m.status[idx] == 1]
@@ -190,13 +190,19 @@ def evacuees_frame(m: Any) -> pl.DataFrame:
     fid = m.net.facility_ids
     return pl.DataFrame({
         "resident_id": ev.member_resident, "household_id": ev.member_household,
-        "method": [METHOD_NAMES[x] if x >= 0 else "" for x in m.final_method.tolist()],
-        "planned_method": [METHOD_NAMES[x] for x in ev.member_method.tolist()],
+        "method": _names(m.final_method, {-1: "", **dict(enumerate(METHOD_NAMES))}),
+        "planned_method": _names(ev.member_method, dict(enumerate(METHOD_NAMES))),
         "shelter_id": np.where(m.here >= 0, fid[np.maximum(m.here, 0)], -1),
         "arrived_h": m.arrived / 3600.0, "waited_min": m.waited / 60.0,
         "registered_h": m.registered / 3600.0,
-        "status": [STATUS_NAMES[x] for x in m.status.tolist()], "redirects": m.redirects,
+        "status": _names(m.status, dict(enumerate(STATUS_NAMES))), "redirects": m.redirects,
     }, nan_to_null=True)
+
+
+def _names(codes: np.ndarray, names: dict[int, str]) -> pl.Series:
+    """The name of each code (a code without one is an error), as strings."""
+    return pl.Series(np.asarray(codes, dtype=np.int64)).replace_strict(list(names), list(names.values()),
+                                                                       return_dtype=pl.String)
 
 
 def shelters_frame(m: Any) -> pl.DataFrame:
