@@ -22,3 +22,14 @@ def search_sorted(column: np.ndarray, queries: np.ndarray, side: str = "left") -
     out = np.empty(q.size, dtype=np.intp)
     out[order] = np.searchsorted(column, q[order], side=side)
     return out
+
+
+def stable_order(values: np.ndarray) -> np.ndarray:
+    """`np.argsort(values, kind="stable")` of a 1-D array, by numpy's faster default sort when no two
+    values are equal (then every sort gives the one order) and none is NaN; else by the stable sort."""
+    v = np.asarray(values)
+    order = np.argsort(v)
+    s = v[order]
+    if s.size > 1 and (bool((s[1:] == s[:-1]).any()) or (s.dtype.kind in "fc" and bool(np.isnan(s[-1])))):
+        return np.argsort(v, kind="stable")
+    return order

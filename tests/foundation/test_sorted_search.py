@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from twin.sorted_search import SORT_FROM, search_sorted
+from twin.sorted_search import SORT_FROM, search_sorted, stable_order
 
 ints = hnp.arrays(np.int64, st.integers(0, 3 * SORT_FROM), elements=st.integers(-50, 50))
 floats = hnp.arrays(np.float64, st.integers(0, 3 * SORT_FROM),
@@ -29,3 +29,9 @@ def test_a_city_sized_column_with_many_unsorted_queries_takes_the_sorted_path_an
     queries = np.concatenate([rng.choice(column, 30_000), rng.integers(0, 10**12, 30_000)])
     for side in ("left", "right"):
         assert np.array_equal(search_sorted(column, queries, side), np.searchsorted(column, queries, side=side))
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.one_of(ints, floats, hnp.arrays(np.float64, st.integers(0, 50), elements=st.floats(0, 1e6))))
+def test_the_stable_order_is_numpys_stable_argsort_with_ties_and_nan(values):
+    assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
