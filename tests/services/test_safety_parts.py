@@ -1,5 +1,6 @@
-"""A group's check-ins at one desk at one instant (`tap_part`, `paper_part`) give exactly what
-one call per person gives: state, register, events, outcome codes and the first redirect."""
+"""A group's check-ins at one desk at one instant (`tap_part`, `paper_part`; one card: `tap_code`)
+give exactly what one call per person gives: state, register, events, outcome codes and the first
+redirect."""
 
 from __future__ import annotations
 
@@ -68,6 +69,20 @@ def test_tap_part_matches_single_taps_exactly(small_city, groups):
     _same_state(one, part)
 
 
+@settings(max_examples=40, deadline=None)
+@given(groups=GROUPS)
+def test_tap_code_answers_the_code_of_what_tap_answers(small_city, groups):
+    """The fast engine checks a lone card in with `tap_code`: the code of what `tap` answers."""
+    _, serials = card_holders(small_city, 12)
+    pool = serials + [5, 6, 7]
+    one, code = (_network(small_city, serials[:2], offline=3) for _ in range(2))
+    for k, group in enumerate(groups):
+        for r, c in group:
+            (out,), red = _codes_one_by_one(one, [lambda r=r, c=c, t=T0 + k: one.tap(r + 1, pool[c], t)])
+            assert code.tap_code(r + 1, pool[c], T0 + k) == (out, red)
+    _same_state(one, code)
+
+
 @settings(max_examples=30, deadline=None)
 @given(groups=st.lists(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 7)), min_size=1, max_size=4),
                        min_size=1, max_size=10))
@@ -91,6 +106,8 @@ def test_a_part_refuses_bad_times_and_shelters_by_name(small_city):
     _, serials = card_holders(small_city, 1)
     with pytest.raises(ValidationError, match="finite"):
         net.tap_part([1], serials, float("nan"))
+    with pytest.raises(ValidationError, match="finite"):
+        net.tap_code(1, serials[0], float("inf"))
     with pytest.raises(NotFound, match="shelter index 99"):
         net.paper_part(99, no_card(small_city, 1), T0, np.random.default_rng(0))
     assert len(net.taps) == 0 and net.occ == [0] * net.shelter_count
