@@ -342,6 +342,9 @@ class FastDisasterModel(DisasterModel):
             return outs, target
         if method == PAPER:
             resident = self.resident
+            if len(members) == 1:
+                out, target = self.net.paper_code(s, resident[members[0]], now, self.paper_rng)
+                return [out], target
             return self.net.paper_part(s, [resident[m] for m in members], now, self.paper_rng)
         outs, target, fid = [], -1, self.fids[s]
         for m in members:  # face checks: a few thousand a run, one at a time

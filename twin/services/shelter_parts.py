@@ -56,17 +56,36 @@ def paper_part(net: ShelterNetwork, s: int, resident_ids: list[int], now: float,
                rng: np.random.Generator) -> tuple[list[int], int]:
     """Each person's paper-form outcome code in order (REFUSED where `paper_form` raises) and the
     first redirect."""
-    t = finite_time(now)
-    if not 0 <= s < net.shelter_count:
-        raise NotFound(f"shelter index {s!r} is not one of this network's {net.shelter_count} shelters")
+    t = _checked(net, s, now)
     outs: list[int] = []
     first = -1
     for rid in resident_ids:
-        try:
-            out, red = fill_code(net, s, rid, t, rng)
-        except TwinError:
-            out, red = REFUSED, -1
+        out, red = _form_code(net, s, rid, t, rng)
         if out == FULL and first < 0:
             first = red
         outs.append(out)
     return outs, first
+
+
+def paper_code(net: ShelterNetwork, s: int, resident_id: int, now: float, rng: np.random.Generator
+               ) -> tuple[int, int]:
+    """One paper form at shelter index `s`: (outcome code, redirect index or -1); REFUSED where
+    `paper_form` raises."""
+    return _form_code(net, s, resident_id, _checked(net, s, now), rng)
+
+
+def _form_code(net: ShelterNetwork, s: int, resident_id: int, t: float, rng: np.random.Generator
+               ) -> tuple[int, int]:
+    """`paper_code` at a checked shelter and finite time."""
+    try:
+        return fill_code(net, s, resident_id, t, rng)
+    except TwinError:
+        return REFUSED, -1
+
+
+def _checked(net: ShelterNetwork, s: int, now: float) -> float:
+    """`now` as a finite time, if `s` is one of the network's shelter indices."""
+    t = finite_time(now)
+    if not 0 <= s < net.shelter_count:
+        raise NotFound(f"shelter index {s!r} is not one of this network's {net.shelter_count} shelters")
+    return t

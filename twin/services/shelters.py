@@ -212,6 +212,11 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         and the first redirect (-1: none)."""
         return shelter_parts.paper_part(self, s, resident_ids, now, rng)
 
+    def paper_code(self, s: int, resident_id: int, now: float, rng: np.random.Generator) -> tuple[int, int]:
+        """`paper_part` for one person: (outcome code, redirect index or -1; REFUSED where
+        `paper_form` raises)."""
+        return shelter_parts.paper_code(self, s, resident_id, now, rng)
+
     def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Clear resident `rid`'s record (and free a place at its shelter)."""
         t = finite_time(now)
