@@ -216,7 +216,11 @@ class FastDisasterModel(DisasterModel):
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
-        """Feed every group within the horizon to the loop, at SimPy's times."""
+        """Feed every group within the horizon to the loop, at SimPy's times, and note up front
+        what their first arrivals set: when and where each member arrived (`arrived`, `here`:
+        nothing the loop reads changes them before the arrival); the counts the sampler reads
+        over time (`present`, `n_arrived`) are the loop's other moves plus these
+        (`first_arrivals`), added to the samples after the loop."""
         now, horizon, times = 0.0, self.p.horizon_h * 3600.0, []
         for at in self.ev.group_arrival_s.tolist():
             if at > horizon:
@@ -230,14 +234,22 @@ class FastDisasterModel(DisasterModel):
         first = starts[:-1]
         self._one_method = ((np.maximum.reduceat(m, first) == np.minimum.reduceat(m, first))
                             if m.size else np.ones(0, bool)).tolist()
+        sizes = np.diff(starts[:len(times) + 1])
+        arrived = np.repeat(np.asarray(times, dtype=np.float64), sizes)
+        shelter = np.repeat(self.ev.group_shelter[:len(times)], sizes)
+        self.arrived[:arrived.size] = arrived.tolist()
+        self.here[:arrived.size] = shelter.tolist()
+        self.first_arrivals = (arrived, shelter)
         self.loop.feed(times, self.arrive_group)
 
     def arrive_group(self, g: int) -> None:
-        """A group reaches its shelter and splits by check-in method."""
+        """A group reaches its shelter and splits by check-in method (its arrival was noted up
+        front: `schedule_arrivals`)."""
         a, b = self._starts[g], self._starts[g + 1]
         s = self.group_shelter[g]
-        members = list(range(a, b))
-        self._arrive(members, s)
+        members = [a] if b - a == 1 else list(range(a, b))
+        if self._traced[a]:
+            self.moves.append((self.loop.now, members, s))
         method = self.method
         if self._one_method[g]:
             self._queue(g, members, s, method[a], 0)
@@ -249,6 +261,23 @@ class FastDisasterModel(DisasterModel):
         for how, part in rest:  # SimPy starts these as processes: they queue after this step
             self.loop.at(self.loop.now, self._queue, g, part, s, how, 0)
         self._queue(g, first[1], s, first[0], 0)
+
+    def counts_with_arrivals(self, samples: list[tuple]) -> list[tuple]:
+        """The samples with the first arrivals before each one's time added to its arrived and
+        present counts (a sample at an arrival's instant runs first, as the loop runs them), and
+        the model's counts with all of them."""
+        arrived, shelter = self.first_arrivals
+        n_s, done, present = len(self.present), 0, np.zeros(len(self.present), dtype=np.int64)
+        out = []
+        for at, _arrived, moved, *rest in samples:
+            upto = int(np.searchsorted(arrived, at, side="left"))
+            present += np.bincount(shelter[done:upto], minlength=n_s)
+            done = upto
+            out.append((at, upto, (present + moved).tolist(), *rest))
+        total = np.bincount(shelter, minlength=n_s)
+        self.present = (total + np.asarray(self.present, dtype=np.int64)).tolist()
+        self.n_arrived = int(arrived.size)
+        return out
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now; the service's decisions come at the finish."""
@@ -265,6 +294,9 @@ class FastDisasterModel(DisasterModel):
         now = loop.now
         done = self.desk_done(members, d, now - total, queued)
         outs, target = self._check_in_part(members, s, method, self.t0 + now)
+        if len(members) == 1 and (out := outs[0]) != REFUSED and out != FULL and out != NO_ROOM:
+            self._registered(members[0], method, done[0])  # most parts: one person, let in
+            return
         full, paper = [], []
         for m, out, t in zip(members, outs, done, strict=True):
             if out == REFUSED:
@@ -295,6 +327,12 @@ class FastDisasterModel(DisasterModel):
             readers = self.reader_ids[s]
             k = len(readers)
             serial = self.serial
+            if len(members) == 1:  # most parts: one person
+                m = members[0]
+                out, target = self.net.tap_code(readers[m % k], serial[m], now)
+                if out != REFUSED:
+                    self.card_tapped[m] = now
+                return [out], target
             outs, target = self.net.tap_part([readers[m % k] for m in members],
                                              [serial[m] for m in members], now)
             tapped = self.card_tapped
@@ -304,6 +342,9 @@ class FastDisasterModel(DisasterModel):
             return outs, target
         if method == PAPER:
             resident = self.resident
+            if len(members) == 1:
+                out, target = self.net.paper_code(s, resident[members[0]], now, self.paper_rng)
+                return [out], target
             return self.net.paper_part(s, [resident[m] for m in members], now, self.paper_rng)
         outs, target, fid = [], -1, self.fids[s]
         for m in members:  # face checks: a few thousand a run, one at a time

@@ -70,7 +70,7 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
         loop.run(until)
         history = m.net.history()
         reports = disaster_reads.hq_reports(m, history, phases, until)
-        rows = disaster_reads.series_rows(m, samples, reports)
+        rows = disaster_reads.series_rows(m, m.counts_with_arrivals(samples), reports)
         looked = disaster_reads.family_lookups(m, history, until)
     loop.close()
     m.close_desks(until)
