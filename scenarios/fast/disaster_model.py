@@ -119,6 +119,7 @@ class FastDisasterModel(DisasterModel):
         for desk in desks:
             finish[desk.part] = desk.finished
         self._finish = finish.tolist()
+        self._totals = parts.total.tolist()
         order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
         self._fed = order.tolist()
         self.loop.feed(finish[order].tolist(), self._first_fed)
@@ -143,7 +144,11 @@ class FastDisasterModel(DisasterModel):
         members = parts.members.get(p) if parts.members else None
         if members is None:  # the whole group
             a, b = self._starts[g], self._starts[g + 1]
-            members = [a] if b - a == 1 else list(range(a, b))
+            if b - a == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
+                total = self._totals[p]
+                self._served(g, [a], self.group_shelter[g], how, 0, self._times[g], total, [total])
+                return
+            members = list(range(a, b))
         s = self.group_shelter[g]
         d = self.desk_times(members, how, s)
         self._served(g, members, s, how, 0, self._times[g], sum(d), d)
