@@ -1,0 +1,77 @@
+"""Every arrival group's first desk visits, worked out as columns before the fast disaster run.
+
+A group reaches its shelter and each of its check-in methods' members (a part) joins that
+method's desk there (the face-check desk of its ward) at the group's arrival; a group's parts in
+the order their methods first appear among its members (as `arrive_group` splits a group). A
+part's desk time is its members' times added one after another, as `sum` of `desk_times` adds
+them (the same float operations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from twin.errors import ValidationError
+
+
+class FirstVisits:
+    """The parts in joining order (group by group): group, members (None: the whole group),
+    method, desk index (into `desks`) and desk time."""
+
+    __slots__ = ("group", "members", "method", "desk", "total")
+
+    def __init__(self, model: Any, groups: int, desks: list[Any]) -> None:
+        ev = model.ev
+        starts = ev.group_start[:groups + 1]
+        n = int(starts[-1])  # members of the groups within the horizon
+        group = np.repeat(np.arange(groups), np.diff(starts))
+        method = np.asarray(ev.member_method[:n], dtype=np.int64)
+        # a part per (group, method), in order of its first member (members are in group order)
+        key = group * 3 + method
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")
+        part_of = np.empty(by_first.size, np.int64)
+        part_of[by_first] = np.arange(by_first.size)
+        part = part_of[which.ravel()]  # each member's part
+        people = np.argsort(part, kind="stable")  # members part by part, in their order
+        size = np.bincount(part, minlength=by_first.size)
+        start = np.cumsum(size) - size
+        head = people[start]  # each part's first member
+        g, how = group[head], method[head]
+        shelter = ev.group_shelter[:groups][g]
+        index = {id(d): i for i, d in enumerate(desks)}
+        n_s = len(model.stretch_of[0])
+        desk_of = np.array([[index.get(id(d), -1) for d in model.desk_of[k]] or [-1] * n_s
+                            for k in (0, 1, 2)])
+        desk = desk_of[how, shelter]
+        if (desk < 0).any():
+            raise ValidationError("some evacuees check in by a method their shelter has no desk for "
+                                  "(face checks enabled with no face-check staff?)")
+        stretch = np.array([model.stretch_of[k] for k in (0, 1, 2)], dtype=np.float64)
+        d = np.asarray(model.durations, dtype=np.float64)[people] * np.repeat(stretch[how, shelter], size)
+        total = d[start]
+        for pos in range(1, int(size.max()) if size.size else 0):  # + the next member's, in order
+            more = size > pos
+            total[more] = total[more] + d[start[more] + pos]
+        whole = size == np.diff(starts)[g]  # the part is its whole group
+        listed = people.tolist()
+        self.members = {p: listed[a:a + k] for p, a, k in
+                        zip(np.flatnonzero(~whole).tolist(), start[~whole].tolist(), size[~whole].tolist(),
+                            strict=True)}
+        self.group = g.tolist()
+        self.method = how.tolist()
+        self.desk = desk
+        self.total = total
+
+    def plan(self, desks: list[Any], times: np.ndarray) -> None:
+        """Give each desk its parts (in joining order) and seat them."""
+        by_desk = np.argsort(self.desk, kind="stable")
+        bounds = np.searchsorted(self.desk[by_desk], np.arange(len(desks) + 1))
+        group = np.asarray(self.group, dtype=np.int64)
+        for i, desk in enumerate(desks):
+            part = by_desk[bounds[i]:bounds[i + 1]]
+            desk.plan_all(times[group[part]].tolist(), self.total[part].tolist(),
+                          group[part].tolist(), part.tolist())
+            desk.seat_planned()
