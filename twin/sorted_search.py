@@ -30,6 +30,12 @@ def stable_order(values: np.ndarray) -> np.ndarray:
     v = np.asarray(values)
     order = np.argsort(v)
     s = v[order]
-    if s.size > 1 and (bool((s[1:] == s[:-1]).any()) or (s.dtype.kind in "fc" and bool(np.isnan(s[-1])))):
+    if s.size > 1 and (bool((s[1:] == s[:-1]).any()) or _undefined(s[-1])):
         return np.argsort(v, kind="stable")
     return order
+
+
+def _undefined(last: np.generic) -> bool:
+    """Whether the last sorted value is NaN or NaT (they sort last, and never equal each other)."""
+    kind = np.asarray(last).dtype.kind
+    return bool(np.isnan(last)) if kind in "fc" else bool(np.isnat(last)) if kind in "mM" else False

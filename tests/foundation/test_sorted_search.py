@@ -35,3 +35,9 @@ def test_a_city_sized_column_with_many_unsorted_queries_takes_the_sorted_path_an
 @given(values=st.one_of(ints, floats, hnp.arrays(np.float64, st.integers(0, 50), elements=st.floats(0, 1e6))))
 def test_the_stable_order_is_numpys_stable_argsort_with_ties_and_nan(values):
     assert np.array_equal(stable_order(values), np.argsort(values, kind="stable"))
+
+
+def test_the_stable_order_keeps_repeated_not_a_time_values_in_their_places():
+    t = np.array(["2024-01-01", "NaT", "2023-05-01", "NaT", "NaT"], dtype="datetime64[D]")
+    assert np.array_equal(stable_order(t), np.argsort(t, kind="stable"))
+    assert np.array_equal(stable_order(t - t[0]), np.argsort(t - t[0], kind="stable"))
