@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ from scenarios.evacuation import FACE, METHOD_NAMES, PAPER
 from scenarios.results import COUNT, KPI, MEAN, QUANTILE, SHARE
 
 STATUS_NAMES = ("not_registered", "registered", "no_place", "left")
-_ARRIVED, _FINISHED = itemgetter(1), itemgetter(3)  # of a desk record (who, arrived, started, finished)
 
 KPIS = (
     KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", "", COUNT,
@@ -119,16 +117,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
     staff and readers as scaled by each shelter's load factor (scenarios.scaling)."""
     p, hours = m.p, 0.0
     for s, paper in enumerate(m.paper):
-        recs = paper.records + (m.readers[s].records if m.readers else [])
-        if recs:  # (who, arrived, started, finished) per service
-            span = (max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0
+        spans = [x for x in (paper.span(), m.readers[s].span() if m.readers else None) if x is not None]
+        if spans:  # first arrival to last finish at the shelter's desks
+            span = (max(f for _, f in spans) - min(a for a, _ in spans)) / 3600.0
             hours += span * m.load[s] * (p.paper_staff_per_shelter
                                          + p.readers_per_shelter * p.staff_per_reader)
     for desk in m.face.values():
-        if desk.records:
-            recs = desk.records
-            hours += ((max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0 * p.face_checkers_per_ward
-                      * min(p.scale, 1.0))
+        if (x := desk.span()) is not None:
+            hours += (x[1] - x[0]) / 3600.0 * p.face_checkers_per_ward * min(p.scale, 1.0)
     if p.paper_entry_forms_per_hour > 0:
         hours += forms_entered / p.paper_entry_forms_per_hour
     return hours, round(p.readers_per_shelter * float(m.load.sum()))
