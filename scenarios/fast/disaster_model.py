@@ -17,7 +17,6 @@ has probability zero, and the two engines decide the same outcomes
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -69,15 +68,12 @@ class FastDisasterModel(DisasterModel):
         An arrival group is one household (one group per household together, one per person
         apart), so any part of it is all in or all out; checked here, all kept if it were not."""
         ev = self.ev
-        people = np.zeros(ev.people, dtype=bool)
         if not self.p.family_lookup:
-            return people.tolist()
-        if self.members_of:
-            people[np.fromiter(chain.from_iterable(self.members_of.values()), np.int64)] = True
+            return self.looks_up
         sizes = np.diff(ev.group_start)
         if not np.array_equal(ev.member_household, np.repeat(ev.group_household, sizes)):
-            people[:] = True
-        return people.tolist()
+            return [True] * ev.people
+        return self.looks_up
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
