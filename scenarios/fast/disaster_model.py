@@ -101,12 +101,10 @@ class FastDisasterModel(DisasterModel):
     def _plan_first_visits(self, times: list[float], starts: list[int]) -> None:
         """Seat every group's first desk visits (`first_visits`, `desk_plan`) and put their
         finishes on the loop (`_first_served`), in joining order."""
-        traced, moves, shelter_of = self._traced, self.moves, self.group_shelter
-        for g, t in enumerate(times):  # the look-ups' truth: apart households' arrivals
-            a = starts[g]
-            if traced[a]:
-                b = starts[g + 1]
-                moves.append((t, [a] if b - a == 1 else list(range(a, b)), shelter_of[g]))
+        traced, shelter_of = np.asarray(self._traced, dtype=bool), self.group_shelter
+        for g in np.flatnonzero(traced[starts[:len(times)]]).tolist():  # the look-ups' truth:
+            a, b = starts[g], starts[g + 1]  # apart households' arrivals
+            self.moves.append((times[g], list(range(a, b)), shelter_of[g]))
         desks = self.desks()
         parts = FirstVisits(self, len(times), desks)
         parts.plan(desks, np.asarray(times, dtype=np.float64))
