@@ -71,7 +71,16 @@ def void(tx: Tx, doc_no: str, reason: str) -> None:
 
 def frame(tx: Tx) -> pl.DataFrame:
     """Every audit row, in issue order."""
-    rows = tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq")
+    return rows_frame(tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq"))
+
+
+def frame_of(docs: list[tuple[int, Document]]) -> pl.DataFrame:
+    """The frame `frame` reads back after these documents (with their sequence numbers) were written."""
+    return rows_frame([(seq, *_ROW(doc)) for seq, doc in docs])
+
+
+def rows_frame(rows: list[tuple]) -> pl.DataFrame:
+    """Audit rows (sequence number first, then `COLUMNS`) as the register's frame."""
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA)  # column-wise: faster than rows
     return pl.DataFrame([pl.Series(name, col, dtype=dtype)
                          for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])
