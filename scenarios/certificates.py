@@ -156,6 +156,7 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
         visits = visits_frame(m)  # objects several times: ~80-185 -> ~30 ms at full scale
         frames = {"visits": visits, "series": series_frame(m), "wards": wards_frame(m, visits),
                   "documents": m.service.documents()}
+    m.service.ledger.store.close()  # the run's own book, never read again: its held-back rows are dropped
     notes = ("demand: the whole city's calibrated rate (season, day of week, hour of day), "
              "whatever the population scale; requesters sampled from the synthetic residents",
              "assumptions: 1.5 certificates per visit, 35 % of counter visits at the ward office "

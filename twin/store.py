@@ -248,8 +248,11 @@ class Store:
                 cur.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection; rows held back are written first, or dropped with an in-memory store."""
         with self._lock:
+            if self.durable:
+                self._catch_up()
+            self._behind = None
             self._conn.close()
 
     def __enter__(self) -> Store:

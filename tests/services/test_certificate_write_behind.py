@@ -5,6 +5,8 @@ the batch's end as before."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import polars as pl
 import pytest
 
@@ -15,6 +17,7 @@ from twin.services import certificate_batch
 from twin.services import certificate_register as register
 from twin.services.certificates import CertificateParams, CertificateService
 from twin.services.payments import Ledger, PaymentsCommitted
+from twin.store import Store
 
 PAPER_OUTS = CertificateParams(kiosk_p_network_down=0.05, kiosk_p_paper_out=0.08)
 
@@ -123,3 +126,46 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def _held_back_row(store: Store) -> list[str]:
+    """Hold back one row of a table `t` on the store; the list says when it was written."""
+    store.ensure_schema("t", ("CREATE TABLE IF NOT EXISTS t (x TEXT)",))
+    written: list[str] = []
+
+    def flush() -> None:
+        with store.transaction() as tx:
+            tx.execute("INSERT INTO t (x) VALUES ('held')")
+        written.append("held")
+
+    store.write_behind(flush)
+    return written
+
+
+def test_the_rows_a_store_holds_back_are_written_once_before_its_next_read_or_write():
+    store = Store.memory()
+    written = _held_back_row(store)
+    assert written == [] and store.behind is not None
+    with store.reading() as tx:
+        assert tx.query("SELECT x FROM t") == [("held",)]
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO t (x) VALUES ('next')")
+    with store.reading() as tx:
+        assert tx.query("SELECT x FROM t") == [("held",), ("next",)]
+    assert written == ["held"] and store.behind is None
+
+
+def test_closing_a_store_writes_a_durable_one_and_drops_an_in_memory_one(tmp_path):
+    durable = Store.sqlite(tmp_path / "held.db")
+    written = _held_back_row(durable)
+    durable.close()
+    assert written == ["held"]
+    with Store.sqlite(tmp_path / "held.db") as again, again.reading() as tx:
+        assert tx.query("SELECT x FROM t") == [("held",)]
+    memory = Store.memory()
+    written = _held_back_row(memory)
+    memory.close()
+    assert written == [] and memory.behind is None
+    with pytest.raises(sqlite3.ProgrammingError):
+        with memory.reading():
+            pass
