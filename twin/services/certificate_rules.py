@@ -12,6 +12,7 @@ import polars as pl
 
 from twin.errors import Conflict, Forbidden, TwinError, ValidationError
 from twin.events import Event, EventLog
+from twin.fast_init import fast_init
 from twin.identity import Assurance, Identity
 from twin.services.hours import Window, is_business_day, is_year_end
 from twin.services.param_dicts import (
@@ -167,6 +168,7 @@ class CertificateParams:
         return self.kiosk_fee_yen if channel == "kiosk" else self.counter_fee_yen
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Document:
     """An issued (or voided) certificate: its number and the audit record."""
@@ -189,6 +191,7 @@ class Document:
     replayed: bool = field(default=False, compare=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertificateIssued(Event):
     """A certificate was issued (its fee committed with its audit record)."""
