@@ -69,7 +69,7 @@ class DeferredServices(CertificateModel):
     def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:
         """The speculation: kiosk visit `i`, typing `wrong` mistyped PINs first, will be settled
         (authenticated, then issued or not eligible)."""
-        f = self.faults[i][self.tries[i] - 1]
+        f = self.faults_of(i, self.tries[i] - 1)
         return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
                 and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
                 and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > wrong
@@ -77,7 +77,7 @@ class DeferredServices(CertificateModel):
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now, typos = self.now(), self.typos[i]
+        now, typos = self.now(), self.typos_of(i)
         wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
         if wrong < len(typos) and self._routine(i, k, now, wrong):
             pin = self.registry.pin_of(self._row[i], 0)
@@ -114,7 +114,7 @@ class DeferredServices(CertificateModel):
                 if not isinstance(ident, Identity) or not all(type(r) is WrongPin for r in refused):
                     missed.add(i)
                 offices.append(self.kiosks[site])
-                draws.append(Draws(self.faults[i][extra]))
+                draws.append(Draws(self.faults_of(i, extra)))
                 windows.append(-1)
             else:
                 ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, now)

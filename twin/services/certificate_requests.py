@@ -61,7 +61,7 @@ def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[
                     answer = office.request(ident, cert, now, request_key=key, window=window, copies=n,
                                             method=pay)
             except TwinError as err:
-                answer = err
+                answer = err.with_traceback(None)  # an answer, not a raise: no frames kept alive in a cycle
         out.append(answer)
     return out
 
@@ -135,4 +135,4 @@ def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: floa
                                row.fee_req)
         return office._print(doc, now, rng) if kiosk else doc
     except TwinError as err:
-        return svc.refused(ident, cert, channel, site, err, now)
+        return svc.refused(ident, cert, channel, site, err.with_traceback(None), now)

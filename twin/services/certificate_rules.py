@@ -147,8 +147,10 @@ class CertificateParams:
         def kiosk_day(d: dt.date) -> bool:
             return d not in maint and not (closed_ny and is_year_end(d))
 
+        weekdays_only = self.family_register_weekdays_only  # not `self`: no cycle params -> window -> params
+
         def fr_day(d: dt.date) -> bool:
-            return kiosk_day(d) and (is_business_day(d) if self.family_register_weekdays_only else True)
+            return kiosk_day(d) and (is_business_day(d) if weekdays_only else True)
 
         fr_open, fr_close = ((self.family_register_open_hour, self.family_register_close_hour)
                              if self.family_register_weekdays_only else (self.kiosk_open_hour, self.kiosk_close_hour))
