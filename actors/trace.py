@@ -68,7 +68,7 @@ def _shelter_args(name: str, a: tuple, k: dict) -> dict[str, Any]:
 RECORDED = {ShelterNetwork: ("tap", "check_out", "check_in_identity", "check_out_identity", "paper_form",
                              "reconcile_paper", "set_online"),
             DisasterHQ: ("receive",), Ledger: ("post_many",)}
-BATCHED = {ShelterNetwork: ("tap_part", "paper_part"), DisasterHQ: ("receive_columns",)}
+BATCHED = {ShelterNetwork: ("tap_part", "tap_code", "paper_part", "paper_code"), DisasterHQ: ("receive_columns",)}
 
 
 def _args(cls: type, name: str, a: tuple, k: dict) -> dict[str, Any]:

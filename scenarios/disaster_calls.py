@@ -71,11 +71,12 @@ class ServiceCalls:
         self.registered[m] = t
         if method == CARD:
             self.card_admitted.append(m)
-        leave = self.env.now + self.stay_s[m]
+        now = self.env.now
+        leave = now + self.stay_s[m]
         if leave < self.horizon_s:
-            self._later(leave - self.env.now, self._leave, m)
+            self._later(leave - now, self._leave, m)
         h = self.household[m]
-        if self.p.family_lookup and h in self.members_of and h not in self.lookups_started:
+        if h in self.members_of and self.p.family_lookup and h not in self.lookups_started:
             ident = self.identity_of(m)
             if ident is not None and ident.assurance >= Assurance.MEDIUM:
                 self.lookups_started.add(h)

@@ -91,10 +91,13 @@ class DisasterParams(ScenarioParams):
                         "same outcomes) or 'simpy' (the reference)", choices=("fast", "simpy"))
 
     def validate(self) -> None:
-        """The quake time parses; the series fits the horizon."""
+        """The quake time parses; the series fits the horizon; face checks have staff."""
         parse_jst(self.quake_jst, "quake_jst")
         if self.series_step_min > self.horizon_h * 60:
             raise ValidationError("series_step_min must not exceed the horizon")
+        if self.face_check_enabled and self.face_checkers_per_ward < 1:
+            raise ValidationError("face_check_enabled needs face_checkers_per_ward >= 1: people without "
+                                  "ID would have no desk (set face_check_enabled to false for none)")
 
     @classmethod
     def calibrated(cls) -> dict[str, Any]:

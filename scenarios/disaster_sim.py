@@ -99,6 +99,11 @@ class DisasterModel(ServiceCalls):
 
     def desk_done(self, members: list[int], d: list[float], start: float, queued: float) -> list[float]:
         """Add each member's wait (service of the group began at `start`) and return when each was done."""
+        if len(members) == 1:  # most parts: one person (the same operations as the loop)
+            m = members[0]
+            w = self.waited[m]
+            self.waited[m] = (0.0 if w != w else w) + start - queued
+            return [start + d[0]]
         t, done = start, []
         for m, dm in zip(members, d, strict=True):
             w = self.waited[m]

@@ -1,20 +1,22 @@
 """The disaster check-in on the fast engine: the SimPy model's rules, without SimPy processes.
 
 `FastDisasterModel` is `DisasterModel` (same state, same calls into the twin's shelter, face-check
-and family services, same random draws in the same order) with its three engine hooks replaced:
-desks are `FastDesk`s (the kernel's online FIFO stage: a group's start and finish are known when
-it joins the line), delayed calls go on `Loop`'s heap, and a group's path through desks,
-redirects and paper fallbacks is a chain of callbacks instead of a SimPy process. Every
-simulated time is computed with the same floating-point operations as SimPy computes it
-(`now + delay`), and calls at one instant run in SimPy's order, so the two engines decide the
-same outcomes (tests/fast/test_disaster_engines.py).
+and family services, same random draws in the same order) with its engine hooks replaced. The
+arrivals are known before the run, so they are planned: every member's arrival time and shelter
+are set up front, and every group's first desk visits are seated desk by desk in one pass
+(`first_visits`, `desk_plan`), their finishes fed to `Loop` in time order. What happens during
+the run (a redirected group reaching another shelter, a refused card holder sent to the paper
+desk) joins its desk late, re-seating the planned visits it delays; other delayed calls go on
+the loop's calendar. Every simulated time is computed with the same floating-point operations as
+SimPy computes it, and calls at one instant run in SimPy's order, with one exception: a planned
+finish and another call at the very same float time (SimPy runs the one scheduled first; the
+loop runs the calendar's call first). Desk times and walks are continuous draws, so such a tie
+has probability zero, and the two engines decide the same outcomes
+(tests/fast/test_disaster_engines.py).
 """
 
 from __future__ import annotations
 
-import heapq
-from bisect import insort
-from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
@@ -22,150 +24,12 @@ import numpy as np
 
 from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
-from scenarios.fast.kernel import FifoSeats
+from scenarios.fast.desk_plan import PlannedDesk
+from scenarios.fast.first_visits import FirstVisits
+from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
 from twin.identity import Identity
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
-
-
-class Loop:
-    """A minimal event loop: calls at times, in time order, equal times first scheduled first.
-
-    Times wait in a calendar of buckets (`width` seconds of simulated time each): a later bucket
-    is an unsorted list, sorted once when the loop reaches it; a time for the current bucket is
-    put in place (bisect, a C-level insert into a short list). A run of ~1M calls with ~100k
-    departures pending spends far less on this than on a binary heap of all pending times. The
-    calls due at a time wait in a list in the order they were scheduled. A call made for the time
-    being run goes to a new list for that time, run when the current one is done: the order SimPy
-    gives (equal times, first scheduled first)."""
-
-    __slots__ = ("now", "_due", "events", "finishes", "_pending", "_feed", "_inv", "_cur", "_pos",
-                 "_bucket", "_later", "_buckets")
-
-    def __init__(self, width: float = 60.0) -> None:
-        if not width > 0:
-            raise ValueError(f"a calendar bucket must be a positive time, got {width!r}")
-        self.now = 0.0
-        self._due: dict[float, list[tuple[Callable[..., None], tuple]]] = {}
-        self.events = 0
-        self.finishes: list[float] = []  # when each group that joined a desk since the last count leaves it
-        self._pending = np.zeros(0)  # finishes counted before, not yet past
-        self._feed: tuple[list[float], Callable[[int], None]] = ([], lambda i: None)
-        self._inv = 1.0 / width
-        self._cur: list[float] = []  # the current bucket's times, sorted; run up to _pos
-        self._pos = 0
-        self._bucket = 0
-        self._later: dict[int, list[float]] = {}  # later buckets' times, unsorted
-        self._buckets: list[int] = []  # heap of the later buckets' numbers
-
-    def at(self, t: float, fn: Callable[..., None], *args: Any) -> None:
-        """Call fn(*args) at time t."""
-        due = self._due.get(t)
-        if due is not None:
-            due.append((fn, args))
-            return
-        self._due[t] = [(fn, args)]
-        b = int(t * self._inv)
-        if b <= self._bucket:
-            insort(self._cur, t, self._pos)
-            return
-        later = self._later.get(b)
-        if later is None:
-            self._later[b] = [t]
-            heapq.heappush(self._buckets, b)
-        else:
-            later.append(t)
-
-    def feed(self, times: list[float], fn: Callable[[int], None]) -> None:
-        """Call fn(i) at times[i] (ascending), beside the calendar: the many arrivals stay off it.
-
-        At a time with both, the calendar's calls come first (as SimPy runs them)."""
-        self._feed = (times, fn)
-
-    def run(self, until: float) -> None:
-        """Run every call before `until`, then stand at `until` (as SimPy's run(until))."""
-        due, later, buckets, pop = self._due, self._later, self._buckets, heapq.heappop
-        times, call = self._feed
-        i, n, inf = 0, len(times), float("inf")
-        nxt = times[0] if n else inf
-        cur, pos = self._cur, self._pos
-        events = self.events
-        while True:
-            if pos < len(cur):
-                t = cur[pos]
-            elif buckets:
-                b = pop(buckets)
-                cur = self._cur = sorted(later.pop(b))
-                pos = self._pos = 0
-                self._bucket = b
-                t = cur[0]
-            else:
-                t = inf
-            if t <= nxt:
-                if t >= until:
-                    break
-                pos += 1
-                self._pos = pos
-                calls = due.pop(t)
-                self.now = t
-                events += len(calls)
-                for fn, args in calls:
-                    fn(*args)
-            else:
-                if nxt >= until:
-                    break
-                self.now = nxt
-                events += 1
-                call(i)
-                i += 1
-                nxt = times[i] if i < n else inf
-        self._pos = pos
-        self.events = events
-        self.now = until
-
-    def close(self) -> None:
-        """Drop the calls still due and the feed: they hold the model, which holds this loop, and
-        such a cycle would wait for the cycle collector (1.5 s for a full-scale run's objects)."""
-        self._cur.clear()
-        self._later.clear()
-        self._buckets.clear()
-        self._due.clear()
-        self._feed = ([], lambda i: None)
-
-    def at_desks(self) -> int:
-        """Groups waiting or in service now (finished before now have left).
-
-        Desks append each group's finish to `finishes` as it joins (a list append, no heap);
-        the count, asked a few hundred times a run, sorts them out in one numpy pass."""
-        pending = np.concatenate([self._pending, np.array(self.finishes, dtype=np.float64)])
-        self.finishes.clear()
-        self._pending = pending[pending >= self.now]
-        return int(self._pending.size)
-
-
-class FastDesk:
-    """A desk on the kernel's FIFO seats, keeping `ServicePoint`'s records."""
-
-    __slots__ = ("name", "servers", "stage", "records", "loop", "_finished")
-
-    def __init__(self, servers: int, name: str, loop: Loop) -> None:
-        self.name, self.servers, self.loop = name, servers, loop
-        self.stage = FifoSeats(servers, name)
-        self.records: list[tuple[int, float, float, float]] = []
-        self._finished = loop.finishes.append
-
-    def join(self, who: int, duration: float) -> float:
-        """A customer joins the line now; returns when its service finishes."""
-        now = self.loop.now
-        start, end = self.stage.seat(now, duration)  # the loop's clock keeps arrival order
-        self.records.append((who, now, start, end))
-        self._finished(end)
-        return end
-
-    def close(self, until: float) -> None:
-        """Keep the records of customers served by `until` (SimPy records them at the finish)."""
-        if self.stage.last_finish() >= until:  # most desks are idle by then: nothing to drop
-            self.records = [r for r in self.records if r[3] < until]
 
 
 class FastDisasterModel(DisasterModel):
@@ -176,12 +40,13 @@ class FastDisasterModel(DisasterModel):
         self.loop = loop
         self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
+        self.stale = 0  # planned finishes a late joiner moved (their old calls skip)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._traced = self._look_up_people()
 
-    def _point(self, servers: int, name: str) -> FastDesk:
-        """A desk on the kernel's FIFO seats."""
-        return FastDesk(servers, name, self.loop)
+    def _point(self, servers: int, name: str) -> PlannedDesk:
+        """A desk whose first visits are seated before the run (`desk_plan`)."""
+        return PlannedDesk(servers, name)
 
     def _later(self, delay: float, fn: Any, *args: Any) -> None:
         """Call fn(*args) after `delay` (at now + delay, as SimPy's timeout)."""
@@ -216,7 +81,11 @@ class FastDisasterModel(DisasterModel):
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
-        """Feed every group within the horizon to the loop, at SimPy's times."""
+        """Plan every group within the horizon at SimPy's arrival times: what their arrivals set
+        (when and where each member arrived, `arrived` and `here`: nothing the loop reads changes
+        them before the arrival; the counts the sampler reads over time, `present` and
+        `n_arrived`, are the loop's other moves plus these: `complete_samples`), and their first
+        desk visits, seated per desk before the run (`desk_plan`) with their finishes on the loop."""
         now, horizon, times = 0.0, self.p.horizon_h * 3600.0, []
         for at in self.ev.group_arrival_s.tolist():
             if at > horizon:
@@ -224,39 +93,100 @@ class FastDisasterModel(DisasterModel):
             now = now + (at - now)  # SimPy: timeout(at - now) from the previous arrival
             times.append(now)
         starts = self.ev.group_start
+        sizes = np.diff(starts[:len(times) + 1])
+        arrived = np.repeat(np.asarray(times, dtype=np.float64), sizes)
+        shelter = np.repeat(self.ev.group_shelter[:len(times)], sizes)
+        self.arrived[:arrived.size] = arrived.tolist()
+        self.here[:arrived.size] = shelter.tolist()
+        self.first_arrivals = (arrived, shelter)
+        self._times = times
         self._starts = starts.tolist()
-        # whether every member of a group uses one check-in method (the method is fixed per person)
-        m = np.asarray(self.ev.member_method)
-        first = starts[:-1]
-        self._one_method = ((np.maximum.reduceat(m, first) == np.minimum.reduceat(m, first))
-                            if m.size else np.ones(0, bool)).tolist()
-        self.loop.feed(times, self.arrive_group)
+        self._plan_first_visits(times, self._starts)
 
-    def arrive_group(self, g: int) -> None:
-        """A group reaches its shelter and splits by check-in method."""
-        a, b = self._starts[g], self._starts[g + 1]
-        s = self.group_shelter[g]
-        members = list(range(a, b))
-        self._arrive(members, s)
-        method = self.method
-        if self._one_method[g]:
-            self._queue(g, members, s, method[a], 0)
+    def _plan_first_visits(self, times: list[float], starts: list[int]) -> None:
+        """Seat every group's first desk visits (`first_visits`, `desk_plan`) and put their
+        finishes on the loop (`_first_served`), in joining order."""
+        traced, moves, shelter_of = self._traced, self.moves, self.group_shelter
+        for g, t in enumerate(times):  # the look-ups' truth: apart households' arrivals
+            a = starts[g]
+            if traced[a]:
+                b = starts[g + 1]
+                moves.append((t, [a] if b - a == 1 else list(range(a, b)), shelter_of[g]))
+        desks = self.desks()
+        parts = self._parts = FirstVisits(self, len(times), desks)
+        parts.plan(desks, np.asarray(times, dtype=np.float64))
+        finish = np.empty(len(parts.group))
+        for desk in desks:
+            finish[desk.part] = desk.finished
+        self._finish = finish.tolist()
+        self._totals = parts.total.tolist()
+        order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
+        self._fed = order.tolist()
+        self.loop.feed(finish[order].tolist(), self._first_fed)
+
+    def desks(self) -> list[PlannedDesk]:
+        """Every desk: paper, readers, face checks."""
+        return [*self.paper, *self.readers, *self.face.values()]
+
+    def _first_fed(self, i: int) -> None:
+        """The i-th planned first visit in order of finish is done (unless a late joiner moved its
+        finish since: then it is on the calendar at the new time, `_queue`)."""
+        self._first_served(self._fed[i])
+
+    def _first_served(self, p: int) -> None:
+        """Planned first visit p is done, if it is due now (a late joiner only delays a visit: a
+        call at a finish it had before is skipped)."""
+        if self._finish[p] != self.loop.now:
+            self.stale += 1
             return
-        parts: dict[int, list[int]] = {}
-        for m in members:
-            parts.setdefault(method[m], []).append(m)
-        first, *rest = parts.items()
-        for how, part in rest:  # SimPy starts these as processes: they queue after this step
-            self.loop.at(self.loop.now, self._queue, g, part, s, how, 0)
-        self._queue(g, first[1], s, first[0], 0)
+        parts = self._parts
+        g, how = parts.group[p], parts.method[p]
+        members = parts.members.get(p) if parts.members else None
+        if members is None:  # the whole group
+            a, b = self._starts[g], self._starts[g + 1]
+            if b - a == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
+                total = self._totals[p]
+                self._served(g, [a], self.group_shelter[g], how, 0, self._times[g], total, [total])
+                return
+            members = list(range(a, b))
+        s = self.group_shelter[g]
+        d = self.desk_times(members, how, s)
+        self._served(g, members, s, how, 0, self._times[g], sum(d), d)
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
-        """Join the desk now; the service's decisions come at the finish."""
+        """Join the desk now (after a redirect, or sent to paper); the service's decisions come at
+        the finish. Planned visits whose finish this moves are put on the loop again."""
         d = self.desk_times(members, method, s)
         total = sum(d)
         loop = self.loop
-        end = self.desk_of[method][s].join(g, total)
-        loop.at(end, self._served, g, members, s, method, hop, loop.now, total, d)
+        now = loop.now
+        desk = self.desk_of[method][s]
+        end, moved = desk.join(now, total, g)
+        loop.at(end, self._served, g, members, s, method, hop, now, total, d)
+        for j in moved:
+            p = desk.part[j]
+            self._finish[p] = desk.finished[j]
+            loop.at(desk.finished[j], self._first_served, p)
+
+    def complete_samples(self, samples: list[tuple]) -> list[tuple]:
+        """The samples with the first arrivals before each one's time added to its arrived and
+        present counts (a sample at an arrival's instant runs first, as the loop runs them) and
+        the groups at desks (joined before, not finished before); the model's counts with every
+        arrival."""
+        arrived, shelter = self.first_arrivals
+        joined, finished = (np.sort(np.concatenate(c)) for c in zip(*(d.visits() for d in self.desks()),
+                                                                     strict=True))
+        n_s, done, present = len(self.present), 0, np.zeros(len(self.present), dtype=np.int64)
+        out = []
+        for at, _arrived, moved, known, desk, _waiting, registered in samples:
+            upto = int(np.searchsorted(arrived, at, side="left"))
+            present += np.bincount(shelter[done:upto], minlength=n_s)
+            done = upto
+            waiting = int(np.searchsorted(joined, at, side="left") - np.searchsorted(finished, at, side="left"))
+            out.append((at, upto, (present + moved).tolist(), known, desk, waiting, registered))
+        self.present = (np.bincount(shelter, minlength=n_s) + np.asarray(self.present, dtype=np.int64)).tolist()
+        self.n_arrived = int(arrived.size)
+        return out
 
     def _served(self, g: int, members: list[int], s: int, method: int, hop: int,
                 queued: float, total: float, d: list[float]) -> None:
@@ -265,6 +195,9 @@ class FastDisasterModel(DisasterModel):
         now = loop.now
         done = self.desk_done(members, d, now - total, queued)
         outs, target = self._check_in_part(members, s, method, self.t0 + now)
+        if len(members) == 1 and (out := outs[0]) != REFUSED and out != FULL and out != NO_ROOM:
+            self._registered(members[0], method, done[0])  # most parts: one person, let in
+            return
         full, paper = [], []
         for m, out, t in zip(members, outs, done, strict=True):
             if out == REFUSED:
@@ -295,6 +228,12 @@ class FastDisasterModel(DisasterModel):
             readers = self.reader_ids[s]
             k = len(readers)
             serial = self.serial
+            if len(members) == 1:  # most parts: one person
+                m = members[0]
+                out, target = self.net.tap_code(readers[m % k], serial[m], now)
+                if out != REFUSED:
+                    self.card_tapped[m] = now
+                return [out], target
             outs, target = self.net.tap_part([readers[m % k] for m in members],
                                              [serial[m] for m in members], now)
             tapped = self.card_tapped
@@ -304,6 +243,9 @@ class FastDisasterModel(DisasterModel):
             return outs, target
         if method == PAPER:
             resident = self.resident
+            if len(members) == 1:
+                out, target = self.net.paper_code(s, resident[members[0]], now, self.paper_rng)
+                return [out], target
             return self.net.paper_part(s, [resident[m] for m in members], now, self.paper_rng)
         outs, target, fid = [], -1, self.fids[s]
         for m in members:  # face checks: a few thousand a run, one at a time
@@ -324,5 +266,5 @@ class FastDisasterModel(DisasterModel):
 
     def close_desks(self, until: float) -> None:
         """Drop the records of services unfinished at the horizon (SimPy never writes them)."""
-        for desk in (*self.paper, *self.readers, *self.face.values()):
+        for desk in self.desks():
             desk.close(until)

@@ -6,7 +6,8 @@ from typing import Any
 
 from scenarios.disaster import outage_plan
 from scenarios.fast import disaster_reads
-from scenarios.fast.disaster_model import FastDisasterModel, Loop
+from scenarios.fast.disaster_model import FastDisasterModel
+from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
 from twin.collector import collector_paused
 
@@ -41,7 +42,7 @@ def _sample(loop: Loop, m: FastDisasterModel, samples: list[tuple], step: float)
     the loop (`disaster_reads.series_rows`)."""
     net = m.net
     samples.append((loop.now, m.n_arrived, list(m.present), int(sum(net.reg) - sum(net.anon)),
-                    int(sum(net.occ)), loop.at_desks(), m.n_registered))
+                    int(sum(net.occ)), 0, m.n_registered))  # arrivals and desks: `complete_samples`
     loop.at(loop.now + step, _sample, loop, m, samples, step)
 
 
@@ -70,11 +71,11 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
         loop.run(until)
         history = m.net.history()
         reports = disaster_reads.hq_reports(m, history, phases, until)
-        rows = disaster_reads.series_rows(m, samples, reports)
+        rows = disaster_reads.series_rows(m, m.complete_samples(samples), reports)
         looked = disaster_reads.family_lookups(m, history, until)
     loop.close()
     m.close_desks(until)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
-             "simpy_events": loop.events + int(reports["shelter"].size) + looked}
+             "simpy_events": loop.events - m.stale + len(m._times) + int(reports["shelter"].size) + looked}
     m.finish()
     return m, rows, stats

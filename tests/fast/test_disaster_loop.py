@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import simpy
 
-from scenarios.fast.disaster_model import FastDesk, Loop
+from scenarios.fast.loop import Loop
 
 
 def schedule(seed: int) -> tuple[list[float], list[tuple[float, int]], dict[int, list[float]]]:
@@ -172,29 +172,6 @@ def test_calls_at_or_after_the_end_do_not_run():
     loop.feed([1.0, 3.0], seen.append)
     loop.run(3.0)
     assert seen == [0, 2] and loop.now == 3.0
-
-
-def test_desks_count_the_groups_still_waiting_or_in_service():
-    rng = np.random.default_rng(5)
-    loop = Loop()
-    desks = [FastDesk(servers, f"desk{servers}", loop) for servers in (1, 2)]
-    arrivals = np.sort(rng.integers(0, 50, 200)).astype(float).tolist()
-    joined: list[tuple[float, float]] = []
-    counts: list[tuple[int, int]] = []
-
-    def arrive(i: int) -> None:
-        end = desks[i % 2].join(i, float(rng.integers(0, 6)))
-        joined.append((loop.now, end))
-
-    def count() -> None:
-        counts.append((loop.at_desks(), sum(1 for _t, end in joined if end >= loop.now)))
-        loop.at(loop.now + 2.5, count)
-
-    loop.feed(arrivals, arrive)
-    loop.at(0.0, count)
-    loop.run(60.0)
-    assert len(counts) == 24 and max(c for c, _ in counts) > 10
-    assert [c for c, _ in counts] == [b for _, b in counts]
 
 
 def test_a_finished_run_leaves_no_cycle_behind():

@@ -56,6 +56,8 @@ def test_unknown_parameters_and_designs_are_refused_by_name(cli):
     assert bad.returncode == 2 and "did you mean 'readers_per_shelter'" in bad.stderr
     nodesign = cli("scenario", "disaster", "--design", "nosuch")
     assert nodesign.returncode == 2 and "unknown design 'nosuch'" in nodesign.stderr
+    nostaff = cli("scenario", "disaster", "--set", "face_check_enabled=true", "--set", "face_checkers_per_ward=0")
+    assert nostaff.returncode == 2 and "face_checkers_per_ward >= 1" in nostaff.stderr
 
 
 def test_an_unknown_design_key_is_refused_by_name():

@@ -1,5 +1,6 @@
-"""A group's check-ins at one desk at one instant (`tap_part`, `paper_part`) give exactly what
-one call per person gives: state, register, events, outcome codes and the first redirect."""
+"""A group's check-ins at one desk at one instant (`tap_part`, `paper_part`; one person:
+`tap_code`, `paper_code`) give exactly what one call per person gives: state, register, events,
+outcome codes and the first redirect."""
 
 from __future__ import annotations
 
@@ -68,6 +69,20 @@ def test_tap_part_matches_single_taps_exactly(small_city, groups):
     _same_state(one, part)
 
 
+@settings(max_examples=40, deadline=None)
+@given(groups=GROUPS)
+def test_tap_code_answers_the_code_of_what_tap_answers(small_city, groups):
+    """The fast engine checks a lone card in with `tap_code`: the code of what `tap` answers."""
+    _, serials = card_holders(small_city, 12)
+    pool = serials + [5, 6, 7]
+    one, code = (_network(small_city, serials[:2], offline=3) for _ in range(2))
+    for k, group in enumerate(groups):
+        for r, c in group:
+            (out,), red = _codes_one_by_one(one, [lambda r=r, c=c, t=T0 + k: one.tap(r + 1, pool[c], t)])
+            assert code.tap_code(r + 1, pool[c], T0 + k) == (out, red)
+    _same_state(one, code)
+
+
 @settings(max_examples=30, deadline=None)
 @given(groups=st.lists(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 7)), min_size=1, max_size=4),
                        min_size=1, max_size=10))
@@ -86,11 +101,29 @@ def test_paper_part_matches_single_forms_exactly(small_city, groups):
     assert one.paper.to_frame(one.facility_ids).equals(part.paper.to_frame(part.facility_ids))
 
 
+@settings(max_examples=30, deadline=None)
+@given(forms=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 9)), min_size=1, max_size=30))
+def test_paper_code_answers_the_code_of_what_paper_form_answers(small_city, forms):
+    people = no_card(small_city, 8) + [-3, 10**9]  # and two who are nobody in this city
+    one, code = (_network(small_city, []) for _ in range(2))
+    rng_one, rng_code = np.random.default_rng(7), np.random.default_rng(7)
+    for k, (s, p) in enumerate(forms):
+        fid = int(one.facility_ids[s])
+        (out,), red = _codes_one_by_one(one, [lambda f=fid, w=people[p], t=T0 + k: one.paper_form(f, w, t, rng_one)])
+        assert code.paper_code(s, people[p], T0 + k, rng_code) == (out, red)
+    _same_state(one, code)
+    assert one.paper.to_frame(one.facility_ids).equals(code.paper.to_frame(code.facility_ids))
+
+
 def test_a_part_refuses_bad_times_and_shelters_by_name(small_city):
     net = _network(small_city, [])
     _, serials = card_holders(small_city, 1)
     with pytest.raises(ValidationError, match="finite"):
         net.tap_part([1], serials, float("nan"))
+    with pytest.raises(ValidationError, match="finite"):
+        net.tap_code(1, serials[0], float("inf"))
     with pytest.raises(NotFound, match="shelter index 99"):
         net.paper_part(99, no_card(small_city, 1), T0, np.random.default_rng(0))
+    with pytest.raises(NotFound, match="shelter index -1"):
+        net.paper_code(-1, no_card(small_city, 1)[0], T0, np.random.default_rng(0))
     assert len(net.taps) == 0 and net.occ == [0] * net.shelter_count

@@ -202,11 +202,20 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         code (REFUSED where `tap` would raise: logged the same way) and the first redirect (-1: none)."""
         return shelter_parts.tap_part(self, reader_ids, serials, now)
 
+    def tap_code(self, reader_id: int, serial: int, now: float) -> tuple[int, int]:
+        """`tap_part` for one card: (outcome code, redirect index or -1; REFUSED where `tap` raises)."""
+        return shelter_parts.tap_code(self, reader_id, serial, finite_time(now))
+
     def paper_part(self, s: int, resident_ids: list[int], now: float,
                    rng: np.random.Generator) -> tuple[list[int], int]:
         """`paper_form` for several people at one instant at shelter index `s`, in order: outcome codes
         and the first redirect (-1: none)."""
         return shelter_parts.paper_part(self, s, resident_ids, now, rng)
+
+    def paper_code(self, s: int, resident_id: int, now: float, rng: np.random.Generator) -> tuple[int, int]:
+        """`paper_part` for one person: (outcome code, redirect index or -1; REFUSED where
+        `paper_form` raises)."""
+        return shelter_parts.paper_code(self, s, resident_id, now, rng)
 
     def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Clear resident `rid`'s record (and free a place at its shelter)."""

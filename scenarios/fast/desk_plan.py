@@ -1,0 +1,112 @@
+"""A desk whose customers known before the run are seated before it, re-seated when others join.
+
+The disaster's arrivals are known up front (times, shelters, check-in methods), so every group's
+first desk visit can be seated in one pass per desk (`FifoSeats`' rule: the earliest free server
+takes the next customer) before the loop runs. Only a few customers join during the run
+(redirected evacuees, paper fallbacks); one who does is seated where the loop's clock puts it,
+after the planned customers who joined earlier and before those who join later (a planned
+customer joining at that very instant comes after it: the loop runs calls due at an instant
+before the arrivals of that instant), and the planned customers after it are seated again until
+the desk's servers are free at the same times as without it (from there on nothing changes).
+The caller reschedules the customers whose finish moved.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from heapq import heapreplace
+
+from scenarios.fast.kernel import FifoSeats
+
+
+class PlannedDesk:
+    """A FIFO desk of `servers` with its planned customers' seats and the ones who joined late."""
+
+    __slots__ = ("name", "servers", "at", "duration", "who", "part", "started", "finished", "late",
+                 "records", "_snaps")
+
+    def __init__(self, servers: int, name: str = "") -> None:
+        self.servers = FifoSeats(servers, name).servers  # the stage's checks of the server count
+        self.name = name
+        self.at: list[float] = []  # planned customers, in joining order
+        self.duration: list[float] = []
+        self.who: list[int] = []
+        self.part: list[int] = []  # the caller's label of each planned customer
+        self.started: list[float] = []
+        self.finished: list[float] = []
+        self.late: list[tuple[int, float, float, float]] = []  # (who, joined, started, finished)
+        self.records: list[tuple[int, float, float, float]] = []  # made by `close`
+        self._snaps: list[tuple[float, ...]] | None = None  # servers' free times before each planned one
+
+    def plan_all(self, at: list[float], duration: list[float], who: list[int], part: list[int]) -> None:
+        """The customers known in advance, in joining order (`at` ascending), with the caller's
+        label of each (`part`); before anyone is seated."""
+        if self.started or self.late:
+            raise RuntimeError(f"desk {self.name}: plan before seating anyone")
+        self.at, self.duration, self.who, self.part = at, duration, who, part
+
+    def seat_planned(self) -> None:
+        """Seat every planned customer (before anyone joins late)."""
+        free = [0.0] * self.servers
+        started, finished = [], []
+        for at, d in zip(self.at, self.duration, strict=True):
+            f = free[0]
+            start = at if f <= at else f
+            end = start + d
+            heapreplace(free, end)
+            started.append(start)
+            finished.append(end)
+        self.started, self.finished = started, finished
+
+    def join(self, at: float, duration: float, who: int) -> tuple[float, list[int]]:
+        """A customer joins at `at` (the loop's present: no planned customer joining before `at` is
+        still to come); its finish, and which planned customers (indices) now finish otherwise."""
+        snaps = self._snaps if self._snaps is not None else self._replay()
+        i = bisect_left(self.at, at)
+        free = list(snaps[i])
+        f = free[0]
+        start = at if f <= at else f
+        end = start + duration
+        heapreplace(free, end)
+        self.late.append((who, at, start, end))
+        moved = []
+        at_, dur, started, finished, n = self.at, self.duration, self.started, self.finished, len(self.at)
+        j = i
+        while True:
+            state = tuple(free)
+            if sorted(state) == sorted(snaps[j]):
+                break  # the servers are free when they were without the late one: nothing else moves
+            snaps[j] = state
+            if j == n:
+                break
+            a, f = at_[j], free[0]
+            start = a if f <= a else f
+            e = start + dur[j]
+            heapreplace(free, e)
+            if e != finished[j] or start != started[j]:
+                moved.append(j)
+                started[j], finished[j] = start, e
+            j += 1
+        return end, moved
+
+    def _replay(self) -> list[tuple[float, ...]]:
+        """The servers' free times before each planned customer and after the last one."""
+        free = [0.0] * self.servers
+        snaps = []
+        for at, d in zip(self.at, self.duration, strict=True):
+            snaps.append(tuple(free))
+            f = free[0]
+            heapreplace(free, (at if f <= at else f) + d)
+        snaps.append(tuple(free))
+        self._snaps = snaps
+        return snaps
+
+    def close(self, until: float) -> None:
+        """`ServicePoint`'s records (who, joined, started, finished) of the customers served by
+        `until` (SimPy records them at the finish)."""
+        done = zip(self.who, self.at, self.started, self.finished, strict=True)
+        self.records = [r for r in (*done, *self.late) if r[3] < until]
+
+    def visits(self) -> tuple[list[float], list[float]]:
+        """When each customer joined and finished (planned ones, then those who joined late)."""
+        return self.at + [r[1] for r in self.late], self.finished + [r[3] for r in self.late]
