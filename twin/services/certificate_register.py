@@ -7,7 +7,7 @@ import operator
 
 import polars as pl
 
-from twin.clock import local_date
+from twin.clock import jst, local_date
 from twin.services.certificate_rules import Document
 from twin.store import Tx
 
@@ -51,7 +51,22 @@ def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
 
 def doc_no(seq: int, channel: str, now: float) -> str:
     """The document number of sequence `seq` issued at `now` on a channel."""
-    return f"{local_date(now).year}-{CHANNEL_LETTER[channel]}{seq:09d}"
+    return f"{year_of(now)}-{CHANNEL_LETTER[channel]}{seq:09d}"
+
+
+_year_span = (0.0, 0.0, 0)  # instants surely in one JST year (a second inside it), and that year
+
+
+def year_of(now: float) -> int:
+    """The JST calendar year of a POSIX instant, as `local_date(now).year` reads it."""
+    global _year_span
+    lo, hi, year = _year_span
+    if lo <= now < hi:
+        return year
+    year = local_date(now).year
+    # a whole second inside the year: rounding to the microsecond cannot carry an instant across it
+    _year_span = (jst(year, 1, 1) + 1.0, jst(year + 1, 1, 1) - 1.0, year)
+    return year
 
 
 def add(tx: Tx, seq: int, doc: Document) -> None:
