@@ -110,8 +110,12 @@ class DeferredServices(CertificateModel):
         offices, who, draws, windows = [], [], [], []
         for channel, i, site, now, extra, pins in queue:
             if channel == KIOSK:
-                *refused, ident = [next(answers) for _ in pins]
-                if not isinstance(ident, Identity) or not all(type(r) is WrongPin for r in refused):
+                if len(pins) == 1:  # the right PIN first (most visitors)
+                    ident, fine = next(answers), True
+                else:  # each mistyped PIN refused, then the right one
+                    *refused, ident = [next(answers) for _ in pins]
+                    fine = all(type(r) is WrongPin for r in refused)
+                if not fine or not isinstance(ident, Identity):
                     missed.add(i)
                 offices.append(self.kiosks[site])
                 draws.append(Draws(self.faults_of(i, extra)))
