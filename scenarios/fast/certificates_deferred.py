@@ -81,8 +81,11 @@ class DeferredServices(CertificateModel):
         wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
         if wrong < len(typos) and self._routine(i, k, now, wrong):
             pin = self.registry.pin_of(self._row[i], 0)
-            typed = tuple(mistype(pin, self.pin_rng) for _ in range(wrong))  # drawn as they reach the reader
-            self._later(KIOSK, i, k, now, self.tries[i] - 1, (*typed, pin))
+            if wrong:  # the mistyped PINs, drawn as they reach the reader
+                pins = (*[mistype(pin, self.pin_rng) for _ in range(wrong)], pin)
+            else:
+                pins = (pin,)
+            self._later(KIOSK, i, k, now, self.tries[i] - 1, pins)
             return True
         self.finish()
         self._asked.add(i)  # a voided print keeps the key: asking again elsewhere is a conflict
