@@ -196,7 +196,7 @@ class CertificateService:
                        cert_type, copies, channel, site, window, fee, fee_req.key if fee_req else "",
                        identity.method, int(identity.assurance), "issued", "", now)
         pending.add(doc, fee_req, now)
-        self.events.append(CertificateIssued(now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee))
+        self.events.append_fields(CertificateIssued, now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee)
         return doc
 
     def void(self, doc: Document, reason: str, now: float) -> Document:
