@@ -141,7 +141,8 @@ class CertificateModel:
         key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
         if key == "kiosk_family_register" and not self.windows["kiosk"].is_open(self.now()):
             key = "kiosk"  # wait for the kiosk first, then for the family-register hours
-        opened = yield from self._wait_until_open(self.windows[key], 2 * DAY_S)
+        window = self.windows[key]  # open now (most visits): no waiting step at all
+        opened = window.is_open(self.now()) or (yield from self._wait_until_open(window, 2 * DAY_S))
         k2 = self.kiosk2[i]
         if k >= 0 and k2 >= 0 and (self.kiosks[k].paper_out or self.kiosk_points[k].queue_length
                                    >= self.p.kiosk_line_tolerance):
@@ -193,7 +194,8 @@ class CertificateModel:
     # ---- counter -----------------------------------------------------------------------------
     def at_counter(self, i: int) -> Any:
         """Queue at the ward office (or leave), be served at a window; 'done', 'to_kiosk' or 'later'."""
-        opened = yield from self._wait_until_open(self.windows["counter"], 7 * DAY_S)
+        window = self.windows["counter"]
+        opened = window.is_open(self.now()) or (yield from self._wait_until_open(window, 7 * DAY_S))
         if not opened:
             return "later"
         w = self.ward[i]
