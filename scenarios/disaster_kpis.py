@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ from scenarios.evacuation import FACE, METHOD_NAMES, PAPER
 from scenarios.results import COUNT, KPI, MEAN, QUANTILE, SHARE
 
 STATUS_NAMES = ("not_registered", "registered", "no_place", "left")
-_ARRIVED, _FINISHED = itemgetter(1), itemgetter(3)  # of a desk record (who, arrived, started, finished)
 
 KPIS = (
     KPI("evacuees", "people", "evacuees who reached a shelter within the horizon", "", COUNT,
@@ -119,16 +117,14 @@ def _staff_hours(m: Any, forms_entered: int) -> tuple[float, int]:
     staff and readers as scaled by each shelter's load factor (scenarios.scaling)."""
     p, hours = m.p, 0.0
     for s, paper in enumerate(m.paper):
-        recs = paper.records + (m.readers[s].records if m.readers else [])
-        if recs:  # (who, arrived, started, finished) per service
-            span = (max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0
+        spans = [x for x in (paper.span(), m.readers[s].span() if m.readers else None) if x is not None]
+        if spans:  # first arrival to last finish at the shelter's desks
+            span = (max(f for _, f in spans) - min(a for a, _ in spans)) / 3600.0
             hours += span * m.load[s] * (p.paper_staff_per_shelter
                                          + p.readers_per_shelter * p.staff_per_reader)
     for desk in m.face.values():
-        if desk.records:
-            recs = desk.records
-            hours += ((max(map(_FINISHED, recs)) - min(map(_ARRIVED, recs))) / 3600.0 * p.face_checkers_per_ward
-                      * min(p.scale, 1.0))
+        if (x := desk.span()) is not None:
+            hours += (x[1] - x[0]) / 3600.0 * p.face_checkers_per_ward * min(p.scale, 1.0)
     if p.paper_entry_forms_per_hour > 0:
         hours += forms_entered / p.paper_entry_forms_per_hour
     return hours, round(p.readers_per_shelter * float(m.load.sum()))
@@ -149,7 +145,7 @@ def _hq(series: pl.DataFrame) -> tuple[float, float, float]:
 
 def _lost(m: Any) -> int:
     """Card check-ins the desk acknowledged that the system does not hold at the end."""
-    idx = np.array(m.card_admitted, dtype=np.int64)
+    idx = np.fromiter(m.card_admitted, np.int64, len(m.card_admitted))
     if not idx.size:
         return 0
     still = idx[m.status[idx] == 1]
@@ -190,13 +186,19 @@ def evacuees_frame(m: Any) -> pl.DataFrame:
     fid = m.net.facility_ids
     return pl.DataFrame({
         "resident_id": ev.member_resident, "household_id": ev.member_household,
-        "method": [METHOD_NAMES[x] if x >= 0 else "" for x in m.final_method.tolist()],
-        "planned_method": [METHOD_NAMES[x] for x in ev.member_method.tolist()],
+        "method": _names(m.final_method, {-1: "", **dict(enumerate(METHOD_NAMES))}),
+        "planned_method": _names(ev.member_method, dict(enumerate(METHOD_NAMES))),
         "shelter_id": np.where(m.here >= 0, fid[np.maximum(m.here, 0)], -1),
         "arrived_h": m.arrived / 3600.0, "waited_min": m.waited / 60.0,
         "registered_h": m.registered / 3600.0,
-        "status": [STATUS_NAMES[x] for x in m.status.tolist()], "redirects": m.redirects,
+        "status": _names(m.status, dict(enumerate(STATUS_NAMES))), "redirects": m.redirects,
     }, nan_to_null=True)
+
+
+def _names(codes: np.ndarray, names: dict[int, str]) -> pl.Series:
+    """The name of each code (a code without one is an error), as strings."""
+    return pl.Series(np.asarray(codes, dtype=np.int64)).replace_strict(list(names), list(names.values()),
+                                                                       return_dtype=pl.String)
 
 
 def shelters_frame(m: Any) -> pl.DataFrame:

@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from scenarios.streams import Streams, as_streams
 from twin.population import City
+from twin.sorted_search import stable_order
 
 CARD, PAPER, FACE = 0, 1, 2  # check-in method per person
 METHOD_NAMES = ("card_tap", "paper_form", "face_check")
@@ -136,7 +137,7 @@ def _ranks(sizes: np.ndarray) -> np.ndarray:
 def _assemble(city, m_res, m_hh, g_first, g_hh, g_shelter, g_arrival, apart,
               shelters) -> Evacuation:
     """Sort groups by arrival time and lay members out group by group."""
-    order = np.argsort(g_arrival, kind="stable")
+    order = stable_order(g_arrival)
     g_size = np.diff(np.r_[g_first, m_res.size])
     member_idx = np.repeat(g_first[order], g_size[order]) + _ranks(g_size[order])
     serial = city.residents["card_serial"].fill_null(-1).to_numpy()

@@ -99,6 +99,12 @@ class ServicePoint:
         else:
             self._free += 1
 
+    def span(self) -> tuple[float, float] | None:
+        """First arrival and last finish of the customers recorded so far; None if none."""
+        if not self.records:
+            return None
+        return min(r[1] for r in self.records), max(r[3] for r in self.records)
+
     def frame(self) -> pl.DataFrame:
         """Every customer so far: who, arrived, started, finished, wait, reneged."""
         return records_frame(self.records)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import cache
+from itertools import repeat
+from types import MemberDescriptorType
+from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import polars as pl
 
 
@@ -25,22 +30,77 @@ class Event:
         return row
 
 
-class EventLog:
-    """An append-only list of events; entities append, the outside reads."""
+E = TypeVar("E", bound=Event)
 
-    __slots__ = ("_events", "_unbuilt")
+
+@cache
+def _slot_setters(cls: type) -> tuple | None:
+    """The slot setters of a slotted event class's fields in order (None: build through `__init__`)."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return None
+    setters = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            return None
+        slot = next((k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__), None)
+        if type(slot) is not MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return tuple(setters)
+
+
+def events_of_columns(cls: type[E], *columns: Sequence) -> list[E]:
+    """One event of type `cls` per row of `columns` (one column per field, in field order): equal to
+    `[cls(*row) for row in zip(*columns)]`, built column by column (about twice as fast in bulk)."""
+    setters = _slot_setters(cls)
+    if setters is None or len(columns) != len(setters):
+        return list(map(cls, *columns))
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ValueError(f"the columns of {cls.__name__} events must have one length")
+    made = list(map(object.__new__, repeat(cls, n)))
+    for set_field, column in zip(setters, columns, strict=True):
+        deque(map(set_field, made, column), maxlen=0)
+    return made
+
+
+class _Columns:
+    """Events of one slotted class kept as columns until the log is read (copies: the caller's
+    columns may change afterwards)."""
+
+    __slots__ = ("cls", "columns", "size")
+
+    def __init__(self, cls: type[Event], columns: tuple[Sequence, ...], size: int) -> None:
+        self.cls, self.size = cls, size
+        self.columns = tuple(c.copy() if isinstance(c, np.ndarray) else list(c) for c in columns)
+
+    def events(self) -> list[Event]:
+        """The events, with numpy values as Python values."""
+        return events_of_columns(self.cls, *(c.tolist() if isinstance(c, np.ndarray) else c
+                                             for c in self.columns))
+
+
+class EventLog:
+    """An append-only list of events; entities append, the outside reads.
+
+    Events recorded as columns (`extend_columns`) or by their fields (`append_fields`) are built
+    when the log is first read after them: a run whose log nobody reads does not pay for its objects."""
+
+    __slots__ = ("_events", "_blocks", "_held", "_unbuilt")
 
     def __init__(self) -> None:
-        self._events: list[Any] = []  # events, and (class, fields) of events recorded by `append_fields`
-        self._unbuilt = False
+        self._events: list[Any] = []  # events, blocks of columns, (class, fields) of single events
+        self._blocks = 0  # blocks of columns not built yet
+        self._held = 0  # events held in them beyond one list entry per block
+        self._unbuilt = False  # whether a single event recorded by its fields may wait unbuilt
 
     def append(self, event: Event) -> None:
         """Record one event."""
         self._events.append(event)
 
     def append_fields(self, kind: type[Event], *fields: Any) -> None:
-        """Record one event given as its class and fields; it is built when the log is first read
-        (a hot path records many that a simulation never reads: the same event, read or not)."""
+        """Record one event given as its class and fields (a hot path records many that a simulation
+        never reads: the same event, read or not)."""
         self._events.append((kind, fields))
         self._unbuilt = True
 
@@ -48,39 +108,62 @@ class EventLog:
         """Record several events in order."""
         self._events.extend(events)
 
-    def _built(self) -> list[Event]:
-        """The events, those recorded by fields built now (in place, so a concurrent append is kept)."""
-        events = self._events
-        if self._unbuilt:
+    def extend_columns(self, cls: type[Event], *columns: Sequence) -> None:
+        """Record one event of type `cls` per row of `columns` (one per field, in field order; numpy
+        columns give Python values), in row order."""
+        setters = _slot_setters(cls)
+        if setters is None or len(columns) != len(setters):
+            self._events.extend(events_of_columns(cls, *columns))  # __init__ checks them now
+            return
+        n = len(columns[0]) if columns else 0
+        if any(len(c) != n for c in columns):
+            raise ValueError(f"the columns of {cls.__name__} events must have one length")
+        if n:
+            self._events.append(_Columns(cls, columns, n))
+            self._blocks += 1
+            self._held += n - 1
+
+    def _all(self) -> list[Event]:
+        """Every event in order (blocks of columns and events recorded by fields built now)."""
+        if self._blocks:
+            self._unbuilt = False
+            out: list[Event] = []
+            for e in self._events:
+                if type(e) is _Columns:
+                    out.extend(e.events())
+                else:
+                    out.append(e[0](*e[1]) if type(e) is tuple else e)
+            self._events, self._blocks, self._held = out, 0, 0
+        elif self._unbuilt:
             self._unbuilt = False  # before the pass: one recorded during it sets it again
-            _build(events)
-        return events
+            _build(self._events)  # in place: an append made meanwhile by another thread is kept
+        return self._events
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._events) + self._held
 
     def __iter__(self) -> Iterator[Event]:
-        return iter(self._built())
+        return iter(self._all())
 
     def of(self, *types: type[Event]) -> list[Event]:
         """The events of the given types, in order."""
-        return [e for e in self._built() if isinstance(e, types)]
+        return [e for e in self._all() if isinstance(e, types)]
 
     def drain(self) -> list[Event]:
         """Return and forget every event recorded so far (for consumers that persist them)."""
-        out, self._events = self._events, []
-        return _build(out)  # every entry, whatever the flag says: one recorded during the swap is built too
+        out, self._events = self._all(), []
+        return _build(out)  # one recorded by fields while it was taken is built too
 
     def to_frame(self) -> pl.DataFrame:
         """All events as one polars frame (columns: the union of fields, plus `kind`)."""
-        rows = [e.as_row() for e in self._built()]
+        rows = [e.as_row() for e in self._all()]
         if not rows:
             return pl.DataFrame(schema={"at": pl.Float64, "kind": pl.Utf8})
         return pl.from_dicts(rows, infer_schema_length=None)
 
 
 def _build(events: list[Any]) -> list[Event]:
-    """Build in place the events recorded as (class, fields)."""
+    """Build in place the single events recorded as (class, fields)."""
     for j, e in enumerate(events):
         if type(e) is tuple:
             events[j] = e[0](*e[1])

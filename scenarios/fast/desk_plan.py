@@ -16,6 +16,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from heapq import heapreplace
 
+import numpy as np
+
 from scenarios.fast.kernel import FifoSeats
 
 
@@ -23,7 +25,7 @@ class PlannedDesk:
     """A FIFO desk of `servers` with its planned customers' seats and the ones who joined late."""
 
     __slots__ = ("name", "servers", "at", "duration", "who", "part", "started", "finished", "late",
-                 "records", "_snaps")
+                 "_span", "_snaps")
 
     def __init__(self, servers: int, name: str = "") -> None:
         self.servers = FifoSeats(servers, name).servers  # the stage's checks of the server count
@@ -35,7 +37,7 @@ class PlannedDesk:
         self.started: list[float] = []
         self.finished: list[float] = []
         self.late: list[tuple[int, float, float, float]] = []  # (who, joined, started, finished)
-        self.records: list[tuple[int, float, float, float]] = []  # made by `close`
+        self._span: tuple[float, float] | None = None  # made by `close`
         self._snaps: list[tuple[float, ...]] | None = None  # servers' free times before each planned one
 
     def plan_all(self, at: list[float], duration: list[float], who: list[int], part: list[int]) -> None:
@@ -102,10 +104,15 @@ class PlannedDesk:
         return snaps
 
     def close(self, until: float) -> None:
-        """`ServicePoint`'s records (who, joined, started, finished) of the customers served by
-        `until` (SimPy records them at the finish)."""
-        done = zip(self.who, self.at, self.started, self.finished, strict=True)
-        self.records = [r for r in (*done, *self.late) if r[3] < until]
+        """Note the first arrival and the last finish of the services finished by `until` (SimPy
+        records a service at its finish): `span`."""
+        joined, finished = (np.asarray(c, dtype=np.float64) for c in self.visits())
+        done = finished < until
+        self._span = (float(joined[done].min()), float(finished[done].max())) if done.any() else None
+
+    def span(self) -> tuple[float, float] | None:
+        """First arrival and last finish of the services finished by the end (`close`); None if none."""
+        return self._span
 
     def visits(self) -> tuple[list[float], list[float]]:
         """When each customer joined and finished (planned ones, then those who joined late)."""

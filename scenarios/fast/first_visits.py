@@ -1,11 +1,10 @@
 """Every arrival group's first desk visits, worked out as columns before the fast disaster run.
 
 A group reaches its shelter and each of its check-in methods' members (a part) joins that
-method's desk there (the face-check desk of its ward) at the group's arrival. For the parts of
-the groups whose members share one method (most) the desk and desk time come from columns; the
-desk time is the members' times added one after another, as `sum` of `desk_times` adds them (the
-same float operations). The other groups are split as `arrive_group` splits them (parts in the
-order their methods first appear).
+method's desk there (the face-check desk of its ward) at the group's arrival; a group's parts in
+the order their methods first appear among its members (as `arrive_group` splits a group). A
+part's desk time is its members' times added one after another, as `sum` of `desk_times` adds
+them (the same float operations).
 """
 
 from __future__ import annotations
@@ -26,45 +25,45 @@ class FirstVisits:
     def __init__(self, model: Any, groups: int, desks: list[Any]) -> None:
         ev = model.ev
         starts = ev.group_start[:groups + 1]
-        first, sizes = starts[:-1], np.diff(starts)
-        method = np.asarray(ev.member_method[:starts[-1]], dtype=np.int64)
-        one = (np.maximum.reduceat(method, first) == np.minimum.reduceat(method, first)
-               if groups else np.zeros(0, bool))
-        shelter = ev.group_shelter[:groups]
-        how = method[first] if groups else np.zeros(0, np.int64)
+        n = int(starts[-1])  # members of the groups within the horizon
+        group = np.repeat(np.arange(groups), np.diff(starts))
+        method = np.asarray(ev.member_method[:n], dtype=np.int64)
+        # a part per (group, method), in order of its first member (members are in group order)
+        key = group * 3 + method
+        _, first, which = np.unique(key, return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")
+        part_of = np.empty(by_first.size, np.int64)
+        part_of[by_first] = np.arange(by_first.size)
+        part = part_of[which.ravel()]  # each member's part
+        people = np.argsort(part, kind="stable")  # members part by part, in their order
+        size = np.bincount(part, minlength=by_first.size)
+        start = np.cumsum(size) - size
+        head = people[start]  # each part's first member
+        g, how = group[head], method[head]
+        shelter = ev.group_shelter[:groups][g]
         index = {id(d): i for i, d in enumerate(desks)}
         n_s = len(model.stretch_of[0])
         desk_of = np.array([[index.get(id(d), -1) for d in model.desk_of[k]] or [-1] * n_s
                             for k in (0, 1, 2)])
-        stretch = np.array([model.stretch_of[k] for k in (0, 1, 2)], dtype=np.float64)
-        k = stretch[how, shelter]
-        durations = np.asarray(model.durations, dtype=np.float64)[:starts[-1]]
-        d = durations * np.repeat(k, sizes)  # each member's desk time: durations[m] * stretch
-        total = d[first] if groups else np.zeros(0)
-        for pos in range(1, int(sizes.max()) if groups else 0):  # + the next member's, in order
-            more = sizes > pos
-            total[more] = total[more] + d[first[more] + pos]
-        g_one = np.flatnonzero(one)
-        rows = [(g_one, np.zeros(g_one.size, np.int64), how[one], desk_of[how[one], shelter[one]],
-                 total[one])]
-        split = _split_parts(model, np.flatnonzero(~one).tolist(), starts.tolist(), desk_of)
-        members: dict[int, list[int]] = {}
-        if split[0]:
-            rows.append(tuple(np.asarray(c) for c in split[:5]))
-        g, part, h, desk, t = (np.concatenate(c) for c in zip(*rows, strict=True))
+        desk = desk_of[how, shelter]
         if (desk < 0).any():
             raise ValidationError("some evacuees check in by a method their shelter has no desk for "
                                   "(face checks enabled with no face-check staff?)")
-        order = np.lexsort((part, g))
-        if split[0]:  # the split parts' members, by their place in joining order
-            where = np.empty(order.size, np.int64)
-            where[order] = np.arange(order.size)
-            members = dict(zip(where[g_one.size:].tolist(), split[5], strict=True))
-        self.group = g[order].tolist()
-        self.method = h[order].tolist()
-        self.desk = desk[order]
-        self.total = t[order]
-        self.members = members
+        stretch = np.array([model.stretch_of[k] for k in (0, 1, 2)], dtype=np.float64)
+        d = np.asarray(model.durations, dtype=np.float64)[people] * np.repeat(stretch[how, shelter], size)
+        total = d[start]
+        for pos in range(1, int(size.max()) if size.size else 0):  # + the next member's, in order
+            more = size > pos
+            total[more] = total[more] + d[start[more] + pos]
+        whole = size == np.diff(starts)[g]  # the part is its whole group
+        listed = people.tolist()
+        self.members = {p: listed[a:a + k] for p, a, k in
+                        zip(np.flatnonzero(~whole).tolist(), start[~whole].tolist(), size[~whole].tolist(),
+                            strict=True)}
+        self.group = g.tolist()
+        self.method = how.tolist()
+        self.desk = desk
+        self.total = total
 
     def plan(self, desks: list[Any], times: np.ndarray) -> None:
         """Give each desk its parts (in joining order) and seat them."""
@@ -76,21 +75,3 @@ class FirstVisits:
             desk.plan_all(times[group[part]].tolist(), self.total[part].tolist(),
                           group[part].tolist(), part.tolist())
             desk.seat_planned()
-
-
-def _split_parts(model: Any, groups: list[int], starts: list[int], desk_of: np.ndarray
-                 ) -> tuple[list[int], list[int], list[int], list[int], list[float], list[list[int]]]:
-    """The parts of groups whose members use several methods: group, part number, method, desk,
-    desk time and members."""
-    method, shelter_of = model.method, model.group_shelter
-    cols: tuple[list, ...] = ([], [], [], [], [], [])
-    for g in groups:
-        s = shelter_of[g]
-        by: dict[int, list[int]] = {}
-        for m in range(starts[g], starts[g + 1]):
-            by.setdefault(method[m], []).append(m)
-        for k, (how, part) in enumerate(by.items()):
-            for col, v in zip(cols, (g, k, how, int(desk_of[how, s]),
-                                     sum(model.desk_times(part, how, s)), part), strict=True):
-                col.append(v)
-    return cols

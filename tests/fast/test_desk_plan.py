@@ -68,12 +68,14 @@ def test_a_late_joiner_an_idle_desk_absorbs_moves_nobody():
     assert desk.finished == [1.0, 11.0, 21.0]
 
 
-def test_records_keep_the_services_finished_by_the_end():
+def test_the_span_covers_the_services_finished_by_the_end():
     desk = planned(1, [(0.0, 4.0), (1.0, 4.0), (9.0, 1.0)])
     desk.join(2.0, 1.0, who=7)  # after the one who came at 1.0, before the one at 9.0
-    desk.close(9.5)
-    assert desk.records == [(0, 0.0, 0.0, 4.0), (1, 1.0, 4.0, 8.0), (7, 2.0, 8.0, 9.0)]
     assert desk.visits() == ([0.0, 1.0, 9.0, 2.0], [4.0, 8.0, 10.0, 9.0])
+    desk.close(9.5)  # the one who came at 9.0 is still at the desk
+    assert desk.span() == (0.0, 9.0)
+    desk.close(0.5)
+    assert desk.span() is None
 
 
 def test_a_plan_comes_before_seating_and_a_desk_needs_a_server():

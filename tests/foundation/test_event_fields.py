@@ -64,3 +64,17 @@ def test_records_by_fields_from_threads_while_the_log_is_read_are_all_kept_and_b
         th.join()
     events = list(log)
     assert len(events) == 8000 and all(type(e) is Authenticated for e in events)
+
+
+def test_events_recorded_by_fields_and_as_columns_keep_their_order():
+    log, built = EventLog(), EventLog()
+    log.append_fields(Authenticated, 1.0, 10**9, 1, "jpki_user_cert", "kiosk", False)
+    log.extend_columns(TapsSynced, [2.0, 3.0], ["a", "b"], [1, 2], [0, 0])
+    log.append_fields(Authenticated, 4.0, 10**9, 2, "jpki_user_cert", "kiosk", True)
+    built.append(Authenticated(1.0, 10**9, 1, "jpki_user_cert", "kiosk", False))
+    built.extend([TapsSynced(2.0, "a", 1, 0), TapsSynced(3.0, "b", 2, 0)])
+    built.append(Authenticated(4.0, 10**9, 2, "jpki_user_cert", "kiosk", True))
+    assert len(log) == 4 and list(log) == list(built)
+    log.append_fields(Authenticated, 5.0, 10**9, 3, "jpki_user_cert", "kiosk", False)
+    log.extend_columns(TapsSynced, [6.0], ["c"], [3], [0])
+    assert [e.at for e in log.drain()] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0] and len(log) == 0

@@ -32,6 +32,8 @@ def test_two_servers_serve_four_customers_first_come_first_served():
     point, waits = _run([0, 0, 0, 1], [3, 3, 3, 1], servers=2)
     assert sorted(point.records) == [(0, 0, 0, 3), (1, 0, 0, 3), (2, 0, 3, 6), (3, 1, 3, 4)]
     assert waits == {0: 0, 1: 0, 2: 3, 3: 2}
+    assert point.span() == (0, 6)  # first arrival, last finish
+    assert ServicePoint(simpy.Environment(), 1).span() is None
 
 
 def test_a_customer_out_of_patience_leaves_the_line_and_is_recorded_as_reneged():

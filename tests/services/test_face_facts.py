@@ -42,5 +42,5 @@ def test_the_shared_facts_are_those_of_the_registry(small_city):
 def test_preparing_repeated_and_unknown_serials_finds_each_known_card_once():
     index = SerialIndex(np.array([50, 10, 30, 20]), np.array([5, 1, 3, 2]))
     index.prepare(np.array([30, 10, 30, 99, 10]))
-    assert index._seen == {10: (0, 1), 30: (2, 3)}
+    assert index._seen == {10: 1, 30: 3}
     assert [index.resident_of(s, 0.0) for s in (10, 30, 50)] == [1, 3, 5]

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from twin.errors import TwinError, ValidationError
+from twin.sorted_search import search_sorted
 from twin.trust_errors import CardRevoked, UnknownCard  # the card registry's own refusals
 
 
@@ -44,8 +45,8 @@ class SerialIndex:
             raise ValidationError("card serials must be unique")
         self._residents = residents[order]
         self._revoked_at = np.full(serials.size, np.inf)  # for the vectorised path
-        self._revoked: dict[int, float] = {}  # row -> revoked at, for the one-at-a-time path (few)
-        self._seen: dict[int, tuple[int, int]] = {}  # serial -> (row, resident), for serials asked before
+        self._revoked: dict[int, float] = {}  # serial -> revoked at, for the one-at-a-time path (few)
+        self._seen: dict[int, int] = {}  # serial -> resident, for serials asked before
 
     @classmethod
     def from_residents(cls, residents: pl.DataFrame) -> SerialIndex:
@@ -67,11 +68,9 @@ class SerialIndex:
         s = np.asarray(serials, dtype=np.int64)  # repeats just look the same serial up again
         if not s.size or not self._serials.size:
             return
-        pos = np.minimum(np.searchsorted(self._serials, s), self._serials.size - 1)
+        pos = np.minimum(search_sorted(self._serials, s), self._serials.size - 1)
         hit = self._serials[pos] == s
-        pos = pos[hit]
-        self._seen.update(zip(s[hit].tolist(), zip(pos.tolist(), self._residents[pos].tolist(), strict=True),
-                              strict=True))
+        self._seen.update(zip(s[hit].tolist(), self._residents[pos[hit]].tolist(), strict=True))
 
     def __len__(self) -> int:
         return int(self._serials.size)
@@ -83,19 +82,22 @@ class SerialIndex:
 
     def resident_of(self, serial: int, now: float) -> int:
         """The resident holding card `serial` at `now`; unknown or revoked cards are refused."""
-        serial = int(serial)
-        hit = self._seen.get(serial)  # the columns never change: a serial's row and holder are fixed
-        if hit is None:
-            serials = self._serials
-            i = int(serials.searchsorted(serial))
-            if i >= serials.size or int(serials[i]) != serial:
-                raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign "
-                                  "card); nothing was recorded")
-            hit = self._seen[serial] = (i, int(self._residents[i]))
-        revoked = self._revoked.get(hit[0])
-        if revoked is not None and now >= revoked:
-            raise CardRevoked(serial, revoked, "revoked in the serial index")
-        return hit[1]
+        rid = self._seen.get(serial)  # the columns never change: a serial's holder is fixed
+        if rid is None:  # (an int-valued serial of another type finds the same entry)
+            serial = int(serial)
+            rid = self._seen.get(serial)
+            if rid is None:
+                serials = self._serials
+                i = int(serials.searchsorted(serial))
+                if i >= serials.size or int(serials[i]) != serial:
+                    raise UnknownCard(f"card serial {serial} was never issued by this city (a forged or foreign "
+                                      "card); nothing was recorded")
+                rid = self._seen[serial] = int(self._residents[i])
+        if self._revoked:
+            revoked = self._revoked.get(serial)
+            if revoked is not None and now >= revoked:
+                raise CardRevoked(int(serial), revoked, "revoked in the serial index")
+        return rid
 
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
         """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);
@@ -104,7 +106,7 @@ class SerialIndex:
         n = self._serials.size
         if n == 0:
             return np.full(serials.size, -1, np.int64), np.full(serials.size, UnknownCard.code, object)
-        pos = np.minimum(np.searchsorted(self._serials, serials), n - 1)
+        pos = np.minimum(search_sorted(self._serials, serials), n - 1)
         found = self._serials[pos] == serials
         revoked = found & (now >= self._revoked_at[pos])
         rids = np.where(found & ~revoked, self._residents[pos], -1).astype(np.int64)
@@ -117,21 +119,21 @@ class SerialIndex:
         if i < 0:
             raise UnknownCard(f"cannot revoke card serial {serial}: never issued")
         self._revoked_at[i] = min(self._revoked_at[i], now)
-        self._revoked[i] = float(self._revoked_at[i])
+        self._revoked[int(serial)] = float(self._revoked_at[i])
 
     def revoked_since(self, serial: int) -> float | None:
         """When card `serial` was revoked in this index, or None if it is usable (unknown serials are an error)."""
         i = self._position(int(serial))
         if i < 0:
             raise UnknownCard(f"card serial {serial} was never issued by this city")
-        return self._revoked.get(i)
+        return self._revoked.get(int(serial))
 
     def to_revoke(self, serials: list[int], now: float) -> list[int]:
         """Of `serials`, those a revocation from `now` would change: known here and not revoked by `now`."""
         out = []
         for serial in (int(s) for s in serials):
             i = self._position(serial)
-            if i >= 0 and self._revoked.get(i, np.inf) > now:
+            if i >= 0 and self._revoked.get(serial, np.inf) > now:
                 out.append(serial)
         return out
 

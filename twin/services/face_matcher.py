@@ -67,16 +67,42 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _mix_in_place(z: np.ndarray) -> np.ndarray:
+    """`_mix` written into `z` itself (no temporaries: a city's worth of hashes is large)."""
+    with np.errstate(over="ignore"):
+        z += np.uint64(0x9E3779B97F4A7C15)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
+
+
 def _gaussians(seed: np.uint64, ids: np.ndarray, dim: int) -> np.ndarray:
     """Standard normals, `dim` per id, a pure function of (seed, id, column): each 64-bit hash gives two
-    32-bit uniforms, Box-Muller turns them into two normals."""
+    32-bit uniforms, Box-Muller turns them into two normals (computed in place, the same operations)."""
     key = _mix(_mix(np.full(ids.shape, seed, dtype=np.uint64)) ^ ids)
+    half = (dim + 1) // 2
     with np.errstate(over="ignore"):
-        h = _mix(key[:, None] + np.arange((dim + 1) // 2, dtype=np.uint64) * np.uint64(0x632BE59BD9B4E019))
-    u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0**-32
-    u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * 2.0**-32
-    r, a = np.sqrt(-2.0 * np.log(u1)), 2.0 * np.pi * u2
-    return np.concatenate([r * np.cos(a), r * np.sin(a)], axis=1)[:, :dim]
+        h = _mix_in_place(key[:, None] + np.arange(half, dtype=np.uint64) * np.uint64(0x632BE59BD9B4E019))
+    r = (h >> np.uint64(32)).astype(np.float64)  # u1, then r = sqrt(-2 log u1)
+    r += 0.5
+    r *= 2.0**-32
+    np.log(r, out=r)
+    r *= -2.0
+    np.sqrt(r, out=r)
+    h &= np.uint64(0xFFFFFFFF)
+    a = h.astype(np.float64)  # u2, then the angle 2 pi u2
+    a += 0.5
+    a *= 2.0**-32
+    a *= 2.0 * np.pi
+    out = np.empty((ids.size, 2 * half))
+    np.cos(a, out=out[:, :half])
+    out[:, :half] *= r
+    np.sin(a, out=out[:, half:])
+    out[:, half:] *= r
+    return out[:, :dim]
 
 
 class FaceMatcher:
@@ -88,6 +114,7 @@ class FaceMatcher:
         self.noise = capture_noise(self.frr, self.threshold, self.dim)
         self._last: tuple[int, np.ndarray] = (-1, np.empty((1, self.dim)))  # one id's rows, reused
         self._known: dict[int, np.ndarray] = {}  # rows computed ahead by `prepare`
+        self._root_dim = np.sqrt(self.dim)
 
     def prepare(self, resident_ids) -> None:
         """Compute the registered embeddings of these residents now, in one vectorised pass (each row
@@ -128,6 +155,27 @@ class FaceMatcher:
     def capture(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
         """A live capture of person `person_id`."""
         return self.capture_many([person_id], rng)[0]
+
+    def _row(self, resident_id: int) -> np.ndarray:
+        """One resident's registered embedding (1-D, shared: not to be written to)."""
+        row = self._known.get(resident_id)
+        if row is not None:
+            return row
+        last_id, last = self._last
+        return last[0] if last_id == resident_id else self.registered_many([resident_id])[0]
+
+    def capture_one(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
+        """`capture` of a valid resident id without the column path's per-call set-up: the same draws
+        and the same arithmetic, so the same bits."""
+        v = self._row(person_id) + self.noise * rng.standard_normal(self.dim) / self._root_dim
+        return v / np.sqrt(np.add.reduce(v * v))  # `np.linalg.norm(v, axis=1)` of one row
+
+    def score_one(self, probe: np.ndarray, resident_id: int) -> float:
+        """`score` of a 1-D float64 capture (as `capture_one` makes) against a valid resident id."""
+        n = np.sqrt(probe.dot(probe))  # `np.linalg.norm(probe)` of a 1-D array
+        if not 0.0 < n < np.inf or probe.shape != (self.dim,):
+            return self.score(probe, resident_id)  # raises naming the problem
+        return float(self._row(resident_id) @ probe / n)
 
     def scores_many(self, probes: np.ndarray, resident_ids) -> np.ndarray:
         """Cosines between captures (rows) and the registered photos of `resident_ids`."""

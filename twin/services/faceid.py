@@ -110,6 +110,8 @@ class FaceCheckDesk:
         self.birth, self.ward, self.household_size, self.has_photo, self.household_of = (
             f.birth, f.ward, f.household_size, f.has_photo, f.household_of)
         self._attempts: dict[tuple[int, dt.date], int] = {}
+        # birth dates as day numbers (a view, no copy), for `attempt`; None if they are not whole days
+        self._birth_days = self.birth.view(np.int64) if self.birth.dtype == np.dtype("datetime64[D]") else None
 
     @classmethod
     def from_city(cls, city, params: FaceCheckParams | None = None, events: EventLog | None = None,
@@ -162,9 +164,9 @@ class FaceCheckDesk:
             return Assurance.LOW if interview_ok and self.params.interview_only_fallback else Assurance.NONE
         return Assurance(int(matched) + int(interview_ok))
 
-    def check(self, claimed_id: int, probe: np.ndarray | None, answers: InterviewAnswers,
-              procedure_key: str, now: float) -> Identity:
-        """Check a claimed identity by live capture `probe` and interview, for a procedure; logged."""
+    def _claim(self, claimed_id: int, procedure_key: str, now: float) -> tuple[float, str, int]:
+        """(time, procedure key, resident) of a check; an unknown procedure or resident is logged and
+        raised, and the attempt is counted (past today's limit: logged and refused)."""
         t = finite_time(now)
         try:
             proc = procedure(procedure_key)
@@ -173,10 +175,12 @@ class FaceCheckDesk:
             self._log(t, id_or_minus_one(claimed_id), str(procedure_key), float("nan"), False, False, Assurance.NONE, e.code)
             raise
         self._count_attempt(t, claimed, proc.key)
-        photo = bool(self.has_photo[claimed])
-        score = self.matcher.score(probe, claimed) if photo and probe is not None else float("nan")
+        return t, proc.key, claimed
+
+    def _decide(self, t: float, claimed: int, proc: str, photo: bool, score: float, interview_ok: bool
+                ) -> Identity:
+        """The identity the match and the interview establish for the procedure; logged."""
         matched = bool(score >= self.matcher.threshold)
-        interview_ok = self.interview_score(claimed, answers) >= self.params.interview_min_correct
         level = self.level(photo, matched, interview_ok)
         identity = Identity(claimed, "face_photo" if matched else "interview", level, t)
         try:
@@ -185,19 +189,46 @@ class FaceCheckDesk:
                     f"the claim to be resident {claimed} is not supported: face match "
                     f"{'passed' if matched else 'failed' if photo else 'unavailable (no registered photo)'}, "
                     f"interview {'passed' if interview_ok else 'failed'}; try a counter check with a witness")
-            require_assurance(identity, proc.key)
+            require_assurance(identity, proc)
         except TwinError as e:
-            self._log(t, claimed, proc.key, score, matched, interview_ok, level, e.code)
+            self._log(t, claimed, proc, score, matched, interview_ok, level, e.code)
             raise
-        self._log(t, claimed, proc.key, score, matched, interview_ok, level, "")
+        self._log(t, claimed, proc, score, matched, interview_ok, level, "")
         return identity
+
+    def check(self, claimed_id: int, probe: np.ndarray | None, answers: InterviewAnswers,
+              procedure_key: str, now: float) -> Identity:
+        """Check a claimed identity by live capture `probe` and interview, for a procedure; logged."""
+        t, proc, claimed = self._claim(claimed_id, procedure_key, now)
+        photo = bool(self.has_photo[claimed])
+        score = self.matcher.score(probe, claimed) if photo and probe is not None else float("nan")
+        interview_ok = self.interview_score(claimed, answers) >= self.params.interview_min_correct
+        return self._decide(t, claimed, proc, photo, score, interview_ok)
 
     def attempt(self, person_id: int, claimed_id: int, procedure_key: str, now: float, rng: np.random.Generator,
                 recall_error: float = 0.05, knows_claimed: bool = False) -> Identity:
-        """Simulate person `person_id` claiming to be `claimed_id`: capture, answers, check (for scenarios)."""
-        probe = self.matcher.capture(self._resident(person_id), rng)
-        answers = self.answers_of(person_id, claimed_id, rng, recall_error, knows_claimed)
-        return self.check(claimed_id, probe, answers, procedure_key, now)
+        """Simulate person `person_id` claiming to be `claimed_id`: capture, answers, check (for scenarios).
+
+        The same draws, answers, verdicts and log as `check(claimed_id, matcher.capture(person_id),
+        answers_of(...), ...)`, without the column calls' per-call set-up (a scenario checks people
+        one at a time)."""
+        days = self._birth_days
+        if days is None:  # birth dates finer than days: the general path
+            probe = self.matcher.capture(self._resident(person_id), rng)
+            answers = self.answers_of(person_id, claimed_id, rng, recall_error, knows_claimed)
+            return self.check(claimed_id, probe, answers, procedure_key, now)
+        probe = self.matcher.capture_one(self._resident(person_id), rng)
+        src = self._resident(claimed_id if knows_claimed or person_id == claimed_id else person_id)
+        slip = (rng.random(3) < recall_error).tolist()
+        shift = int(rng.integers(1, 400))  # drawn whether used or not, as `answers_of` does
+        said = (int(days[src]) + shift * slip[0], int(self.ward[src]) + slip[1],
+                int(self.household_size[src]) + slip[2])
+        t, proc, claimed = self._claim(claimed_id, procedure_key, now)
+        photo = bool(self.has_photo[claimed])
+        score = self.matcher.score_one(probe, claimed) if photo else float("nan")
+        right = ((said[0] == int(days[claimed])) + (said[1] == int(self.ward[claimed]))
+                 + (said[2] == int(self.household_size[claimed])))
+        return self._decide(t, claimed, proc, photo, score, right >= self.params.interview_min_correct)
 
     def attempts_frame(self) -> pl.DataFrame:
         """Every logged attempt as a frame."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,8 +161,8 @@ class FamilyDirectory:
             s = records.where_at(target[allowed], t[allowed])
             shelter[allowed] = np.where(s >= 0, net.facility_ids[np.maximum(s, 0)], -1)
         reason = np.asarray(codes)[code]
-        self.events.extend(map(FamilyLookup, t.tolist(), aid.tolist(), target.tolist(), allowed.tolist(),
-                               repeat("") if allowed.all() else reason.tolist()))
+        self.events.extend_columns(FamilyLookup, t, aid, target, allowed,  # (one "" shared when all allowed)
+                                   [""] * t.size if allowed.all() else reason)
         return {"allowed": allowed, "reason": reason, "shelter_id": shelter}
 
     def _lookups(self, asker: Identity, target_ids: list[int], t: float) -> list[tuple[int, int]]:

@@ -122,8 +122,8 @@ class DisasterHQ:
         p = pos[last]
         self.count[p], self.identified[p] = cols[0][last], cols[1][last]
         self.counted_at[p], self.received_at[p] = at[0][last], at[1][last]
-        self.events.extend(map(HeadcountReported, at[1][rows].tolist(), fid[rows].tolist(),
-                               cols[0][rows].tolist(), cols[1][rows].tolist(), at[0][rows].tolist()))
+        self.events.extend_columns(HeadcountReported, at[1][rows], fid[rows], cols[0][rows], cols[1][rows],
+                                   at[0][rows])
         return taken
 
     def view(self, now: float) -> pl.DataFrame:

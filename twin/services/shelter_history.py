@@ -24,6 +24,7 @@ import numpy as np
 from twin.errors import Conflict
 from twin.services.shelter_outcomes import CHECKED_OUT, IN, MOVED
 from twin.services.shelter_register import TapRegister
+from twin.sorted_search import search_sorted
 
 if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
@@ -54,7 +55,7 @@ class AsOfIndex:
             rank[by_time] = np.arange(n, dtype=np.int64)
         self._width = np.int64(n + 1)
         entry = keys * self._width + rank + 1  # entry j is at or before t iff rank + 1 <= #times <= t
-        self._order = np.argsort(entry, kind="stable")
+        self._order = np.argsort(entry)  # entries are distinct (one rank each): any sort is this order
         self._sorted = entry[self._order]
 
     def find(self, ask_keys: np.ndarray, ask_times: np.ndarray) -> np.ndarray:
@@ -62,8 +63,8 @@ class AsOfIndex:
         ask_keys = np.asarray(ask_keys, dtype=np.int64)
         if self._sorted.size == 0 or ask_keys.size == 0:
             return np.full(ask_keys.size, -1, dtype=np.int64)
-        upto = np.searchsorted(self._times, np.asarray(ask_times, dtype=np.float64), side="right")
-        pos = np.searchsorted(self._sorted, ask_keys * self._width + upto, side="right") - 1
+        upto = search_sorted(self._times, np.asarray(ask_times, dtype=np.float64), side="right")
+        pos = search_sorted(self._sorted, ask_keys * self._width + upto, side="right") - 1
         hit = pos >= 0
         hit[hit] = self._sorted[pos[hit]] // self._width == ask_keys[hit]
         return np.where(hit, self._order[np.maximum(pos, 0)], -1)
@@ -155,9 +156,11 @@ class RecordingRegister(TapRegister):
         n_s = self.occ0.size
         occ, ident = history.counts_at(np.arange(n_s), np.full(n_s, np.inf))
         where = self.where0.copy()
-        if who.size:
-            last, first = np.unique(who[::-1], return_index=True)  # each resident's last change
-            where[last] = shelter[::-1][first]
+        if who.size:  # each resident's last change: by resident, then by row (distinct keys)
+            by = np.argsort(who * np.int64(who.size + 1) + np.arange(who.size))
+            w = who[by]
+            last = np.r_[w[1:] != w[:-1], True]
+            where[w[last]] = shelter[by[last]]
         if not (np.array_equal(occ, net_occ) and np.array_equal(ident, np.subtract(net_reg, net_anon))
                 and np.array_equal(where, net_where)):
             raise Conflict("the shelter network changed without a register row since record_history(); "
