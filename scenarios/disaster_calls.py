@@ -75,8 +75,7 @@ class ServiceCalls:
         leave = now + self.stay_s[m]
         if leave < self.horizon_s:
             self._later(leave - now, self._leave, m)
-        h = self.household[m]
-        if h in self.members_of and self.p.family_lookup and h not in self.lookups_started:
+        if self.looks_up[m] and (h := self.household[m]) not in self.lookups_started:
             ident = self.identity_of(m)
             if ident is not None and ident.assurance >= Assurance.MEDIUM:
                 self.lookups_started.add(h)

@@ -12,6 +12,7 @@ measure the service against it. The calls into the services are in `disaster_cal
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,11 @@ class DisasterModel(ServiceCalls):
         self.lookups_started: set[int] = set()
         self.found_at: dict[int, float] = {}
         self.members_of = self._members_by_household()
+        # per person: a member of an apart household who looks the others up once registered
+        looks_up = np.zeros(n, dtype=bool)
+        if p.family_lookup and self.members_of:
+            looks_up[np.fromiter(chain.from_iterable(self.members_of.values()), np.int64)] = True
+        self.looks_up = looks_up.tolist()
 
     def _scaled_point(self, method: int, key: int, servers: float) -> Any:
         """A desk with the capacity of `servers` (fractional: stretched service times)."""

@@ -17,7 +17,6 @@ has probability zero, and the two engines decide the same outcomes
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -69,15 +68,12 @@ class FastDisasterModel(DisasterModel):
         An arrival group is one household (one group per household together, one per person
         apart), so any part of it is all in or all out; checked here, all kept if it were not."""
         ev = self.ev
-        people = np.zeros(ev.people, dtype=bool)
         if not self.p.family_lookup:
-            return people.tolist()
-        if self.members_of:
-            people[np.fromiter(chain.from_iterable(self.members_of.values()), np.int64)] = True
+            return self.looks_up
         sizes = np.diff(ev.group_start)
         if not np.array_equal(ev.member_household, np.repeat(ev.group_household, sizes)):
-            people[:] = True
-        return people.tolist()
+            return [True] * ev.people
+        return self.looks_up
 
     # ---- arrivals, desks and redirects as callbacks -------------------------------------------
     def schedule_arrivals(self) -> None:
@@ -99,9 +95,8 @@ class FastDisasterModel(DisasterModel):
         self.arrived[:arrived.size] = arrived.tolist()
         self.here[:arrived.size] = shelter.tolist()
         self.first_arrivals = (arrived, shelter)
-        self._times = times
-        self._starts = starts.tolist()
-        self._plan_first_visits(times, self._starts)
+        self.groups_arrived = len(times)
+        self._plan_first_visits(times, starts.tolist())
 
     def _plan_first_visits(self, times: list[float], starts: list[int]) -> None:
         """Seat every group's first desk visits (`first_visits`, `desk_plan`) and put their
@@ -113,13 +108,16 @@ class FastDisasterModel(DisasterModel):
                 b = starts[g + 1]
                 moves.append((t, [a] if b - a == 1 else list(range(a, b)), shelter_of[g]))
         desks = self.desks()
-        parts = self._parts = FirstVisits(self, len(times), desks)
+        parts = FirstVisits(self, len(times), desks)
         parts.plan(desks, np.asarray(times, dtype=np.float64))
         finish = np.empty(len(parts.group))
         for desk in desks:
             finish[desk.part] = desk.finished
         self._finish = finish.tolist()
-        self._totals = parts.total.tolist()
+        members = parts.members
+        self._visits = [(g, how, s, times[g], total, a, k, members.get(p)) for p, (g, how, s, total, a, k)
+                        in enumerate(zip(parts.group, parts.method, parts.shelter, parts.total.tolist(),
+                                         parts.head, parts.size, strict=True))]
         order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
         self._fed = order.tolist()
         self.loop.feed(finish[order].tolist(), self._first_fed)
@@ -139,19 +137,14 @@ class FastDisasterModel(DisasterModel):
         if self._finish[p] != self.loop.now:
             self.stale += 1
             return
-        parts = self._parts
-        g, how = parts.group[p], parts.method[p]
-        members = parts.members.get(p) if parts.members else None
+        g, how, s, t, total, a, size, members = self._visits[p]
+        if size == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
+            self._served(g, [a], s, how, 0, t, total, [total])
+            return
         if members is None:  # the whole group
-            a, b = self._starts[g], self._starts[g + 1]
-            if b - a == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
-                total = self._totals[p]
-                self._served(g, [a], self.group_shelter[g], how, 0, self._times[g], total, [total])
-                return
-            members = list(range(a, b))
-        s = self.group_shelter[g]
+            members = list(range(a, a + size))
         d = self.desk_times(members, how, s)
-        self._served(g, members, s, how, 0, self._times[g], sum(d), d)
+        self._served(g, members, s, how, 0, t, sum(d), d)
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now (after a redirect, or sent to paper); the service's decisions come at

@@ -76,6 +76,6 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
     loop.close()
     m.close_desks(until)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
-             "simpy_events": loop.events - m.stale + len(m._times) + int(reports["shelter"].size) + looked}
+             "simpy_events": loop.events - m.stale + m.groups_arrived + int(reports["shelter"].size) + looked}
     m.finish()
     return m, rows, stats

@@ -17,10 +17,11 @@ from twin.errors import ValidationError
 
 
 class FirstVisits:
-    """The parts in joining order (group by group): group, members (None: the whole group),
-    method, desk index (into `desks`) and desk time."""
+    """The parts in joining order (group by group): group, method, shelter, desk index (into
+    `desks`), desk time, first member and size, and the members of parts that are not a whole
+    group (`members`, by part)."""
 
-    __slots__ = ("group", "members", "method", "desk", "total")
+    __slots__ = ("group", "members", "method", "desk", "total", "head", "size", "shelter")
 
     def __init__(self, model: Any, groups: int, desks: list[Any]) -> None:
         ev = model.ev
@@ -64,6 +65,7 @@ class FirstVisits:
         self.method = how.tolist()
         self.desk = desk
         self.total = total
+        self.head, self.size, self.shelter = head.tolist(), size.tolist(), shelter.tolist()
 
     def plan(self, desks: list[Any], times: np.ndarray) -> None:
         """Give each desk its parts (in joining order) and seat them."""
