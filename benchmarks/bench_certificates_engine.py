@@ -67,7 +67,8 @@ def where_the_time_goes(share: float, days: int) -> dict[str, float]:
 
 def time_split(share: float, days: int) -> tuple[dict[str, float], int]:
     """CPU microseconds per visit of a fast + hmac run by part (each part's own time, parts nested in
-    it taken out): the batched twin calls, the visits on the per-visit path, the SQLite writes, the rest."""
+    it taken out): the batched twin calls, the visits on the per-visit path, the SQLite writes (a run holds its
+    own book back until it is read: then none), the rest."""
     from scenarios import certificates, certificates_sim
     from scenarios.fast import certificates_deferred
     from scenarios.runner import make_params

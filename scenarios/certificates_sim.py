@@ -56,17 +56,27 @@ class CertificateModel:
         self.cert = [CERT_TYPES[c] for c in v.cert.tolist()]
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
-        self.typos = (self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).tolist()
+        # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
+        self.typos = (self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).ravel().tolist()
         self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
         # each visit's own draws per try: kiosk network and paper faults, the hour it comes back
-        self.faults = streams["kiosk_faults"].random((n, p.max_visits, 2)).tolist()
-        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits)).tolist()
+        self.faults = streams["kiosk_faults"].random((n, p.max_visits, 2)).ravel().tolist()
+        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits)).ravel().tolist()
         self.outcome, self.final = [""] * n, [-1] * n
         self.waited, self.tries, self.done_at = [0.0] * n, [0] * n, [float("nan")] * n
         self.fee = [0] * n
         self.counts = {"pin_locks": 0, "kiosk_faults": 0, "kiosk_fallbacks": 0, "reneged": 0,
                        "balked": 0, "balked_to_kiosk": 0, "refusals": 0}
+
+    def typos_of(self, i: int) -> list[bool]:
+        """Whether visitor `i` mistypes each of their PIN tries."""
+        return self.typos[i * PIN_TRIES:(i + 1) * PIN_TRIES]
+
+    def faults_of(self, i: int, t: int) -> list[float]:
+        """Visit `i`'s kiosk draws on its try `t` (from 0): the network, then the paper."""
+        at = (i * self.p.max_visits + t) * 2
+        return self.faults[at:at + 2]
 
     def _durations(self, rng: np.random.Generator, mean: float, n: int) -> list[float]:
         """Lognormal service times with this mean."""
@@ -113,7 +123,7 @@ class CertificateModel:
         nxt = self.windows["counter"].next_opening(self.now() + DAY_S / 2)
         if nxt is None:
             nxt = self.now() + DAY_S
-        yield self.env.timeout(nxt - self.now() + self.later[i][self.tries[i] - 1])
+        yield self.env.timeout(nxt - self.now() + self.later[i * self.p.max_visits + self.tries[i] - 1])
 
     def _wait_until_open(self, window: Any, limit_s: float) -> Any:
         """Wait for `window` to open; False if it does not open within `limit_s`."""
@@ -131,7 +141,8 @@ class CertificateModel:
         key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
         if key == "kiosk_family_register" and not self.windows["kiosk"].is_open(self.now()):
             key = "kiosk"  # wait for the kiosk first, then for the family-register hours
-        opened = yield from self._wait_until_open(self.windows[key], 2 * DAY_S)
+        window = self.windows[key]  # open now (most visits): no waiting step at all
+        opened = window.is_open(self.now()) or (yield from self._wait_until_open(window, 2 * DAY_S))
         k2 = self.kiosk2[i]
         if k >= 0 and k2 >= 0 and (self.kiosks[k].paper_out or self.kiosk_points[k].queue_length
                                    >= self.p.kiosk_line_tolerance):
@@ -147,7 +158,7 @@ class CertificateModel:
         if ident is None:
             return False
         try:
-            doc = self.kiosks[k].request(ident, self.cert[i], self.now(), Draws(self.faults[i][self.tries[i] - 1]),
+            doc = self.kiosks[k].request(ident, self.cert[i], self.now(), Draws(self.faults_of(i, self.tries[i] - 1)),
                                          request_key=f"v{i}", copies=self.copies[i])
         except PaperOut:
             self.counts["kiosk_faults"] += 1
@@ -167,7 +178,7 @@ class CertificateModel:
         """Card + PIN at the kiosk's reader; a typo costs a try, three lock the card."""
         serial = self.serial[i]
         pin = self.registry.pin_of(self.registry.row_of(serial), 0)  # the user-authentication PIN
-        for wrong in self.typos[i]:
+        for wrong in self.typos_of(i):
             typed = mistype(pin, self.pin_rng) if wrong else pin
             try:
                 return self.reader.authenticate(serial, typed, self.now(), self.challenges)
@@ -183,7 +194,8 @@ class CertificateModel:
     # ---- counter -----------------------------------------------------------------------------
     def at_counter(self, i: int) -> Any:
         """Queue at the ward office (or leave), be served at a window; 'done', 'to_kiosk' or 'later'."""
-        opened = yield from self._wait_until_open(self.windows["counter"], 7 * DAY_S)
+        window = self.windows["counter"]
+        opened = window.is_open(self.now()) or (yield from self._wait_until_open(window, 7 * DAY_S))
         if not opened:
             return "later"
         w = self.ward[i]

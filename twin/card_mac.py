@@ -49,14 +49,48 @@ def card_secret(secret: bytes, cert_serial: int) -> bytes:
     return hmac.digest(secret, b"card|%d" % cert_serial, "sha256")
 
 
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's inner and outer pads, as byte translations
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_BLOCK = 64  # SHA-256's block size
+
+
+class MacKey:
+    """HMAC-SHA256 (RFC 2104) under one key, with the key's padded blocks hashed once.
+
+    `hmac.digest` sets up OpenSSL's HMAC on every call (~1.8 us here); a card answers and a reader
+    checks one challenge per visit with the same key, so each key keeps its two padded-key hash
+    states and a message costs two copies and two short updates (~0.6 us). Same bytes as
+    `hmac.digest(key, message, "sha256")` (tested on keys and messages of every length class)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner, self._outer = hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+
+    def __call__(self, message: bytes) -> bytes:
+        """The HMAC of `message`."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def matches(self, signature: bytes, data: bytes) -> bool:
+        """Whether `signature` is the HMAC of `data` (compared in constant time)."""
+        return hmac.compare_digest(signature, self(data))
+
+
 def mac_signer(key: bytes) -> Callable[[bytes], bytes]:
     """A function answering a message with the HMAC-SHA256 of `key`."""
-    return lambda message: hmac.digest(key, message, "sha256")
+    return MacKey(key)
 
 
 def mac_checker(key: bytes) -> Callable[[bytes, bytes], bool]:
     """A function (signature, data) -> whether `signature` is the HMAC of `data` under `key`."""
-    return lambda signature, data: hmac.compare_digest(signature, hmac.digest(key, data, "sha256"))
+    return MacKey(key).matches
 
 
 def encode_credential(secret: bytes, issuer: str, cert_serial: int, not_before: float, not_after: float,

@@ -83,19 +83,26 @@ class _Columns:
 class EventLog:
     """An append-only list of events; entities append, the outside reads.
 
-    Events recorded as columns (`extend_columns`) are built when the log is first read after them:
-    a run whose log nobody reads does not pay for its objects."""
+    Events recorded as columns (`extend_columns`) or by their fields (`append_fields`) are built
+    when the log is first read after them: a run whose log nobody reads does not pay for its objects."""
 
-    __slots__ = ("_events", "_blocks", "_held")
+    __slots__ = ("_events", "_blocks", "_held", "_unbuilt")
 
     def __init__(self) -> None:
-        self._events: list[Event | _Columns] = []
+        self._events: list[Any] = []  # events, blocks of columns, (class, fields) of single events
         self._blocks = 0  # blocks of columns not built yet
         self._held = 0  # events held in them beyond one list entry per block
+        self._unbuilt = False  # whether a single event recorded by its fields may wait unbuilt
 
     def append(self, event: Event) -> None:
         """Record one event."""
         self._events.append(event)
+
+    def append_fields(self, kind: type[Event], *fields: Any) -> None:
+        """Record one event given as its class and fields (a hot path records many that a simulation
+        never reads: the same event, read or not)."""
+        self._events.append((kind, fields))
+        self._unbuilt = True
 
     def extend(self, events: Iterable[Event]) -> None:
         """Record several events in order."""
@@ -117,15 +124,19 @@ class EventLog:
             self._held += n - 1
 
     def _all(self) -> list[Event]:
-        """Every event in order (blocks of columns built now)."""
+        """Every event in order (blocks of columns and events recorded by fields built now)."""
         if self._blocks:
+            self._unbuilt = False
             out: list[Event] = []
             for e in self._events:
                 if type(e) is _Columns:
                     out.extend(e.events())
                 else:
-                    out.append(e)
+                    out.append(e[0](*e[1]) if type(e) is tuple else e)
             self._events, self._blocks, self._held = out, 0, 0
+        elif self._unbuilt:
+            self._unbuilt = False  # before the pass: one recorded during it sets it again
+            _build(self._events)  # in place: an append made meanwhile by another thread is kept
         return self._events
 
     def __len__(self) -> int:
@@ -141,7 +152,7 @@ class EventLog:
     def drain(self) -> list[Event]:
         """Return and forget every event recorded so far (for consumers that persist them)."""
         out, self._events = self._all(), []
-        return out
+        return _build(out)  # one recorded by fields while it was taken is built too
 
     def to_frame(self) -> pl.DataFrame:
         """All events as one polars frame (columns: the union of fields, plus `kind`)."""
@@ -149,3 +160,11 @@ class EventLog:
         if not rows:
             return pl.DataFrame(schema={"at": pl.Float64, "kind": pl.Utf8})
         return pl.from_dicts(rows, infer_schema_length=None)
+
+
+def _build(events: list[Any]) -> list[Event]:
+    """Build in place the single events recorded as (class, fields)."""
+    for j, e in enumerate(events):
+        if type(e) is tuple:
+            events[j] = e[0](*e[1])
+    return events

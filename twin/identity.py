@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from twin.fast_init import fast_init
+
 
 class Assurance(IntEnum):
     """How sure the twin is that a person is who they claim (higher is stronger)."""
@@ -15,6 +17,7 @@ class Assurance(IntEnum):
     HIGH = 3  # JPKI user certificate with PIN, or a counter check of photo ID
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Identity:
     """An established identity: a resident, how it was established, when, and how strongly."""

@@ -217,10 +217,10 @@ class CertificateAuthority:
 
     def card_signer(self, card_serial: int, purpose: int, gen: int) -> Callable[[bytes], bytes]:
         """A function signing with the card's key for one certificate (cached with the key)."""
-        if self.mac_secret is not None:  # the card's secret derived once, then held as bytes
+        if self.mac_secret is not None:  # the card's secret derived once, its signer (hashed pads) kept
             mac = self.mac_secret
-            return card_mac.mac_signer(self.card_keys.get((card_serial, purpose, gen), lambda: card_mac.card_secret(
-                mac, cert_serial_of(card_serial, purpose, gen))))
+            return self.card_keys.get((card_serial, purpose, gen), lambda: card_mac.mac_signer(card_mac.card_secret(
+                mac, cert_serial_of(card_serial, purpose, gen))))  # type: ignore[return-value]
         return self._card_key(card_serial, purpose, gen)[1]
 
     def _card_key(self, card_serial: int, purpose: int, gen: int) -> tuple[PrivateKey, Callable[[bytes], bytes]]:

@@ -178,8 +178,8 @@ class Reader:
     def _record(self, ident: Identity, now: float) -> Identity:
         self._seq += 1
         offline = not self.online
-        self.events.append(Authenticated(now, ident.card_serial, ident.resident_id, ident.method, self.reader_id,
-                                         offline))
+        self.events.append_fields(Authenticated, now, ident.card_serial, ident.resident_id, ident.method,
+                                  self.reader_id, offline)
         if offline or self.sink is not None:
             tap = Tap(f"{self.reader_id}:{self._boot}:{self._seq}", self.reader_id, int(ident.card_serial), ident.resident_id,
                       ident.method, now, offline)

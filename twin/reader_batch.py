@@ -39,7 +39,7 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
             try:
                 answer = reader.authenticate(card, pin, now, challenge_source)
             except TrustError as err:
-                answer = err
+                answer = err.with_traceback(None)  # an answer, not a raise: no frames kept alive in a cycle
         out.append(answer)
     return out
 
@@ -86,7 +86,7 @@ def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:
             reader._consume(nonce, card, now)
             reader._check_signature(cc, nonce, signature, now)
         except TrustError as err:
-            return err
+            return err.with_traceback(None)
         return reader._record(Identity(int(resident[r]), "jpki_user_cert", Assurance.HIGH, now, card), now)
 
     return row

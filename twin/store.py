@@ -138,6 +138,7 @@ class Store:
         self.dialect = dialect
         self.durable = durable
         self.where = where
+        self._behind: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._schemas: set[str] = set()
 
@@ -201,10 +202,27 @@ class Store:
                 tx.ddl(stmt)
         self._schemas.add(name)
 
+    def write_behind(self, flush: Callable[[], None] | None) -> None:
+        """Writes held back in memory: `flush` writes them before the next transaction or read (None: none)."""
+        self._behind = flush
+
+    @property
+    def behind(self) -> Callable[[], None] | None:
+        """The write of held-back rows that runs before the next access, if any."""
+        return self._behind
+
+    def _catch_up(self) -> None:
+        """Write what is held back (once), so every access sees it."""
+        flush, self._behind = self._behind, None
+        if flush is not None:
+            flush()
+
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """A write transaction: committed on normal exit (durably), rolled back on an exception."""
         with self._lock:
+            if self._behind is not None:
+                self._catch_up()
             cur = self._conn.cursor()
             for stmt in self.dialect.begin_write:
                 cur.execute(stmt)
@@ -219,6 +237,8 @@ class Store:
     def reading(self) -> Iterator[Tx]:
         """A read-only transaction (a consistent snapshot)."""
         with self._lock:
+            if self._behind is not None:
+                self._catch_up()
             cur = self._conn.cursor()
             for stmt in self.dialect.begin_read:
                 cur.execute(stmt)
@@ -228,8 +248,11 @@ class Store:
                 cur.execute("ROLLBACK")
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection; rows held back are written first, or dropped with an in-memory store."""
         with self._lock:
+            if self.durable:
+                self._catch_up()
+            self._behind = None
             self._conn.close()
 
     def __enter__(self) -> Store:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from twin.events import Event, EventLog
+from twin.fast_init import fast_init
 from twin.trust_errors import TrustError
 
 
@@ -105,6 +106,7 @@ class RevokedAcceptedInWindow(Event):
     kind: ClassVar[str] = "revoked_accepted_in_window"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Authenticated(Event):
     """A reader established an identity from a card."""

@@ -2,15 +2,17 @@
 
 Most visits' service outcome cannot change anyone's timing: a counter visit is settled whether
 its certificate is issued or refused, and a kiosk visit whose card, PIN, hours, network and paper
-all hold is settled too. The fast model lets such a visit leave at once, as "settled", and queues
+all hold is settled too, also after a mistyped PIN or two when the card has tries to spare. The fast model lets such a visit leave at once, as "settled", and queues
 its card authentication and request; the queue is decided by the twin's columnar calls
 (`Reader.authenticate_many`, `certificate_requests.request_many`) in arrival order, before any
-visit the model hands to the per-visit path (a PIN typo, a fault or paper-out draw, a card that may
-be locked, expired or revoked, hours about to close), and at the end of the run. Both columnar calls
+visit the model hands to the per-visit path (three PIN typos, a fault or paper-out draw, a card that
+may be locked, expired or revoked, hours about to close), and at the end of the run. A queued visitor's
+mistyped PINs are drawn from the shared PIN stream when they reach the reader, as on the per-visit
+path, and each try is its own authentication row, in order. Both columnar calls
 decide each row exactly as the per-visit calls in the same order would (same challenges, PIN
 counters, refusals, events, document numbers and postings), so the outcome of every queued visit is
-the reference's. The exact check: a queued kiosk visit must come back authenticated and issued or
-refused as not eligible; if one does not (the speculation missed), `SpeculationMiss` names it and
+the reference's. The exact check: a queued kiosk visit must come back refused for each mistyped PIN,
+then authenticated, and issued or refused as not eligible; if one does not (the speculation missed), `SpeculationMiss` names it and
 the run is made again with that visit on the per-visit path (`scenarios.certificates.simulate`).
 """
 
@@ -23,13 +25,15 @@ import numpy as np
 from scenarios.certificate_demand import COUNTER, KIOSK
 from scenarios.certificates_sim import ISSUED, REFUSED, CertificateModel
 from scenarios.streams import Draws
+from twin.card import mistype
 from twin.card.rules import ACTIVE, day_start
 from twin.identity import Assurance, Identity
 from twin.services.certificate_requests import request_many
 from twin.services.certificate_rules import CERTIFICATE_TYPES, NotEligible
+from twin.trust_errors import WrongPin
 
 QUEUE_LIMIT = 2048  # queued visits decided at most this many at a time (bounded memory)
-Queued = tuple[int, int, int, float, int, str]  # channel, visit, site, instant, try (kiosk) or window, PIN typed
+Queued = tuple[int, int, int, float, int, tuple[str, ...]]  # channel, visit, site, instant, try or window, PINs typed
 
 
 class SpeculationMiss(RuntimeError):
@@ -62,34 +66,38 @@ class DeferredServices(CertificateModel):
         self._offered = [c in offered for c in self.cert]
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
 
-    def _routine(self, i: int, k: int, now: float) -> bool:
-        """The speculation: kiosk visit `i` will be settled (authenticated, then issued or not eligible).
-
-        A visitor who mistypes the first PIN is never queued (what they type next draws from the
-        shared PIN stream, in the order the visits reach the reader)."""
-        f = self.faults[i][self.tries[i] - 1]
+    def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:
+        """The speculation: kiosk visit `i`, typing `wrong` mistyped PINs first, will be settled
+        (authenticated, then issued or not eligible)."""
+        f = self.faults_of(i, self.tries[i] - 1)
         return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
                 and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
-                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > 0
+                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > wrong
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now = self.now()
-        if not self.typos[i][0] and self._routine(i, k, now):  # a queued visitor types the right PIN first
-            self._later(KIOSK, i, k, now, self.tries[i] - 1, self.registry.pin_of(self._row[i], 0))
+        now, typos = self.now(), self.typos_of(i)
+        wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
+        if wrong < len(typos) and self._routine(i, k, now, wrong):
+            pin = self.registry.pin_of(self._row[i], 0)
+            if wrong:  # the mistyped PINs, drawn as they reach the reader
+                pins = (*[mistype(pin, self.pin_rng) for _ in range(wrong)], pin)
+            else:
+                pins = (pin,)
+            self._later(KIOSK, i, k, now, self.tries[i] - 1, pins)
             return True
         self.finish()
         self._asked.add(i)  # a voided print keeps the key: asking again elsewhere is a conflict
         return super()._kiosk_service(i, k)
 
     def _counter_service(self, i: int, w: int, window: int) -> str:
-        self._later(COUNTER, i, w, self.now(), window, "")  # issued or refused, the visit is done
+        self._later(COUNTER, i, w, self.now(), window, ())  # issued or refused, the visit is done
         return "done"
 
-    def _later(self, channel: int, i: int, site: int, now: float, extra: int, pin: str) -> None:
+    def _later(self, channel: int, i: int, site: int, now: float, extra: int, pins: tuple[str, ...]) -> None:
         self.done_at[i] = self.env.now
-        self._queue.append((channel, i, site, now, extra, pin))
+        self._queue.append((channel, i, site, now, extra, pins))
         if len(self._queue) >= QUEUE_LIMIT:
             self.finish()
 
@@ -98,18 +106,22 @@ class DeferredServices(CertificateModel):
         queue, self._queue = self._queue, []
         if not queue:
             return
-        kiosk = [q for q in queue if q[0] == KIOSK]
-        idents = iter(self.reader.authenticate_many(
-            [self.serial[q[1]] for q in kiosk], [q[5] for q in kiosk], [q[3] for q in kiosk], self.challenges))
+        tries = [(self.serial[q[1]], pin, q[3]) for q in queue for pin in q[5]]  # counter visits type none
+        answers = iter(self.reader.authenticate_many(*map(list, zip(*tries, strict=True)), self.challenges)
+                       if tries else ())
         missed: set[int] = set()
         offices, who, draws, windows = [], [], [], []
-        for channel, i, site, now, extra, _pin in queue:
+        for channel, i, site, now, extra, pins in queue:
             if channel == KIOSK:
-                ident = next(idents)
-                if not isinstance(ident, Identity):
+                if len(pins) == 1:  # the right PIN first (most visitors)
+                    ident, fine = next(answers), True
+                else:  # each mistyped PIN refused, then the right one
+                    *refused, ident = [next(answers) for _ in pins]
+                    fine = all(type(r) is WrongPin for r in refused)
+                if not fine or not isinstance(ident, Identity):
                     missed.add(i)
                 offices.append(self.kiosks[site])
-                draws.append(Draws(self.faults[i][extra]))
+                draws.append(Draws(self.faults_of(i, extra)))
                 windows.append(-1)
             else:
                 ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, now)

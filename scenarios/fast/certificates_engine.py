@@ -1,8 +1,9 @@
 """The certificate peak on the fast engine: a lean event loop and Kiefer-Wolfowitz service points.
 
 `CertificateModel` keeps its visits as generator functions; the fast engine runs the same
-generators on `FastEnv` (a heap of calls ordered as SimPy orders its events: time, then urgent
-before normal, then scheduling order) with `FastPoint`s in place of `ServicePoint`s. A
+generators on `FastEnv` (SimPy's order of events: a process started now takes its first step before
+anything else due now, in the order started, kept as a queue drained first; timeouts in a heap by time,
+then scheduling order) with `FastPoint`s in place of `ServicePoint`s. A
 `FastPoint` seats a customer with the kernel's online FIFO stage when they join, so a customer
 costs one timeout (to the end of service, or to the moment they give up) instead of a turn
 event, a condition and a timeout; the line length a newcomer sees is the number who joined
@@ -14,6 +15,7 @@ at the same instants and the twin's kiosks, counters, reader and ledger decide t
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Generator
 from types import GeneratorType
 from typing import Any
@@ -21,8 +23,6 @@ from typing import Any
 from scenarios.fast.certificates_deferred import DeferredServices
 from scenarios.fast.kernel import RENEGED, FifoStage
 from twin.errors import ValidationError
-
-URGENT, NORMAL = 0, 1  # SimPy's priorities: a started process runs before timeouts at its instant
 
 
 class Event:
@@ -37,38 +37,50 @@ class Event:
 class FastEnv:
     """The subset of `simpy.Environment` the certificate model uses, without SimPy's machinery."""
 
-    __slots__ = ("now", "_heap", "_seq", "events")
+    __slots__ = ("now", "_heap", "_seq", "events", "_starting")
 
     def __init__(self) -> None:
         self.now = 0.0
-        self._heap: list[tuple[float, int, int, Event]] = []
+        self._heap: list[tuple[float, int, Event]] = []  # timeouts: (time, scheduling order, event)
         self._seq = 0
         self.events = 0
+        # processes started now, in order: SimPy's urgent events, which all fall at the current instant and
+        # come before anything else due then, so a queue drained before the next timeout is their order
+        self._starting: deque[Generator[Event, Any, Any]] = deque()
 
-    def _at(self, t: float, priority: int) -> Event:
+    def _at(self, t: float) -> Event:
         ev = Event()
         self._seq += 1
-        heapq.heappush(self._heap, (t, priority, self._seq, ev))
+        heapq.heappush(self._heap, (t, self._seq, ev))
         return ev
 
     def timeout(self, delay: float) -> Event:
         """An event `delay` seconds from now."""
-        return self._at(self.now + delay, NORMAL)
+        return self._at(self.now + delay)
 
     def until(self, t: float) -> Event:
         """An event at the instant `t` (a time the kernel computed)."""
-        return self._at(t, NORMAL)
+        return self._at(t)
 
     def process(self, generator: Generator[Event, Any, Any]) -> None:
         """Run a generator as a process: it starts at this instant, before any timeout due now."""
-        self._at(self.now, URGENT).callbacks.append(generator)
+        self._starting.append(generator)
 
     def run(self) -> None:
         """Run every event in order until none is left: a process waiting on it takes its next step
         (a process is kept in the callbacks as itself: no closure per step), a callback is called."""
-        heap, pop = self._heap, heapq.heappop
-        while heap:
-            t, _prio, _seq, ev = pop(heap)
+        heap, pop, starting = self._heap, heapq.heappop, self._starting
+        while heap or starting:
+            if starting:  # a process started at this instant takes its first step
+                self.events += 1
+                process = starting.popleft()
+                try:
+                    nxt = next(process)
+                except StopIteration:
+                    continue
+                nxt.callbacks.append(process)
+                continue
+            t, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
             for callback in ev.callbacks:

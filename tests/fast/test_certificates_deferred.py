@@ -18,7 +18,7 @@ def test_a_speculation_that_every_kiosk_visit_is_settled_is_corrected_to_the_ref
     real = certificates._simulate
     monkeypatch.setattr(certificates, "_simulate", lambda p, seed, immediate: runs.append(immediate) or
                         real(p, seed, immediate))
-    monkeypatch.setattr(DeferredServices, "_routine", lambda self, i, k, now: i not in self.immediate)
+    monkeypatch.setattr(DeferredServices, "_routine", lambda self, i, k, now, wrong: i not in self.immediate)
     got = decided("fast", seed, **over)
     assert len(runs) >= 3 and len(runs[-1]) >= 3  # missed, then corrected with those visits decided one by one
     assert ref["counts"]["pin_locks"] > 0 and ref["counts"]["kiosk_faults"] > 0

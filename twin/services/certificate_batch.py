@@ -3,12 +3,16 @@
 While a `PendingIssues` is open on a `CertificateService`, an issue whose fee the ledger cannot
 refuse (a valid cash payment with a new key) is decided at once, exactly as the immediate path
 decides it (eligibility, fee, the next document number), and its fee posting and audit row wait
-in memory; `flush` writes every waiting issue in one transaction, each posting dated at its own
-instant, in issue order. Anything else (a wallet payment, a void, a read of the register) flushes
-first, so it sees the book as the immediate path would have left it. Open only on a store this
+in memory; so does the void of a waiting document (its audit row is written voided, and the full
+refund of its waiting fee, which the ledger cannot refuse either, waits in its place in the order).
+`flush` writes everything waiting in one transaction, each posting dated at its own instant, in
+order. Anything else (a wallet payment, a void of a written document) flushes first, and so does
+any other transaction or read on the store (the waiting rows are the store's write-behind), so
+everyone sees the book as the immediate path would have left it. The register itself is known
+in memory (`rows`) while the batch is open or its rows still wait. Open only on a store this
 service is the only writer of while the batch is open, and whose register held no document and
-the ledger no certificate fee when it opened (a scenario's own store): then a request key is new
-exactly when this batch has not issued it, and no refusal can come from the store.
+the ledger no certificate fee or void refund when it opened (a scenario's own store): then a
+request key is new exactly when this batch has not issued it, and no refusal can come from the store.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from twin.errors import TwinError
 from twin.services import certificate_register as register
 from twin.services.certificate_rules import Document
 from twin.services.ledger_fast import fee_columns, fee_shape
-from twin.services.ledger_requests import FeePayment
+from twin.services.ledger_requests import FeePayment, Refund
 from twin.services.payments import Ledger
 
 FLUSH_EVERY = 4096  # waiting issues written at most this many at a time (bounded memory)
@@ -36,18 +40,24 @@ class PendingIssues:
     ledger: Ledger
     next_seq: int
     issued: dict[str, Document] = field(default_factory=dict)  # every key this batch issued
+    seq_of: dict[str, int] = field(default_factory=dict)  # each issued key's sequence number
     docs: list[tuple[int, Document]] = field(default_factory=list)
-    fees: list[FeePayment] = field(default_factory=list)
+    fees: list[FeePayment | Refund] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     verdicts: dict[tuple, bool] = field(default_factory=dict)  # the ledger's verdict per request shape
+    waiting: dict[str, int] = field(default_factory=dict)  # key -> index in `docs` of a document not yet written
+    limit: int | None = FLUSH_EVERY  # waiting issues written at most this many at a time (None: no bound)
 
     @classmethod
     def open(cls, ledger: Ledger) -> PendingIssues | None:
         """A batch on this ledger, or None if its store already holds certificates or their fees."""
         with ledger.store.reading() as tx:
             docs = tx.scalar("SELECT COUNT(*) FROM certificate_documents")
-            fees = tx.scalar("SELECT COUNT(*) FROM ledger_postings WHERE idem_key LIKE 'cert:%'")
-        return cls(ledger, 1) if not docs and not fees else None
+            fees = tx.scalar("SELECT COUNT(*) FROM ledger_postings WHERE idem_key LIKE 'cert:%' "
+                             "OR idem_key LIKE 'void:%'")
+        if docs or fees:
+            return None
+        return cls(ledger, 1, limit=FLUSH_EVERY if ledger.store.durable else None)
 
     def accepts(self, fee_req: FeePayment | None) -> bool:
         """Whether this issue's fee can wait: none, or a valid non-wallet payment (never refused).
@@ -67,28 +77,62 @@ class PendingIssues:
 
     def add(self, doc: Document, fee_req: FeePayment | None, now: float) -> None:
         """Keep a decided issue until the next flush (flushing when enough are waiting)."""
-        self.issued[doc.request_key] = doc
+        key = doc.request_key
+        self.issued[key] = doc
+        self.seq_of[key] = self.next_seq
+        self.waiting[key] = len(self.docs)
         self.docs.append((self.next_seq, doc))
         self.next_seq += 1
         if fee_req is not None:
             self.fees.append(fee_req)
             self.times.append(now)
-        if len(self.docs) >= FLUSH_EVERY:
+        if len(self.docs) == 1:
+            self.ledger.store.write_behind(self.flush)  # any other access to the store writes them first
+        if self.limit is not None and len(self.docs) >= self.limit:
             self.flush()
+
+    def void_waiting(self, voided: Document, now: float) -> bool:
+        """Void a document that still waits (its row is written voided, its fee's full refund waits in
+        order); False if it does not wait or its refund is not one the ledger takes as given."""
+        key = voided.request_key
+        at = self.waiting.get(key)
+        if at is None:
+            return False
+        refund = Refund(f"void:{key}", voided.fee_key) if voided.fee_key else None
+        if refund is not None:
+            try:
+                refund.row(self.ledger.params)  # the ledger's own validation of the request
+            except TwinError:
+                return False
+            self.fees.append(refund)
+            self.times.append(now)
+        seq, _ = self.docs[at]
+        self.docs[at] = (seq, voided)
+        self.issued[key] = voided
+        return True
 
     def written(self, doc: Document, seq: int | None = None) -> None:
         """Note a document the immediate path wrote (or voided) while this batch is open."""
         self.issued[doc.request_key] = doc
         if seq is not None:
+            self.seq_of[doc.request_key] = seq
             self.next_seq = seq + 1
 
+    def rows(self) -> list[tuple[int, Document]]:
+        """The register as the store holds it once everything waiting is written: (sequence, document)."""
+        seq_of = self.seq_of
+        return sorted(((seq_of[k], d) for k, d in self.issued.items()), key=_first)
+
     def flush(self) -> None:
-        """Write every waiting fee and audit row in one transaction, in issue order."""
+        """Write every waiting posting and audit row in one transaction, in order."""
         if not self.docs:
             return
+        store = self.ledger.store
+        if store.behind == self.flush:
+            store.write_behind(None)
         fees, times = self.fees, self.times
         with self.ledger.transaction() as tx:
-            results = self.ledger.post_in(tx, fees, times[-1], times=times) if fees else []
+            results = _post_in_order(self.ledger, tx, fees, times)
             refused = [r for r in results if isinstance(r, TwinError) or r.replayed]
             if refused:
                 raise DeferredWriteRefused(f"the ledger refused {len(refused)} fee(s) of issues already "
@@ -98,3 +142,26 @@ class PendingIssues:
         if fees:
             self.ledger.record(fees, results, times[-1])
         self.docs, self.fees, self.times = [], [], []
+        self.waiting.clear()
+
+    @property
+    def holds_back(self) -> bool:
+        """Whether rows wait unwritten (then the store has not been used since: `rows` is its register)."""
+        return bool(self.docs)
+
+
+def _first(row: tuple[int, Document]) -> int:
+    return row[0]
+
+
+def _post_in_order(ledger: Ledger, tx: object, requests: list[FeePayment | Refund], times: list[float]) -> list:
+    """Post the waiting requests in order inside `tx`: each run of fees together, each refund alone."""
+    results: list = []
+    start = 0
+    for end in [i for i, r in enumerate(requests) if type(r) is Refund] + [len(requests)]:
+        for lo, hi in ((start, end), (end, end + 1)):
+            part = requests[lo:hi]
+            if part:
+                results += ledger.post_in(tx, part, times[hi - 1], times=times[lo:hi])
+        start = end + 1
+    return results

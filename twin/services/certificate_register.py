@@ -7,7 +7,7 @@ import operator
 
 import polars as pl
 
-from twin.clock import local_date
+from twin.clock import jst, local_date
 from twin.services.certificate_rules import Document
 from twin.store import Tx
 
@@ -51,7 +51,22 @@ def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
 
 def doc_no(seq: int, channel: str, now: float) -> str:
     """The document number of sequence `seq` issued at `now` on a channel."""
-    return f"{local_date(now).year}-{CHANNEL_LETTER[channel]}{seq:09d}"
+    return f"{year_of(now)}-{CHANNEL_LETTER[channel]}{seq:09d}"
+
+
+_year_span = (0.0, 0.0, 0)  # instants surely in one JST year (a second inside it), and that year
+
+
+def year_of(now: float) -> int:
+    """The JST calendar year of a POSIX instant, as `local_date(now).year` reads it."""
+    global _year_span
+    lo, hi, year = _year_span
+    if lo <= now < hi:
+        return year
+    year = local_date(now).year
+    # a whole second inside the year: rounding to the microsecond cannot carry an instant across it
+    _year_span = (jst(year, 1, 1) + 1.0, jst(year + 1, 1, 1) - 1.0, year)
+    return year
 
 
 def add(tx: Tx, seq: int, doc: Document) -> None:
@@ -71,7 +86,16 @@ def void(tx: Tx, doc_no: str, reason: str) -> None:
 
 def frame(tx: Tx) -> pl.DataFrame:
     """Every audit row, in issue order."""
-    rows = tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq")
+    return rows_frame(tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq"))
+
+
+def frame_of(docs: list[tuple[int, Document]]) -> pl.DataFrame:
+    """The frame `frame` reads back after these documents (with their sequence numbers) were written."""
+    return rows_frame([(seq, *_ROW(doc)) for seq, doc in docs])
+
+
+def rows_frame(rows: list[tuple]) -> pl.DataFrame:
+    """Audit rows (sequence number first, then `COLUMNS`) as the register's frame."""
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA)  # column-wise: faster than rows
     return pl.DataFrame([pl.Series(name, col, dtype=dtype)
                          for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])

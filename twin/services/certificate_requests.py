@@ -2,8 +2,9 @@
 
 `request_many` answers each row exactly as `Kiosk.request` / `CounterOffice.request` would if
 called row by row in the given order: the same documents and numbers, refusals, events, fee
-postings and kiosk states. What no row of a batch can change is read for the whole batch at once:
-who may have which certificate, whether each window is open at each row's instant, and whether
+postings and kiosk states. What no row of a batch can change is read for the whole batch first:
+who may have which certificate (at once), whether the row's own windows are open at its instant
+(`Window.is_open`, which answers most instants from the span it knows is open), and whether
 the open batch of issues can hold each row's fee (the ledger's own check on all the fees at
 once, else row by row). A row in the common case (an open batch of issues, a new request key, an
 identity strong and fresh enough, the type offered, hours open, an eligible resident, a fee the
@@ -61,7 +62,7 @@ def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[
                     answer = office.request(ident, cert, now, request_key=key, window=window, copies=n,
                                             method=pay)
             except TwinError as err:
-                answer = err
+                answer = err.with_traceback(None)  # an answer, not a raise: no frames kept alive in a cycle
         out.append(answer)
     return out
 
@@ -80,7 +81,8 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
         return [None] * len(plain)
     p = svc.params
     ok = svc.server.eligible_rows([identities[j].resident_id for j in at], [cert_types[j] for j in at])
-    hours = {name: w.open_many([nows[j] for j in at]) for name, w in p.windows().items()}
+    windows = p.windows()
+    kiosk_open, family_open, counter_open = (windows[k].is_open for k in ("kiosk", "kiosk_family_register", "counter"))
     rows: list[_Row | None] = [None] * len(plain)
     fees: list[FeePayment] = []
     for m, j in enumerate(at):
@@ -92,8 +94,9 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
         fee = p.fee(cert, channel) * copies[j]
         fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, channel, pays[j], site) \
             if fee else None
-        open_now = (hours["kiosk"][m] and (not CERTIFICATE_TYPES[cert].family_register
-                                           or hours["kiosk_family_register"][m])) if kiosk else hours["counter"][m]
+        now = nows[j]
+        open_now = (kiosk_open(now) and (not CERTIFICATE_TYPES[cert].family_register or family_open(now))) \
+            if kiosk else counter_open(now)
         rows[j] = _Row(fee, fee_req, open_now)
         if fee_req is not None:
             fees.append(fee_req)
@@ -135,4 +138,4 @@ def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: floa
                                row.fee_req)
         return office._print(doc, now, rng) if kiosk else doc
     except TwinError as err:
-        return svc.refused(ident, cert, channel, site, err, now)
+        return svc.refused(ident, cert, channel, site, err.with_traceback(None), now)

@@ -12,6 +12,7 @@ import polars as pl
 
 from twin.errors import Conflict, Forbidden, TwinError, ValidationError
 from twin.events import Event, EventLog
+from twin.fast_init import fast_init
 from twin.identity import Assurance, Identity
 from twin.services.hours import Window, is_business_day, is_year_end
 from twin.services.param_dicts import (
@@ -146,8 +147,10 @@ class CertificateParams:
         def kiosk_day(d: dt.date) -> bool:
             return d not in maint and not (closed_ny and is_year_end(d))
 
+        weekdays_only = self.family_register_weekdays_only  # not `self`: no cycle params -> window -> params
+
         def fr_day(d: dt.date) -> bool:
-            return kiosk_day(d) and (is_business_day(d) if self.family_register_weekdays_only else True)
+            return kiosk_day(d) and (is_business_day(d) if weekdays_only else True)
 
         fr_open, fr_close = ((self.family_register_open_hour, self.family_register_close_hour)
                              if self.family_register_weekdays_only else (self.kiosk_open_hour, self.kiosk_close_hour))
@@ -167,6 +170,7 @@ class CertificateParams:
         return self.kiosk_fee_yen if channel == "kiosk" else self.counter_fee_yen
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Document:
     """An issued (or voided) certificate: its number and the audit record."""
@@ -189,6 +193,7 @@ class Document:
     replayed: bool = field(default=False, compare=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CertificateIssued(Event):
     """A certificate was issued (its fee committed with its audit record)."""

@@ -74,6 +74,7 @@ class CertificateService:
         self.server = IssuanceServer(residents)
         self.ledger.store.ensure_schema("certificates", register.SCHEMA)
         self._pending: PendingIssues | None = None
+        self._held: PendingIssues | None = None  # a closed batch whose rows the store holds back
 
     @classmethod
     def from_city(cls, city: City, path: str | Path | None = None, params: CertificateParams | None = None,
@@ -108,21 +109,28 @@ class CertificateService:
 
         Outcomes, documents and postings are those of the immediate path; only the number of
         transactions (and the PaymentsCommitted events, one per batch) differ. A store that
-        already holds certificates is written immediately, as without this."""
+        already holds certificates is written immediately, as without this. On an in-memory
+        store (a simulation's own) what waits at the end stays in memory until the store is next
+        used (`Store.write_behind`): a run that never reads its book back never writes it."""
         if self._pending is not None:
             yield self
             return
         self._pending = PendingIssues.open(self.ledger)
+        self._held = None
         try:
             yield self
-            self.flush()
+            if self.ledger.store.durable:
+                self.flush()
+            elif self._pending is not None and self._pending.holds_back:
+                self._held = self._pending
         finally:
             self._pending = None
 
     def flush(self) -> None:
-        """Write the issues waiting in an open batch (nothing if none)."""
-        if self._pending is not None:
-            self._pending.flush()
+        """Write the issues waiting in a batch, open or closed (nothing if none)."""
+        for batch in (self._pending, self._held):
+            if batch is not None:
+                batch.flush()
 
     def find(self, request_key: str) -> Document | None:
         """The document a request key produced, or None."""
@@ -188,11 +196,17 @@ class CertificateService:
                        cert_type, copies, channel, site, window, fee, fee_req.key if fee_req else "",
                        identity.method, int(identity.assurance), "issued", "", now)
         pending.add(doc, fee_req, now)
-        self.events.append(CertificateIssued(now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee))
+        self.events.append_fields(CertificateIssued, now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee)
         return doc
 
     def void(self, doc: Document, reason: str, now: float) -> Document:
         """Void a document that did not print and refund its fee, in one transaction."""
+        pending = self._pending
+        if pending is not None and pending.issued.get(doc.request_key) == doc:
+            voided = dataclasses.replace(doc, status="voided", reason=reason, replayed=False)
+            if pending.void_waiting(voided, now):  # its row and fee still wait: so does the void
+                self.events.append(CertificateVoided(now, doc.doc_no, doc.resident_id, reason))
+                return dataclasses.replace(voided, replayed=doc.replayed)
         self.flush()
         refund = Refund(f"void:{doc.request_key}", doc.fee_key) if doc.fee_key else None
         with self.ledger.transaction() as tx:
@@ -216,6 +230,9 @@ class CertificateService:
 
     def documents(self) -> pl.DataFrame:
         """The audit register, one row per document, in issue order."""
+        known = self._pending if self._pending is not None else self._held
+        if known is not None and (known is self._pending or known.holds_back):
+            return register.frame_of(known.rows())  # the batch knows the whole register (none when it opened)
         self.flush()
         with self.ledger.store.reading() as tx:
             return register.frame(tx)

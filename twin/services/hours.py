@@ -87,6 +87,7 @@ class Window:
             raise ValidationError(f"{self.name}: opening hours must satisfy 0 <= open < close <= 24, "
                                   f"got {self.open_hour}-{self.close_hour}")
         object.__setattr__(self, "_days", {})  # day number -> allows(date): `allows` is a rule of dates
+        object.__setattr__(self, "_sure", [0.0, 0.0])  # instants surely open: the last open day's, a second in
 
     def _allows_day(self, day: int) -> bool:
         days = self._days  # type: ignore[attr-defined]
@@ -97,9 +98,27 @@ class Window:
 
     def is_open(self, now: float) -> bool:
         """Whether the window is open at the instant `now`."""
+        sure = self._sure  # type: ignore[attr-defined]
+        if sure[0] <= now < sure[1]:
+            return True
         day, sec = jst_day_second(now)
         hour = sec // 3600 + sec % 3600 // 60 / 60 + sec % 60 / 3600
-        return self._allows_day(day) and self.open_hour <= hour < self.close_hour
+        if not (self._allows_day(day) and self.open_hour <= hour < self.close_hour):
+            return False
+        # the day's open seconds are [first, last) (`hour` grows with the second); an instant a whole
+        # second inside them reads as one of them however it rounds to the microsecond
+        base = day * 86400 - 32400
+        sure[0], sure[1] = base + self._first_second(self.open_hour) + 1.0, base + self._first_second(
+            self.close_hour) - 1.0
+        return True
+
+    @staticmethod
+    def _first_second(hour: float) -> int:
+        """The first whole second of a day whose hour (as `is_open` reads it) is at least `hour` (86400 if none)."""
+        s = max(min(int(hour * 3600) - 2, 86400), 0)
+        while s < 86400 and s // 3600 + s % 3600 // 60 / 60 + s % 60 / 3600 < hour:
+            s += 1
+        return s
 
     def open_many(self, nows: Sequence[float]) -> list[bool]:
         """`is_open` at many instants at once."""

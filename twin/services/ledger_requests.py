@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from twin.errors import ValidationError
+from twin.fast_init import fast_init
 from twin.services.ledger_rules import (
     EXTERNAL_METHOD,
     LedgerParams,
@@ -67,6 +68,7 @@ def _fee_type(fee_type: object, p: LedgerParams) -> str:
     return str(fee_type)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FeePayment:
     """A resident pays a fee at a kiosk, a counter or the portal (手数料の電子納付)."""
