@@ -256,6 +256,7 @@ class FastDisasterModel(DisasterModel):
             self._queue(g, members, s, method, hop + 1)
 
     def close_desks(self, until: float) -> None:
-        """Drop the records of services unfinished at the horizon (SimPy never writes them)."""
+        """Each desk notes the span of its services finished by the horizon (SimPy records a
+        service at its finish)."""
         for desk in self.desks():
             desk.close(until)
