@@ -116,10 +116,11 @@ def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozense
     d = start_day(p.start_date)
     t_start = jst(d.year, d.month, d.day)
     city = with_ownership(city_for(p.city, p.city_seed, p.scale), p.card_ownership, streams["ownership"])
-    xy, per_site, public = kiosk_sites(p, city)
+    xy, per_site, public, kiosk_ward = template(  # the sites depend on the city and 3 settings only
+        "kiosk_sites", city.facilities, (p.kiosks_enabled, p.store_kiosks, p.public_kiosks_per_ward),
+        lambda: _sites(p, city))
     visits = make_visits(streams, p, city, xy, holder_probability(p, city))
     services = build_services(p, city, t_start)
-    kiosk_ward = _kiosk_wards(city, xy)
     if p.engine == "fast":
         env, model = FastEnv(), FastCertificateModel
     else:
@@ -135,6 +136,16 @@ def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozense
         env.run()
         m.finish()
     return m, city, public
+
+
+def _sites(p: Params, city: Any) -> tuple[np.ndarray, ...]:
+    """Kiosk positions, kiosks per site, site kind (True: public) and ward, read-only (shared by
+    the runs of one city and settings)."""
+    xy, per_site, public = kiosk_sites(p, city)
+    out = (xy, per_site, public, _kiosk_wards(city, xy))
+    for a in out:
+        a.flags.writeable = False
+    return out
 
 
 def _kiosk_wards(city: Any, xy: np.ndarray) -> np.ndarray:
