@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import socket
 import time
 import uuid
@@ -22,10 +23,20 @@ T_LIVE = jst(2026, 4, 6, 10)  # Monday 6 April 2026, 10:00 JST: kiosks and count
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port free on 127.0.0.1 right now, from 20000-29999: above Ray's worker ports
+    (10002-19999) and below the kernel's ephemeral ones (32768+), which Ray's processes take while
+    a service starts (a port the kernel handed out once went to one of them before the service
+    bound it: "Address already in use")."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(20_000, 30_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port in 20000-29999 on 127.0.0.1")
 
 
 def tap_id() -> str:
