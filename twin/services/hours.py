@@ -87,7 +87,9 @@ class Window:
             raise ValidationError(f"{self.name}: opening hours must satisfy 0 <= open < close <= 24, "
                                   f"got {self.open_hour}-{self.close_hour}")
         object.__setattr__(self, "_days", {})  # day number -> allows(date): `allows` is a rule of dates
-        object.__setattr__(self, "_sure", [0.0, 0.0])  # instants surely open: the last open day's, a second in
+        # instants surely open: the last open day's, a second in (one tuple, replaced whole, so a
+        # reader on another thread never sees one day's start with another day's end)
+        object.__setattr__(self, "_sure", (0.0, 0.0))
 
     def _allows_day(self, day: int) -> bool:
         days = self._days  # type: ignore[attr-defined]
@@ -98,8 +100,8 @@ class Window:
 
     def is_open(self, now: float) -> bool:
         """Whether the window is open at the instant `now`."""
-        sure = self._sure  # type: ignore[attr-defined]
-        if sure[0] <= now < sure[1]:
+        lo, hi = self._sure  # type: ignore[attr-defined]
+        if lo <= now < hi:
             return True
         day, sec = jst_day_second(now)
         hour = sec // 3600 + sec % 3600 // 60 / 60 + sec % 60 / 3600
@@ -107,9 +109,9 @@ class Window:
             return False
         # the day's open seconds are [first, last) (`hour` grows with the second); an instant a whole
         # second inside them reads as one of them however it rounds to the microsecond
-        base = day * 86400 - 32400
-        sure[0], sure[1] = base + self._first_second(self.open_hour) + 1.0, base + self._first_second(
-            self.close_hour) - 1.0
+        base = day * 86400 - 9 * 3600  # the JST midnight of `day` (as `jst_day_second` counts days)
+        object.__setattr__(self, "_sure", (base + self._first_second(self.open_hour) + 1.0,
+                                           base + self._first_second(self.close_hour) - 1.0))
         return True
 
     @staticmethod
