@@ -52,16 +52,25 @@ def _slot_setters(cls: type) -> tuple | None:
 def events_of_columns(cls: type[E], *columns: Sequence) -> list[E]:
     """One event of type `cls` per row of `columns` (one column per field, in field order): equal to
     `[cls(*row) for row in zip(*columns)]`, built column by column (about twice as fast in bulk)."""
+    n = _rows(cls, columns)
+    if n is None:
+        return list(map(cls, *columns))
+    made = list(map(object.__new__, repeat(cls, n)))
+    for set_field, column in zip(_slot_setters(cls), columns, strict=True):
+        deque(map(set_field, made, column), maxlen=0)
+    return made
+
+
+def _rows(cls: type, columns: tuple[Sequence, ...]) -> int | None:
+    """How many events `columns` hold when they can be set slot by slot (None: build each through
+    `__init__`, which checks them); columns of unequal length are refused."""
     setters = _slot_setters(cls)
     if setters is None or len(columns) != len(setters):
-        return list(map(cls, *columns))
+        return None
     n = len(columns[0]) if columns else 0
     if any(len(c) != n for c in columns):
         raise ValueError(f"the columns of {cls.__name__} events must have one length")
-    made = list(map(object.__new__, repeat(cls, n)))
-    for set_field, column in zip(setters, columns, strict=True):
-        deque(map(set_field, made, column), maxlen=0)
-    return made
+    return n
 
 
 class _Columns:
@@ -111,13 +120,10 @@ class EventLog:
     def extend_columns(self, cls: type[Event], *columns: Sequence) -> None:
         """Record one event of type `cls` per row of `columns` (one per field, in field order; numpy
         columns give Python values), in row order."""
-        setters = _slot_setters(cls)
-        if setters is None or len(columns) != len(setters):
-            self._events.extend(events_of_columns(cls, *columns))  # __init__ checks them now
+        n = _rows(cls, columns)
+        if n is None:
+            self._events.extend(map(cls, *columns))  # __init__ checks them now
             return
-        n = len(columns[0]) if columns else 0
-        if any(len(c) != n for c in columns):
-            raise ValueError(f"the columns of {cls.__name__} events must have one length")
         if n:
             self._events.append(_Columns(cls, columns, n))
             self._blocks += 1
