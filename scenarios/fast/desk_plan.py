@@ -14,11 +14,10 @@ The caller reschedules the customers whose finish moved.
 from __future__ import annotations
 
 from bisect import bisect_left
-from heapq import heapreplace
 
 import numpy as np
 
-from scenarios.fast.kernel import FifoSeats
+from scenarios.fast.kernel import FifoSeats, check_servers
 
 
 class PlannedDesk:
@@ -28,7 +27,7 @@ class PlannedDesk:
                  "_span", "_snaps")
 
     def __init__(self, servers: int, name: str = "") -> None:
-        self.servers = FifoSeats(servers, name).servers  # the stage's checks of the server count
+        self.servers = check_servers(servers, name)
         self.name = name
         self.at: list[float] = []  # planned customers, in joining order
         self.duration: list[float] = []
@@ -49,57 +48,41 @@ class PlannedDesk:
 
     def seat_planned(self) -> None:
         """Seat every planned customer (before anyone joins late)."""
-        free = [0.0] * self.servers
-        started, finished = [], []
-        for at, d in zip(self.at, self.duration, strict=True):
-            f = free[0]
-            start = at if f <= at else f
-            end = start + d
-            heapreplace(free, end)
-            started.append(start)
-            finished.append(end)
-        self.started, self.finished = started, finished
+        seated = list(map(FifoSeats(self.servers, self.name).seat, self.at, self.duration))
+        self.started = [start for start, _ in seated]
+        self.finished = [end for _, end in seated]
 
     def join(self, at: float, duration: float, who: int) -> tuple[float, list[int]]:
         """A customer joins at `at` (the loop's present: no planned customer joining before `at` is
         still to come); its finish, and which planned customers (indices) now finish otherwise."""
         snaps = self._snaps if self._snaps is not None else self._replay()
         i = bisect_left(self.at, at)
-        free = list(snaps[i])
-        f = free[0]
-        start = at if f <= at else f
-        end = start + duration
-        heapreplace(free, end)
+        seats = FifoSeats(self.servers, self.name, snaps[i])
+        start, end = seats.seat(at, duration)
         self.late.append((who, at, start, end))
         moved = []
-        at_, dur, started, finished, n = self.at, self.duration, self.started, self.finished, len(self.at)
-        j = i
-        while True:
-            state = tuple(free)
+        n = len(self.at)
+        for j in range(i, n + 1):
+            state = seats.state()
             if sorted(state) == sorted(snaps[j]):
                 break  # the servers are free when they were without the late one: nothing else moves
             snaps[j] = state
             if j == n:
                 break
-            a, f = at_[j], free[0]
-            start = a if f <= a else f
-            e = start + dur[j]
-            heapreplace(free, e)
-            if e != finished[j] or start != started[j]:
+            start_j, end_j = seats.seat(self.at[j], self.duration[j])
+            if end_j != self.finished[j] or start_j != self.started[j]:
                 moved.append(j)
-                started[j], finished[j] = start, e
-            j += 1
+                self.started[j], self.finished[j] = start_j, end_j
         return end, moved
 
     def _replay(self) -> list[tuple[float, ...]]:
         """The servers' free times before each planned customer and after the last one."""
-        free = [0.0] * self.servers
+        seats = FifoSeats(self.servers, self.name)
         snaps = []
         for at, d in zip(self.at, self.duration, strict=True):
-            snaps.append(tuple(free))
-            f = free[0]
-            heapreplace(free, (at if f <= at else f) + d)
-        snaps.append(tuple(free))
+            snaps.append(seats.state())
+            seats.seat(at, d)
+        snaps.append(seats.state())
         self._snaps = snaps
         return snaps
 

@@ -21,7 +21,8 @@ heap of the servers' free times. The rules, each as the SimPy model has them:
 Two forms with one rule: `fifo_stage` over whole arrays (arrivals known up front), and
 `FifoStage.arrive`, one customer at a time in arrival order (arrivals made by the run itself,
 such as redirected evacuees); `FifoSeats.seat` is `arrive` without patience, checks or server
-labels, for the disaster's desks on the fast loop.
+labels, for the disaster's desks (`desk_plan` seats and re-seats them with it; `state()` and
+the `free` argument let a desk seat on from a remembered point).
 
 Tool, by measurement (`benchmarks/bench_engine.py`, M/M/4, same customers, one run): bare
 SimPy 14 us/customer, this recursion as a plain Python loop 0.7 us (~20x, at the target's edge
@@ -71,7 +72,7 @@ class FifoStage:
     __slots__ = ("name", "servers", "_heap", "_last")
 
     def __init__(self, servers: int, name: str = "", free_from: np.ndarray | None = None) -> None:
-        self.servers = _check_servers(servers, name)
+        self.servers = check_servers(servers, name)
         self.name = name
         free = _free_from(free_from, servers, name)
         self._heap = [(t, k) for k, t in enumerate(free)]
@@ -116,15 +117,15 @@ class FifoSeats:
 
     __slots__ = ("name", "servers", "_free")
 
-    def __init__(self, servers: int, name: str = "") -> None:
-        self.servers = _check_servers(servers, name)
+    def __init__(self, servers: int, name: str = "", free: tuple[float, ...] | None = None) -> None:
+        self.servers = check_servers(servers, name)
         self.name = name
-        self._free = [0.0] * self.servers
+        self._free = [0.0] * self.servers if free is None else list(free)  # `state()` of another: resumed
 
-    def last_finish(self) -> float:
-        """When the last customer seated so far finishes (each server's free time is its last
-        customer's finish); 0 before anyone is seated."""
-        return max(self._free)
+    def state(self) -> tuple[float, ...]:
+        """The servers' free times (a heap, as kept): `FifoSeats(servers, name, state)` seats on
+        from here."""
+        return tuple(self._free)
 
     def seat(self, at: float, duration: float) -> tuple[float, float]:
         """Seat one customer arriving at `at` (not before the previous one): (started, finished)."""
@@ -142,7 +143,7 @@ def fifo_stage(arrived: np.ndarray, service: np.ndarray, servers: int, *,
     """Start, finish and server of every customer of a FIFO c-server stage (arrays in, arrays out)."""
     a = np.array(arrived, dtype=np.float64)  # own writeable copies: one compiled signature
     d = np.array(service, dtype=np.float64)
-    _check_servers(servers, "stage")
+    check_servers(servers, "stage")
     if a.ndim != 1 or d.shape != a.shape:
         raise ValidationError(f"arrivals and service times must be 1-D of one length, got "
                               f"{a.shape} and {d.shape}")
@@ -163,7 +164,7 @@ def fifo_stage(arrived: np.ndarray, service: np.ndarray, servers: int, *,
     return StageTimes(started, finished, server)
 
 
-def _check_servers(servers: int, name: str) -> int:
+def check_servers(servers: int, name: str) -> int:
     """A whole number of servers >= 1."""
     if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or servers < 1:
         raise ValidationError(f"stage {name!r} needs a whole number >= 1 of servers, "

@@ -110,8 +110,9 @@ def test_seats_give_what_the_array_stage_gives(servers):
     rows = [seats.seat(a, d) for a, d in zip(arrived.tolist(), service.tolist(), strict=True)]
     assert [r[0] for r in rows] == whole.started.tolist()
     assert [r[1] for r in rows] == whole.finished.tolist()
-    assert seats.last_finish() == whole.finished.max()
-    assert FifoSeats(servers).last_finish() == 0.0
+    resumed = FifoSeats(servers, "desk", seats.state())  # seats on from where the other stands
+    assert resumed.seat(100.0, 1.0) == seats.seat(100.0, 1.0)
+    assert FifoSeats(servers).state() == (0.0,) * servers
 
 
 def test_seats_refuse_a_desk_without_servers():
