@@ -23,7 +23,7 @@ from scenarios.fast.kernel import FifoSeats, check_servers
 class PlannedDesk:
     """A FIFO desk of `servers` with its planned customers' seats and the ones who joined late."""
 
-    __slots__ = ("name", "servers", "at", "duration", "who", "part", "started", "finished", "late",
+    __slots__ = ("name", "servers", "at", "duration", "part", "started", "finished", "late",
                  "_span", "_snaps")
 
     def __init__(self, servers: int, name: str = "") -> None:
@@ -31,20 +31,19 @@ class PlannedDesk:
         self.name = name
         self.at: list[float] = []  # planned customers, in joining order
         self.duration: list[float] = []
-        self.who: list[int] = []
         self.part: list[int] = []  # the caller's label of each planned customer
         self.started: list[float] = []
         self.finished: list[float] = []
-        self.late: list[tuple[int, float, float, float]] = []  # (who, joined, started, finished)
+        self.late: list[tuple[float, float, float]] = []  # (joined, started, finished)
         self._span: tuple[float, float] | None = None  # made by `close`
         self._snaps: list[tuple[float, ...]] | None = None  # servers' free times before each planned one
 
-    def plan_all(self, at: list[float], duration: list[float], who: list[int], part: list[int]) -> None:
+    def plan_all(self, at: list[float], duration: list[float], part: list[int]) -> None:
         """The customers known in advance, in joining order (`at` ascending), with the caller's
         label of each (`part`); before anyone is seated."""
         if self.started or self.late:
             raise RuntimeError(f"desk {self.name}: plan before seating anyone")
-        self.at, self.duration, self.who, self.part = at, duration, who, part
+        self.at, self.duration, self.part = at, duration, part
 
     def seat_planned(self) -> None:
         """Seat every planned customer (before anyone joins late)."""
@@ -52,14 +51,14 @@ class PlannedDesk:
         self.started = [start for start, _ in seated]
         self.finished = [end for _, end in seated]
 
-    def join(self, at: float, duration: float, who: int) -> tuple[float, list[int]]:
+    def join(self, at: float, duration: float) -> tuple[float, list[int]]:
         """A customer joins at `at` (the loop's present: no planned customer joining before `at` is
         still to come); its finish, and which planned customers (indices) now finish otherwise."""
         snaps = self._snaps if self._snaps is not None else self._replay()
         i = bisect_left(self.at, at)
         seats = FifoSeats(self.servers, self.name, snaps[i])
         start, end = seats.seat(at, duration)
-        self.late.append((who, at, start, end))
+        self.late.append((at, start, end))
         moved = []
         n = len(self.at)
         for j in range(i, n + 1):
@@ -99,4 +98,4 @@ class PlannedDesk:
 
     def visits(self) -> tuple[list[float], list[float]]:
         """When each customer joined and finished (planned ones, then those who joined late)."""
-        return self.at + [r[1] for r in self.late], self.finished + [r[3] for r in self.late]
+        return self.at + [r[0] for r in self.late], self.finished + [r[2] for r in self.late]

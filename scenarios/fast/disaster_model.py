@@ -152,7 +152,7 @@ class FastDisasterModel(DisasterModel):
         loop = self.loop
         now = loop.now
         desk = self.desk_of[method][s]
-        end, moved = desk.join(now, total, g)
+        end, moved = desk.join(now, total)
         loop.at(end, self._served, g, members, s, method, hop, now, total, d)
         for j in moved:
             p = desk.part[j]

@@ -74,6 +74,5 @@ class FirstVisits:
         group = np.asarray(self.group, dtype=np.int64)
         for i, desk in enumerate(desks):
             part = by_desk[bounds[i]:bounds[i + 1]]
-            desk.plan_all(times[group[part]].tolist(), self.total[part].tolist(),
-                          group[part].tolist(), part.tolist())
+            desk.plan_all(times[group[part]].tolist(), self.total[part].tolist(), part.tolist())
             desk.seat_planned()

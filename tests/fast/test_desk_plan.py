@@ -19,8 +19,7 @@ def planned(servers: int, customers: list[tuple[float, float]]) -> PlannedDesk:
     """A desk with `customers` (joining time, desk time) planned in time order and seated."""
     customers = sorted(customers, key=lambda c: c[0])
     desk = PlannedDesk(servers, "d")
-    desk.plan_all([a for a, _ in customers], [d for _, d in customers],
-                  list(range(len(customers))), list(range(len(customers))))
+    desk.plan_all([a for a, _ in customers], [d for _, d in customers], list(range(len(customers))))
     desk.seat_planned()
     return desk
 
@@ -47,8 +46,8 @@ def test_late_joiners_re_seat_the_planned_customers_as_one_fifo_desk_would(serve
     ends = []
     for at, d in late:
         before = list(desk.finished)
-        end, moved = desk.join(at, d, who=-1)
-        ends.append((desk.late[-1][2], end))
+        end, moved = desk.join(at, d)
+        ends.append((desk.late[-1][1], end))
         assert moved == [j for j, (b, a) in enumerate(zip(before, desk.finished, strict=True)) if a != b]
         assert all(desk.finished[j] > before[j] for j in moved)  # a late joiner only delays
     want_planned, want_late = reference(servers, desk, late)
@@ -58,19 +57,19 @@ def test_late_joiners_re_seat_the_planned_customers_as_one_fifo_desk_would(serve
 
 def test_a_late_joiner_at_a_planned_arrival_goes_first_and_delays_it():
     desk = planned(1, [(0.0, 5.0), (5.0, 1.0)])
-    end, moved = desk.join(5.0, 2.0, who=9)
+    end, moved = desk.join(5.0, 2.0)
     assert (end, moved) == (7.0, [1]) and desk.finished == [5.0, 8.0]
 
 
 def test_a_late_joiner_an_idle_desk_absorbs_moves_nobody():
     desk = planned(2, [(0.0, 1.0), (10.0, 1.0), (20.0, 1.0)])
-    assert desk.join(12.0, 3.0, who=9) == (15.0, [])
+    assert desk.join(12.0, 3.0) == (15.0, [])
     assert desk.finished == [1.0, 11.0, 21.0]
 
 
 def test_the_span_covers_the_services_finished_by_the_end():
     desk = planned(1, [(0.0, 4.0), (1.0, 4.0), (9.0, 1.0)])
-    desk.join(2.0, 1.0, who=7)  # after the one who came at 1.0, before the one at 9.0
+    desk.join(2.0, 1.0)  # after the one who came at 1.0, before the one at 9.0
     assert desk.visits() == ([0.0, 1.0, 9.0, 2.0], [4.0, 8.0, 10.0, 9.0])
     desk.close(9.5)  # the one who came at 9.0 is still at the desk
     assert desk.span() == (0.0, 9.0)
@@ -81,6 +80,6 @@ def test_the_span_covers_the_services_finished_by_the_end():
 def test_a_plan_comes_before_seating_and_a_desk_needs_a_server():
     desk = planned(1, [(0.0, 1.0)])
     with pytest.raises(RuntimeError, match="plan before seating"):
-        desk.plan_all([1.0], [1.0], [1], [1])
+        desk.plan_all([1.0], [1.0], [1])
     with pytest.raises(ValidationError):
         PlannedDesk(0, "none")
