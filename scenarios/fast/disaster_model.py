@@ -141,8 +141,7 @@ class FastDisasterModel(DisasterModel):
             return
         if members is None:  # the whole group
             members = list(range(a, a + size))
-        d = self.desk_times(members, how, s)
-        self._served(g, members, s, how, 0, t, sum(d), d)
+        self._served(g, members, s, how, 0, t, total, self.desk_times(members, how, s))
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now (after a redirect, or sent to paper); the service's decisions come at
