@@ -24,7 +24,7 @@ import numpy as np
 from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.desk_plan import PlannedDesk
-from scenarios.fast.first_visits import FirstVisits
+from scenarios.fast.first_visits import FirstVisits, arrival_clock
 from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
 from twin.identity import Identity
@@ -82,40 +82,37 @@ class FastDisasterModel(DisasterModel):
         them before the arrival; the counts the sampler reads over time, `present` and
         `n_arrived`, are the loop's other moves plus these: `complete_samples`), and their first
         desk visits, seated per desk before the run (`desk_plan`) with their finishes on the loop."""
-        now, horizon, times = 0.0, self.p.horizon_h * 3600.0, []
-        for at in self.ev.group_arrival_s.tolist():
-            if at > horizon:
-                break
-            now = now + (at - now)  # SimPy: timeout(at - now) from the previous arrival
-            times.append(now)
+        times = arrival_clock(self.ev.group_arrival_s, self.p.horizon_h * 3600.0)
         starts = self.ev.group_start
-        sizes = np.diff(starts[:len(times) + 1])
-        arrived = np.repeat(np.asarray(times, dtype=np.float64), sizes)
-        shelter = np.repeat(self.ev.group_shelter[:len(times)], sizes)
+        sizes = np.diff(starts[:times.size + 1])
+        arrived = np.repeat(times, sizes)
+        shelter = np.repeat(self.ev.group_shelter[:times.size], sizes)
         self.arrived[:arrived.size] = arrived.tolist()
         self.here[:arrived.size] = shelter.tolist()
         self.first_arrivals = (arrived, shelter)
-        self.groups_arrived = len(times)
+        self.groups_arrived = times.size
         self._plan_first_visits(times, starts.tolist())
 
-    def _plan_first_visits(self, times: list[float], starts: list[int]) -> None:
+    def _plan_first_visits(self, times: np.ndarray, starts: list[int]) -> None:
         """Seat every group's first desk visits (`first_visits`, `desk_plan`) and put their
         finishes on the loop (`_first_served`), in joining order."""
-        traced, shelter_of = np.asarray(self._traced, dtype=bool), self.group_shelter
-        for g in np.flatnonzero(traced[starts[:len(times)]]).tolist():  # the look-ups' truth:
+        traced, shelter_of, at = np.asarray(self._traced, dtype=bool), self.group_shelter, times.tolist()
+        for g in np.flatnonzero(traced[starts[:len(at)]]).tolist():  # the look-ups' truth:
             a, b = starts[g], starts[g + 1]  # apart households' arrivals
-            self.moves.append((times[g], list(range(a, b)), shelter_of[g]))
+            self.moves.append((at[g], list(range(a, b)), shelter_of[g]))
         desks = self.desks()
-        parts = FirstVisits(self, len(times), desks)
-        parts.plan(desks, np.asarray(times, dtype=np.float64))
+        parts = FirstVisits(self, len(at), desks)
+        parts.plan(desks, times)
         finish = np.empty(len(parts.group))
         for desk in desks:
             finish[desk.part] = desk.finished
         self._finish = finish.tolist()
-        members = parts.members
-        self._visits = [(g, how, s, times[g], total, a, k, members.get(p)) for p, (g, how, s, total, a, k)
-                        in enumerate(zip(parts.group, parts.method, parts.shelter, parts.total.tolist(),
-                                         parts.head, parts.size, strict=True))]
+        # per part (g, how, s, t, total, a, size, members): zip builds the tuples in one C pass
+        members = [None] * len(parts.group)
+        for p, listed in parts.members.items():
+            members[p] = listed
+        self._visits = list(zip(parts.group, parts.method, parts.shelter, times[parts.group].tolist(),
+                                parts.total.tolist(), parts.head, parts.size, members, strict=True))
         order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
         self._fed = order.tolist()
         self.loop.feed(finish[order].tolist(), self._first_fed)

@@ -4,7 +4,8 @@ A group reaches its shelter and each of its check-in methods' members (a part) j
 method's desk there (the face-check desk of its ward) at the group's arrival; a group's parts in
 the order their methods first appear among its members (as `arrive_group` splits a group). A
 part's desk time is its members' times added one after another, as `sum` of `desk_times` adds
-them (the same float operations).
+them (the same float operations). `arrival_clock` gives the groups' arrival times as SimPy's clock
+reaches them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,33 @@ from typing import Any
 import numpy as np
 
 from twin.errors import ValidationError
+
+
+def arrival_clock(at: np.ndarray, horizon: float, passes: int = 32) -> np.ndarray:
+    """SimPy's clock at each arrival up to the first one after `horizon`: from 0.0, each arrival is
+    `now + (at - now)` (a timeout of the gap from the previous one), the same float operations.
+
+    Worked out as the fixed point of that step over the whole array (start: the arrival times
+    themselves, which the step keeps wherever the gap is exact, as it is whenever an arrival is at
+    most twice the previous one): one bit-equal fixed point of every step at once is the
+    sequential result (each time follows from the one before it, from 0.0), and each pass makes at
+    least one more time final. Arrivals that keep it moving past `passes` passes (many gaps
+    rounded) fall back to the sequential loop."""
+    a = np.asarray(at, dtype=np.float64)
+    later = np.flatnonzero(a > horizon)  # SimPy's source stops at the first arrival past it
+    a = a[:int(later[0]) if later.size else a.size]
+    now = a.copy()
+    for _ in range(passes):
+        prev = np.concatenate(([0.0], now[:-1]))
+        step = prev + (a - prev)
+        if np.array_equal(step.view(np.int64), now.view(np.int64)):
+            return now
+        now = step
+    now_s, out = 0.0, []
+    for t in a.tolist():
+        now_s = now_s + (t - now_s)
+        out.append(now_s)
+    return np.asarray(out, dtype=np.float64)
 
 
 class FirstVisits:
