@@ -39,6 +39,7 @@ class FastDisasterModel(DisasterModel):
         self.loop = loop
         self.asks: list[tuple[float, int, int, Identity]] = []  # (when, household, asker, identity)
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
+        self.first_moves = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))  # planned: (when, who, where)
         self.stale = 0  # planned finishes a late joiner moved (their old calls skip)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._traced = self._look_up_people()
@@ -91,17 +92,16 @@ class FastDisasterModel(DisasterModel):
         self.here[:arrived.size] = shelter.tolist()
         self.first_arrivals = (arrived, shelter)
         self.groups_arrived = times.size
-        self._plan_first_visits(times, starts.tolist())
+        self._plan_first_visits(times, sizes)
 
-    def _plan_first_visits(self, times: np.ndarray, starts: list[int]) -> None:
+    def _plan_first_visits(self, times: np.ndarray, sizes: np.ndarray) -> None:
         """Seat every group's first desk visits (`first_visits`, `desk_plan`) and put their
-        finishes on the loop (`_first_served`), in joining order."""
-        traced, shelter_of, at = np.asarray(self._traced, dtype=bool), self.group_shelter, times.tolist()
-        for g in np.flatnonzero(traced[starts[:len(at)]]).tolist():  # the look-ups' truth:
-            a, b = starts[g], starts[g + 1]  # apart households' arrivals
-            self.moves.append((at[g], list(range(a, b)), shelter_of[g]))
+        finishes on the loop (`_first_served`), in joining order. `sizes`: each group's members."""
+        arrived, shelter = self.first_arrivals  # the look-ups' truth: apart households' arrivals
+        traced = np.repeat(np.asarray(self._traced, dtype=bool)[self.ev.group_start[:times.size]], sizes)
+        self.first_moves = (arrived[traced], np.flatnonzero(traced), shelter[traced])
         desks = self.desks()
-        parts = FirstVisits(self, len(at), desks)
+        parts = FirstVisits(self, times.size, desks)
         parts.plan(desks, times)
         finish = np.empty(len(parts.group))
         for desk in desks:

@@ -6,8 +6,9 @@ HeadcountReported), the HQ columns of the sampler's series (the HQ's view agains
 and the families' look-ups (they set `found_at` and log FamilyLookup). Nothing in the loop reads
 the HQ's state, `found_at` or the look-up log (`lookups_started` is set at registration, in the
 loop). So the fast engine keeps histories while it runs (the shelter system's counts and records
-in `ShelterNetwork.history()`, the truth of who is physically where in `FastDisasterModel.moves`,
-the sampler's live values, the look-ups started in `FastDisasterModel.asks`) and answers the
+in `ShelterNetwork.history()`, the truth of who is physically where in `FastDisasterModel`'s
+`first_moves` and `moves`, the sampler's live values, the look-ups started in
+`FastDisasterModel.asks`) and answers the
 reads afterwards through the twin's column calls: `DisasterHQ.receive_columns` and
 `FamilyDirectory.locate_columns`.
 
@@ -80,19 +81,21 @@ def series_rows(m: Any, samples: list[tuple], reports: dict[str, np.ndarray]) ->
 
 
 class Truth:
-    """Who is physically at which shelter at any time, from the model's notes of moves."""
+    """Who is physically at which shelter at any time, from the model's notes of moves: the planned
+    first arrivals as columns (when, who, where), then the run's moves in the order made."""
 
     __slots__ = ("_index", "_where")
 
-    def __init__(self, moves: list[tuple[float, list[int], int]]) -> None:
+    def __init__(self, moves: list[tuple[float, list[int], int]],
+                 first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        at_each, who, self._where = first if first is not None else (np.zeros(0), np.zeros(0, np.int64),
+                                                                      np.zeros(0, np.int64))
         if moves:
             at, people, where = zip(*moves, strict=True)
             sizes = np.fromiter(map(len, people), np.int64, len(people))
-            who = np.fromiter(chain.from_iterable(people), np.int64, int(sizes.sum()))
-            at_each = np.repeat(np.asarray(at, dtype=np.float64), sizes)
-            self._where = np.repeat(np.asarray(where, dtype=np.int64), sizes)
-        else:
-            who, at_each, self._where = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
+            who = np.r_[who, np.fromiter(chain.from_iterable(people), np.int64, int(sizes.sum()))]
+            at_each = np.r_[at_each, np.repeat(np.asarray(at, dtype=np.float64), sizes)]
+            self._where = np.r_[self._where, np.repeat(np.asarray(where, dtype=np.int64), sizes)]
         self._index = AsOfIndex(who, at_each)
 
     def at(self, people: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -112,11 +115,12 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
     asks = m.asks
     if not asks:
         return 0
-    truth = Truth(m.moves)
+    truth = Truth(m.moves, m.first_moves)
     n = len(asks)
     when, household, who, idents = zip(*asks, strict=True)
     t = np.asarray(when, dtype=np.float64)
     asker = np.asarray(who, dtype=np.int64)
+    household_of = np.asarray(household, dtype=np.int64)
     askers = m.safety.family.askers(idents)  # each asker checked once for every round
     wait = np.full(n, m.p.lookup_retry_min * 60.0)
     members = [m.members_of[h] for h in household]
@@ -145,8 +149,7 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         missing = np.zeros(n, dtype=bool)
         missing[ai[gone]] = True
         done = live & ~missing
-        for i in np.flatnonzero(done).tolist():
-            m.found_at[asks[i][1]] = float(t[i])
+        m.found_at.update(zip(household_of[done].tolist(), t[done].tolist(), strict=True))
         live &= missing
         pi, px = ai[gone], ax[gone]
         t = np.where(live, t + wait, t)

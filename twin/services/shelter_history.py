@@ -5,7 +5,7 @@ to a shelter's counts or to a resident's record is followed by a register row at
 (admit, leave, offline queue and sync, paper form and entry), so noting the row's shelter counts
 after each row (appends to typed columns) gives each shelter's counts over time. A row that moves a
 resident between shelters (MOVED, rare) also notes every shelter's counts. The residents'
-records over time (`where`) are read from the same rows: every change of one has its own row
+records over time (`where`) are noted from the same rows: every change of one has its own row
 (IN, MOVED to the row's shelter; CHECKED_OUT to none). `history()` refuses to answer if the
 network ended anywhere else (a change made past the register). `ShelterHistory` answers "as of time t"
 for many (shelter or resident, t) at once: the state after every row at or before t, the rows
@@ -73,13 +73,11 @@ class AsOfIndex:
 class RecordingRegister(TapRegister):
     """A tap register that notes the counts of each row's shelter right after the row.
 
-    Per row it notes only what the row does not hold (its shelter's desk and identified counts,
-    two typed appends); the times, shelters and records' changes are read from the rows
-    themselves when the history is asked for. It holds the network's count lists and record
-    array, not the network, and its hot-path function holds neither it nor the network: no
-    reference cycle keeps a run's notes waiting for the cycle collector."""
+    It holds the network's count lists and record array, not the network, and its hot-path
+    function holds neither it nor the network: no reference cycle keeps a run's notes waiting
+    for the cycle collector."""
 
-    __slots__ = ("start", "occ0", "ident0", "where0", "_occ", "_ident", "_every", "_state")
+    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_state")
 
     def __init__(self, net: ShelterNetwork) -> None:
         old = net.taps
@@ -92,21 +90,33 @@ class RecordingRegister(TapRegister):
         self.occ0 = np.array(occ, dtype=np.int64)
         self.ident0 = np.array(reg, dtype=np.int64) - np.array(anon, dtype=np.int64)
         self.where0 = net.where.copy()
-        # per row from `start` on: its shelter's desk count and identified count after it (typed
-        # columns: one C append per value, read by numpy without a pass over objects); after a
-        # MOVED row, every shelter's counts: (that row's note, at, desk counts, identified)
-        self._occ, self._ident = array("q"), array("q")
-        self._every: list[tuple[int, float, list[int], list[int]]] = []
+        # typed columns (one C append per value, read by numpy without a pass over objects):
+        # (at, shelter, desk count, identified) after each row; (at, resident, shelter or -1) per
+        # change of a record
+        self._counts = (array("d"), array("q"), array("q"), array("q"))
+        self._records = (array("d"), array("q"), array("q"))
         rows = self._rows.append
-        c_occ, c_ident, notes, every = self._occ.append, self._ident.append, self._occ, self._every.append
+        c_at, c_s, c_occ, c_ident = (c.append for c in self._counts)
+        r_at, r_who, r_s = (c.append for c in self._records)
+        counts = self._counts
 
         def append_row(row: tuple) -> None:
             rows(row)
-            s = row[3]
+            at, s, out = row[0], row[3], row[5]
+            c_at(at)
+            c_s(s)
             c_occ(occ[s])
             c_ident(reg[s] - anon[s])
-            if row[5] == MOVED:  # a resident left another shelter: note every shelter
-                every(_every_shelter(len(notes) - 1, row[0], occ, reg, anon))
+            if out == IN or out == MOVED:
+                r_at(at)
+                r_who(row[4])
+                r_s(s)
+                if out == MOVED:  # a resident left another shelter: note every shelter
+                    _note_every_shelter(counts, at, occ, reg, anon)
+            elif out == CHECKED_OUT:
+                r_at(at)
+                r_who(row[4])
+                r_s(-1)
 
         self.append_row = append_row
 
@@ -119,38 +129,23 @@ class RecordingRegister(TapRegister):
         """Append a batch; each row is noted with its shelter's counts after the batch."""
         super().extend(columns)
         occ, reg, anon, _where = self._state
-        for at, s, out in zip(columns["at"], columns["shelter"], columns["outcome"], strict=True):
-            self._occ.append(occ[s])
-            self._ident.append(reg[s] - anon[s])
-            if out == MOVED:
-                self._every.append(_every_shelter(len(self._occ) - 1, at, occ, reg, anon))
+        for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
+                                   columns["outcome"], strict=True):
+            for col, v in zip(self._counts, (at, s, occ[s], reg[s] - anon[s]), strict=True):
+                col.append(v)
+            if out == IN or out == MOVED or out == CHECKED_OUT:
+                for col, v in zip(self._records, (at, rid, s if out != CHECKED_OUT else -1), strict=True):
+                    col.append(v)
+                if out == MOVED:
+                    _note_every_shelter(self._counts, at, occ, reg, anon)
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
-        self._fold()
-        cols, a = self.cols, self.start
-        at = np.array(cols["at"][a:], dtype=np.float64)
-        s = np.array(cols["shelter"][a:], dtype=np.int64)
-        out = np.array(cols["outcome"][a:], dtype=np.int64)
-        c_occ, c_ident = np.array(self._occ, dtype=np.int64), np.array(self._ident, dtype=np.int64)  # copies
-        if c_occ.size != at.size:
-            raise RuntimeError(f"the register noted {c_occ.size} rows' counts for {at.size} rows")
-        c_at, c_s = at, s
-        if self._every:  # every shelter's counts right after their MOVED row's own note
-            n_s = self.occ0.size
-            pos, when, occ, ident = zip(*self._every, strict=True)
-            order = np.argsort(np.r_[np.arange(at.size), np.repeat(pos, n_s)], kind="stable")
-            c_at = np.r_[at, np.repeat(np.asarray(when, dtype=np.float64), n_s)][order]
-            c_s = np.r_[s, np.tile(np.arange(n_s, dtype=np.int64), len(pos))][order]
-            c_occ = np.r_[c_occ, np.asarray(occ, dtype=np.int64).reshape(-1)][order]
-            c_ident = np.r_[c_ident, np.asarray(ident, dtype=np.int64).reshape(-1)][order]
+        c_at, c_s, c_occ, c_ident = (np.array(c) for c in self._counts)  # copies: appends go on
         keep = c_s >= 0  # rows of no shelter (an unknown reader) change no counts
-        # a record changes with every IN or MOVED row (to the row's shelter) and CHECKED_OUT (to none)
-        changed = (out == IN) | (out == MOVED) | (out == CHECKED_OUT)
-        r_who = np.array(cols["resident_id"][a:], dtype=np.int64)[changed]
-        r_s = np.where(out[changed] == CHECKED_OUT, -1, s[changed])
+        r_at, r_who, r_s = (np.array(c) for c in self._records)
         history = ShelterHistory(self.occ0, self.ident0, self.where0, c_at[keep], c_s[keep], c_occ[keep],
-                                 c_ident[keep], at[changed], r_who, r_s)
+                                 c_ident[keep], r_at, r_who, r_s)
         self._check(history, r_who, r_s)
         return history
 
@@ -172,10 +167,15 @@ class RecordingRegister(TapRegister):
                            "its history cannot answer reads (change it through the network's calls)")
 
 
-def _every_shelter(note: int, at: float, occ: list[int], reg: list[int], anon: list[int]
-                   ) -> tuple[int, float, list[int], list[int]]:
-    """Every shelter's counts at `at`, after note number `note`."""
-    return note, at, list(occ), [r - a for r, a in zip(reg, anon, strict=True)]
+def _note_every_shelter(counts: tuple[array, ...], at: float, occ: list[int], reg: list[int],
+                        anon: list[int]) -> None:
+    """Note every shelter's counts at `at`."""
+    n = len(occ)
+    c_at, c_s, c_occ, c_ident = counts
+    c_at.extend([at] * n)
+    c_s.extend(range(n))
+    c_occ.extend(occ)
+    c_ident.extend([r - a for r, a in zip(reg, anon, strict=True)])
 
 
 class ShelterHistory:
