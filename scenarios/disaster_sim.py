@@ -67,7 +67,8 @@ class DisasterModel(ServiceCalls):
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]
         for rid, s in sorted(self.net.readers.items()):
             self.reader_ids[s].append(rid)
-        self.durations = self._draw_durations(n).tolist()
+        self.duration_s = self._draw_durations(n)  # each person's desk time (array; `durations`: list)
+        self.durations = self.duration_s.tolist()
         self.horizon_s = p.horizon_h * 3600.0
         decline = p.stay_decline_per_day
         self.stay_s = (streams["stay"].exponential(24.0 * 3600.0 / decline, n).tolist()

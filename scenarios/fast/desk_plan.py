@@ -47,9 +47,7 @@ class PlannedDesk:
 
     def seat_planned(self) -> None:
         """Seat every planned customer (before anyone joins late)."""
-        seated = list(map(FifoSeats(self.servers, self.name).seat, self.at, self.duration))
-        self.started = [start for start, _ in seated]
-        self.finished = [end for _, end in seated]
+        self.started, self.finished = FifoSeats(self.servers, self.name).seat_all(self.at, self.duration)
 
     def join(self, at: float, duration: float) -> tuple[float, list[int]]:
         """A customer joins at `at` (the loop's present: no planned customer joining before `at` is

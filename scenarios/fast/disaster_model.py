@@ -136,7 +136,7 @@ class FastDisasterModel(DisasterModel):
         if size == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
             self._served(g, [a], s, how, 0, t, total, [total])
             return
-        if members is None:  # the whole group
+        if members is None:  # consecutive members (`FirstVisits.members`)
             members = list(range(a, a + size))
         self._served(g, members, s, how, 0, t, total, self.desk_times(members, how, s))
 

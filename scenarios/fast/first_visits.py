@@ -46,8 +46,8 @@ def arrival_clock(at: np.ndarray, horizon: float, passes: int = 32) -> np.ndarra
 
 class FirstVisits:
     """The parts in joining order (group by group): group, method, shelter, desk index (into
-    `desks`), desk time, first member and size, and the members of parts that are not a whole
-    group (`members`, by part)."""
+    `desks`), desk time, first member and size, and the members of parts whose members are not
+    consecutive (`members`, by part: any other part is head, head + 1, ..., head + size - 1)."""
 
     __slots__ = ("group", "members", "method", "desk", "total", "head", "size", "shelter")
 
@@ -79,16 +79,16 @@ class FirstVisits:
             raise ValidationError("some evacuees check in by a method their shelter has no desk for "
                                   "(face checks enabled with no face-check staff?)")
         stretch = np.array([model.stretch_of[k] for k in (0, 1, 2)], dtype=np.float64)
-        d = np.asarray(model.durations, dtype=np.float64)[people] * np.repeat(stretch[how, shelter], size)
+        d = model.duration_s[people] * np.repeat(stretch[how, shelter], size)
         total = d[start]
         for pos in range(1, int(size.max()) if size.size else 0):  # + the next member's, in order
             more = size > pos
             total[more] = total[more] + d[start[more] + pos]
-        whole = size == np.diff(starts)[g]  # the part is its whole group
-        listed = people.tolist()
-        self.members = {p: listed[a:a + k] for p, a, k in
-                        zip(np.flatnonzero(~whole).tolist(), start[~whole].tolist(), size[~whole].tolist(),
-                            strict=True)}
+        # listed: the parts whose members are not head, head + 1, ... (a group's methods interleaved)
+        apart = people - np.arange(people.size) != np.repeat(head - start, size)
+        listed = np.flatnonzero(np.logical_or.reduceat(apart, start)) if start.size else start
+        self.members = {p: people[a:a + k].tolist() for p, a, k in
+                        zip(listed.tolist(), start[listed].tolist(), size[listed].tolist(), strict=True)}
         self.group = g.tolist()
         self.method = how.tolist()
         self.desk = desk
