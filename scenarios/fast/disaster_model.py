@@ -102,16 +102,13 @@ class FastDisasterModel(DisasterModel):
         self.first_moves = (arrived[traced], np.flatnonzero(traced), shelter[traced])
         desks = self.desks()
         parts = FirstVisits(self, times.size, desks)
-        parts.plan(desks, times)
-        finish = np.empty(len(parts.group))
-        for desk in desks:
-            finish[desk.part] = desk.finished
+        finish = parts.plan(desks, times)
         self._finish = finish.tolist()
         # per part (g, how, s, t, total, a, size, members): zip builds the tuples in one C pass
-        members = [None] * len(parts.group)
+        members = [None] * parts.group.size
         for p, listed in parts.members.items():
             members[p] = listed
-        self._visits = list(zip(parts.group, parts.method, parts.shelter, times[parts.group].tolist(),
+        self._visits = list(zip(parts.group.tolist(), parts.method, parts.shelter, times[parts.group].tolist(),
                                 parts.total.tolist(), parts.head, parts.size, members, strict=True))
         order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
         self._fed = order.tolist()

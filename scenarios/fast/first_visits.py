@@ -10,6 +10,7 @@ reaches them.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ def arrival_clock(at: np.ndarray, horizon: float, passes: int = 32) -> np.ndarra
 
 
 class FirstVisits:
-    """The parts in joining order (group by group): group, method, shelter, desk index (into
+    """The parts in joining order (group by group): group (an array), method, shelter, desk index (into
     `desks`), desk time, first member and size, and the members of parts whose members are not
     consecutive (`members`, by part: any other part is head, head + 1, ..., head + size - 1)."""
 
@@ -89,18 +90,22 @@ class FirstVisits:
         listed = np.flatnonzero(np.logical_or.reduceat(apart, start)) if start.size else start
         self.members = {p: people[a:a + k].tolist() for p, a, k in
                         zip(listed.tolist(), start[listed].tolist(), size[listed].tolist(), strict=True)}
-        self.group = g.tolist()
+        self.group = g
         self.method = how.tolist()
         self.desk = desk
         self.total = total
         self.head, self.size, self.shelter = head.tolist(), size.tolist(), shelter.tolist()
 
-    def plan(self, desks: list[Any], times: np.ndarray) -> None:
-        """Give each desk its parts (in joining order) and seat them."""
-        by_desk = np.argsort(self.desk, kind="stable")
-        bounds = np.searchsorted(self.desk[by_desk], np.arange(len(desks) + 1))
-        group = np.asarray(self.group, dtype=np.int64)
-        for i, desk in enumerate(desks):
-            part = by_desk[bounds[i]:bounds[i + 1]]
-            desk.plan_all(times[group[part]].tolist(), self.total[part].tolist(), part.tolist())
+    def plan(self, desks: list[Any], times: np.ndarray) -> np.ndarray:
+        """Give each desk its parts (in joining order) and seat them; each part's planned finish."""
+        key = self.desk.astype(np.uint16) if len(desks) < 2**16 else self.desk  # (a radix sort)
+        by_desk = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(self.desk[by_desk], np.arange(len(desks) + 1)).tolist()
+        at = times[self.group[by_desk]].tolist()  # converted once, sliced per desk
+        total, part = self.total[by_desk].tolist(), by_desk.tolist()
+        for desk, a, b in zip(desks, bounds[:-1], bounds[1:], strict=True):
+            desk.plan_all(at[a:b], total[a:b], part[a:b])
             desk.seat_planned()
+        finish = np.empty(by_desk.size)
+        finish[by_desk] = np.fromiter(chain.from_iterable(d.finished for d in desks), np.float64, by_desk.size)
+        return finish
