@@ -47,6 +47,7 @@ class AsOfIndex:
         keys = np.asarray(keys, dtype=np.int64)
         times = np.asarray(times, dtype=np.float64)
         n = times.size
+        by_time = None
         if n < 2 or bool((times[1:] >= times[:-1]).all()):
             self._times, rank = times, np.arange(n, dtype=np.int64)
         else:
@@ -55,7 +56,12 @@ class AsOfIndex:
             rank[by_time] = np.arange(n, dtype=np.int64)
         self._width = np.int64(n + 1)
         entry = keys * self._width + rank + 1  # entry j is at or before t iff rank + 1 <= #times <= t
-        self._order = np.argsort(entry)  # entries are distinct (one rank each): any sort is this order
+        if n and 0 <= keys.min() and keys.max() < 2**16:  # few keys (shelters): by key, then rank
+            small = (keys if by_time is None else keys[by_time]).astype(np.uint16)
+            by_key = np.argsort(small, kind="stable")  # a radix sort
+            self._order = by_key if by_time is None else by_time[by_key]
+        else:  # entries are distinct (one rank each): any sort is this order
+            self._order = np.argsort(entry)
         self._sorted = entry[self._order]
 
     def find(self, ask_keys: np.ndarray, ask_times: np.ndarray) -> np.ndarray:
