@@ -83,10 +83,11 @@ class PlannedDesk:
         self._snaps = snaps
         return snaps
 
-    def close(self, until: float) -> None:
+    def close(self, until: float, visits: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Note the first arrival and the last finish of the services finished by `until` (SimPy
-        records a service at its finish): `span`."""
-        joined, finished = (np.asarray(c, dtype=np.float64) for c in self.visits())
+        records a service at its finish): `span`. `visits`: `visits()` as arrays, if made already."""
+        joined, finished = visits if visits is not None else (np.asarray(c, dtype=np.float64)
+                                                              for c in self.visits())
         done = finished < until
         self._span = (float(joined[done].min()), float(finished[done].max())) if done.any() else None
 

@@ -17,6 +17,7 @@ has probability zero, and the two engines decide the same outcomes
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -152,14 +153,23 @@ class FastDisasterModel(DisasterModel):
             self._finish[p] = desk.finished[j]
             loop.at(desk.finished[j], self._first_served, p)
 
-    def complete_samples(self, samples: list[tuple]) -> list[tuple]:
+    def desk_visits(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Every desk's visits (`PlannedDesk.visits`) as two columns, desk after desk (`desks`): when
+        each joined and finished; and where each desk's begin (and the last one's end)."""
+        visits = [d.visits() for d in self.desks()]
+        bounds = np.cumsum([0, *(len(j) for j, _ in visits)]).tolist()
+        joined, finished = (np.fromiter(chain.from_iterable(c), np.float64, bounds[-1])
+                            for c in zip(*visits, strict=True)) if visits else (np.zeros(0), np.zeros(0))
+        return joined, finished, bounds
+
+    def complete_samples(self, samples: list[tuple], visits: tuple[np.ndarray, np.ndarray, list[int]]
+                         ) -> list[tuple]:
         """The samples with the first arrivals before each one's time added to its arrived and
         present counts (a sample at an arrival's instant runs first, as the loop runs them) and
-        the groups at desks (joined before, not finished before); the model's counts with every
-        arrival."""
+        the groups at desks (joined before, not finished before; `visits`: `desk_visits()`); the
+        model's counts with every arrival."""
         arrived, shelter = self.first_arrivals
-        joined, finished = (np.sort(np.concatenate(c)) for c in zip(*(d.visits() for d in self.desks()),
-                                                                     strict=True))
+        joined, finished = np.sort(visits[0]), np.sort(visits[1])
         n_s, done, present = len(self.present), 0, np.zeros(len(self.present), dtype=np.int64)
         out = []
         for at, _arrived, moved, known, desk, _waiting, registered in samples:
@@ -248,8 +258,9 @@ class FastDisasterModel(DisasterModel):
         if hop < MAX_REDIRECTS:
             self._queue(g, members, s, method, hop + 1)
 
-    def close_desks(self, until: float) -> None:
+    def close_desks(self, until: float, visits: tuple[np.ndarray, np.ndarray, list[int]]) -> None:
         """Each desk notes the span of its services finished by the horizon (SimPy records a
-        service at its finish)."""
-        for desk in self.desks():
-            desk.close(until)
+        service at its finish); `visits`: `desk_visits()`."""
+        joined, finished, bounds = visits
+        for desk, a, b in zip(self.desks(), bounds[:-1], bounds[1:], strict=True):
+            desk.close(until, (joined[a:b], finished[a:b]))

@@ -71,10 +71,11 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
         loop.run(until)
         history = m.net.history()
         reports = disaster_reads.hq_reports(m, history, phases, until)
-        rows = disaster_reads.series_rows(m, m.complete_samples(samples), reports)
+        visits = m.desk_visits()
+        rows = disaster_reads.series_rows(m, m.complete_samples(samples, visits), reports)
         looked = disaster_reads.family_lookups(m, history, until)
     loop.close()
-    m.close_desks(until)
+    m.close_desks(until, visits)
     stats = {"outages": outages, "forms_entered": entered[0], "offline_at_end": final_sync(m),
              "simpy_events": loop.events - m.stale + m.groups_arrived + int(reports["shelter"].size) + looked}
     m.finish()
