@@ -54,7 +54,12 @@ class Evacuation:
 def pick_households(rng: np.random.Generator, sizes: np.ndarray, target: int) -> np.ndarray:
     """Random household indices whose members add up to about `target` people."""
     order = rng.permutation(sizes.size)
-    cum = np.cumsum(sizes[order])
+    # households have a member or more, so the first target + 1 of them reach the target: only
+    # their sizes are added up (all of them if some are empty)
+    head = order[:max(target, 0) + 1]
+    cum = np.cumsum(sizes[head])
+    if head.size < order.size and not cum[-1] >= target:
+        cum = np.cumsum(sizes[order])
     k = int(np.searchsorted(cum, target)) + 1
     return np.sort(order[: min(k, sizes.size)])
 
@@ -121,7 +126,7 @@ def draw_evacuation(rng: np.random.Generator | Streams, city: City, p,
                            dtype=np.float64) * 3600.0
     ev = _assemble(city, m_res, m_hh, g_first, g_hh, g_shelter, g_arrival, chosen[~together],
                    shelters)
-    has_card = city.residents["has_card"].to_numpy()[ev.member_resident]
+    has_card = city.residents["has_card"].gather(ev.member_resident).to_numpy()
     method = checkin_methods(streams["methods"], has_card, p.card_carried_share, p.no_id_share,
                              p.readers_per_shelter > 0, p.face_check_enabled)
     serial = np.where(method == CARD, ev.member_serial, -1)
@@ -140,8 +145,8 @@ def _assemble(city, m_res, m_hh, g_first, g_hh, g_shelter, g_arrival, apart,
     order = stable_order(g_arrival)
     g_size = np.diff(np.r_[g_first, m_res.size])
     member_idx = np.repeat(g_first[order], g_size[order]) + _ranks(g_size[order])
-    serial = city.residents["card_serial"].fill_null(-1).to_numpy()
     res = m_res[member_idx]
+    serial = city.residents["card_serial"].gather(res).fill_null(-1).to_numpy()  # the evacuees' only
     return Evacuation(
         group_arrival_s=g_arrival[order],
         group_shelter=g_shelter[order],
@@ -149,7 +154,7 @@ def _assemble(city, m_res, m_hh, g_first, g_hh, g_shelter, g_arrival, apart,
         group_start=np.r_[0, np.cumsum(g_size[order])].astype(np.int64),
         member_resident=res,
         member_method=np.zeros(res.size, dtype=np.int8),
-        member_serial=serial[res],
+        member_serial=serial,
         member_household=m_hh[member_idx],
         apart_household=apart[city.households["size"].to_numpy()[apart] > 1],
         shelters=shelters,
