@@ -12,6 +12,7 @@ measure the service against it. The calls into the services are in `disaster_cal
 
 from __future__ import annotations
 
+from array import array
 from itertools import chain
 from typing import Any
 
@@ -83,7 +84,9 @@ class DisasterModel(ServiceCalls):
         nan = float("nan")
         self.present = [0] * n_s  # truth: people physically at each shelter
         self.here = [-1] * n  # shelter a person is physically at (-1: not at any)
-        self.arrived, self.registered, self.waited = [nan] * n, [nan] * n, [nan] * n
+        # times as typed arrays (a C double each, set and read as floats): a list would keep every
+        # time the run sets as its own float object, scattered in memory, slow to read back (`finish`)
+        self.arrived, self.registered, self.waited = (array("d", [nan]) * n for _ in range(3))
         self.status, self.final_method, self.redirects = [NOT_YET] * n, [-1] * n, [0] * n
         self.identity: dict[int, Identity] = {}  # face checks' identities
         self.card_tapped: dict[int, float] = {}  # when each card holder's tap last identified them
@@ -143,12 +146,15 @@ class DisasterModel(ServiceCalls):
         """People's place changed now (s: a shelter index, -1: at none); the fast engine keeps a history."""
 
     def finish(self) -> None:
-        """Turn the per-person lists into numpy arrays for the KPIs and frames."""
+        """Turn the per-person lists and typed arrays into numpy arrays for the KPIs and frames."""
         for name, dtype in (("here", np.int64), ("arrived", np.float64), ("waited", np.float64),
                             ("registered", np.float64), ("status", np.int8),
                             ("final_method", np.int8), ("redirects", np.int16),
                             ("present", np.int64)):
             values = getattr(self, name)
+            if isinstance(values, array):  # a typed array: copied as one buffer
+                setattr(self, name, np.array(values, dtype=dtype))
+                continue
             setattr(self, name, np.fromiter(values, dtype, len(values)))  # ~2x np.array on lists
 
     def _draw_durations(self, n: int) -> np.ndarray:

@@ -89,7 +89,7 @@ class FastDisasterModel(DisasterModel):
         sizes = np.diff(starts[:times.size + 1])
         arrived = np.repeat(times, sizes)
         shelter = np.repeat(self.ev.group_shelter[:times.size], sizes)
-        self.arrived[:arrived.size] = arrived.tolist()
+        np.frombuffer(self.arrived, dtype=np.float64)[:arrived.size] = arrived  # (in place)
         self.here[:arrived.size] = shelter.tolist()
         self.first_arrivals = (arrived, shelter)
         self.groups_arrived = times.size
