@@ -30,6 +30,7 @@ from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
 from twin.identity import Identity
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
+from twin.sorted_search import stable_order
 
 
 class FastDisasterModel(DisasterModel):
@@ -111,7 +112,7 @@ class FastDisasterModel(DisasterModel):
             members[p] = listed
         self._visits = list(zip(parts.group.tolist(), parts.method, parts.shelter, times[parts.group].tolist(),
                                 parts.total.tolist(), parts.head, parts.size, members, strict=True))
-        order = np.argsort(finish, kind="stable")  # equal finishes: in joining order
+        order = stable_order(finish)  # equal finishes: in joining order
         self._fed = order.tolist()
         self.loop.feed(finish[order].tolist(), self._first_fed)
 
