@@ -139,7 +139,7 @@ def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozense
         if immediate:
             m.immediate = immediate
         simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
-        env.process(m.source(simulated))
+        m.start(simulated)
         env.run()
         m.finish()
     return m, city, public

@@ -90,6 +90,10 @@ class CertificateModel:
         """POSIX seconds now."""
         return self.t_start + self.env.now
 
+    def start(self, indices: list[int]) -> None:
+        """Have the visits `indices` (in time order) start at their times: the `source` process."""
+        self.env.process(self.source(indices))
+
     def source(self, indices: list[int]) -> Any:
         """Start each visit at its time."""
         at, t0 = self.at, self.t_start
