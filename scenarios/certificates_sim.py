@@ -42,7 +42,9 @@ class CertificateModel:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
         self.pin_rng, self.challenges = streams["pins"], ChallengeStream(streams["challenges"])
         self.service, self.registry, self.reader = services
-        self.registry.remember_rows(v.serial[v.serial >= 0])  # every visiting card looked up in one pass
+        has_card = v.serial >= 0  # every visiting card looked up in one pass; each visit's card row (-1: none)
+        self.card_rows = np.full(v.serial.size, -1, dtype=np.int64)
+        self.card_rows[has_card] = self.registry.remember_rows(v.serial[has_card])
         self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]

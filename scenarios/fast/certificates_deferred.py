@@ -54,7 +54,7 @@ class DeferredServices(CertificateModel):
         self._queue: list[Queued] = []
         self._asked: set[int] = set()  # visits that made a request on the per-visit path (their key is used)
         reg, p = self.registry, self.p
-        rows = reg.rows_of(np.asarray(self.serial, dtype=np.int64))
+        rows = self.card_rows
         r = np.maximum(rows, 0)
         usable = (rows >= 0) & (reg.status[r] == ACTIVE)
         self._row = rows.tolist()
