@@ -11,10 +11,29 @@ one stays on the class as `__dataclass_init__` (the tests compare the two).
 from __future__ import annotations
 
 import dataclasses
+from functools import cache
+from types import MemberDescriptorType
 from typing import TypeVar
 
 T = TypeVar("T")
 _MISSING = dataclasses.MISSING
+
+
+@cache
+def slot_setters(cls: type) -> tuple | None:
+    """The slot setters of a slotted dataclass's fields in order; None if a field is not a plain slot
+    set by `__init__` or the class has a `__post_init__` (then build it through `__init__`)."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return None
+    setters = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            return None
+        slot = next((k.__dict__[f.name] for k in cls.__mro__ if f.name in k.__dict__), None)
+        if type(slot) is not MemberDescriptorType:
+            return None
+        setters.append(slot.__set__)
+    return tuple(setters)
 
 
 def fast_init(cls: type[T]) -> type[T]:
@@ -23,13 +42,14 @@ def fast_init(cls: type[T]) -> type[T]:
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"fast_init needs a frozen dataclass with slots, not {cls.__name__}")
     fields = dataclasses.fields(cls)
-    if hasattr(cls, "__post_init__") or any(not f.init or f.kw_only for f in fields):
+    setters = slot_setters(cls)
+    if setters is None or any(f.kw_only for f in fields):
         raise TypeError(f"fast_init handles plain fields only; {cls.__name__} has __post_init__, init=False "
                         "or keyword-only fields")
     ns: dict[str, object] = {"_MISSING": _MISSING}
     args, body = [], []
     for k, f in enumerate(fields):
-        ns[f"_set{k}"] = getattr(cls, f.name).__set__  # the slot's own descriptor
+        ns[f"_set{k}"] = setters[k]  # the slot's own descriptor
         if f.default is not _MISSING:
             ns[f"_default{k}"] = f.default
             args.append(f"{f.name}=_default{k}")

@@ -137,7 +137,7 @@ class FastDisasterModel(DisasterModel):
             return
         g, how, s, t, total, a, size, members = self._visits[p]
         if size == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
-            self._served(g, [a], s, how, 0, t, total, [total])
+            self._served_one(g, a, s, how, 0, t, total)
             return
         if members is None:  # the whole group
             members = list(range(a, a + size))
@@ -152,7 +152,10 @@ class FastDisasterModel(DisasterModel):
         now = loop.now
         desk = self.desk_of[method][s]
         end, moved = desk.join(now, total)
-        loop.at(end, self._served, g, members, s, method, hop, now, total, d)
+        if len(members) == 1:
+            loop.at(end, self._served_one, g, members[0], s, method, hop, now, total)
+        else:
+            loop.at(end, self._served, g, members, s, method, hop, now, total, d)
         for j in moved:
             p = desk.part[j]
             self._finish[p] = desk.finished[j]
@@ -178,24 +181,46 @@ class FastDisasterModel(DisasterModel):
         self.n_arrived = int(arrived.size)
         return out
 
+    def _served_one(self, g: int, m: int, s: int, method: int, hop: int, queued: float,
+                    total: float) -> None:
+        """`_served` for a part of one person (most parts), without the per-part lists."""
+        now = self.loop.now
+        start = now - total
+        w = self.waited[m]
+        self.waited[m] = (0.0 if w != w else w) + start - queued  # as `desk_done` adds it
+        at = self.t0 + now
+        if method == CARD:
+            readers = self.reader_ids[s]
+            out, target = self.net.tap_code(readers[m % len(readers)], self.serial[m], at)
+            if out != REFUSED:  # the card identified them (Identity made when asked)
+                self.card_tapped[m] = at
+        elif method == PAPER:
+            out, target = self.net.paper_code(s, self.resident[m], at, self.paper_rng)
+        else:
+            (out,), target = self._check_in_part([m], s, method, at)
+        if out != REFUSED and out != FULL and out != NO_ROOM:
+            self._registered(m, method, start + total)
+            return
+        self._turned_away(g, [m], [out], s, method, hop, target)
+
     def _served(self, g: int, members: list[int], s: int, method: int, hop: int,
                 queued: float, total: float, d: list[float]) -> None:
         """The desk finished the group: record waits, check in, redirect or fall back to paper."""
+        done = self.desk_done(members, d, self.loop.now - total, queued)
+        outs, target = self._check_in_part(members, s, method, self.t0 + self.loop.now)
+        for m, out, t in zip(members, outs, done, strict=True):
+            if out != REFUSED and out != FULL and out != NO_ROOM:
+                self._registered(m, method, t)
+        self._turned_away(g, members, outs, s, method, hop, target)
+
+    def _turned_away(self, g: int, members: list[int], outs: list[int], s: int, method: int, hop: int,
+                     target: int) -> None:
+        """Members the desk refused go to the paper desk; those it found no room for walk to the
+        redirect (or leave without a place)."""
+        paper = [m for m, out in zip(members, outs, strict=True) if out == REFUSED]
+        full = [m for m, out in zip(members, outs, strict=True) if out == FULL or out == NO_ROOM]
         loop = self.loop
         now = loop.now
-        done = self.desk_done(members, d, now - total, queued)
-        outs, target = self._check_in_part(members, s, method, self.t0 + now)
-        if len(members) == 1 and (out := outs[0]) != REFUSED and out != FULL and out != NO_ROOM:
-            self._registered(members[0], method, done[0])  # most parts: one person, let in
-            return
-        full, paper = [], []
-        for m, out, t in zip(members, outs, done, strict=True):
-            if out == REFUSED:
-                paper.append(m)
-            elif out == FULL or out == NO_ROOM:
-                full.append(m)
-            else:
-                self._registered(m, method, t)
         if paper:
             loop.at(now, self._queue, g, paper, s, PAPER, 0)
         if not full:
@@ -218,12 +243,6 @@ class FastDisasterModel(DisasterModel):
             readers = self.reader_ids[s]
             k = len(readers)
             serial = self.serial
-            if len(members) == 1:  # most parts: one person
-                m = members[0]
-                out, target = self.net.tap_code(readers[m % k], serial[m], now)
-                if out != REFUSED:
-                    self.card_tapped[m] = now
-                return [out], target
             outs, target = self.net.tap_part([readers[m % k] for m in members],
                                              [serial[m] for m in members], now)
             tapped = self.card_tapped
@@ -233,9 +252,6 @@ class FastDisasterModel(DisasterModel):
             return outs, target
         if method == PAPER:
             resident = self.resident
-            if len(members) == 1:
-                out, target = self.net.paper_code(s, resident[members[0]], now, self.paper_rng)
-                return [out], target
             return self.net.paper_part(s, [resident[m] for m in members], now, self.paper_rng)
         outs, target, fid = [], -1, self.fids[s]
         for m in members:  # face checks: a few thousand a run, one at a time
