@@ -55,7 +55,7 @@ class CertificateModel:
         self.windows = self.service.params.windows()
         n = v.at.size
         self.at, self.kiosk, self.kiosk2 = v.at.tolist(), v.kiosk.tolist(), v.kiosk2.tolist()
-        self.cert = [CERT_TYPES[c] for c in v.cert.tolist()]
+        self.cert = np.array(CERT_TYPES, dtype=object)[v.cert].tolist()  # the names, gathered by code
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
         # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
