@@ -54,11 +54,17 @@ def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:
             and ver.virtual and ca.mac_secret is not None):
         return None
     status, tries, user_gen, resident = reg.status, reg.tries, reg.user_gen, reg.resident
-    rows = reg.rows_of(np.array([c for c in cards if type(c) is int], dtype=np.int64))
-    rows = np.unique(rows[rows >= 0])
+    row_of, pin_of, checked = reg.row_of, reg.pin_of, ver.checked
+    known = set()  # the batch's cards' rows, by the registry's row cache (a caller that remembered them)
+    for card in cards:
+        if type(card) is int:
+            try:
+                known.add(row_of(card))
+            except UnknownCard:
+                continue
+    rows = np.array(sorted(known), dtype=np.int64)
     rows = rows[status[rows] == ACTIVE].tolist()
     ders = dict(zip(rows, reg.user_certificates(rows), strict=True))
-    row_of, pin_of, checked = reg.row_of, reg.pin_of, ver.checked
     signer, revocation_of, full = ca.card_signer, ca.revocation_of, MAX_TRIES[0]
 
     def row(card: object, pin: object, now: float, source: object) -> Identity | TrustError | None:
