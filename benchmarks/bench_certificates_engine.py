@@ -4,7 +4,8 @@ Every figure is measured in this run: bare SimPy M/M/4 (simpy.Resource, one proc
 customer) as the baseline, then the certificate scenario (kiosk and counter visits through the
 twin's real reader, kiosks, counters and ledger) on SimPy with P-256 cards (the default before
 key modes), on SimPy with HMAC cards, and on the fast engine with HMAC cards; rsa2048 (the real
-card's keys) on a smaller slice. Each configuration runs once to warm the per-process card
+card's keys) on a smaller slice; then the default design's whole peak at the default study's scale (1.0)
+with the fast engine and HMAC cards. Each configuration runs once to warm the per-process card
 authority (keys derived on first use), then is timed: the best of 3 runs (bare SimPy too; one
 with --quick), since the shared machine's load only ever adds time. Per visit = CPU seconds of the run over
 the visits simulated at kiosks and counters, next to bare SimPy's CPU seconds per customer (CPU
@@ -21,16 +22,17 @@ from benchmarks.bench_engine import SERVERS, bare_simpy, customers
 CONFIGS = (("simpy", "p256"), ("simpy", "hmac"), ("fast", "hmac"), ("simpy", "rsa2048"), ("fast", "rsa2048"))
 
 
-def certificate_visit_us(engine: str, key_mode: str, share: float, days: int, best_of: int = 1
-                         ) -> tuple[float, int]:
+def certificate_visit_us(engine: str, key_mode: str, share: float | None, days: int | None, best_of: int = 1,
+                         scale: float = 0.02) -> tuple[float, int]:
     """Microseconds per simulated visit of the certificate peak (the best of `best_of` timed runs,
-    after a warm one), and how many visits."""
+    after a warm one), and how many visits. `share` and `days` None: the design's own (its whole peak)."""
     from scenarios import certificates
     from scenarios.runner import make_params
 
-    p = make_params("certificates", "full", overrides={
-        "scale": 0.02, "city_seed": 1, "days": days, "demand_share": share, "engine": engine,
-        "key_mode": key_mode})
+    over = {"scale": scale, "city_seed": 1, "engine": engine, "key_mode": key_mode}
+    if share is not None:
+        over |= {"days": days, "demand_share": share}
+    p = make_params("certificates", "full", overrides=over)
     certificates.run(p, 1)  # warm: the authority derives the cards' keys once per process
     wall = float("inf")
     for _ in range(best_of):  # the best run: the shared machine's load only ever adds time
@@ -165,6 +167,9 @@ def main(argv: list[str]) -> int:
                                           best_of=1 if quick else 3)
         print(f"   certificates, engine {engine:5s} key mode {key_mode:7s}: {us:8.1f} us/visit (CPU) "
               f"({visits:,} visits)   {us / base:6.1f}x bare SimPy (target <= 3x)")
+    us, visits = certificate_visit_us("fast", "hmac", None, None, best_of=1 if quick else 3, scale=1.0)
+    print(f"   certificates, the default design at the default study's scale (1.0), fast + hmac: {us:8.1f} us/visit "
+          f"(CPU) ({visits:,} visits)   {us / base:6.1f}x bare SimPy (target <= 3x)")
     us_hi, n_hi = certificate_visit_us("fast", "hmac", share, days, best_of=3)
     us_lo, n_lo = certificate_visit_us("fast", "hmac", share / 5, days, best_of=3)
     margin = (us_hi * n_hi - us_lo * n_lo) / max(n_hi - n_lo, 1)

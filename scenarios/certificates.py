@@ -17,7 +17,14 @@ import polars as pl
 import simpy
 
 from scenarios.certificate_demand import COUNTER, KIOSK, kiosk_sites, make_visits, with_ownership
-from scenarios.certificates_kpis import KPIS, kpis_of, series_frame, visits_frame, wards_frame
+from scenarios.certificates_kpis import (
+    KPIS,
+    kpis_of,
+    records_of,
+    series_frame,
+    visits_frame,
+    wards_frame,
+)
 from scenarios.certificates_params import CertificatesParams as Params
 from scenarios.certificates_params import start_day
 from scenarios.certificates_sim import CertificateModel
@@ -132,7 +139,7 @@ def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozense
         if immediate:
             m.immediate = immediate
         simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
-        env.process(m.source(simulated))
+        m.start(simulated)
         env.run()
         m.finish()
     return m, city, public
@@ -166,11 +173,11 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     # before the collector runs again, so no collection walks it or ages it into an older generation
     with collector_paused():
         m, city, public = simulate(params, as_seed_sequence(seed))
-        visits = visits_frame(m)
-        frames = {"visits": visits, "series": series_frame(m), "wards": wards_frame(m, visits),
+        visits, records = visits_frame(m), records_of(m)  # the seats read once for the series and the KPIs
+        frames = {"visits": visits, "series": series_frame(m, records), "wards": wards_frame(m, visits),
                   "documents": m.service.documents()}
         m.service.ledger.store.close()  # the run's own book, never read again: its held-back rows are dropped
-        kpis = kpis_of(m, visits, int(public.sum()))
+        kpis = kpis_of(m, visits, int(public.sum()), records)
         store = [pt.servers for pt, pub in zip(m.kiosk_points, public.tolist(), strict=True) if not pub]
         del m
     notes = ("demand: the whole city's calibrated rate (season, day of week, hour of day), "

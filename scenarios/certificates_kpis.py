@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -83,17 +84,33 @@ def _pct(w: np.ndarray, q: float) -> float:
     return float(np.percentile(w, q)) if w.size else float("nan")
 
 
-def _busy_share(points: list, per_day_h: float, days: int) -> float:
-    """Busy server time over available server time."""
-    servers = sum(pt.servers for pt in points)
-    busy = sum(f - s for pt in points for _, _, s, f in pt.records if s >= 0)
+def _busy_share(servers: int, records: np.ndarray, per_day_h: float, days: int) -> float:
+    """Busy server time over available server time (`records`: the points' rows, as `records_of` gives them)."""
+    served = records[records[:, 2] >= 0]
+    # added in record order from the left, as `sum` adds them (a cumulative sum: no pairwise reordering)
+    busy = float(np.cumsum(served[:, 3] - served[:, 2])[-1]) if len(served) else 0.0
     avail = servers * per_day_h * 3600.0 * days
     return busy / avail if avail else float("nan")
 
 
-def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float]:
-    """Every KPI of one run."""
+def records_of(m: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every record (who, arrived, started, finished) of the kiosks, then of the counters, each one array
+    in point order and record order."""
+    return _records(m.kiosk_points), _records(list(m.counter_points.values()))
+
+
+def _records(points: list) -> np.ndarray:
+    """Every record of these points, in order, as one float array of four columns."""
+    n = sum(len(pt.records) for pt in points)
+    flat = chain.from_iterable(chain.from_iterable(pt.records for pt in points))  # no per-row sequence checks
+    return np.fromiter(flat, dtype=np.float64, count=4 * n).reshape(n, 4)
+
+
+def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int,
+            records: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
+    """Every KPI of one run (`records`: `records_of(m)`, when the caller has them)."""
     p = m.p
+    kiosk_rec, counter_rec = records if records is not None else records_of(m)
     copies = lambda **kw: float(visits.filter(**kw)["copies"].sum())  # noqa: E731
     kiosk = copies(final_channel="kiosk", outcome="issued")
     counter = copies(final_channel="counter", outcome="issued")
@@ -116,9 +133,9 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int) -> dict[str, float
         "counter_wait_max_min": float(cw.max()) if cw.size else float("nan"),
         "counter_wait_p95_worst_ward_min": worst,
         "kiosk_wait_p95_min": _pct(_waits(visits, "kiosk"), 95),
-        "kiosk_utilisation": _busy_share(m.kiosk_points, p.kiosk_close_hour - p.kiosk_open_hour,
-                                         p.days),
-        "counter_utilisation": _busy_share(list(m.counter_points.values()),
+        "kiosk_utilisation": _busy_share(sum(pt.servers for pt in m.kiosk_points), kiosk_rec,
+                                         p.kiosk_close_hour - p.kiosk_open_hour, p.days),
+        "counter_utilisation": _busy_share(sum(pt.servers for pt in m.counter_points.values()), counter_rec,
                                            p.counter_close_hour - p.counter_open_hour, p.days),
         "reneged": float(m.counts["reneged"]),
         "gave_up": float((visits["outcome"] == "gave_up").sum()),
@@ -136,36 +153,42 @@ VISIT_TYPES = {"resident_id": pl.Int64, "ward": pl.Int16, "cert_type": pl.Utf8, 
 def visits_frame(m: Any) -> pl.DataFrame:
     """One row per visit: who, ward, certificate, copies, planned and final channel, outcome, wait."""
     v = m.v
-    planned = v.channel.tolist()
-    final = [CHANNEL_NAMES[f] if f >= 0 else
-             ("branch" if c == BRANCH else "avoided" if c == AVOIDED else "none")
-             for f, c in zip(m.final, planned, strict=True)]
-    outcome = [o or ("branch" if c == BRANCH else "avoided" if c == AVOIDED else "gave_up")
-               for o, c in zip(m.outcome, planned, strict=True)]
+    planned = v.channel
+    # names gathered by code (a visit without a final channel: branch, avoided, or none)
+    fallback = np.where(planned == BRANCH, BRANCH, np.where(planned == AVOIDED, AVOIDED, _NONE))
+    final = np.asarray(m.final, dtype=np.int64)
+    final = np.where(final >= 0, final, fallback)
+    outcome = pl.Series("outcome", m.outcome, dtype=pl.Utf8)
+    unsettled = _OUTCOME_OF.gather(np.where((planned == BRANCH) | (planned == AVOIDED), planned, _NONE))
     return pl.DataFrame({
         "resident_id": v.resident, "ward": v.ward,
-        "cert_type": [CERT_TYPES[c] for c in v.cert.tolist()], "copies": v.copies,
-        "application": v.application.astype(str),
-        "planned_channel": [CHANNEL_NAMES[c] for c in planned], "final_channel": final,
-        "outcome": outcome, "set_out_h": (v.at - m.t_start) / 3600.0,
+        "cert_type": _CERT_NAMES.gather(v.cert), "copies": v.copies,
+        "application": pl.Series(v.application, dtype=pl.Utf8),  # from the objects (a fixed-width copy is slow)
+        "planned_channel": _FINAL_NAMES.gather(planned), "final_channel": _FINAL_NAMES.gather(final),
+        "outcome": outcome.zip_with(outcome != "", unsettled), "set_out_h": (v.at - m.t_start) / 3600.0,
         "waited_min": np.array(m.waited, dtype=np.float64) / 60.0, "tries": m.tries, "fee_yen": m.fee,
     }, schema_overrides=VISIT_TYPES)  # typed even when no visit was drawn
 
 
-def series_frame(m: Any) -> pl.DataFrame:
-    """Every step of the simulated days: people waiting at ward counters, and kiosks in use.
+_NONE = len(CHANNEL_NAMES)  # the code of no channel
+_FINAL_NAMES = pl.Series((*CHANNEL_NAMES, "none"), dtype=pl.Utf8)
+_OUTCOME_OF = pl.Series(["", "", "branch", "avoided", "gave_up"], dtype=pl.Utf8)  # an unsettled visit's, by code
+_CERT_NAMES = pl.Series(CERT_TYPES, dtype=pl.Utf8)
+
+
+def series_frame(m: Any, records: tuple[np.ndarray, np.ndarray] | None = None) -> pl.DataFrame:
+    """Every step of the simulated days: people waiting at ward counters, and kiosks in use
+    (`records`: `records_of(m)`, when the caller has them).
 
     The series stops at the end of the last simulated day: visitors who come back after it
     (their certificate is in the KPIs) would show a day with no new demand.
     """
-    recs = [r for pt in m.counter_points.values() for r in pt.records]
-    krecs = [r for pt in m.kiosk_points for r in pt.records]
+    krecs, recs = records if records is not None else records_of(m)
     grid = np.arange(0.0, m.p.days * 86400.0 + 1.0, m.p.series_step_min * 60.0)
 
-    def occ(rs: list) -> tuple[np.ndarray, np.ndarray]:
-        if not rs:
+    def occ(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(a):
             return np.zeros(grid.size), np.zeros(grid.size)
-        a = np.array(rs, dtype=np.float64)
         return occupancy_series(a[:, 1], a[:, 2], a[:, 3], grid)
 
     queue, _ = occ(recs)
@@ -184,4 +207,4 @@ def wards_frame(m: Any, visits: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-__all__ = ["KIOSK", "KPIS", "kpis_of", "series_frame", "visits_frame", "wards_frame"]
+__all__ = ["KIOSK", "KPIS", "kpis_of", "records_of", "series_frame", "visits_frame", "wards_frame"]

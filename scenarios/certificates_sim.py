@@ -42,7 +42,9 @@ class CertificateModel:
         self.env, self.p, self.v, self.t_start = env, p, v, t_start
         self.pin_rng, self.challenges = streams["pins"], ChallengeStream(streams["challenges"])
         self.service, self.registry, self.reader = services
-        self.registry.remember_rows(v.serial[v.serial >= 0])  # every visiting card looked up in one pass
+        has_card = v.serial >= 0  # every visiting card looked up in one pass; each visit's card row (-1: none)
+        self.card_rows = np.full(v.serial.size, -1, dtype=np.int64)
+        self.card_rows[has_card] = self.registry.remember_rows(v.serial[has_card])
         self.kiosk_points = [self.point_type(env, int(n), f"kiosk{k}")
                              for k, n in enumerate(kiosk_per_site)]
         self.kiosks = [self.service.kiosk(k, int(w), "store") for k, w in enumerate(kiosk_ward)]
@@ -53,7 +55,7 @@ class CertificateModel:
         self.windows = self.service.params.windows()
         n = v.at.size
         self.at, self.kiosk, self.kiosk2 = v.at.tolist(), v.kiosk.tolist(), v.kiosk2.tolist()
-        self.cert = [CERT_TYPES[c] for c in v.cert.tolist()]
+        self.cert = np.array(CERT_TYPES, dtype=object)[v.cert].tolist()  # the names, gathered by code
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
         # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
@@ -89,6 +91,10 @@ class CertificateModel:
     def now(self) -> float:
         """POSIX seconds now."""
         return self.t_start + self.env.now
+
+    def start(self, indices: list[int]) -> None:
+        """Have the visits `indices` (in time order) start at their times: the `source` process."""
+        self.env.process(self.source(indices))
 
     def source(self, indices: list[int]) -> Any:
         """Start each visit at its time."""

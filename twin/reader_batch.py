@@ -48,17 +48,26 @@ def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:
     """The inline path for one row (None where a row must take `authenticate`), or None for this reader.
 
     The user certificates on the batch's active cards are read as columns first (nothing in a batch
-    changes a card's certificate): the bytes `Card.certificate(USER)` gives."""
+    changes a card's certificate): the bytes `Card.certificate(USER)` gives, with the certificate's
+    generation and the card's holder."""
     ver, reg, ca = reader.verifier, reader.registry, reader.ca
     if not (reader.online and reader.sink is None and ver.revocation == "list" and ver.drill is None
             and ver.virtual and ca.mac_secret is not None):
         return None
     status, tries, user_gen, resident = reg.status, reg.tries, reg.user_gen, reg.resident
-    rows = reg.rows_of(np.array([c for c in cards if type(c) is int], dtype=np.int64))
-    rows = np.unique(rows[rows >= 0])
-    rows = rows[status[rows] == ACTIVE].tolist()
-    ders = dict(zip(rows, reg.user_certificates(rows), strict=True))
     row_of, pin_of, checked = reg.row_of, reg.pin_of, ver.checked
+    known = set()  # the batch's cards' rows, by the registry's row cache (a caller that remembered them)
+    for card in cards:
+        if type(card) is int:
+            try:
+                known.add(row_of(card))
+            except UnknownCard:
+                continue
+    rows = np.array(sorted(known), dtype=np.int64)
+    rows = rows[status[rows] == ACTIVE]
+    # per active row: its user certificate, generation and holder (no row of a batch changes them), read as columns
+    facts = dict(zip(rows.tolist(), zip(reg.user_certificates(rows.tolist()), user_gen[rows].tolist(),
+                                        resident[rows].tolist(), strict=True), strict=True))
     signer, revocation_of, full = ca.card_signer, ca.revocation_of, MAX_TRIES[0]
 
     def row(card: object, pin: object, now: float, source: object) -> Identity | TrustError | None:
@@ -70,9 +79,11 @@ def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:
             return None
         if status[r] != ACTIVE or tries[r, 0] <= 0 or pin != pin_of(r, 0):
             return None
-        gen = int(user_gen[r])
-        der = ders.get(r)
-        cc = checked(der) if der is not None else None
+        fact = facts.get(r)
+        if fact is None:  # not active when the batch began
+            return None
+        der, gen, holder = fact
+        cc = checked(der)
         held = ver.held
         if (cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != card
                 or not cc.not_before <= now <= cc.not_after or held is None or now >= held.next_update
@@ -87,6 +98,6 @@ def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:
             reader._check_signature(cc, nonce, signature, now)
         except TrustError as err:
             return err.with_traceback(None)
-        return reader._record(Identity(int(resident[r]), "jpki_user_cert", Assurance.HIGH, now, card), now)
+        return reader._record(Identity(holder, "jpki_user_cert", Assurance.HIGH, now, card), now)
 
     return row

@@ -121,7 +121,7 @@ class CertificateVerifier:
     def chain(self, der: bytes, now: float, serial_hint: int = 0) -> CheckedCertificate:
         """The certificate's chain and binding checked (cached), whatever its validity dates."""
         try:
-            cc = self._checked.get(der, lambda: self._check_chain(der))
+            cc = self._lookup(der)
         except TrustError as err:
             raise self._refuse(err, serial_hint, now) from None
         return cc if cc.resident < 0 else self._drill_card(cc, now)
@@ -129,9 +129,17 @@ class CertificateVerifier:
     def checked(self, der: bytes) -> CheckedCertificate | None:
         """The certificate's chain and binding checked (cached), or None when they fail; records nothing."""
         try:
-            return self._checked.get(der, lambda: self._check_chain(der))
+            return self._lookup(der)
         except TrustError:
             return None
+
+    def _lookup(self, der: bytes) -> CheckedCertificate:
+        """`_check_chain(der)`, cached: a MAC credential accepted under these rules by `mac_certificate` (already a
+        per-process cache of a pure function: a later run's verifier does not check the same bytes again), an
+        X.509 certificate by this verifier's own cache."""
+        if self.virtual and self.mac_anchor is not None and der.startswith(card_mac.MAC_PREFIX):
+            return mac_certificate(self.mac_anchor, self.issuer, der)
+        return self._checked.get(der, lambda: self._check_chain(der))
 
     def _drill_card(self, cc: CheckedCertificate, now: float) -> CheckedCertificate:
         """A drill card as its resident's card in the twin (looked up now: a reissued card counts)."""

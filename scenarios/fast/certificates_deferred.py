@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.certificate_demand import COUNTER, KIOSK
+from scenarios.certificates_params import CERT_TYPES
 from scenarios.certificates_sim import ISSUED, REFUSED, CertificateModel
 from scenarios.streams import Draws
 from twin.card import mistype
@@ -54,16 +55,16 @@ class DeferredServices(CertificateModel):
         self._queue: list[Queued] = []
         self._asked: set[int] = set()  # visits that made a request on the per-visit path (their key is used)
         reg, p = self.registry, self.p
-        rows = reg.rows_of(np.asarray(self.serial, dtype=np.int64))
+        rows = self.card_rows
         r = np.maximum(rows, 0)
         usable = (rows >= 0) & (reg.status[r] == ACTIVE)
         self._row = rows.tolist()
         self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf).tolist()
         last_day = np.minimum(reg.user_until[r], reg.expiry[r]).astype(np.int64)
         self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf).tolist()
-        offered = set(p.kiosk_certificate_types)
-        self._family = [CERTIFICATE_TYPES[c].family_register for c in self.cert]
-        self._offered = [c in offered for c in self.cert]
+        offered = set(p.kiosk_certificate_types)  # per type, then gathered by each visit's type code
+        self._family = np.array([CERTIFICATE_TYPES[c].family_register for c in CERT_TYPES])[self.v.cert].tolist()
+        self._offered = np.array([c in offered for c in CERT_TYPES])[self.v.cert].tolist()
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
 
     def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:

@@ -147,3 +147,28 @@ class FastCertificateModel(DeferredServices):
     service calls decided in batches (same rules, same calls, same order)."""
 
     point_type = FastPoint
+
+    def start(self, indices: list[int]) -> None:
+        """`source` without its process (see `Arrivals`); the source's own first step is counted as SimPy counts it."""
+        self.env.events += 1
+        Arrivals(self, indices)(None)
+
+
+class Arrivals:
+    """The visits' arrivals as timeouts whose callback starts the visit due, then schedules the next arrival,
+    as the source process does when its timeout fires (so every event keeps its time and scheduling order).
+    Held only by the pending arrival's event: no reference cycle keeps the model alive after the run."""
+
+    __slots__ = ("env", "at", "t0", "visit", "todo", "due")
+
+    def __init__(self, model: FastCertificateModel, indices: list[int]) -> None:
+        self.env, self.at, self.t0, self.visit = model.env, model.at, model.t_start, model.visit
+        self.todo, self.due = iter(indices), -1
+
+    def __call__(self, ev: Event | None) -> None:
+        env = self.env
+        if ev is not None:
+            env.process(self.visit(self.due))
+        due = self.due = next(self.todo, -1)
+        if due >= 0:
+            env.timeout(max(self.at[due] - self.t0 - env.now, 0.0)).callbacks.append(self)

@@ -98,7 +98,8 @@ def test_rows_looked_up_in_one_pass_are_the_rows_looked_up_one_by_one(small_city
     ahead, fresh = CardRegistry.from_city(small_city, ca, NOW), CardRegistry.from_city(small_city, ca, NOW)
     serials = ahead.serial[: len(ahead)][::7]
     unknown = int(ahead.serial[: len(ahead)].max()) + 1
-    ahead.remember_rows(np.append(serials, [unknown, serials[0]]))
+    asked = np.append(serials, [unknown, serials[0]])
+    assert ahead.remember_rows(asked).tolist() == fresh.rows_of(asked).tolist()  # in the order asked, -1: unknown
     assert [ahead.row_of(int(s)) for s in serials] == [fresh.row_of(int(s)) for s in serials]
     with pytest.raises(UnknownCard):
         ahead.row_of(unknown)

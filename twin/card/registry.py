@@ -239,15 +239,16 @@ class CardRegistry(LifecycleMixin):
             rows[j] = self._extra.get(int(s[j]), -1)
         return rows
 
-    def remember_rows(self, serials: np.ndarray) -> None:
+    def remember_rows(self, serials: np.ndarray) -> np.ndarray:
         """Look up many serials' rows in one vectorised pass and keep them for `row_of` (unknown ones
-        are left out: `row_of` still refuses them one by one)."""
-        s = np.unique(np.asarray(serials, dtype=np.int64))
+        are left out: `row_of` still refuses them one by one); returns `rows_of(serials)`."""
+        s, back = np.unique(np.asarray(serials, dtype=np.int64), return_inverse=True)
         rows = self.rows_of(s)
         known = rows >= 0
         if len(self._row_cache) + int(known.sum()) >= 1 << 20:
             self._row_cache.clear()
         self._row_cache.update(zip(s[known].tolist(), rows[known].tolist(), strict=True))
+        return rows[back.reshape(-1)]
 
     def card(self, serial: int):
         """A thin view of card `serial` (its chip apps and counters live in this registry)."""
