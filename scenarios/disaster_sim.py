@@ -175,6 +175,8 @@ class DisasterModel(ServiceCalls):
         idx = np.flatnonzero(np.isin(hh, self.ev.apart_household))
         order = idx[np.argsort(hh[idx], kind="stable")]
         keys, starts = np.unique(hh[order], return_index=True)
+        self.household_members = (keys, np.r_[starts, order.size], order)  # as columns: household h's
+        # members are order[bounds[i]:bounds[i + 1]] where keys[i] == h
         people, bounds = order.tolist(), [*starts.tolist()[1:], order.size]
         return {k: people[a:b] for k, a, b in zip(keys.tolist(), starts.tolist(), bounds, strict=True)}
 

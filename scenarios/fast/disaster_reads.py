@@ -123,10 +123,7 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
     household_of = np.asarray(household, dtype=np.int64)
     askers = m.safety.family.askers(idents)  # each asker checked once for every round
     wait = np.full(n, m.p.lookup_retry_min * 60.0)
-    members = [m.members_of[h] for h in household]
-    sizes = np.fromiter(map(len, members), np.int64, n)
-    pi = np.repeat(np.arange(n), sizes)  # (look-up, member) pairs, the asker left out
-    px = np.fromiter(chain.from_iterable(members), np.int64, int(sizes.sum()))
+    pi, px = _pairs(m, household_of)  # (look-up, member) pairs, the asker left out
     other = px != asker[pi]
     pi, px = pi[other], px[other]
     resident = np.asarray(m.ev.member_resident, dtype=np.int64)
@@ -139,7 +136,9 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         order = np.argsort(t[pi], kind="stable")  # in time order (an asker's members stay in order)
         pi, px = pi[order], px[order]
         tp = t[pi]
-        here = truth.at(asker[pi], tp)
+        here = np.full(n, -1, dtype=np.int64)  # each live asker's floor, once per look-up
+        here[live] = truth.at(asker[live], t[live])
+        here = here[pi]
         ask = ~((here >= 0) & (truth.at(px, tp) == here))
         ai, ax = pi[ask], px[ask]
         got = m.safety.family.locate_columns(askers, ai, resident[ax], m.t0 + t[ai], history)
@@ -156,3 +155,14 @@ def family_lookups(m: Any, history: ShelterHistory, until: float) -> int:
         wait = np.where(live, np.minimum(wait * LOOKUP_BACKOFF, LOOKUP_MAX_WAIT_S), wait)
         live &= t < until
     return calls
+
+
+def _pairs(m: Any, households: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(look-up, member) for every member of each look-up's household (`members_of`, as columns)."""
+    keys, bounds, order = m.household_members
+    pos = np.searchsorted(keys, households)
+    if not (pos < keys.size).all() or not np.array_equal(keys[np.minimum(pos, keys.size - 1)], households):
+        raise RuntimeError("a household looked up is not one whose members arrived apart")
+    start, sizes = bounds[pos], bounds[pos + 1] - bounds[pos]
+    pi = np.repeat(np.arange(households.size), sizes)
+    return pi, order[np.repeat(start, sizes) + np.arange(pi.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)]
