@@ -64,6 +64,12 @@ class AsOfIndex:
             self._order = np.argsort(entry)
         self._sorted = entry[self._order]
 
+    def last_of_each_key(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's last entry (by time, then given order): the keys and the entries' indices."""
+        key = self._sorted // self._width
+        last = np.r_[key[1:] != key[:-1], True] if key.size else np.zeros(0, dtype=bool)
+        return key[last], self._order[last]
+
     def find(self, ask_keys: np.ndarray, ask_times: np.ndarray) -> np.ndarray:
         """Per ask, the index of the last entry with its key at or before its time (-1: none)."""
         ask_keys = np.asarray(ask_keys, dtype=np.int64)
@@ -161,14 +167,12 @@ class RecordingRegister(TapRegister):
         net_occ, net_reg, net_anon, net_where = self._state
         n_s = self.occ0.size
         occ, ident = history.counts_at(np.arange(n_s), np.full(n_s, np.inf))
-        where = self.where0.copy()
-        if who.size:  # each resident's last change: by resident, then by row (distinct keys)
-            by = np.argsort(who * np.int64(who.size + 1) + np.arange(who.size))
-            w = who[by]
-            last = np.r_[w[1:] != w[:-1], True]
-            where[w[last]] = shelter[by[last]]
+        # the records as the history ends: each changed resident's last change, the rest as at the start
+        w, j = history.last_changes() if who.size else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        moved = np.asarray(net_where) != self.where0
+        moved[w] = False
         if not (np.array_equal(occ, net_occ) and np.array_equal(ident, np.subtract(net_reg, net_anon))
-                and np.array_equal(where, net_where)):
+                and np.array_equal(np.asarray(net_where)[w], shelter[j]) and not moved.any()):
             raise Conflict("the shelter network changed without a register row since record_history(); "
                            "its history cannot answer reads (change it through the network's calls)")
 
@@ -207,6 +211,10 @@ class ShelterHistory:
             return self.occ0[s].copy(), self.ident0[s].copy()
         return (np.where(hit, self._c_occ[j], self.occ0[s]),
                 np.where(hit, self._c_ident[j], self.ident0[s]))
+
+    def last_changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each resident whose record changed and the index of its last change (in the records given)."""
+        return self._where.last_of_each_key()
 
     def where_at(self, residents: np.ndarray, at: np.ndarray) -> np.ndarray:
         """The shelter index recording each resident at each time (-1: none)."""
