@@ -61,16 +61,28 @@ KPIS = (
 )
 
 
+def _settled(frame: pl.DataFrame, channel: str) -> pl.Series:
+    """Which visits were settled (issued or refused) at `channel` (eager column operations: a frame's
+    filter goes through the lazy engine, ~0.2 ms a call)."""
+    return (frame["final_channel"] == channel) & frame["outcome"].is_in(["issued", "refused"])
+
+
 def _waits(frame: pl.DataFrame, channel: str) -> np.ndarray:
     """Waits (minutes) of settled visits that ended at `channel`."""
-    f = frame.filter((pl.col("final_channel") == channel) & pl.col("outcome").is_in(
-        ["issued", "refused"]))
-    return f["waited_min"].to_numpy()
+    return frame["waited_min"].filter(_settled(frame, channel)).to_numpy()
+
+
+def _copies(frame: pl.DataFrame, channel: str, outcome: str | None = None) -> float:
+    """Certificates (copies) of the visits that ended at `channel` (with `outcome`, if given)."""
+    ended = frame["final_channel"] == channel
+    if outcome is not None:
+        ended = ended & (frame["outcome"] == outcome)
+    return float(frame["copies"].filter(ended).sum())
 
 
 def _counter_waits_by_ward(frame: pl.DataFrame) -> dict[int, np.ndarray]:
     """`_waits(frame, "counter")` of each ward that has any, from one pass over the visits."""
-    settled = ((frame["final_channel"] == "counter") & frame["outcome"].is_in(["issued", "refused"])).to_numpy()
+    settled = _settled(frame, "counter").to_numpy()
     ward, waited = frame["ward"].to_numpy()[settled], frame["waited_min"].to_numpy()[settled]
     if not ward.size:
         return {}
@@ -111,10 +123,9 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int,
     """Every KPI of one run (`records`: `records_of(m)`, when the caller has them)."""
     p = m.p
     kiosk_rec, counter_rec = records if records is not None else records_of(m)
-    copies = lambda **kw: float(visits.filter(**kw)["copies"].sum())  # noqa: E731
-    kiosk = copies(final_channel="kiosk", outcome="issued")
-    counter = copies(final_channel="counter", outcome="issued")
-    branch = copies(final_channel="branch")
+    kiosk = _copies(visits, "kiosk", "issued")
+    counter = _copies(visits, "counter", "issued")
+    branch = _copies(visits, "branch")
     issued = kiosk + counter + branch
     cw = _waits(visits, "counter")
     # wards without counter waits (NaN) do not count: max() with NaN would depend on ward order
@@ -125,7 +136,7 @@ def kpis_of(m: Any, visits: pl.DataFrame, public_kiosks: int,
             + public_kiosks * p.public_kiosk_upkeep_yen_per_year * p.days / 365.0)
     return {
         "visits": float(visits.height), "certificates_requested": float(visits["copies"].sum()),
-        "avoided_by_linkage": copies(final_channel="avoided"), "kiosk_certificates": kiosk,
+        "avoided_by_linkage": _copies(visits, "avoided"), "kiosk_certificates": kiosk,
         "counter_certificates": counter, "branch_certificates": branch,
         "kiosk_share": kiosk / issued if issued else float("nan"),
         "shifted_to_kiosk": float(m.counts["balked_to_kiosk"]),
