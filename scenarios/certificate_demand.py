@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -114,16 +115,27 @@ def _eligible_pools(res: pl.DataFrame) -> dict[str, Any]:
 def _attachments(p: CertificatesParams, n: int, rng: np.random.Generator
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For n attachment visits: application, certificate type index, and whether linkage covers it."""
-    rows = [certificates_avoided(p.linkage_internal_tasks, p.linkage_external_tasks, flag)
-            .filter(pl.col("issued_by") == "city").with_columns(held=pl.lit(flag))
-            for flag in (False, True)]
-    pick = rng.integers(0, rows[0].height, n)
+    apps, certs, avoided, avoided_held = _attachment_table(tuple(p.linkage_internal_tasks),
+                                                          tuple(p.linkage_external_tasks))
+    pick = rng.integers(0, apps.size, n)
     held = rng.random(n) < p.held_elsewhere_share
-    apps = rows[0]["application"].to_numpy()[pick]
-    cert = np.array([CERT_TYPES.index(c) for c in rows[0]["certificate"].to_list()])[pick]
-    covered = np.where(held, rows[1]["copies_avoided"].to_numpy()[pick],
-                       rows[0]["copies_avoided"].to_numpy()[pick]) > 0
-    return apps, cert, covered
+    covered = np.where(held, avoided_held[pick], avoided[pick]) > 0
+    return apps[pick], certs[pick], covered
+
+
+@lru_cache(maxsize=16)
+def _attachment_table(internal: tuple[str, ...], external: tuple[str, ...]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The city-issued certificates of every application: application, certificate type index, copies
+    linkage avoids (certificates held in the city; held elsewhere). A pure function of the linkage
+    settings, worked out once per process (read-only arrays)."""
+    rows = [certificates_avoided(internal, external, flag).filter(pl.col("issued_by") == "city")
+            for flag in (False, True)]
+    table = (rows[0]["application"].to_numpy(), np.array([CERT_TYPES.index(c) for c in rows[0]["certificate"]]),
+             rows[0]["copies_avoided"].to_numpy(), rows[1]["copies_avoided"].to_numpy())
+    for a in table:
+        a.flags.writeable = False
+    return table
 
 
 def kiosk_sites(p: CertificatesParams, city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,6 +237,12 @@ def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.nd
     return at
 
 
+def _store_tree(city: City) -> cKDTree | None:
+    """A search tree of the city's stores (None: it has none); kept per city (`template`)."""
+    stores = city.facilities.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
+    return cKDTree(stores) if len(stores) else None
+
+
 def make_visits(streams: Streams, p: CertificatesParams, city: City,
                 kiosk_xy: np.ndarray, holder_p: float) -> Visits:
     """Draw every visit of the period (see the module docstring): who and what from the `demand`
@@ -247,8 +265,8 @@ def make_visits(streams: Streams, p: CertificatesParams, city: City,
     hh = city.households
     home = np.stack([hh["x_km"].to_numpy(), hh["y_km"].to_numpy()], 1)[
         res["household_id"].to_numpy()[resident]]
-    stores = city.facilities.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
-    d_store = cKDTree(stores).query(home)[0] if len(stores) else np.full(n, np.inf)
+    stores = template("store_tree", city.facilities, (), lambda: _store_tree(city))
+    d_store = stores.query(home)[0] if stores is not None else np.full(n, np.inf)
     kiosk, kiosk2, d_kiosk = np.full(n, -1), np.full(n, -1), np.full(n, np.inf)
     if len(kiosk_xy) > 1:
         d2, k2 = cKDTree(kiosk_xy).query(home, k=2)
