@@ -25,6 +25,7 @@ import numpy as np
 from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.desk_plan import PlannedDesk
+from scenarios.fast.first_runs import FirstRuns, note_moved
 from scenarios.fast.first_visits import FirstVisits, arrival_clock
 from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
@@ -43,6 +44,7 @@ class FastDisasterModel(DisasterModel):
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         self.first_moves = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))  # planned: (when, who, where)
         self.stale = 0  # planned finishes a late joiner moved (their old calls skip)
+        self.skips: list[int] = []  # their positions in the feed, sorted (`first_runs.note_moved`)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._traced = self._look_up_people()
 
@@ -114,16 +116,13 @@ class FastDisasterModel(DisasterModel):
                                 parts.total.tolist(), parts.head, parts.size, members, strict=True))
         order = stable_order(finish)  # equal finishes: in joining order
         self._fed = order.tolist()
-        self.loop.feed(finish[order].tolist(), self._first_fed)
+        runs = FirstRuns(self, order, finish, parts, times)  # (held by the loop only: no cycle)
+        self._fed_at = runs.times
+        self.loop.feed_runs(runs.times, runs.serve)
 
     def desks(self) -> list[PlannedDesk]:
         """Every desk: paper, readers, face checks."""
         return [*self.paper, *self.readers, *self.face.values()]
-
-    def _first_fed(self, i: int) -> None:
-        """The i-th planned first visit in order of finish is done (unless a late joiner moved its
-        finish since: then it is on the calendar at the new time, `_queue`)."""
-        self._first_served(self._fed[i])
 
     def _first_served(self, p: int) -> None:
         """Planned first visit p is done, if it is due now (a late joiner only delays a visit: a
@@ -154,6 +153,7 @@ class FastDisasterModel(DisasterModel):
             loop.at(end, self._served, g, members, s, method, hop, now, total, d)
         for j in moved:
             p = desk.part[j]
+            note_moved(self.skips, self._fed_at, self._fed, p, self._finish[p])
             self._finish[p] = desk.finished[j]
             loop.at(desk.finished[j], self._first_served, p)
 

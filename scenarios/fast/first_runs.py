@@ -1,0 +1,183 @@
+"""Planned first visits served in runs: one service call and one loop for many visits.
+
+Between two calendar calls the loop hands the model every planned finish (`Loop.feed_runs`).
+`FirstRuns.serve` takes the longest run of card and paper visits from there that nothing can
+interrupt (each due at its planned finish, before the calendar's next call and before any
+departure a visit of the run schedules), checks their people in with one call
+(`twin.services.shelter_run.check_in_run`, which stops at the first outcome the model must react
+to), finishes that visit's part with the per-part call, and keeps each person's records as
+`_served`, `_served_one` and `_registered` keep them, with the same float operations. A face
+check or a moved finish takes the per-visit path (`_first_served`).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any
+
+import numpy as np
+
+from scenarios.disaster_calls import REGISTERED
+from scenarios.evacuation import CARD, FACE, PAPER
+from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
+from twin.services.shelter_run import check_in_run
+
+
+class FirstRuns:
+    """The planned visits in the feed's order (by position) and their people (by row), as lists."""
+
+    __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
+                 "wstart", "done", "due", "leaves")
+
+    def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
+                 arrived: np.ndarray) -> None:
+        """`order`: the parts in order of finish; `finish`: each part's planned finish; `parts`:
+        the `FirstVisits`; `arrived`: each group's arrival time."""
+        self.model = model
+        ev = model.ev
+        how = np.asarray(parts.method, dtype=np.int64)[order]
+        size = np.asarray(parts.size, dtype=np.int64)[order]
+        t = finish[order]
+        self.times = t.tolist()
+        row0 = np.zeros(order.size + 1, np.int64)
+        np.cumsum(size, out=row0[1:])
+        self.row0 = row0.tolist()
+        self.face = (how == FACE).tolist()
+        self.moved: list[int] = model.skips  # positions whose part a late joiner moved (`note_moved`)
+        # rows: each part's members in order, parts in the feed's order
+        pos = np.repeat(np.arange(order.size), size)
+        r = np.repeat(parts.start[order] - row0[:-1], size) + np.arange(int(row0[-1]))
+        member, d = parts.people[r], parts.d[r]
+        now = t[pos]
+        first = row0[:-1][size > 0]
+        wstart = np.empty(member.size)
+        wstart[first] = (t - parts.total[order])[size > 0]  # as `now - total`
+        inner = np.ones(member.size, bool)
+        inner[first] = False
+        for k in range(1, int(size.max()) if size.size else 0):  # as `desk_done`: t += d, member by member
+            at_k = np.flatnonzero(inner & (r - np.repeat(parts.start[order], size) == k))
+            wstart[at_k] = wstart[at_k - 1] + d[at_k - 1]
+        self.wstart = wstart.tolist()
+        self.done = (wstart + d).tolist()
+        card = how[pos] == CARD
+        shelter = np.asarray(parts.shelter, dtype=np.int64)[order][pos]
+        counts = np.array([len(x) for x in model.reader_ids], dtype=np.int64)
+        flat = np.array([x for xs in model.reader_ids for x in xs] or [-1], dtype=np.int64)
+        pick = (np.cumsum(counts) - counts)[shelter] + member % np.maximum(counts[shelter], 1)
+        reader = np.where(counts[shelter] > 0, flat[np.minimum(pick, flat.size - 1)], -1)  # readers[m % k]
+        self.card = card.tolist()
+        self.where = np.where(card, reader, shelter).tolist()
+        self.who = np.where(card, ev.member_serial[member], ev.member_resident[member]).tolist()
+        self.at = (model.t0 + now).tolist()  # as `t0 + now`
+        self.member = member.tolist()
+        leave = now + np.asarray(model.stay_s)[member]  # as `_registered`: at now + (leave - now)
+        due = now + (leave - now)
+        leaves = leave < model.horizon_s
+        self.due, self.leaves = due.tolist(), leaves.tolist()
+        # per position: the first later position a departure of its people comes at or before
+        soonest = np.full(order.size, np.inf)
+        np.minimum.at(soonest, pos[leaves], due[leaves])
+        self.dstop = np.maximum(np.arange(1, order.size + 1), np.searchsorted(t, soonest, "left")).tolist()
+
+    def serve(self, i: int, bound: float) -> int:
+        """Serve the fed visits from i on (see the module); the index of the first one not served."""
+        m, times = self.model, self.times
+        e = bisect_left(times, bound, i)
+        moved = self.moved
+        k = bisect_left(moved, i)
+        if k < len(moved) and moved[k] < e:
+            e = moved[k]
+        if True in (face := self.face[i:e]):
+            e = i + face.index(True)
+        if e > i:
+            dstop = self.dstop
+            while (s := min(dstop[i:e])) < e:  # a departure due before a later visit of the run
+                e = s
+        if e == i:  # a face check or a moved finish: the per-visit path
+            m._first_served(m._fed[i])
+            return i + 1
+        row0 = self.row0
+        a, b = row0[i], row0[e]
+        outs, target = check_in_run(m.net, self.card[a:b], self.where[a:b], self.who[a:b], self.at[a:b],
+                                    m.paper_rng)
+        done = len(outs)
+        if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
+            self._keep(i, e, outs, -1)
+            m.loop.now = times[e - 1]
+            return e
+        # the last part touched: finished with the per-part call, then the run ends after it
+        last = a + done - 1 if done and outs[-1] in (REFUSED, FULL, NO_ROOM) else a + done
+        p = bisect_left(row0, last + 1, i, e + 1) - 1
+        m.loop.now = times[p]
+        c, z = a + done, row0[p + 1]
+        if c < z:  # the part's other people: the per-part call
+            now, net = self.at[c], m.net
+            if self.card[c]:
+                more, also = net.tap_part(self.where[c:z], self.who[c:z], now)
+            else:
+                more, also = net.paper_part(self.where[c], self.who[c:z], now, m.paper_rng)
+            if not (done and outs[-1] == FULL):
+                target = also
+            outs = outs + more
+        self._keep(i, p + 1, outs, target)
+        return p + 1
+
+    def _keep(self, i: int, e: int, outs: list[int], target: int) -> None:
+        """Keep the records of the people of positions i to e - 1 (`outs`: their outcome codes; the
+        last position's people may be turned away, to `target`)."""
+        m = self.model
+        loop, times, row0, fed, visits = m.loop, self.times, self.row0, m._fed, m._visits
+        member, wstart, done, at, card, due, leaves = (self.member, self.wstart, self.done, self.at, self.card,
+                                                       self.due, self.leaves)
+        waited, tapped, status, method_of, registered = (m.waited, m.card_tapped, m.status, m.final_method,
+                                                         m.registered)
+        admitted, looks_up, later, leave = m.card_admitted, m.looks_up, loop.at, m._leave
+        a = row0[i]
+        n_in = 0
+        for p in range(i, e):
+            b = row0[p + 1]
+            g, how, s, queued = visits[fed[p]][:4]
+            for r in range(a, b):
+                x = member[r]
+                w = waited[x]
+                waited[x] = (0.0 if w != w else w) + wstart[r] - queued
+            turned = False
+            for r in range(a, b):
+                x = member[r]
+                out = outs[r - row0[i]]
+                if card[r] and out != REFUSED:  # the card identified them
+                    tapped[x] = at[r]
+                if out == REFUSED or out == FULL or out == NO_ROOM:
+                    turned = True
+                    continue
+                status[x] = REGISTERED
+                method_of[x] = how
+                registered[x] = done[r]
+                n_in += 1
+                if card[r]:
+                    admitted.append(x)
+                if leaves[r]:
+                    later(due[r], leave, x)
+                if looks_up[x]:
+                    loop.now = times[p]
+                    m._look_up(x)
+            if turned:
+                loop.now = times[p]
+                m.n_registered += n_in
+                n_in = 0
+                m._turned_away(g, member[a:b], outs[a - row0[i]:b - row0[i]], s, how, 0, target)
+            a = b
+        m.n_registered += n_in
+
+
+def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:
+    """A late joiner moves the finish of planned part `part` from `was`: its position in the feed
+    (`times`, `fed`) joins the sorted `moved` (once, at the first move), so its fed call skips."""
+    j = bisect_left(times, was)
+    while j < len(times) and times[j] == was:
+        if fed[j] == part:
+            k = bisect_left(moved, j)
+            if k == len(moved) or moved[k] != j:
+                moved.insert(k, j)
+            return
+        j += 1
