@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.disaster_calls import REGISTERED
-from scenarios.evacuation import CARD, FACE, PAPER
+from scenarios.evacuation import CARD, FACE
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 from twin.services.shelter_run import check_in_run
 
