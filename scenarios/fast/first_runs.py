@@ -18,16 +18,18 @@ from typing import Any
 import numpy as np
 
 from scenarios.disaster_calls import REGISTERED
-from scenarios.evacuation import CARD, FACE
+from scenarios.evacuation import CARD, FACE, PAPER
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 from twin.services.shelter_run import check_in_run
+
+TURNED = frozenset((REFUSED, FULL, NO_ROOM))  # outcomes that send a person on (paper, another shelter)
 
 
 class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wstart", "done", "due", "leaves")
+                 "wait", "done", "due", "leaves")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -57,7 +59,8 @@ class FirstRuns:
         for k in range(1, int(size.max()) if size.size else 0):  # as `desk_done`: t += d, member by member
             at_k = np.flatnonzero(inner & (r - np.repeat(parts.start[order], size) == k))
             wstart[at_k] = wstart[at_k - 1] + d[at_k - 1]
-        self.wstart = wstart.tolist()
+        # a first visit's waits: `desk_done` adds (0.0 if w != w else w) + start - queued to a NaN w
+        self.wait = ((0.0 + wstart) - arrived[parts.group[order]][pos]).tolist()
         self.done = (wstart + d).tolist()
         card = how[pos] == CARD
         shelter = np.asarray(parts.shelter, dtype=np.int64)[order][pos]
@@ -126,49 +129,45 @@ class FirstRuns:
         """Keep the records of the people of positions i to e - 1 (`outs`: their outcome codes; the
         last position's people may be turned away, to `target`)."""
         m = self.model
-        loop, times, row0, fed, visits = m.loop, self.times, self.row0, m._fed, m._visits
-        member, wstart, done, at, card, due, leaves = (self.member, self.wstart, self.done, self.at, self.card,
-                                                       self.due, self.leaves)
+        loop, row0 = m.loop, self.row0
+        member, wait, done, at, card, due, leaves = (self.member, self.wait, self.done, self.at, self.card,
+                                                     self.due, self.leaves)
         waited, tapped, status, method_of, registered = (m.waited, m.card_tapped, m.status, m.final_method,
                                                          m.registered)
         admitted, looks_up, later, leave = m.card_admitted, m.looks_up, loop.at, m._leave
-        a = row0[i]
+        household, started = m.household, m.lookups_started
+        a, z = row0[i], row0[e]
         n_in = 0
-        for p in range(i, e):
-            b = row0[p + 1]
-            g, how, s, queued = visits[fed[p]][:4]
-            for r in range(a, b):
-                x = member[r]
-                w = waited[x]
-                waited[x] = (0.0 if w != w else w) + wstart[r] - queued
-            turned = False
-            for r in range(a, b):
-                x = member[r]
-                out = outs[r - row0[i]]
-                if card[r] and out != REFUSED:  # the card identified them
+        for r, out in zip(range(a, z), outs, strict=True):
+            x = member[r]
+            waited[x] = wait[r]
+            if out in TURNED:  # (only the run's last part: the service stops at the first one)
+                if out != REFUSED and card[r]:  # the card identified them
                     tapped[x] = at[r]
-                if out == REFUSED or out == FULL or out == NO_ROOM:
-                    turned = True
-                    continue
-                status[x] = REGISTERED
-                method_of[x] = how
-                registered[x] = done[r]
-                n_in += 1
-                if card[r]:
-                    admitted.append(x)
-                if leaves[r]:
-                    later(due[r], leave, x)
-                if looks_up[x]:
-                    loop.now = times[p]
-                    m._look_up(x)
-            if turned:
-                loop.now = times[p]
-                m.n_registered += n_in
-                n_in = 0
-                m._turned_away(g, member[a:b], outs[a - row0[i]:b - row0[i]], s, how, 0, target)
-            a = b
+                continue
+            n_in += 1
+            status[x] = REGISTERED
+            registered[x] = done[r]
+            if card[r]:
+                tapped[x] = at[r]
+                method_of[x] = CARD
+                admitted.append(x)
+            else:
+                method_of[x] = PAPER
+            if leaves[r]:
+                later(due[r], leave, x)
+            # look-ups start with a medium identity: a card (a first visit's paper form gives none)
+            if looks_up[x] and card[r] and household[x] not in started:
+                loop.now = self.times[bisect_left(row0, r + 1, i, e + 1) - 1]
+                m._look_up(x)
         m.n_registered += n_in
-
+        b = row0[e - 1]
+        last = outs[b - a:]
+        if any(out in TURNED for out in last):
+            p = e - 1
+            loop.now = self.times[p]
+            g = m._visits[m._fed[p]][0]
+            m._turned_away(g, member[b:z], last, m.group_shelter[g], CARD if card[b] else PAPER, 0, target)
 
 def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:
     """A late joiner moves the finish of planned part `part` from `was`: its position in the feed
