@@ -108,12 +108,7 @@ class FastDisasterModel(DisasterModel):
         parts = FirstVisits(self, times.size, desks)
         finish = parts.plan(desks, times)
         self._finish = finish.tolist()
-        # per part (g, how, s, t, total, a, size, members): zip builds the tuples in one C pass
-        members = [None] * parts.group.size
-        for p, listed in parts.members.items():
-            members[p] = listed
-        self._visits = list(zip(parts.group.tolist(), parts.method, parts.shelter, times[parts.group].tolist(),
-                                parts.total.tolist(), parts.head, parts.size, members, strict=True))
+        self._parts, self._arrival = parts, times  # a part's visit, when asked (`_visit`)
         order = stable_order(finish)  # equal finishes: in joining order
         self._fed = order.tolist()
         runs = FirstRuns(self, order, finish, parts, times)  # (held by the loop only: no cycle)
@@ -130,13 +125,21 @@ class FastDisasterModel(DisasterModel):
         if self._finish[p] != self.loop.now:
             self.stale += 1
             return
-        g, how, s, t, total, a, size, members = self._visits[p]
+        g, how, s, t, total, a, size, members = self._visit(p)
         if size == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
             self._served_one(g, a, s, how, 0, t, total)
             return
         if members is None:  # consecutive members (`FirstVisits.members`)
             members = list(range(a, a + size))
         self._served(g, members, s, how, 0, t, total, self.desk_times(members, how, s))
+
+    def _visit(self, p: int) -> tuple[int, int, int, float, float, int, int, list[int] | None]:
+        """Planned part p: group, method, shelter, arrival, desk time, first member, size, and its
+        members if they are not consecutive (`FirstVisits.members`)."""
+        parts = self._parts
+        g = int(parts.group[p])
+        return (g, parts.method[p], parts.shelter[p], float(self._arrival[g]), float(parts.total[p]),
+                parts.head[p], parts.size[p], parts.members.get(p))
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now (after a redirect, or sent to paper); the service's decisions come at

@@ -29,7 +29,7 @@ class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wait", "done", "due", "leaves")
+                 "wait", "done", "due")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -44,7 +44,7 @@ class FirstRuns:
         row0 = np.zeros(order.size + 1, np.int64)
         np.cumsum(size, out=row0[1:])
         self.row0 = row0.tolist()
-        self.face = (how == FACE).tolist()
+        self.face = np.flatnonzero(how == FACE).tolist()  # positions of face checks
         self.moved: list[int] = model.skips  # positions whose part a late joiner moved (`note_moved`)
         # rows: each part's members in order, parts in the feed's order
         pos = np.repeat(np.arange(order.size), size)
@@ -54,10 +54,13 @@ class FirstRuns:
         first = row0[:-1][size > 0]
         wstart = np.empty(member.size)
         wstart[first] = (t - parts.total[order])[size > 0]  # as `now - total`
-        inner = np.ones(member.size, bool)
-        inner[first] = False
-        for k in range(1, int(size.max()) if size.size else 0):  # as `desk_done`: t += d, member by member
-            at_k = np.flatnonzero(inner & (r - np.repeat(parts.start[order], size) == k))
+        later = np.flatnonzero(np.repeat(size > 1, size))  # rows of parts of several people
+        later = later[r[later] != np.repeat(parts.start[order], size)[later]]  # but their first
+        k = r[later] - np.repeat(parts.start[order], size)[later]  # each one's place in its part
+        by_place = later[np.argsort(k, kind="stable")]
+        bounds = np.searchsorted(np.sort(k), np.arange(1, int(size.max()) + 1 if size.size else 1))
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):  # as `desk_done`: t += d
+            at_k = by_place[a:b]
             wstart[at_k] = wstart[at_k - 1] + d[at_k - 1]
         # a first visit's waits: `desk_done` adds (0.0 if w != w else w) + start - queued to a NaN w
         self.wait = ((0.0 + wstart) - arrived[parts.group[order]][pos]).tolist()
@@ -73,13 +76,11 @@ class FirstRuns:
         self.who = np.where(card, ev.member_serial[member], ev.member_resident[member]).tolist()
         self.at = (model.t0 + now).tolist()  # as `t0 + now`
         self.member = member.tolist()
-        leave = now + np.asarray(model.stay_s)[member]  # as `_registered`: at now + (leave - now)
-        due = now + (leave - now)
-        leaves = leave < model.horizon_s
-        self.due, self.leaves = due.tolist(), leaves.tolist()
+        leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
+        due = np.where(leave < model.horizon_s, now + (leave - now), np.nan)
+        self.due = due.tolist()  # NaN: no departure within the horizon
         # per position: the first later position a departure of its people comes at or before
-        soonest = np.full(order.size, np.inf)
-        np.minimum.at(soonest, pos[leaves], due[leaves])
+        soonest = np.minimum.reduceat(np.where(due == due, due, np.inf), row0[:-1]) if due.size else due
         self.dstop = np.maximum(np.arange(1, order.size + 1), np.searchsorted(t, soonest, "left")).tolist()
 
     def serve(self, i: int, bound: float) -> int:
@@ -90,8 +91,10 @@ class FirstRuns:
         k = bisect_left(moved, i)
         if k < len(moved) and moved[k] < e:
             e = moved[k]
-        if True in (face := self.face[i:e]):
-            e = i + face.index(True)
+        face = self.face
+        k = bisect_left(face, i)
+        if k < len(face) and face[k] < e:
+            e = face[k]
         if e > i:
             dstop = self.dstop
             while (s := min(dstop[i:e])) < e:  # a departure due before a later visit of the run
@@ -130,8 +133,7 @@ class FirstRuns:
         last position's people may be turned away, to `target`)."""
         m = self.model
         loop, row0 = m.loop, self.row0
-        member, wait, done, at, card, due, leaves = (self.member, self.wait, self.done, self.at, self.card,
-                                                     self.due, self.leaves)
+        member, wait, done, at, card, due = self.member, self.wait, self.done, self.at, self.card, self.due
         waited, tapped, status, method_of, registered = (m.waited, m.card_tapped, m.status, m.final_method,
                                                          m.registered)
         admitted, looks_up, later, leave = m.card_admitted, m.looks_up, loop.at, m._leave
@@ -154,8 +156,8 @@ class FirstRuns:
                 admitted.append(x)
             else:
                 method_of[x] = PAPER
-            if leaves[r]:
-                later(due[r], leave, x)
+            if (d := due[r]) == d:  # a departure before the horizon
+                later(d, leave, x)
             # look-ups start with a medium identity: a card (a first visit's paper form gives none)
             if looks_up[x] and card[r] and household[x] not in started:
                 loop.now = self.times[bisect_left(row0, r + 1, i, e + 1) - 1]
@@ -166,7 +168,7 @@ class FirstRuns:
         if any(out in TURNED for out in last):
             p = e - 1
             loop.now = self.times[p]
-            g = m._visits[m._fed[p]][0]
+            g = int(m._parts.group[m._fed[p]])
             m._turned_away(g, member[b:z], last, m.group_shelter[g], CARD if card[b] else PAPER, 0, target)
 
 def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:
