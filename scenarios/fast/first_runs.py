@@ -4,10 +4,10 @@ Between two calendar calls the loop hands the model every planned finish (`Loop.
 `FirstRuns.serve` takes the longest run of card and paper visits from there that nothing can
 interrupt (each due at its planned finish, before the calendar's next call and before any
 departure a visit of the run schedules), checks their people in with one call
-(`twin.services.shelter_run.check_in_run`, which stops at the first outcome the model must react
-to), finishes that visit's part with the per-part call, and keeps each person's records as
-`_served`, `_served_one` and `_registered` keep them, with the same float operations. A face
-check or a moved finish takes the per-visit path (`_first_served`).
+(`ShelterNetwork.check_in_run`, `twin/services/shelter_run.py`: it stops at the first outcome
+the model must react to), finishes that visit's part with the per-part call, and keeps each
+person's records as `_served`, `_served_one` and `_registered` keep them, with the same float
+operations. A face check or a moved finish takes the per-visit path (`_first_served`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 from scenarios.disaster_calls import REGISTERED
 from scenarios.evacuation import CARD, FACE, PAPER
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
-from twin.services.shelter_run import check_in_run
 
 TURNED = frozenset((REFUSED, FULL, NO_ROOM))  # outcomes that send a person on (paper, another shelter)
 
@@ -104,8 +103,8 @@ class FirstRuns:
             return i + 1
         row0 = self.row0
         a, b = row0[i], row0[e]
-        outs, target = check_in_run(m.net, self.card[a:b], self.where[a:b], self.who[a:b], self.at[a:b],
-                                    m.paper_rng)
+        outs, target = m.net.check_in_run(self.card[a:b], self.where[a:b], self.who[a:b], self.at[a:b],
+                                          m.paper_rng)
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)

@@ -85,18 +85,18 @@ def test_one_generator_for_every_source_also_gives_the_same_register_on_both_eng
 
 
 def test_most_planned_visits_are_checked_in_in_runs_with_identical_results(monkeypatch):
-    from scenarios.fast import first_runs
+    from twin.services.shelters import ShelterNetwork
 
     calls, rows = [], []
+    real = ShelterNetwork.check_in_run
 
     def counted(net, card, *columns):
-        outs, target = first_runs_check_in(net, card, *columns)
+        outs, target = real(net, card, *columns)
         calls.append(len(card))
         rows.append(len(outs))
         return outs, target
 
-    first_runs_check_in = first_runs.check_in_run
-    monkeypatch.setattr(first_runs, "check_in_run", counted)
+    monkeypatch.setattr(ShelterNetwork, "check_in_run", counted)
     ref, fast = both("full", 4, scale=0.02, horizon_h=30.0)
     assert sum(rows) > 0.8 * ref.kpis["evacuees"] and max(calls) > 20  # runs of many people
     assert_same(ref, fast)
