@@ -29,6 +29,8 @@ def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: l
     a paper form (shelter index `where`, resident id `who`) at `times`. Returns the outcome codes
     of the rows done (a prefix: see the module) and the last one's redirect (-1: none)."""
     readers, online, resolve = net.readers, net.online, net.resolver.resident_of
+    holders = getattr(net.resolver, "holders", None)  # (a `SerialIndex` with nothing revoked: its table)
+    known = (holders() if holders is not None else None) or {}
     occ, cap = net.occ, net.cap
     reg, rows, forms = net.reg, net.taps.append_row, net.paper
     residents = net.where.size
@@ -42,14 +44,15 @@ def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: l
             s = readers.get(w)
             if s is None or not online[w]:  # refused as unknown, or queued: the per-person path
                 break
-            try:
-                rid = resolve(x, t)
-            except TwinError as e:
-                net.refuse(t, w, x, e.code, s)
-                done(REFUSED)
-                return outs, -1
-            rid = int(rid)
-            out = step_in(int(at_shelter[rid]), s, occ, reg, cap)
+            rid = known.get(x)
+            if rid is None:
+                try:
+                    rid = int(resolve(x, t))
+                except TwinError as e:
+                    net.refuse(t, w, x, e.code, s)
+                    done(REFUSED)
+                    return outs, -1
+            out = step_in(at_shelter.item(rid), s, occ, reg, cap)
             if out == IN or out == MOVED:
                 at_shelter[rid] = s
                 since[rid] = t
