@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from scenarios.disaster_calls import NOT_YET, REGISTERED
 from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.desk_plan import PlannedDesk
@@ -44,6 +45,7 @@ class FastDisasterModel(DisasterModel):
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         self.first_moves = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))  # planned: (when, who, where)
         self.stale = 0  # planned finishes a late joiner moved (their old calls skip)
+        self.run_rows: tuple = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [], [], [])  # `settle_runs`
         self.skips: list[int] = []  # their positions in the feed, sorted (`first_runs.note_moved`)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._traced = self._look_up_people()
@@ -159,6 +161,23 @@ class FastDisasterModel(DisasterModel):
             note_moved(self.skips, self._fed_at, self._fed, p, self._finish[p])
             self._finish[p] = desk.finished[j]
             loop.at(desk.finished[j], self._first_served, p)
+
+    def settle_runs(self) -> None:
+        """Write the status, registration time and wait of everyone the runs registered (`first_runs`:
+        nothing reads them during the loop; a departure since is kept)."""
+        member, wait, done, firsts, ends, turned = self.run_rows
+        mark = np.zeros(member.size + 1, np.int64)
+        np.add.at(mark, np.asarray(firsts, np.int64), 1)
+        np.add.at(mark, np.asarray(ends, np.int64), -1)
+        rows = np.cumsum(mark[:-1]) > 0
+        rows[np.asarray(turned, np.int64)] = False
+        who = member[rows]
+        np.frombuffer(self.registered, dtype=np.float64)[who] = done[rows]  # (in place)
+        np.frombuffer(self.waited, dtype=np.float64)[who] = wait[rows]
+        status = self.status
+        for x in who.tolist():
+            if status[x] == NOT_YET:  # (LEFT since: kept)
+                status[x] = REGISTERED
 
     def desk_visits(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Every desk's visits (`PlannedDesk.visits`) as two columns, desk after desk (`desks`): when

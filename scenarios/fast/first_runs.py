@@ -7,7 +7,9 @@ departure a visit of the run schedules), checks their people in with one call
 (`ShelterNetwork.check_in_run`, `twin/services/shelter_run.py`: it stops at the first outcome
 the model must react to), finishes that visit's part with the per-part call, and keeps each
 person's records as `_served`, `_served_one` and `_registered` keep them, with the same float
-operations. A face check or a moved finish takes the per-visit path (`_first_served`).
+operations (the status, registration time and wait of those registered, which nothing reads
+during the loop, are written after it in one pass: `FastDisasterModel.settle_runs`). A face
+check or a moved finish takes the per-visit path (`_first_served`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.disaster_calls import REGISTERED
 from scenarios.evacuation import CARD, FACE, PAPER
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 
@@ -28,7 +29,7 @@ class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wait", "done", "due")
+                 "wait", "due", "spans")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -62,8 +63,12 @@ class FirstRuns:
             at_k = by_place[a:b]
             wstart[at_k] = wstart[at_k - 1] + d[at_k - 1]
         # a first visit's waits: `desk_done` adds (0.0 if w != w else w) + start - queued to a NaN w
-        self.wait = ((0.0 + wstart) - arrived[parts.group[order]][pos]).tolist()
-        self.done = (wstart + d).tolist()
+        wait = (0.0 + wstart) - arrived[parts.group[order]][pos]
+        self.wait = wait.tolist()
+        # who the runs registered, when, and their waits: written after the loop (`settle_runs`);
+        # each run's first and end row, and the rows of people it turned away
+        model.run_rows = (member, wait, wstart + d, [], [], [])
+        self.spans = model.run_rows[3:]
         card = how[pos] == CARD
         shelter = np.asarray(parts.shelter, dtype=np.int64)[order][pos]
         counts = np.array([len(x) for x in model.reader_ids], dtype=np.int64)
@@ -132,23 +137,24 @@ class FirstRuns:
         last position's people may be turned away, to `target`)."""
         m = self.model
         loop, row0 = m.loop, self.row0
-        member, wait, done, at, card, due = self.member, self.wait, self.done, self.at, self.card, self.due
-        waited, tapped, status, method_of, registered = (m.waited, m.card_tapped, m.status, m.final_method,
-                                                         m.registered)
+        member, wait, at, card, due = self.member, self.wait, self.at, self.card, self.due
+        waited, tapped, method_of = m.waited, m.card_tapped, m.final_method
         admitted, looks_up, later, leave = m.card_admitted, m.looks_up, loop.at, m._leave
         household, started = m.household, m.lookups_started
         a, z = row0[i], row0[e]
+        firsts, ends, turned = self.spans
+        firsts.append(a)
+        ends.append(z)
         n_in = 0
         for r, out in zip(range(a, z), outs, strict=True):
             x = member[r]
-            waited[x] = wait[r]
             if out in TURNED:  # (only the run's last part: the service stops at the first one)
+                waited[x] = wait[r]  # (they queue again: their wait adds up from here)
+                turned.append(r)
                 if out != REFUSED and card[r]:  # the card identified them
                     tapped[x] = at[r]
                 continue
             n_in += 1
-            status[x] = REGISTERED
-            registered[x] = done[r]
             if card[r]:
                 tapped[x] = at[r]
                 method_of[x] = CARD
