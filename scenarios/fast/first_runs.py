@@ -64,7 +64,7 @@ class FirstRuns:
             wstart[at_k] = wstart[at_k - 1] + d[at_k - 1]
         # a first visit's waits: `desk_done` adds (0.0 if w != w else w) + start - queued to a NaN w
         wait = (0.0 + wstart) - arrived[parts.group[order]][pos]
-        self.wait = wait.tolist()
+        self.wait = wait  # (read only for people turned away: few)
         # who the runs registered, when, and their waits: written after the loop (`settle_runs`);
         # each run's first and end row, and the rows of people it turned away
         model.run_rows = (member, wait, wstart + d, [], [], [])
@@ -145,29 +145,29 @@ class FirstRuns:
         firsts, ends, turned = self.spans
         firsts.append(a)
         ends.append(z)
-        n_in = 0
+        n_out, away, admit = 0, TURNED, admitted.append
         for r, out in zip(range(a, z), outs, strict=True):
             x = member[r]
-            if out in TURNED:  # (only the run's last part: the service stops at the first one)
+            if out in away:  # (only the run's last part: the service stops at the first one)
                 waited[x] = wait[r]  # (they queue again: their wait adds up from here)
                 turned.append(r)
+                n_out += 1
                 if out != REFUSED and card[r]:  # the card identified them
                     tapped[x] = at[r]
                 continue
-            n_in += 1
-            if card[r]:
+            if c := card[r]:
                 tapped[x] = at[r]
                 method_of[x] = CARD
-                admitted.append(x)
+                admit(x)
             else:
                 method_of[x] = PAPER
             if (d := due[r]) == d:  # a departure before the horizon
                 later(d, leave, x)
             # look-ups start with a medium identity: a card (a first visit's paper form gives none)
-            if looks_up[x] and card[r] and household[x] not in started:
+            if c and looks_up[x] and household[x] not in started:
                 loop.now = self.times[bisect_left(row0, r + 1, i, e + 1) - 1]
                 m._look_up(x)
-        m.n_registered += n_in
+        m.n_registered += z - a - n_out
         b = row0[e - 1]
         last = outs[b - a:]
         if any(out in TURNED for out in last):

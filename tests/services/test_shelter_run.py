@@ -124,3 +124,20 @@ def test_every_shelter_full_gives_no_room_and_no_redirect(small_city):
     readers = [1, 3, 5, 7, 9, 1]  # one reader at each of the five shelters, then the first again
     outs, red = check_in_run(net, [True] * 6, readers, serials, [T0] * 6, rng)
     assert (outs, red) == ([IN] * 5 + [NO_ROOM], -1)
+
+
+def test_a_run_of_paper_forms_names_the_same_residents_as_one_form_at_a_time(small_city):
+    # high error rates: many forms unreadable or transcribed to another resident (the run draws
+    # who a form names itself, as `fill_code` does)
+    params = ShelterParams(capacity_per_shelter=1000, paper_unreadable_rate=0.3, paper_wrong_resident_rate=0.4)
+    one, run = (ShelterNetwork.from_city(small_city, params=params, now=T0) for _ in range(2))
+    people = no_card(small_city, 13) * 4
+    rng_one, rng_run = np.random.default_rng(5), np.random.default_rng(5)
+    want = [one.paper_code(k % 5, p, T0 + k, rng_one) for k, p in enumerate(people)]
+    outs, red = check_in_run(run, [False] * len(people), [k % 5 for k in range(len(people))], people,
+                             [T0 + k for k in range(len(people))], rng_run)
+    assert [(out, red) for out in outs] == want
+    written = run.paper.written
+    assert written.count(-1) > 0 and any(w not in (-1, p) for w, p in zip(written, people, strict=True))
+    _same_state(one, run)
+    assert rng_one.random() == rng_run.random()

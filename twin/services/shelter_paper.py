@@ -129,7 +129,7 @@ def _enter_all(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
         if rid < 0:
             st = UNREADABLE
         else:
-            cur = int(where[rid])
+            cur = where.item(rid)
             st = ENTERED if cur < 0 else DUPLICATE if cur == s else CONFLICT
         if st == ENTERED:
             where[rid], since[rid] = s, at

@@ -17,7 +17,7 @@ import numpy as np
 
 from twin.errors import TwinError
 from twin.services.shelter_outcomes import FULL, IN, MOVED, NO_ROOM, QUEUED, REFUSED, step_in
-from twin.services.shelter_paper import PENDING, _written
+from twin.services.shelter_paper import PENDING
 
 if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
@@ -35,6 +35,9 @@ def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: l
     reg, rows, forms = net.reg, net.taps.append_row, net.paper
     residents = net.where.size
     at_shelter, since = net.where, net.since
+    f_at, f_shelter, f_written, f_truth, f_status = forms.at, forms.shelter, forms.written, forms.truth, forms.status
+    random, unreadable = rng.random, net.params.paper_unreadable_rate
+    wrong = unreadable + net.params.paper_wrong_resident_rate
     outs: list[int] = []
     done = outs.append
     for c, w, x, t in zip(card, where, who, times, strict=True):
@@ -52,7 +55,13 @@ def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: l
                     net.refuse(t, w, x, e.code, s)
                     done(REFUSED)
                     return outs, -1
-            out = step_in(at_shelter.item(rid), s, occ, reg, cap)
+            cur = at_shelter.item(rid)
+            if cur < 0 and occ[s] < cap[s]:  # `step_in`'s usual case, inline
+                occ[s] += 1
+                reg[s] += 1
+                out = IN
+            else:
+                out = step_in(cur, s, occ, reg, cap)
             if out == IN or out == MOVED:
                 at_shelter[rid] = s
                 since[rid] = t
@@ -73,12 +82,19 @@ def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: l
             rows((t, "paper", -1, w, -1, out, "", red, -1))
             done(out)
             return outs, red
-        form_id = len(forms.at)
-        forms.at.append(t)
-        forms.shelter.append(w)
-        forms.written.append(_written(net, x, rng))
-        forms.truth.append(x)
-        forms.status.append(PENDING)
+        form_id = len(f_at)
+        f_at.append(t)
+        f_shelter.append(w)
+        u = random()  # `_written`, inline: the same draws and comparisons
+        if u < unreadable:
+            f_written.append(-1)
+        elif u < wrong and residents > 1:
+            other = int(rng.integers(residents - 1))
+            f_written.append(other + (other >= x))
+        else:
+            f_written.append(x)
+        f_truth.append(x)
+        f_status.append(PENDING)
         occ[w] += 1
         rows((t, "paper", -1, w, -1, QUEUED, "", -1, form_id))
         done(QUEUED)

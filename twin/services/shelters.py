@@ -227,7 +227,7 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
     def leave(self, rid: int, now: float, channel: str, reader_id: int) -> TapResult:
         """Clear resident `rid`'s record (and free a place at its shelter)."""
         t = finite_time(now)
-        cur = int(self.where[rid])
+        cur = self.where.item(rid)
         if cur < 0:
             self.taps.add(t, channel, reader_id, -1, rid, NOT_CHECKED_IN, "", -1, -1)
             return TapResult(Outcome.NOT_CHECKED_IN, -1, rid)
