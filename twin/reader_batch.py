@@ -19,6 +19,7 @@ tested against the live state instead (`_common_case`).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 Row = Callable[[object, object, float, object], "Identity | TrustError | None"]
 Plan = tuple[int, object, Callable[[bytes], bytes], int]  # card row, checked certificate, card signer, holder
+_CHUNK = 256  # rows planned at a time (a renewed list or a chip plans again from the next row)
+_FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # authority -> its cards' facts (`_facts`)
+_FACTS_LIMIT = 1 << 20  # cards' facts kept per authority (all forgotten when more would be)
 _SERIAL_LIMIT = 1 << 62  # serials the vectorised row lookup takes (larger ones take `row_of`)
 
 
@@ -46,7 +50,8 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
     if fast is None:
         return [_slow(reader, None, card, pin, now, challenge_source)
                 for card, pin, now in zip(cards, pins, nows, strict=True)]
-    plans = _plan(reader, cards, pins, nows)
+    plans: list[Plan | None] = []  # the plans of rows lo, lo + 1, ... (planned a chunk at a time, as reached)
+    lo = 0
     ver, reg = reader.verifier, reader.registry
     held0, status, tries, full = ver.held, reg.status, reg.tries, MAX_TRIES[0]
     out_, used, used_set = reader._outstanding, reader._used, reader._used_set
@@ -57,11 +62,13 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
     touched: set[int] = set()
     out: list[Identity | TrustError] = []
     for j, (card, pin, now) in enumerate(zip(cards, pins, nows, strict=True)):
-        plan = plans[j]
+        if j - lo >= len(plans):
+            lo, plans = j, _plan(reader, cards[j:j + _CHUNK], pins[j:j + _CHUNK], nows[j:j + _CHUNK])
+        plan = plans[j - lo]
         if plan is None or (plan[0] in touched and (status[plan[0]] != ACTIVE or tries[plan[0], 0] <= 0)):
             out.append(_slow(reader, fast, card, pin, now, challenge_source))
             if type(card) is not int or ver.held is not held0:  # a chip may be any card; a new list: plan again
-                plans[j + 1:] = _plan(reader, cards[j + 1:], pins[j + 1:], nows[j + 1:])
+                lo, plans = j + 1, []
                 held0 = ver.held
                 touched.clear()
             elif plan is not None:
@@ -144,21 +151,39 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
     if not cand.size:
         return [None] * n
     rr = r[cand]
-    ders = reg.user_certificates(rr.tolist())
-    held, checked, revocation_of, signer, pin_of = ver.held, ver.checked, ca.revocation_of, ca.card_signer, reg.pin_of
+    rows_, gens = rr.tolist(), reg.user_gen[rr].tolist()
+    keys = list(zip(reg.serial[rr].tolist(), gens, reg.user_from[rr].tolist(), reg.user_until[rr].tolist(),
+                    strict=True))
+    known = _facts(ca)
+    missing = [m for m, key in enumerate(keys) if key not in known]
+    if missing:  # each card's certificate (as `Card.certificate(USER)` reads it) and signer, once per authority
+        if len(known) + len(missing) > _FACTS_LIMIT:
+            known.clear()
+        for m, der in zip(missing, reg.user_certificates([rows_[m] for m in missing]), strict=True):
+            known[keys[m]] = (der, ca.card_signer(keys[m][0], USER, gens[m]))
+    held, checked, revocation_of, pin_of = ver.held, ver.checked, ca.revocation_of, reg.pin_of
     plans: list[Plan | None] = [None] * n
-    for j, row, der, gen, holder in zip(cand.tolist(), rr.tolist(), ders, reg.user_gen[rr].tolist(),
-                                        reg.resident[rr].tolist(), strict=True):
+    for j, row, key, holder in zip(cand.tolist(), rows_, keys, reg.resident[rr].tolist(), strict=True):
         card, now = cards[j], nows[j]
         if type(pins[j]) is not str or pins[j] != pin_of(row, 0):
             continue
+        der, sign = known[key]
         cc = checked(der)
         if (cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != card
                 or not cc.not_before <= now <= cc.not_after or held is None or now >= held.next_update
                 or cc.cert_serial in held.revoked or revocation_of(cc.cert_serial) is not None):
             continue
-        plans[j] = (row, cc, signer(card, USER, gen), holder)
+        plans[j] = (row, cc, sign, holder)
     return plans
+
+
+def _facts(ca: object) -> dict[tuple[int, int, int, int], tuple[bytes, Callable[[bytes], bytes]]]:
+    """The authority's cards' user certificates and signers by (card serial, generation, first day, last day):
+    pure functions of the authority and those four (so kept per authority, across runs)."""
+    known = _FACTS.get(ca)
+    if known is None:
+        known = _FACTS[ca] = {}
+    return known
 
 
 def _common_case(reader: Reader, cards: Sequence[object]) -> Row | None:

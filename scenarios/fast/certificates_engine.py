@@ -37,7 +37,7 @@ class Event:
 class FastEnv:
     """The subset of `simpy.Environment` the certificate model uses, without SimPy's machinery."""
 
-    __slots__ = ("now", "_heap", "_seq", "events", "_starting")
+    __slots__ = ("now", "_heap", "_seq", "events", "_starting", "arrivals")
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -47,6 +47,9 @@ class FastEnv:
         # processes started now, in order: SimPy's urgent events, which all fall at the current instant and
         # come before anything else due then, so a queue drained before the next timeout is their order
         self._starting: deque[Generator[Event, Any, Any]] = deque()
+        # the next arrival of a feed of arrivals (`Arrivals`): a timeout kept out of the heap, taken in
+        # its turn by (time, scheduling order) as if it were in it
+        self.arrivals: Arrivals | None = None
 
     def _at(self, t: float) -> Event:
         ev = Event()
@@ -68,9 +71,10 @@ class FastEnv:
 
     def run(self) -> None:
         """Run every event in order until none is left: a process waiting on it takes its next step
-        (a process is kept in the callbacks as itself: no closure per step), a callback is called."""
+        (a process is kept in the callbacks as itself: no closure per step), a callback is called;
+        the next arrival of a feed fires when its (time, scheduling order) comes before the heap's first."""
         heap, pop, starting = self._heap, heapq.heappop, self._starting
-        while heap or starting:
+        while heap or starting or self.arrivals is not None:
             if starting:  # a process started at this instant takes its first step
                 self.events += 1
                 process = starting.popleft()
@@ -79,6 +83,12 @@ class FastEnv:
                 except StopIteration:
                     continue
                 nxt.callbacks.append(process)
+                continue
+            feed = self.arrivals
+            if feed is not None and (not heap or feed.t < heap[0][0] or (feed.t == heap[0][0] and feed.seq < heap[0][1])):
+                self.now = feed.t
+                self.events += 1
+                feed.fire()
                 continue
             t, _seq, ev = pop(heap)
             self.now = t
@@ -151,24 +161,33 @@ class FastCertificateModel(DeferredServices):
     def start(self, indices: list[int]) -> None:
         """`source` without its process (see `Arrivals`); the source's own first step is counted as SimPy counts it."""
         self.env.events += 1
-        Arrivals(self, indices)(None)
+        Arrivals(self, indices).schedule()
 
 
 class Arrivals:
-    """The visits' arrivals as timeouts whose callback starts the visit due, then schedules the next arrival,
+    """The visits' arrivals as a feed of timeouts: each starts the visit due, then schedules the next arrival,
     as the source process does when its timeout fires (so every event keeps its time and scheduling order).
-    Held only by the pending arrival's event: no reference cycle keeps the model alive after the run."""
+    The pending arrival waits in `FastEnv.arrivals` rather than in the heap (no event object, no heap push)."""
 
-    __slots__ = ("env", "at", "t0", "visit", "todo", "due")
+    __slots__ = ("env", "at", "t0", "visit", "todo", "due", "t", "seq")
 
     def __init__(self, model: FastCertificateModel, indices: list[int]) -> None:
         self.env, self.at, self.t0, self.visit = model.env, model.at, model.t_start, model.visit
-        self.todo, self.due = iter(indices), -1
+        self.todo, self.due, self.t, self.seq = iter(indices), -1, 0.0, 0
 
-    def __call__(self, ev: Event | None) -> None:
+    def fire(self) -> None:
+        """The pending arrival is due: start its visit and schedule the next."""
+        self.env.process(self.visit(self.due))
+        self.schedule()
+
+    def schedule(self) -> None:
+        """Take the next visit due and schedule its arrival (the timeout the source would yield)."""
         env = self.env
-        if ev is not None:
-            env.process(self.visit(self.due))
         due = self.due = next(self.todo, -1)
-        if due >= 0:
-            env.timeout(max(self.at[due] - self.t0 - env.now, 0.0)).callbacks.append(self)
+        if due < 0:
+            env.arrivals = None
+            return
+        self.t = env.now + max(self.at[due] - self.t0 - env.now, 0.0)
+        env._seq += 1
+        self.seq = env._seq
+        env.arrivals = self
