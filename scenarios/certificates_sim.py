@@ -104,8 +104,11 @@ class CertificateModel:
             self.env.process(self.visit(i))
 
     def visit(self, i: int) -> Any:
-        """Go to the chosen channel; fall back, come back, or give up as people do."""
-        channel = int(self.v.channel[i])
+        """Go to the chosen channel; fall back, come back, or give up as people do (the process)."""
+        return self.visits_from(i, int(self.v.channel[i]))
+
+    def visits_from(self, i: int, channel: int) -> Any:
+        """Visit `i`'s tries from here on, starting at `channel`."""
         while self.tries[i] < self.p.max_visits:
             self.tries[i] += 1
             if channel == KIOSK:

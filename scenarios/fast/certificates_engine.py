@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator
 from types import GeneratorType
 from typing import Any
 
+from scenarios.certificate_demand import COUNTER, KIOSK
 from scenarios.fast.certificates_deferred import DeferredServices
 from scenarios.fast.kernel import RENEGED, FifoStage
 from twin.errors import ValidationError
@@ -154,9 +155,93 @@ class FastPoint:
 
 class FastCertificateModel(DeferredServices):
     """`CertificateModel` with its kiosks and counters seated by the kernel and its settled visits'
-    service calls decided in batches (same rules, same calls, same order)."""
+    service calls decided in batches (same rules, same calls, same order).
+
+    A visit's first try, when its channel is open as it arrives, is the reference's steps written out in
+    one generator (no nested `at_kiosk` / `serve` generators); a first try that must wait for opening hours
+    or balks at a line takes the reference's own generators, and every later try is the reference's loop
+    (`visits_from`)."""
 
     point_type = FastPoint
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._channel: list[int] = self.v.channel.tolist()
+
+    def visit(self, i: int) -> Generator[Event, Any, None]:
+        """The visit's process (see the class docstring)."""
+        channel = self._channel[i]
+        if self.tries[i] >= self.p.max_visits:
+            return self.visits_from(i, channel)
+        return self._first_kiosk(i) if channel == KIOSK else self._first_counter(i)
+
+    def _first_kiosk(self, i: int) -> Generator[Event, Any, None]:
+        """`visits_from` at a kiosk, its first try's `at_kiosk` and `serve` written out."""
+        env = self.env
+        self.tries[i] += 1
+        k, cert = self.kiosk[i], self.cert[i]
+        now = self.t_start + env.now
+        windows = self.windows
+        key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
+        if key == "kiosk_family_register" and not windows["kiosk"].is_open(now):
+            key = "kiosk"
+        if not windows[key].is_open(now):  # waits for opening hours: the reference's own steps
+            done = yield from self.at_kiosk(i)
+        else:
+            k2 = self.kiosk2[i]
+            if k >= 0 and k2 >= 0 and (self.kiosks[k].paper_out or self.kiosk_points[k].queue_length
+                                       >= self.p.kiosk_line_tolerance):
+                k = k2
+            if k < 0 or self.kiosks[k].paper_out:
+                done = False
+            else:
+                point = self.kiosk_points[k]
+                arrived = env.now
+                started, finished, _ = point.stage.arrive(arrived, self.kiosk_s[i])
+                if started > arrived:
+                    heapq.heappush(point._line, started)
+                yield env.until(finished)
+                point.records.append((i, arrived, started, finished))
+                self.waited[i] += started - arrived
+                done = self._kiosk_service(i, k)
+        if not done:
+            self.counts["kiosk_fallbacks"] += 1
+            yield from self.visits_from(i, COUNTER)
+
+    def _first_counter(self, i: int) -> Generator[Event, Any, None]:
+        """`visits_from` at a counter, its first try's `at_counter` and `serve_or_renege` written out."""
+        env = self.env
+        self.tries[i] += 1
+        w = self.ward[i]
+        point = self.counter_points[w]
+        if not self.windows["counter"].is_open(self.t_start + env.now) or (
+                point.queue_length * self.p.counter_service_mean_s / point.servers / 60.0
+                > self.p.balk_expected_wait_min):  # waits for opening hours or balks: the reference's steps
+            result = yield from self.at_counter(i)
+        else:
+            arrived = env.now
+            started, finished, _ = point.stage.arrive(arrived, self.counter_s[i], self.patience[i])
+            if started == RENEGED:
+                heapq.heappush(point._line, finished)
+                yield env.until(finished)
+                point.records.append((i, arrived, RENEGED, finished))
+                self.counts["reneged"] += 1
+                self.waited[i] += self.patience[i]
+                result = "later"
+            else:
+                if started > arrived:
+                    heapq.heappush(point._line, started)
+                yield env.until(finished)
+                point.records.append((i, arrived, started, finished))
+                self.waited[i] += started - arrived
+                result = self._counter_service(i, w, i % point.servers)
+        if result == "done":
+            return
+        if result == "to_kiosk":
+            yield from self.visits_from(i, KIOSK)
+            return
+        yield from self._come_back_tomorrow(i)
+        yield from self.visits_from(i, COUNTER)
 
     def start(self, indices: list[int]) -> None:
         """`source` without its process (see `Arrivals`); the source's own first step is counted as SimPy counts it."""
