@@ -19,6 +19,7 @@ import simpy
 from scenarios.certificate_demand import COUNTER, KIOSK, kiosk_sites, make_visits, with_ownership
 from scenarios.certificates_kpis import (
     KPIS,
+    counter_waits_by_ward,
     kpis_of,
     records_of,
     series_frame,
@@ -174,10 +175,11 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     with collector_paused():
         m, city, public = simulate(params, as_seed_sequence(seed))
         visits, records = visits_frame(m), records_of(m)  # the seats read once for the series and the KPIs
-        frames = {"visits": visits, "series": series_frame(m, records), "wards": wards_frame(m, visits),
+        by_ward = counter_waits_by_ward(visits)  # and the counter waits per ward for the wards and the KPIs
+        frames = {"visits": visits, "series": series_frame(m, records), "wards": wards_frame(m, visits, by_ward),
                   "documents": m.service.documents()}
         m.service.ledger.store.close()  # the run's own book, never read again: its held-back rows are dropped
-        kpis = kpis_of(m, visits, int(public.sum()), records)
+        kpis = kpis_of(m, visits, int(public.sum()), records, by_ward)
         store = [pt.servers for pt, pub in zip(m.kiosk_points, public.tolist(), strict=True) if not pub]
         del m
     notes = ("demand: the whole city's calibrated rate (season, day of week, hour of day), "

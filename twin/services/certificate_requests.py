@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from twin.errors import TwinError
@@ -29,6 +30,7 @@ from twin.services.ledger_fast import fee_columns
 from twin.services.ledger_requests import FeePayment
 
 _KEY_CHARS = 100  # `CertificateService.issue` takes request keys of 1..100 characters
+_SERVICE = attrgetter("service")
 
 
 @dataclass(slots=True)
@@ -71,8 +73,8 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
              nows: Sequence[float], keys: Sequence[str], copies: Sequence[int], pays: list[str]
              ) -> list[_Row | None]:
     """Each row's fee, fee request and hours, or None where the row is outside the common case."""
-    services = {id(o.service): o.service for o in offices}
-    svc: CertificateService | None = next(iter(services.values())) if len(services) == 1 else None
+    services = set(map(_SERVICE, offices))  # (a service compares by identity)
+    svc: CertificateService | None = next(iter(services)) if len(services) == 1 else None
     plain = [svc is not None and svc._pending is not None and type(i) is Identity and type(i.resident_id) is int
              and c in CERTIFICATE_TYPES and type(k) is str and 0 < len(k) <= _KEY_CHARS and type(n) is int
              for i, c, k, n in zip(identities, cert_types, keys, copies, strict=True)]
