@@ -144,7 +144,7 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
     rows = np.full(n, -1, dtype=np.int64)
     at = [j for j, fine in enumerate(ints) if fine]
     if at:
-        rows[at] = reg.rows_of(np.array([cards[j] for j in at], dtype=np.int64))
+        rows[at] = reg.rows_of_ints([cards[j] for j in at])
     r = np.maximum(rows, 0)
     ok = (rows >= 0) & (reg.status[r] == ACTIVE) & (reg.tries[r, 0] > 0)
     cand = np.flatnonzero(ok)
