@@ -63,8 +63,11 @@ class CertificateModel:
         self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
         # each visit's own draws per try: kiosk network and paper faults, the hour it comes back
-        self.faults = streams["kiosk_faults"].random((n, p.max_visits, 2)).ravel().tolist()
-        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits)).ravel().tolist()
+        # (the first try's fault draws as floats, read by every kiosk visit; the later tries' and the hours
+        # of coming back, which few visits read, as arrays: fewer objects made and freed per run)
+        faults = streams["kiosk_faults"].random((n, p.max_visits, 2))
+        self.faults0, self.faults = faults[:, 0, :].ravel().tolist(), faults
+        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits))
         self.outcome, self.final = [""] * n, [-1] * n
         self.waited, self.tries, self.done_at = [0.0] * n, [0] * n, [float("nan")] * n
         self.fee = [0] * n
@@ -77,8 +80,9 @@ class CertificateModel:
 
     def faults_of(self, i: int, t: int) -> list[float]:
         """Visit `i`'s kiosk draws on its try `t` (from 0): the network, then the paper."""
-        at = (i * self.p.max_visits + t) * 2
-        return self.faults[at:at + 2]
+        if t == 0:
+            return self.faults0[2 * i:2 * i + 2]
+        return self.faults[i, t].tolist()
 
     def _durations(self, rng: np.random.Generator, mean: float, n: int) -> list[float]:
         """Lognormal service times with this mean."""
@@ -132,7 +136,7 @@ class CertificateModel:
         nxt = self.windows["counter"].next_opening(self.now() + DAY_S / 2)
         if nxt is None:
             nxt = self.now() + DAY_S
-        yield self.env.timeout(nxt - self.now() + self.later[i * self.p.max_visits + self.tries[i] - 1])
+        yield self.env.timeout(nxt - self.now() + float(self.later[i, self.tries[i] - 1]))
 
     def _wait_until_open(self, window: Any, limit_s: float) -> Any:
         """Wait for `window` to open; False if it does not open within `limit_s`."""

@@ -74,16 +74,10 @@ class FastEnv:
         """Run every event in order until none is left: a process waiting on it takes its next step
         (a process is kept in the callbacks as itself: no closure per step), a callback is called;
         the next arrival of a feed fires when its (time, scheduling order) comes before the heap's first."""
-        heap, pop, starting = self._heap, heapq.heappop, self._starting
+        heap, pop, push, starting = self._heap, heapq.heappop, heapq.heappush, self._starting
         while heap or starting or self.arrivals is not None:
             if starting:  # a process started at this instant takes its first step
-                self.events += 1
-                process = starting.popleft()
-                try:
-                    nxt = next(process)
-                except StopIteration:
-                    continue
-                nxt.callbacks.append(process)
+                self.step(starting.popleft())
                 continue
             feed = self.arrivals
             if feed is not None and (not heap or feed.t < heap[0][0] or (feed.t == heap[0][0] and feed.seq < heap[0][1])):
@@ -94,15 +88,44 @@ class FastEnv:
             t, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
+            if type(ev) is GeneratorType:  # a process that yielded the instant it resumes at
+                try:
+                    nxt = next(ev)
+                except StopIteration:
+                    continue
+                if type(nxt) is float:
+                    self._seq += 1
+                    push(heap, (nxt, self._seq, ev))
+                else:
+                    nxt.callbacks.append(ev)
+                continue
             for callback in ev.callbacks:
                 if type(callback) is GeneratorType:
                     try:
                         nxt = next(callback)
                     except StopIteration:
                         continue
-                    nxt.callbacks.append(callback)
+                    if type(nxt) is float:
+                        self._seq += 1
+                        push(heap, (nxt, self._seq, callback))
+                    else:
+                        nxt.callbacks.append(callback)
                 else:
                     callback(ev)
+
+    def step(self, process: Generator[Event | float, Any, Any]) -> None:
+        """A process takes its next step now (an event of its own): it waits on the event it yields, or
+        until the instant (a float) it yields, kept in the heap as itself (no event object)."""
+        self.events += 1
+        try:
+            nxt = next(process)
+        except StopIteration:
+            return
+        if type(nxt) is float:
+            self._seq += 1
+            heapq.heappush(self._heap, (nxt, self._seq, process))
+        else:
+            nxt.callbacks.append(process)
 
 
 class FastPoint:
@@ -200,7 +223,7 @@ class FastCertificateModel(DeferredServices):
                 started, finished, _ = point.stage.arrive(arrived, self.kiosk_s[i])
                 if started > arrived:
                     heapq.heappush(point._line, started)
-                yield env.until(finished)
+                yield finished  # resumed at that instant (`FastEnv.step`)
                 point.records.append((i, arrived, started, finished))
                 self.waited[i] += started - arrived
                 done = self._kiosk_service(i, k)
@@ -223,7 +246,7 @@ class FastCertificateModel(DeferredServices):
             started, finished, _ = point.stage.arrive(arrived, self.counter_s[i], self.patience[i])
             if started == RENEGED:
                 heapq.heappush(point._line, finished)
-                yield env.until(finished)
+                yield finished
                 point.records.append((i, arrived, RENEGED, finished))
                 self.counts["reneged"] += 1
                 self.waited[i] += self.patience[i]
@@ -231,7 +254,7 @@ class FastCertificateModel(DeferredServices):
             else:
                 if started > arrived:
                     heapq.heappush(point._line, started)
-                yield env.until(finished)
+                yield finished
                 point.records.append((i, arrived, started, finished))
                 self.waited[i] += started - arrived
                 result = self._counter_service(i, w, i % point.servers)
@@ -261,9 +284,12 @@ class Arrivals:
         self.todo, self.due, self.t, self.seq = iter(indices), -1, 0.0, 0
 
     def fire(self) -> None:
-        """The pending arrival is due: start its visit and schedule the next."""
-        self.env.process(self.visit(self.due))
-        self.schedule()
+        """The pending arrival is due: start its visit and schedule the next. The visit takes its first step at
+        once: processes started at an instant step before anything else due then, and none is waiting now
+        (the loop starts them all before it takes the next arrival)."""
+        visit = self.visit(self.due)
+        self.schedule()  # the next arrival is scheduled first, as the source's next timeout is
+        self.env.step(visit)
 
     def schedule(self) -> None:
         """Take the next visit due and schedule its arrival (the timeout the source would yield)."""
