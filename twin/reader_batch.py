@@ -161,11 +161,12 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
             known.clear()
         for m, der in zip(missing, reg.user_certificates([rows_[m] for m in missing]), strict=True):
             known[keys[m]] = (der, ca.card_signer(keys[m][0], USER, gens[m]))
-    held, checked, revocation_of, pin_of = ver.held, ver.checked, ca.revocation_of, reg.pin_of
+    held, checked, revocation_of = ver.held, ver.checked, ca.revocation_of
     plans: list[Plan | None] = [None] * n
-    for j, row, key, holder in zip(cand.tolist(), rows_, keys, reg.resident[rr].tolist(), strict=True):
+    for j, row, key, holder, right in zip(cand.tolist(), rows_, keys, reg.resident[rr].tolist(),
+                                          reg.pins_of(rows_, 0), strict=True):
         card, now = cards[j], nows[j]
-        if type(pins[j]) is not str or pins[j] != pin_of(row, 0):
+        if type(pins[j]) is not str or pins[j] != right:
             continue
         der, sign = known[key]
         cc = checked(der)

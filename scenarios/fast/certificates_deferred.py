@@ -66,6 +66,11 @@ class DeferredServices(CertificateModel):
         self._family = np.array([CERTIFICATE_TYPES[c].family_register for c in CERT_TYPES])[self.v.cert].tolist()
         self._offered = np.array([c in offered for c in CERT_TYPES])[self.v.cert].tolist()
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
+        # the PIN each kiosk visitor knows, read once for the kiosk visits (others ask the registry if they get there)
+        kiosk = np.flatnonzero((self.v.channel == KIOSK) & (rows >= 0))
+        self._pin: list[str | None] = [None] * rows.size
+        for j, pin in zip(kiosk.tolist(), reg.pins_of(rows[kiosk].tolist(), 0), strict=True):
+            self._pin[j] = pin
 
     def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:
         """The speculation: kiosk visit `i`, typing `wrong` mistyped PINs first, will be settled
@@ -81,7 +86,9 @@ class DeferredServices(CertificateModel):
         now, typos = self.now(), self.typos_of(i)
         wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
         if wrong < len(typos) and self._routine(i, k, now, wrong):
-            pin = self.registry.pin_of(self._row[i], 0)
+            pin = self._pin[i]
+            if pin is None or self.registry.pin_override:  # not read at the start, or a PIN was reset since
+                pin = self.registry.pin_of(self._row[i], 0)
             if wrong:  # the mistyped PINs, drawn as they reach the reader
                 pins = (*[mistype(pin, self.pin_rng) for _ in range(wrong)], pin)
             else:

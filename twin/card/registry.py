@@ -349,6 +349,13 @@ class CardRegistry(LifecycleMixin):
             pin = self._pin_cache[key] = derive_pin(self.pin_secret, int(self.serial[row]), app)
         return pin
 
+    def pins_of(self, rows: list[int], app: int) -> list[str]:
+        """`pin_of` of many rows (each row's serial read in one pass; the derivation is kept per process)."""
+        pins = [derive_pin(self.pin_secret, s, app) for s in self.serial[np.asarray(rows, dtype=np.int64)].tolist()]
+        if self.pin_override:
+            pins = [self.pin_override.get((r, app), pin) for r, pin in zip(rows, pins, strict=True)]
+        return pins
+
     # -- free-area ordinances -----------------------------------------------------------------
 
     def enact_ordinance(self, app: str) -> None:
