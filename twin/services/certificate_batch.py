@@ -125,6 +125,15 @@ class PendingIssues:
         seq_of = self.seq_of
         return sorted(((seq_of[k], d) for k, d in self.issued.items()), key=_first)
 
+    def register(self) -> tuple[list[int], list[Document]]:
+        """`rows` as two columns: the sequence numbers and the documents, in sequence order."""
+        seqs, docs = list(map(self.seq_of.__getitem__, self.issued)), list(self.issued.values())
+        ordered = sorted(seqs)
+        if seqs != ordered:  # issued in sequence order, unless told otherwise (`written`)
+            at = sorted(range(len(seqs)), key=seqs.__getitem__)
+            seqs, docs = ordered, [docs[j] for j in at]
+        return seqs, docs
+
     def flush(self) -> None:
         """Write every waiting posting and audit row in one transaction, in order."""
         if not self.docs:

@@ -232,7 +232,7 @@ class CertificateService:
         """The audit register, one row per document, in issue order."""
         known = self._pending if self._pending is not None else self._held
         if known is not None and (known is self._pending or known.holds_back):
-            return register.frame_of(known.rows())  # the batch knows the whole register (none when it opened)
+            return register.columns_frame(*known.register())  # the batch knows the whole register (none when it opened)
         self.flush()
         with self.ledger.store.reading() as tx:
             return register.frame(tx)
