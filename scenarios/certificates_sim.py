@@ -59,7 +59,8 @@ class CertificateModel:
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
         # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
-        self.typos = (self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).ravel().tolist()
+        self.typo_rows = self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability
+        self.typos = self.typo_rows.ravel().tolist()
         self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
         # each visit's own draws per try: kiosk network and paper faults, the hour it comes back

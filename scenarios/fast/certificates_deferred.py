@@ -24,7 +24,7 @@ import numpy as np
 
 from scenarios.certificate_demand import COUNTER, KIOSK
 from scenarios.certificates_params import CERT_TYPES
-from scenarios.certificates_sim import ISSUED, REFUSED, CertificateModel
+from scenarios.certificates_sim import ISSUED, PIN_TRIES, REFUSED, CertificateModel
 from scenarios.streams import Draws
 from twin.card import mistype
 from twin.card.rules import ACTIVE, day_start
@@ -66,6 +66,13 @@ class DeferredServices(CertificateModel):
         self._family = np.array([CERTIFICATE_TYPES[c].family_register for c in CERT_TYPES])[self.v.cert].tolist()
         self._offered = np.array([c in offered for c in CERT_TYPES])[self.v.cert].tolist()
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
+        # what a visit's first kiosk try reads of its own draws, as columns: the type offered, no network or paper
+        # fault; and (every try) how many PINs the visitor mistypes before the right one (all three: none right)
+        first = self.faults[:, 0, :]
+        self._ok0 = (np.array(self._offered, dtype=bool) & (first[:, 0] >= self._p_net)
+                     & (first[:, 1] >= self._p_paper)).tolist()
+        right = ~self.typo_rows
+        self._wrong = np.where(right.any(axis=1), right.argmax(axis=1), PIN_TRIES).tolist()
         # the PIN each kiosk visitor knows, read once for the kiosk visits (others ask the registry if they get there)
         kiosk = np.flatnonzero((self.v.channel == KIOSK) & (rows >= 0))
         self._pin: list[str | None] = [None] * rows.size
@@ -75,17 +82,20 @@ class DeferredServices(CertificateModel):
     def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:
         """The speculation: kiosk visit `i`, typing `wrong` mistyped PINs first, will be settled
         (authenticated, then issued or not eligible)."""
-        f = self.faults_of(i, self.tries[i] - 1)
-        return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
-                and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
-                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > wrong
+        t = self.tries[i] - 1
+        if t:
+            f = self.faults_of(i, t)
+            fine = f[0] >= self._p_net and f[1] >= self._p_paper and self._offered[i]
+        else:
+            fine = self._ok0[i]
+        return (fine and i not in self.immediate and i not in self._asked and self._from[i] <= now < self._until[i]
+                and not self.kiosks[k].paper_out and self.registry.tries.item(self._row[i], 0) > wrong
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now, typos = self.now(), self.typos_of(i)
-        wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
-        if wrong < len(typos) and self._routine(i, k, now, wrong):
+        now, wrong = self.now(), self._wrong[i]  # mistyped PINs before the right one
+        if wrong < PIN_TRIES and self._routine(i, k, now, wrong):
             pin = self._pin[i]
             if pin is None or self.registry.pin_override:  # not read at the start, or a PIN was reset since
                 pin = self.registry.pin_of(self._row[i], 0)
