@@ -17,12 +17,14 @@ The common case is tested before a row changes anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
-from twin.services.certificate_rules import CERTIFICATE_TYPES, Document
+from twin.services.certificate_batch import PendingIssues
+from twin.services.certificate_rules import CERTIFICATE_TYPES, CertificateParams, Document
 from twin.services.certificates import CertificateService
 from twin.services.kiosks import KIOSK_METHOD, CounterOffice, Kiosk
 from twin.services.ledger_fast import fee_columns
@@ -48,10 +50,12 @@ def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[
     rows' staff windows (ignored for kiosks), `methods` how each pays (default: cash)."""
     pays = list(methods) if methods is not None else ["cash"] * len(offices)
     rows = _columns(offices, identities, cert_types, nows, request_keys, copies, pays)
+    svc = next((o.service for o, r in zip(offices, rows, strict=True) if r is not None), None)  # one, if any
+    decide = partial(_inline, svc, svc._pending, svc.params) if svc is not None else None
     out: list[Document | TwinError] = []
     for office, ident, cert, now, key, n, rng, window, pay, row in zip(
             offices, identities, cert_types, nows, request_keys, copies, draws, windows, pays, rows, strict=True):
-        answer = _inline(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
+        answer = decide(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
         if answer is None:
             try:
                 if isinstance(office, Kiosk):
@@ -120,11 +124,11 @@ def _held(svc: CertificateService, rows: list[_Row | None], fees: list[FeePaymen
     return [r if r is not None and (r[1] is None or together or pending.accepts(r[1])) else None for r in rows]
 
 
-def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: float, key: str, n: int,
-            rng: Any, window: int, row: _Row) -> Document | TwinError | None:
-    """The row decided by the office's own steps, or None where it must take the per-request method."""
-    svc = office.service
-    pending, p = svc._pending, svc.params
+def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParams, office: Kiosk | CounterOffice,
+            ident: Identity, cert: str, now: float, key: str, n: int, rng: Any, window: int, row: _Row
+            ) -> Document | TwinError | None:
+    """The row decided by the office's own steps, or None where it must take the per-request method (`svc`: the
+    batch's one service, its open batch of issues and its parameters, which no row changes)."""
     if key in pending.issued or not 1 <= n <= p.max_copies or not row[2]:
         return None
     kiosk = isinstance(office, Kiosk)
