@@ -57,6 +57,8 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
     out_, used, used_set = reader._outstanding, reader._used, reader._used_set
     seen, seen_set, append_event = reader._seen, reader._seen_set, reader.events.append_fields
     where, high, method = reader.reader_id, Assurance.HIGH, "jpki_user_cert"
+    draw = challenge_source.bytes if challenge_source is not None else None
+    first_tries = tries[:, 0]  # a view: the user app's PIN counters
     # card rows a row outside the inline steps may have changed since the plan: only their status and PIN
     # counter can have changed (a card's certificate, PIN and holder, the authority's revocations do not)
     touched: set[int] = set()
@@ -81,9 +83,8 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
             continue
         r, cc, sign, holder = plan
         # `challenge`: a fresh nonce, the expired or excess outstanding ones dropped first
-        nonce = challenge_source.bytes(CHALLENGE_BYTES) if challenge_source is not None \
-            else reader.challenge(now, None)
-        if challenge_source is not None:
+        nonce = draw(CHALLENGE_BYTES) if draw is not None else reader.challenge(now, None)
+        if draw is not None:
             while out_:
                 _, expiry = next(iter(out_.items()))
                 if len(out_) < _MAX_OUTSTANDING and expiry >= now:
@@ -94,7 +95,7 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
                 out_[nonce] = now + reader.challenge_ttl
         else:
             fresh = False
-        tries[r, 0] = full  # the right PIN resets the counter
+        first_tries[r] = full  # the right PIN resets the counter
         signature = sign(nonce)
         if fresh and signature not in seen_set and cc.check(signature, nonce):
             # `_consume` of a nonce issued just now and never used, `_check_signature` of a new,

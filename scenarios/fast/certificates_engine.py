@@ -298,7 +298,8 @@ class Arrivals:
         if due < 0:
             env.arrivals = None
             return
-        self.t = env.now + max(self.at[due] - self.t0 - env.now, 0.0)
+        delay = self.at[due] - self.t0 - env.now
+        self.t = env.now + (0.0 if 0.0 > delay else delay)  # max(delay, 0.0), without the call
         env._seq += 1
         self.seq = env._seq
         env.arrivals = self
