@@ -75,7 +75,7 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
     from twin.card import CardRegistry
     from twin.events import EventLog
     from twin.reader import Reader
-    from twin.services.certificates import CertificateParams, CertificateService
+    from twin.services.certificates import CertificateParams, CertificateService, IssuanceServer
 
     cp = CertificateParams(
         kiosk_certificate_types=p.kiosk_certificate_types, kiosk_fee_yen=p.kiosk_fee_yen,
@@ -85,7 +85,9 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
         counter_open_hour=p.counter_open_hour, counter_close_hour=p.counter_close_hour,
         counter_windows_per_ward=p.counter_windows_per_ward,
         kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
-    service = CertificateService(city.residents, params=cp)
+    # who may have which certificate, read from the residents once per frame and process; each run its own copy
+    server = template("issuance_server", city.residents, (), lambda: IssuanceServer(city.residents)).copy()
+    service = CertificateService(city.residents, params=cp, server=server)
     ca = authority(p.city, p.city_seed, p.key_mode)
     if ca.revoked_count:  # a run revoked certificates: this one starts from an authority that has not
         authority.cache_clear()

@@ -251,6 +251,12 @@ class IssuanceServer:
             arr[ids] = residents[col].to_numpy()
             self._cols[col] = arr
 
+    def copy(self) -> IssuanceServer:
+        """A server in this one's state that shares nothing (a per-process template's copy)."""
+        new = object.__new__(IssuanceServer)
+        new._present, new._cols = self._present.copy(), {k: v.copy() for k, v in self._cols.items()}
+        return new
+
     def record_move_out(self, resident_ids: np.ndarray | list[int]) -> None:
         """Residents who left the city: no longer eligible for anything here."""
         ids = np.asarray(resident_ids, dtype=np.int64)

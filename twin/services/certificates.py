@@ -67,11 +67,13 @@ class CertificateService:
     """The city's issuance server and document register, on the ledger's store."""
 
     def __init__(self, residents: pl.DataFrame, ledger: Ledger | None = None,
-                 params: CertificateParams | None = None, events: EventLog | None = None) -> None:
+                 params: CertificateParams | None = None, events: EventLog | None = None,
+                 server: IssuanceServer | None = None) -> None:
         self.events = events if events is not None else EventLog()
         self.ledger = ledger if ledger is not None else Ledger.in_memory(events=self.events)
         self.params = params or CertificateParams()
-        self.server = IssuanceServer(residents)
+        # `server`: the residents' issuance server already built (a copy of a template), else built here
+        self.server = server if server is not None else IssuanceServer(residents)
         self.ledger.store.ensure_schema("certificates", register.SCHEMA)
         self._pending: PendingIssues | None = None
         self._held: PendingIssues | None = None  # a closed batch whose rows the store holds back
