@@ -153,35 +153,37 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
         return [None] * n
     rr = r[cand]
     rows_, gens = rr.tolist(), reg.user_gen[rr].tolist()
-    keys = list(zip(reg.serial[rr].tolist(), gens, reg.user_from[rr].tolist(), reg.user_until[rr].tolist(),
-                    strict=True))
-    known = _facts(ca)
-    missing = [m for m, key in enumerate(keys) if key not in known]
-    if missing:  # each card's certificate (as `Card.certificate(USER)` reads it) and signer, once per authority
+    serials, firsts, lasts = reg.serial[rr].tolist(), reg.user_from[rr].tolist(), reg.user_until[rr].tolist()
+    known, anchor, checked = _facts(ca), (ver.mac_anchor, ver.issuer), ver.checked
+    facts = [known.get(s) for s in serials]
+    missing = [m for m, f in enumerate(facts)
+               if f is None or f[0] != gens[m] or f[1] != firsts[m] or f[2] != lasts[m] or f[5] != anchor]
+    if missing:  # each card's certificate (as `Card.certificate(USER)` reads it), signer and check, once per authority
         if len(known) + len(missing) > _FACTS_LIMIT:
             known.clear()
         for m, der in zip(missing, reg.user_certificates([rows_[m] for m in missing]), strict=True):
-            known[keys[m]] = (der, ca.card_signer(keys[m][0], USER, gens[m]))
-    held, checked, revocation_of = ver.held, ver.checked, ca.revocation_of
+            facts[m] = known[serials[m]] = (gens[m], firsts[m], lasts[m], der,
+                                            ca.card_signer(serials[m], USER, gens[m]), anchor, checked(der))
+    held, revocation_of = ver.held, ca.revocation_of
     plans: list[Plan | None] = [None] * n
-    for j, row, key, holder, right in zip(cand.tolist(), rows_, keys, reg.resident[rr].tolist(),
-                                          reg.pins_of(rows_, 0), strict=True):
+    for j, row, fact, holder, right in zip(cand.tolist(), rows_, facts, reg.resident[rr].tolist(),
+                                           reg.pins_of(rows_, 0), strict=True):
         card, now = cards[j], nows[j]
         if type(pins[j]) is not str or pins[j] != right:
             continue
-        der, sign = known[key]
-        cc = checked(der)
+        cc = fact[6]
         if (cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != card
                 or not cc.not_before <= now <= cc.not_after or held is None or now >= held.next_update
                 or cc.cert_serial in held.revoked or revocation_of(cc.cert_serial) is not None):
             continue
-        plans[j] = (row, cc, sign, holder)
+        plans[j] = (row, cc, fact[4], holder)
     return plans
 
 
-def _facts(ca: object) -> dict[tuple[int, int, int, int], tuple[bytes, Callable[[bytes], bytes]]]:
-    """The authority's cards' user certificates and signers by (card serial, generation, first day, last day):
-    pure functions of the authority and those four (so kept per authority, across runs)."""
+def _facts(ca: object) -> dict[int, tuple]:
+    """The authority's cards' user certificates by card serial: (generation, first day, last day, the certificate,
+    its signer, the verifier's pinned (MAC secret, issuer), the check of the certificate under them). Pure functions
+    of the authority and those, so kept per authority across runs; an entry is used only when all of them match."""
     known = _FACTS.get(ca)
     if known is None:
         known = _FACTS[ca] = {}
