@@ -33,6 +33,7 @@ from twin.services.certificate_requests import request_many
 from twin.services.certificate_rules import CERTIFICATE_TYPES, NotEligible
 from twin.trust_errors import WrongPin
 
+_HIGH = Assurance.HIGH
 QUEUE_LIMIT = 2048  # queued visits decided at most this many at a time (bounded memory)
 Queued = tuple[int, int, int, float, int, tuple[str, ...]]  # channel, visit, site, instant, try or window, PINs typed
 
@@ -129,6 +130,7 @@ class DeferredServices(CertificateModel):
                        if tries else ())
         missed: set[int] = set()
         offices, who, draws, windows = [], [], [], []
+        kiosks, counters, resident, faults0 = self.kiosks, self.counters, self.resident, self.faults0
         for channel, i, site, now, extra, pins in queue:
             if channel == KIOSK:
                 if len(pins) == 1:  # the right PIN first (most visitors)
@@ -136,14 +138,14 @@ class DeferredServices(CertificateModel):
                 else:  # each mistyped PIN refused, then the right one
                     *refused, ident = [next(answers) for _ in pins]
                     fine = all(type(r) is WrongPin for r in refused)
-                if not fine or not isinstance(ident, Identity):
+                if not fine or type(ident) is not Identity:
                     missed.add(i)
-                offices.append(self.kiosks[site])
-                draws.append(Draws(self.faults_of(i, extra)))
+                offices.append(kiosks[site])
+                draws.append(Draws(faults0[2 * i:2 * i + 2] if extra == 0 else self.faults_of(i, extra)))
                 windows.append(-1)
             else:
-                ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, now)
-                offices.append(self.counters[site])
+                ident = Identity(resident[i], "counter_photo_id", _HIGH, now)
+                offices.append(counters[site])
                 draws.append(None)
                 windows.append(extra)
             who.append(ident)
@@ -157,11 +159,13 @@ class DeferredServices(CertificateModel):
     def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
         """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
         missed = set()
-        for (channel, i, *_), doc in zip(queue, docs, strict=True):
+        outcome, final, fee = self.outcome, self.final, self.fee
+        for q, doc in zip(queue, docs, strict=True):
+            i = q[1]
             if not isinstance(doc, Exception):
-                self.outcome[i], self.final[i], self.fee[i] = ISSUED, channel, int(doc.fee_yen)
-            elif channel == COUNTER or isinstance(doc, NotEligible):
-                self.outcome[i] = REFUSED
+                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc.fee_yen)
+            elif q[0] == COUNTER or isinstance(doc, NotEligible):
+                outcome[i] = REFUSED
                 self.counts["refusals"] += 1
             else:
                 missed.add(i)
