@@ -200,10 +200,11 @@ class Store:
         """Create tables and indexes once (each statement uses IF NOT EXISTS)."""
         if name in self._schemas:
             return
-        if self._ddl is not None:  # in memory and never used: created with the first transaction or read
-            self._ddl.extend(statements)
-            self._schemas.add(name)
-            return
+        with self._lock:
+            if self._ddl is not None:  # in memory and never used: created with the first transaction or read
+                self._ddl.extend(statements)
+                self._schemas.add(name)
+                return
         with self.transaction() as tx:
             for stmt in statements:
                 tx.ddl(stmt)
