@@ -57,7 +57,8 @@ class CertificateModel:
         self.at, self.kiosk, self.kiosk2 = v.at.tolist(), v.kiosk.tolist(), v.kiosk2.tolist()
         self.cert = np.array(CERT_TYPES, dtype=object)[v.cert].tolist()  # the names, gathered by code
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
-        self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
+        # the service times and patience as arrays, each read (`item`) by the visits that reach that stage only
+        self.copies, self.patience = v.copies.tolist(), v.patience_s
         # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
         self.typo_rows = self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability
         self.typos = self.typo_rows.ravel().tolist()
@@ -85,10 +86,10 @@ class CertificateModel:
             return self.faults0[2 * i:2 * i + 2]
         return self.faults[i, t].tolist()
 
-    def _durations(self, rng: np.random.Generator, mean: float, n: int) -> list[float]:
+    def _durations(self, rng: np.random.Generator, mean: float, n: int) -> np.ndarray:
         """Lognormal service times with this mean."""
         s = self.p.service_sigma
-        return rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
+        return rng.lognormal(np.log(mean) - s * s / 2, s, n)
 
     def finish(self) -> None:
         """Settle anything the model left for after the event loop (nothing: every visit is decided at once)."""
@@ -163,7 +164,7 @@ class CertificateModel:
             k = k2  # out of service or a line: walk on to the next kiosk
         if not opened or k < 0 or self.kiosks[k].paper_out:
             return False
-        self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s[i]))
+        self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s.item(i)))
         return self._kiosk_service(i, k)
 
     def _kiosk_service(self, i: int, k: int) -> bool:
@@ -221,10 +222,10 @@ class CertificateModel:
                 self.counts["balked_to_kiosk"] += 1
                 return "to_kiosk"
             return "later"
-        wait = yield from point.serve_or_renege(i, self.counter_s[i], self.patience[i])
+        wait = yield from point.serve_or_renege(i, self.counter_s.item(i), self.patience.item(i))
         if wait is None:
             self.counts["reneged"] += 1
-            self.waited[i] += self.patience[i]
+            self.waited[i] += self.patience.item(i)
             return "later"
         self.waited[i] += wait
         return self._counter_service(i, w, i % point.servers)

@@ -60,9 +60,10 @@ class DeferredServices(CertificateModel):
         r = np.maximum(rows, 0)
         usable = (rows >= 0) & (reg.status[r] == ACTIVE)
         self._row = rows.tolist()
-        self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf).tolist()
+        # each card's first and last usable instant, as arrays read (`item`) by the kiosk visits only
+        self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf)
         last_day = np.minimum(reg.user_until[r], reg.expiry[r]).astype(np.int64)
-        self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf).tolist()
+        self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf)
         offered = set(p.kiosk_certificate_types)  # per type, then gathered by each visit's type code
         self._family = np.array([CERTIFICATE_TYPES[c].family_register for c in CERT_TYPES])[self.v.cert].tolist()
         self._offered = np.array([c in offered for c in CERT_TYPES])[self.v.cert].tolist()
@@ -89,7 +90,7 @@ class DeferredServices(CertificateModel):
             fine = f[0] >= self._p_net and f[1] >= self._p_paper and self._offered[i]
         else:
             fine = self._ok0[i]
-        return (fine and i not in self.immediate and i not in self._asked and self._from[i] <= now < self._until[i]
+        return (fine and i not in self.immediate and i not in self._asked and self._from.item(i) <= now < self._until.item(i)
                 and not self.kiosks[k].paper_out and self.registry.tries.item(self._row[i], 0) > wrong
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))

@@ -220,7 +220,7 @@ class FastCertificateModel(DeferredServices):
             else:
                 point = self.kiosk_points[k]
                 arrived = env.now
-                started, finished, _ = point.stage.arrive(arrived, self.kiosk_s[i])
+                started, finished, _ = point.stage.arrive(arrived, self.kiosk_s.item(i))
                 if started > arrived:
                     heapq.heappush(point._line, started)
                 yield finished  # resumed at that instant (`FastEnv.step`)
@@ -243,13 +243,13 @@ class FastCertificateModel(DeferredServices):
             result = yield from self.at_counter(i)
         else:
             arrived = env.now
-            started, finished, _ = point.stage.arrive(arrived, self.counter_s[i], self.patience[i])
+            started, finished, _ = point.stage.arrive(arrived, self.counter_s.item(i), self.patience.item(i))
             if started == RENEGED:
                 heapq.heappush(point._line, finished)
                 yield finished
                 point.records.append((i, arrived, RENEGED, finished))
                 self.counts["reneged"] += 1
-                self.waited[i] += self.patience[i]
+                self.waited[i] += self.patience.item(i)
                 result = "later"
             else:
                 if started > arrived:
