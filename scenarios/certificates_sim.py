@@ -59,9 +59,8 @@ class CertificateModel:
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
         # the service times and patience as arrays, each read (`item`) by the visits that reach that stage only
         self.copies, self.patience = v.copies.tolist(), v.patience_s
-        # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
-        self.typo_rows = self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability
-        self.typos = self.typo_rows.ravel().tolist()
+        # per-visit draws as arrays or flat lists (not one object per visit: fewer objects for the collector)
+        self.typo_rows = self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability  # read per visit at a kiosk
         self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
         # each visit's own draws per try: kiosk network and paper faults, the hour it comes back
@@ -78,7 +77,7 @@ class CertificateModel:
 
     def typos_of(self, i: int) -> list[bool]:
         """Whether visitor `i` mistypes each of their PIN tries."""
-        return self.typos[i * PIN_TRIES:(i + 1) * PIN_TRIES]
+        return self.typo_rows[i].tolist()
 
     def faults_of(self, i: int, t: int) -> list[float]:
         """Visit `i`'s kiosk draws on its try `t` (from 0): the network, then the paper."""
