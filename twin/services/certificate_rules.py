@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
@@ -276,8 +277,10 @@ class IssuanceServer:
     def eligible_rows(self, resident_ids: list[int], cert_types: list[str]) -> list[bool]:
         """For many (resident, certificate) rows at once: may each resident have that certificate?"""
         ok = [False] * len(resident_ids)
-        for name in set(cert_types):
-            at = [j for j, c in enumerate(cert_types) if c == name]
+        rows_of: dict[str, list[int]] = defaultdict(list)  # each type's rows, from one pass
+        for j, c in enumerate(cert_types):
+            rows_of[c].append(j)
+        for name, at in rows_of.items():
             for j, fine in zip(at, self.eligible(np.array([resident_ids[j] for j in at], dtype=np.int64),
                                                  name).tolist(), strict=True):
                 ok[j] = fine
