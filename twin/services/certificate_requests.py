@@ -146,7 +146,7 @@ def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParam
         if kiosk:
             office._reach_server(rng)
         doc = svc._issue_later(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row[0],
-                               row[1])
+                               row[1], True)  # the key was tested new above; a network draw issues nothing
         return office._print(doc, now, rng) if kiosk else doc
     except TwinError as err:
         return svc.refused(ident, cert, channel, site, err.with_traceback(None), now)

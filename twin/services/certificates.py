@@ -188,9 +188,10 @@ class CertificateService:
 
     def _issue_later(self, pending: PendingIssues, identity: Identity, cert_type: str, now: float,
                      request_key: str, channel: str, site: int, window: int, copies: int, fee: int,
-                     fee_req: FeePayment | None) -> Document:
-        """The immediate path's decision, with its fee and audit row left to the batch's flush."""
-        first = pending.issued.get(request_key)
+                     fee_req: FeePayment | None, new: bool = False) -> Document:
+        """The immediate path's decision, with its fee and audit row left to the batch's flush (`new`: the
+        caller found the key not yet issued in this batch, nothing having been issued since)."""
+        first = None if new else pending.issued.get(request_key)
         if first is not None:
             _same_request(first, identity.resident_id, cert_type, copies, channel, site)
             return _replayed(first)
