@@ -75,7 +75,13 @@ class ServiceCalls:
         leave = now + self.stay_s[m]
         if leave < self.horizon_s:
             self._later(leave - now, self._leave, m)
-        if self.looks_up[m] and (h := self.household[m]) not in self.lookups_started:
+        if self.looks_up[m]:
+            self._look_up(m)
+
+    def _look_up(self, m: int) -> None:
+        """Start the look-ups of registered person m's household, if m is the first of it the
+        service identified well enough (a member of an apart household)."""
+        if (h := self.household[m]) not in self.lookups_started:
             ident = self.identity_of(m)
             if ident is not None and ident.assurance >= Assurance.MEDIUM:
                 self.lookups_started.add(h)

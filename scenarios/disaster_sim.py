@@ -72,9 +72,9 @@ class DisasterModel(ServiceCalls):
         self.durations = self.duration_s.tolist()
         self.horizon_s = p.horizon_h * 3600.0
         decline = p.stay_decline_per_day
-        self.stay_s = (streams["stay"].exponential(24.0 * 3600.0 / decline, n).tolist()
-                       if decline > 0
-                       else [float("inf")] * n)  # how long each stays once registered
+        self.stay = (streams["stay"].exponential(24.0 * 3600.0 / decline, n) if decline > 0
+                     else np.full(n, np.inf))  # how long each stays once registered
+        self.stay_s = self.stay.tolist()
         self.method = ev.member_method.tolist()
         self.group_shelter = ev.group_shelter.tolist()
         self.n_arrived = self.n_registered = 0

@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from scenarios.disaster_calls import NOT_YET, REGISTERED
 from scenarios.disaster_sim import MAX_REDIRECTS, DisasterModel
 from scenarios.evacuation import CARD, PAPER
 from scenarios.fast.desk_plan import PlannedDesk
+from scenarios.fast.first_runs import FirstRuns, note_moved
 from scenarios.fast.first_visits import FirstVisits, arrival_clock
 from scenarios.fast.loop import Loop
 from scenarios.streams import Streams
@@ -43,6 +45,8 @@ class FastDisasterModel(DisasterModel):
         self.moves: list[tuple[float, list[int], int]] = []  # (when, people, shelter or -1)
         self.first_moves = (np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))  # planned: (when, who, where)
         self.stale = 0  # planned finishes a late joiner moved (their old calls skip)
+        self.run_rows: tuple = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0), [], [], [])  # `settle_runs`
+        self.skips: list[int] = []  # their positions in the feed, sorted (`first_runs.note_moved`)
         super().__init__(loop, p, ev, safety, face_desk, streams, t0, load)
         self._traced = self._look_up_people()
 
@@ -106,24 +110,16 @@ class FastDisasterModel(DisasterModel):
         parts = FirstVisits(self, times.size, desks)
         finish = parts.plan(desks, times)
         self._finish = finish.tolist()
-        # per part (g, how, s, t, total, a, size, members): zip builds the tuples in one C pass
-        members = [None] * parts.group.size
-        for p, listed in parts.members.items():
-            members[p] = listed
-        self._visits = list(zip(parts.group.tolist(), parts.method, parts.shelter, times[parts.group].tolist(),
-                                parts.total.tolist(), parts.head, parts.size, members, strict=True))
+        self._parts, self._arrival = parts, times  # a part's visit, when asked (`_visit`)
         order = stable_order(finish)  # equal finishes: in joining order
         self._fed = order.tolist()
-        self.loop.feed(finish[order].tolist(), self._first_fed)
+        runs = FirstRuns(self, order, finish, parts, times)  # (held by the loop only: no cycle)
+        self._fed_at = runs.times
+        self.loop.feed_runs(runs.times, runs.serve)
 
     def desks(self) -> list[PlannedDesk]:
         """Every desk: paper, readers, face checks."""
         return [*self.paper, *self.readers, *self.face.values()]
-
-    def _first_fed(self, i: int) -> None:
-        """The i-th planned first visit in order of finish is done (unless a late joiner moved its
-        finish since: then it is on the calendar at the new time, `_queue`)."""
-        self._first_served(self._fed[i])
 
     def _first_served(self, p: int) -> None:
         """Planned first visit p is done, if it is due now (a late joiner only delays a visit: a
@@ -131,13 +127,21 @@ class FastDisasterModel(DisasterModel):
         if self._finish[p] != self.loop.now:
             self.stale += 1
             return
-        g, how, s, t, total, a, size, members = self._visits[p]
+        g, how, s, t, total, a, size, members = self._visit(p)
         if size == 1:  # one person: the desk time is theirs (`desk_times`, as planned)
             self._served_one(g, a, s, how, 0, t, total)
             return
         if members is None:  # consecutive members (`FirstVisits.members`)
             members = list(range(a, a + size))
         self._served(g, members, s, how, 0, t, total, self.desk_times(members, how, s))
+
+    def _visit(self, p: int) -> tuple[int, int, int, float, float, int, int, list[int] | None]:
+        """Planned part p: group, method, shelter, arrival, desk time, first member, size, and its
+        members if they are not consecutive (`FirstVisits.members`)."""
+        parts = self._parts
+        g = int(parts.group[p])
+        return (g, parts.method[p], parts.shelter[p], float(self._arrival[g]), float(parts.total[p]),
+                parts.head[p], parts.size[p], parts.members.get(p))
 
     def _queue(self, g: int, members: list[int], s: int, method: int, hop: int) -> None:
         """Join the desk now (after a redirect, or sent to paper); the service's decisions come at
@@ -154,8 +158,26 @@ class FastDisasterModel(DisasterModel):
             loop.at(end, self._served, g, members, s, method, hop, now, total, d)
         for j in moved:
             p = desk.part[j]
+            note_moved(self.skips, self._fed_at, self._fed, p, self._finish[p])
             self._finish[p] = desk.finished[j]
             loop.at(desk.finished[j], self._first_served, p)
+
+    def settle_runs(self) -> None:
+        """Write the status, registration time and wait of everyone the runs registered (`first_runs`:
+        nothing reads them during the loop; a departure since is kept)."""
+        member, wait, done, firsts, ends, turned = self.run_rows
+        mark = np.zeros(member.size + 1, np.int64)
+        np.add.at(mark, np.asarray(firsts, np.int64), 1)
+        np.add.at(mark, np.asarray(ends, np.int64), -1)
+        rows = np.cumsum(mark[:-1]) > 0
+        rows[np.asarray(turned, np.int64)] = False
+        who = member[rows]
+        np.frombuffer(self.registered, dtype=np.float64)[who] = done[rows]  # (in place)
+        np.frombuffer(self.waited, dtype=np.float64)[who] = wait[rows]
+        status = self.status
+        for x in who.tolist():
+            if status[x] == NOT_YET:  # (LEFT since: kept)
+                status[x] = REGISTERED
 
     def desk_visits(self) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """Every desk's visits (`PlannedDesk.visits`) as two columns, desk after desk (`desks`): when

@@ -69,6 +69,7 @@ def run_fast(p: Any, ev: Any, safety: Any, face: Any, streams: Streams,
     until = p.horizon_h * 3600.0 + 1e-6
     with collector_paused():
         loop.run(until)
+        m.settle_runs()
         history = m.net.history()
         reports = disaster_reads.hq_reports(m, history, phases, until)
         visits = m.desk_visits()

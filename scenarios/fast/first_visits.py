@@ -48,9 +48,10 @@ def arrival_clock(at: np.ndarray, horizon: float, passes: int = 32) -> np.ndarra
 class FirstVisits:
     """The parts in joining order (group by group): group (an array), method, shelter, desk index (into
     `desks`), desk time, first member and size, and the members of parts whose members are not
-    consecutive (`members`, by part: any other part is head, head + 1, ..., head + size - 1)."""
+    consecutive (`members`, by part: any other part is head, head + 1, ..., head + size - 1); as
+    arrays, every member part by part (`people`, part p's from `start[p]`) and their desk times."""
 
-    __slots__ = ("group", "members", "method", "desk", "total", "head", "size", "shelter")
+    __slots__ = ("group", "members", "method", "desk", "total", "head", "size", "shelter", "people", "start", "d")
 
     def __init__(self, model: Any, groups: int, desks: list[Any]) -> None:
         ev = model.ev
@@ -95,6 +96,8 @@ class FirstVisits:
         self.desk = desk
         self.total = total
         self.head, self.size, self.shelter = head.tolist(), size.tolist(), shelter.tolist()
+        # every member part by part (part p's: people[start[p]:start[p] + size[p]]) and desk time
+        self.people, self.start, self.d = people, start, d
 
     def plan(self, desks: list[Any], times: np.ndarray) -> np.ndarray:
         """Give each desk its parts (in joining order) and seat them; each part's planned finish."""

@@ -82,3 +82,21 @@ def test_one_generator_for_every_source_also_gives_the_same_register_on_both_eng
                        np.random.default_rng(3))[0] for e in ("simpy", "fast")]
     ref, fast = (m.net.taps.to_frame() for m in models)
     assert ref.height > 300 and ref.equals(fast)
+
+
+def test_most_planned_visits_are_checked_in_in_runs_with_identical_results(monkeypatch):
+    from twin.services.shelters import ShelterNetwork
+
+    calls, rows = [], []
+    real = ShelterNetwork.check_in_run
+
+    def counted(net, card, *columns):
+        outs, target = real(net, card, *columns)
+        calls.append(len(card))
+        rows.append(len(outs))
+        return outs, target
+
+    monkeypatch.setattr(ShelterNetwork, "check_in_run", counted)
+    ref, fast = both("full", 4, scale=0.02, horizon_h=30.0)
+    assert sum(rows) > 0.8 * ref.kpis["evacuees"] and max(calls) > 20  # runs of many people
+    assert_same(ref, fast)

@@ -129,6 +129,54 @@ def test_calls_that_fed_arrivals_schedule_run_in_simpys_order(seed, width):
     assert len(fast) > 60 and fast == ref
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("seed", range(4))
+def test_fed_calls_handed_over_in_runs_run_in_the_order_of_single_fed_calls(seed, width):
+    # as above, but the loop hands the fed arrivals over in runs: a run makes the arrivals before
+    # the bound and before any call an arrival of the run scheduled
+    feed, _first, children = schedule(seed)
+    feed = [t + 0.5 for t in feed]
+    delay = np.random.default_rng(seed).integers(0, 4, len(feed)).tolist()
+    loop, fast, runs = Loop(width), [], []
+
+    def fast_call(label: int) -> None:
+        fast.append((loop.now, label))
+        for k, d in enumerate(children.get(label % 1000, []), start=1):
+            if label < 10**6:
+                loop.at(loop.now + d, fast_call, 10 * label + k)
+
+    def fast_run(i: int, bound: float) -> int:
+        j = i
+        while j < len(feed) and feed[j] < bound:
+            loop.now = feed[j]
+            fast.append((loop.now, -j - 1))
+            due = loop.now + (0.25 + delay[j])
+            loop.at(due, fast_call, 1000 + j)
+            bound = min(bound, due)
+            j += 1
+        runs.append(j - i)
+        return j
+
+    loop.feed_runs(feed, fast_run)
+    loop.run(25.0)
+    single, seen = Loop(width), []
+
+    def one_call(label: int) -> None:
+        seen.append((single.now, label))
+        for k, d in enumerate(children.get(label % 1000, []), start=1):
+            if label < 10**6:
+                single.at(single.now + d, one_call, 10 * label + k)
+
+    def arrival(i: int) -> None:
+        seen.append((single.now, -i - 1))
+        single.at(single.now + (0.25 + delay[i]), one_call, 1000 + i)
+
+    single.feed(feed, arrival)
+    single.run(25.0)
+    assert max(runs) > 1 and sum(runs) == len([t for t in feed if t < 25.0])  # runs of several
+    assert fast == seen and loop.events == single.events
+
+
 def test_a_call_an_arrival_makes_for_before_the_next_bucket_runs_in_time_order():
     loop, seen = Loop(1.0), []
     loop.at(0.2, seen.append, "a")

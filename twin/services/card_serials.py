@@ -99,6 +99,12 @@ class SerialIndex:
                 raise CardRevoked(int(serial), revoked, "revoked in the serial index")
         return rid
 
+    def holders(self) -> dict[int, int] | None:
+        """The holders of the serials asked or prepared so far (serial -> resident, read-only), for a
+        caller resolving many cards between two revocations; None while any card is revoked (then
+        `resident_of` must decide)."""
+        return None if self._revoked else self._seen
+
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
         """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);
         `now` is one time or one per serial."""

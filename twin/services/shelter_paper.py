@@ -117,25 +117,31 @@ def fill_code(net: ShelterNetwork, s: int, resident_id: int, t: float, rng: np.r
     return QUEUED, -1
 
 
-def _enter(net: ShelterNetwork, form_id: int, now: float) -> int:
-    """Transcribe one form into the system; returns its new status."""
+def _enter_all(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
+    """Transcribe forms a to b - 1 into the system, in order; a tally by their new status."""
     forms = net.paper
-    s, rid = forms.shelter[form_id], forms.written[form_id]
-    net.reg[s] += 1
-    if rid < 0:
-        status, reason = UNREADABLE, "unreadable"
-    else:
-        cur = int(net.where[rid])
-        status = ENTERED if cur < 0 else DUPLICATE if cur == s else CONFLICT
-        reason = "" if status == ENTERED else STATUS_NAMES[status]
-    if status == ENTERED:
-        net.where[rid], net.since[rid] = s, forms.at[form_id]
-        net.taps.add(now, "paper", -1, s, rid, IN, "", -1, form_id)
-    else:
-        net.anon[s] += 1
-        net.taps.add(now, "paper", -1, s, rid, REFUSED, reason, -1, form_id)
-    forms.status[form_id] = status
-    return status
+    where, since, reg, anon, row = net.where, net.since, net.reg, net.anon, net.taps.append_row
+    tally = [0] * len(STATUS_NAMES)
+    status = []
+    for form_id, s, rid, at in zip(range(a, b), forms.shelter[a:b], forms.written[a:b], forms.at[a:b],
+                                   strict=True):
+        reg[s] += 1
+        if rid < 0:
+            st = UNREADABLE
+        else:
+            cur = int(where[rid])
+            st = ENTERED if cur < 0 else DUPLICATE if cur == s else CONFLICT
+        if st == ENTERED:
+            where[rid], since[rid] = s, at
+            row((now, "paper", -1, s, rid, IN, "", -1, form_id))
+        else:
+            anon[s] += 1
+            row((now, "paper", -1, s, rid, REFUSED, "unreadable" if st == UNREADABLE else STATUS_NAMES[st], -1,
+                 form_id))
+        status.append(st)
+        tally[st] += 1
+    forms.status[a:b] = status
+    return tally
 
 
 def reconcile(net: ShelterNetwork, now: float, limit: int | None = None) -> PaperReport:
@@ -143,9 +149,7 @@ def reconcile(net: ShelterNetwork, now: float, limit: int | None = None) -> Pape
     t = finite_time(now)
     forms = net.paper
     stop = len(forms) if limit is None else min(len(forms), forms.next_pending + max(int(limit), 0))
-    tally = [0] * len(STATUS_NAMES)
-    for form_id in range(forms.next_pending, stop):
-        tally[_enter(net, form_id, t)] += 1
+    tally = _enter_all(net, forms.next_pending, stop, t)
     forms.next_pending = stop
     net.events.append(PaperFormsReconciled(t, tally[ENTERED], tally[UNREADABLE], tally[DUPLICATE] + tally[CONFLICT]))
     return PaperReport(tally[ENTERED], tally[UNREADABLE], tally[DUPLICATE], tally[CONFLICT], forms.pending())

@@ -16,7 +16,7 @@ import polars as pl
 from twin.errors import NotFound, TwinError, ValidationError
 from twin.events import EventLog
 from twin.identity import Identity
-from twin.services import shelter_batch, shelter_offline, shelter_paper, shelter_parts
+from twin.services import shelter_batch, shelter_offline, shelter_paper, shelter_parts, shelter_run
 from twin.services.card_serials import SerialIndex, SerialResolver, finite_time
 from twin.services.procedures import require_assurance
 from twin.services.safety_events import CheckInRefused
@@ -205,6 +205,13 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
     def tap_code(self, reader_id: int, serial: int, now: float) -> tuple[int, int]:
         """`tap_part` for one card: (outcome code, redirect index or -1; REFUSED where `tap` raises)."""
         return shelter_parts.tap_code(self, reader_id, serial, finite_time(now))
+
+    def check_in_run(self, card: list[bool], where: list[int], who: list[int], times: list[float],
+                     rng: np.random.Generator) -> tuple[list[int], int]:
+        """Single check-ins one after another (per row a card tap: reader id, serial; or a paper form:
+        shelter index, resident id), as `tap_code`/`paper_code` would make them, up to the first one
+        to react to (done) or one only the per-person call takes (not done): `shelter_run`."""
+        return shelter_run.check_in_run(self, card, where, who, times, rng)
 
     def paper_part(self, s: int, resident_ids: list[int], now: float,
                    rng: np.random.Generator) -> tuple[list[int], int]:

@@ -1,0 +1,126 @@
+"""A run of single check-ins in one call (`check_in_run`) gives exactly what one call per person
+gives (`tap_code`, `paper_code`): state, register, events, paper forms, draws, codes, redirects."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from tests.services.safety_helpers import T0, card_holders, no_card
+from twin.errors import TwinError
+from twin.services.card_serials import SerialIndex, UnknownCard
+from twin.services.shelter_outcomes import FULL, HERE, IN, NO_ROOM, QUEUED, REFUSED
+from twin.services.shelter_run import check_in_run
+from twin.services.shelters import ShelterNetwork, ShelterParams
+
+TURNED = (REFUSED, FULL, NO_ROOM)
+# (card?, reader 1..12 or shelter 0..6, person 0..15, seconds after T0 or a hostile time)
+ROWS = st.lists(st.tuples(st.booleans(), st.integers(0, 12), st.integers(0, 15),
+                          st.sampled_from([0.0, 1.0, 2.5, 7.0, 9.0, math.nan, math.inf])),
+                min_size=1, max_size=40)
+
+
+def _network(city, serials: list[int], capacity: int, history: bool, revoke: bool) -> ShelterNetwork:
+    """If `revoke`, two cards revoked before the run and one during it (at T0 + 5), else the cards
+    looked up ahead (as the disaster model does); reader 3 offline; `capacity` places a shelter;
+    the history recorded (the fast engine's register) if `history`."""
+    index = SerialIndex.from_residents(city.residents)
+    if revoke:
+        for s in serials[:2]:
+            index.revoke(s, T0 - 1)
+        index.revoke(serials[2], T0 + 5)
+    else:
+        index.prepare(serials[:8])
+    net = ShelterNetwork.from_city(city, resolver=index, params=ShelterParams(capacity_per_shelter=capacity),
+                                   now=T0)
+    net.set_online(3, False, T0)
+    if history:
+        net.record_history()
+    return net
+
+
+def _rows(city, rows):
+    """The rows as columns: cards tap `serials` (three forged), forms name residents (two nobody)."""
+    _, serials = card_holders(city, 12)
+    cards = serials + [5, 6, 7, 8]
+    people = no_card(city, 13) + [-3, 10**9, 2.0]  # nobody in this city, and a resident id as a float
+    card = [c for c, *_ in rows]
+    where = [w if c else w % 7 - 1 for c, w, *_ in rows]  # shelter -1 and 5: none of the network's
+    who = [cards[p] if c else people[p] for c, _, p, _ in rows]
+    times = [T0 + t for *_, t in rows]
+    return serials, card, where, who, times
+
+
+def _one(net: ShelterNetwork, c: bool, w, x, t: float, rng) -> tuple[int, int] | str:
+    """One person's call: its codes, or the error it raises."""
+    try:
+        return net.tap_code(w, x, t) if c else net.paper_code(w, x, t, rng)
+    except TwinError as e:
+        return type(e).__name__
+
+
+def _same_state(a: ShelterNetwork, b: ShelterNetwork) -> None:
+    assert_frame_equal(a.taps.to_frame(), b.taps.to_frame())
+    assert a.events.to_frame().equals(b.events.to_frame())
+    assert (a.occ, a.reg, a.anon) == (b.occ, b.reg, b.anon)
+    assert np.array_equal(a.where, b.where)
+    assert np.array_equal(a.since, b.since, equal_nan=True)
+    assert a.paper.to_frame(a.facility_ids).equals(b.paper.to_frame(b.facility_ids))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=ROWS, capacity=st.sampled_from([1, 2, 1000]), history=st.booleans(), revoke=st.booleans())
+def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capacity, history, revoke):
+    serials, card, where, who, times = _rows(small_city, rows)
+    one, run = (_network(small_city, serials, capacity, history, revoke) for _ in range(2))
+    rng_one, rng_run = np.random.default_rng(3), np.random.default_rng(3)
+    want = [_one(one, *row, rng_one) for row in zip(card, where, who, times, strict=True)]
+    got, i, alone = [], 0, 0
+    while i < len(card):  # as the fast engine drives it: a run, then what it left, then a run again
+        outs, red = check_in_run(run, card[i:], where[i:], who[i:], times[i:], rng_run)
+        got += [(out, -1) for out in outs]
+        i += len(outs)
+        if outs and outs[-1] in TURNED:
+            got[-1] = (outs[-1], red)
+        elif i < len(card):
+            alone += 1
+            got.append(_one(run, card[i], where[i], who[i], times[i], rng_run))
+            i += 1
+    assert got == want
+    _same_state(one, run)
+    assert rng_one.random() == rng_run.random()  # the same paper-form draws
+    # the run leaves to the per-person path only what it must: a reader offline or unknown, a time
+    # not finite, a form for no resident or at no shelter
+    general = sum(1 for c, w, x, t in zip(card, where, who, times, strict=True)
+                  if not math.isfinite(t) or (w not in one.readers or w == 3 if c else
+                                              not (isinstance(x, int) and 0 <= x < one.where.size
+                                                   and 0 <= w < one.shelter_count)))
+    assert alone == general
+
+
+def test_a_run_stops_after_the_first_person_it_must_send_on(small_city):
+    (first, second), (card_a, card_b) = card_holders(small_city, 2)
+    net = ShelterNetwork.from_city(small_city, params=ShelterParams(capacity_per_shelter=1), now=T0)
+    rng = np.random.default_rng(0)
+    paper = no_card(small_city, 1)[0]
+    outs, red = check_in_run(net, [True, True, False, True, True], [1, 2, 0, 1, 1],
+                             [card_a, card_a, paper, card_b, card_a], [T0] * 5, rng)
+    # the first card checks in, taps again (already here); the form finds the shelter full
+    assert (outs, red) == ([IN, HERE, FULL], net.nearest_with_room(0))
+    assert net.where[first] == 0 and net.where[second] == -1 and len(net.paper) == 0
+    outs, red = check_in_run(net, [False, True], [1, 3], [paper, 99], [T0 + 1] * 2, rng)
+    assert (outs, red) == ([QUEUED, REFUSED], -1)  # a form at the second shelter; a forged card
+    assert net.taps.to_frame()["reason"].to_list() == ["", "", "", "", UnknownCard.code]
+
+
+def test_every_shelter_full_gives_no_room_and_no_redirect(small_city):
+    _, serials = card_holders(small_city, 6)
+    net = ShelterNetwork.from_city(small_city, params=ShelterParams(capacity_per_shelter=1), now=T0)
+    rng = np.random.default_rng(0)
+    readers = [1, 3, 5, 7, 9, 1]  # one reader at each of the five shelters, then the first again
+    outs, red = check_in_run(net, [True] * 6, readers, serials, [T0] * 6, rng)
+    assert (outs, red) == ([IN] * 5 + [NO_ROOM], -1)
