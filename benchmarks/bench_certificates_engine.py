@@ -11,8 +11,9 @@ with --quick), since the shared machine's load only ever adds time. Per visit = 
 the visits simulated at kiosks and counters, next to bare SimPy's CPU seconds per customer (CPU
 time: on the shared machine wall time swings with the load). The payment scenario (SimPy only)
 is measured per request the same way. The machine's load average is printed at the start and the
-end: the certificate run's CPU per visit grows with it (other processes evict its columns and
-tables from the caches), bare SimPy's hardly (its working set is small).
+end: the certificate run's CPU per visit grows when other processes stream memory (its columns and
+tables leave the shared cache: ~+50 % next to a numpy copy loop), bare SimPy's hardly (its working
+set is small); processes that only compute hardly move either.
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ def _part(path: str, name: str) -> str:
 def load_line(start: float, end: float) -> str:
     """The machine's 1-minute load averages at the benchmark's start and end, and what they do to its ratios."""
     return (f"   machine load (1-minute average): {start:.1f} at the start, {end:.1f} at the end; the certificate "
-            "lines' CPU per visit grows with the load (other processes evict the run's columns and tables from "
-            "the caches), bare SimPy's hardly: compare ratios taken at similar loads")
+            "lines' CPU per visit grows when other processes stream memory (the run's columns and tables leave "
+            "the shared cache), bare SimPy's hardly: compare ratios taken on a quiet machine")
 
 
 def payment_request_us(duration_s: float) -> tuple[float, int, float]:
