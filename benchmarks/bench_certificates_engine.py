@@ -10,11 +10,15 @@ authority (keys derived on first use), then is timed: the best of 3 runs (bare S
 with --quick), since the shared machine's load only ever adds time. Per visit = CPU seconds of the run over
 the visits simulated at kiosks and counters, next to bare SimPy's CPU seconds per customer (CPU
 time: on the shared machine wall time swings with the load). The payment scenario (SimPy only)
-is measured per request the same way.
+is measured per request the same way. The machine's load average is printed at the start and the
+end: the certificate run's CPU per visit grows when other processes stream memory (its columns and
+tables leave the shared cache: ~+50 % next to a numpy copy loop), bare SimPy's hardly (its working
+set is small); processes that only compute hardly move either.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from benchmarks.bench_engine import SERVERS, bare_simpy, customers
@@ -135,6 +139,13 @@ def _part(path: str, name: str) -> str:
     return "builtins and libraries"
 
 
+def load_line(start: float, end: float) -> str:
+    """The machine's 1-minute load averages at the benchmark's start and end, and what they do to its ratios."""
+    return (f"   machine load (1-minute average): {start:.1f} at the start, {end:.1f} at the end; the certificate "
+            "lines' CPU per visit grows when other processes stream memory (the run's columns and tables leave "
+            "the shared cache), bare SimPy's hardly: compare ratios taken on a quiet machine")
+
+
 def payment_request_us(duration_s: float) -> tuple[float, int, float]:
     """CPU microseconds per payment request (SimPy engine, real SQLite ledger), requests, simulated rate."""
     from scenarios import payments
@@ -151,6 +162,7 @@ def payment_request_us(duration_s: float) -> tuple[float, int, float]:
 def main(argv: list[str]) -> int:
     """Print per-visit costs and their ratio to bare SimPy M/M/c per customer."""
     quick = "--quick" in argv
+    load = os.getloadavg()[0]
     n = 50_000 if quick else 200_000
     arrived, service = customers(n)
     best = float("inf")
@@ -185,4 +197,5 @@ def main(argv: list[str]) -> int:
     us, reqs, rate = payment_request_us(60.0 if quick else 300.0)
     print(f"   payments (SimPy, SQLite ledger): {us:8.1f} us/request (CPU) ({reqs:,} requests, "
           f"{rate:.1f} answered/s simulated)   {us / base:6.1f}x bare SimPy")
+    print(load_line(load, os.getloadavg()[0]))
     return 0

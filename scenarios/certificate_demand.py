@@ -243,6 +243,16 @@ def _store_tree(city: City) -> cKDTree | None:
     return cKDTree(stores) if len(stores) else None
 
 
+def _resident_columns(res: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The wards and their resident counts, and every resident's card serial (-1: none), read-only:
+    kept per residents frame (`template`), not read from the whole frame every run."""
+    wards, counts = np.unique(res["ward"].to_numpy(), return_counts=True)
+    out = (wards, counts, res["card_serial"].fill_null(-1).to_numpy().copy())
+    for a in out:
+        a.flags.writeable = False
+    return out
+
+
 def make_visits(streams: Streams, p: CertificatesParams, city: City,
                 kiosk_xy: np.ndarray, holder_p: float) -> Visits:
     """Draw every visit of the period (see the module docstring): who and what from the `demand`
@@ -251,7 +261,7 @@ def make_visits(streams: Streams, p: CertificatesParams, city: City,
     res = city.residents
     day = np.repeat(np.arange(p.days), daily_visits(p, city, rng))
     n = day.size
-    wards, counts = np.unique(res["ward"].to_numpy(), return_counts=True)
+    wards, counts, serials = template("resident_columns", res, (), lambda: _resident_columns(res))
     ward = rng.choice(wards, size=n, p=counts / counts.sum())
     mix = np.array(p.type_mix) / sum(p.type_mix)
     cert = rng.choice(len(CERT_TYPES), size=n, p=mix)
@@ -261,20 +271,24 @@ def make_visits(streams: Streams, p: CertificatesParams, city: City,
     application[attach], cert[attach], covered[attach] = _attachments(p, attach.size, rng)
     resident = _requesters(rng, res, ward, cert)
     copies = np.where(application == "", 1 + rng.poisson(p.copies_mean - 1.0, n), 1)
-    serial = res["card_serial"].fill_null(-1).to_numpy()[resident]
-    hh = city.households
-    home = np.stack([hh["x_km"].to_numpy(), hh["y_km"].to_numpy()], 1)[
-        res["household_id"].to_numpy()[resident]]
+    serial = serials[resident]
+    hh, hid = city.households, res["household_id"].to_numpy()[resident]
+    home = np.stack([hh["x_km"].to_numpy()[hid], hh["y_km"].to_numpy()[hid]], 1)  # the visits' homes only
+    offered = np.isin(cert, [CERT_TYPES.index(t) for t in p.kiosk_certificate_types])
+    # distances and kiosks only for the visits that could go to a kiosk (a card, a type kiosks issue): nothing
+    # else reads them (each query answers each point alone, so theirs are the same)
+    need = np.flatnonzero((serial >= 0) & offered)
+    home = home[need]
     stores = template("store_tree", city.facilities, (), lambda: _store_tree(city))
-    d_store = stores.query(home)[0] if stores is not None else np.full(n, np.inf)
-    kiosk, kiosk2, d_kiosk = np.full(n, -1), np.full(n, -1), np.full(n, np.inf)
+    d_store = stores.query(home)[0] if stores is not None else np.full(need.size, np.inf)
+    kiosk, kiosk2, d_kiosk = np.full(n, -1), np.full(n, -1), np.full(need.size, np.inf)
     if len(kiosk_xy) > 1:
         d2, k2 = cKDTree(kiosk_xy).query(home, k=2)
-        d_kiosk, kiosk, kiosk2 = d2[:, 0], k2[:, 0], k2[:, 1]
+        d_kiosk, kiosk[need], kiosk2[need] = d2[:, 0], k2[:, 0], k2[:, 1]
     elif len(kiosk_xy):
-        d_kiosk, kiosk = cKDTree(kiosk_xy).query(home)
-    offered = np.isin(cert, [CERT_TYPES.index(t) for t in p.kiosk_certificate_types])
-    p_k = _kiosk_odds(p, holder_p, d_store, d_kiosk)
+        d_kiosk, kiosk[need] = cKDTree(kiosk_xy).query(home)
+    p_k = np.zeros(n)
+    p_k[need] = _kiosk_odds(p, holder_p, d_store, d_kiosk)
     u_kiosk, u_office = streams["choice"].random((2, n))
     to_kiosk = (serial >= 0) & offered & (kiosk >= 0) & (u_kiosk < p_k)
     channel = np.where(to_kiosk, KIOSK, np.where(u_office < p.ward_office_share, COUNTER,

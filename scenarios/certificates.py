@@ -19,6 +19,7 @@ import simpy
 from scenarios.certificate_demand import COUNTER, KIOSK, kiosk_sites, make_visits, with_ownership
 from scenarios.certificates_kpis import (
     KPIS,
+    counter_waits_by_ward,
     kpis_of,
     records_of,
     series_frame,
@@ -74,7 +75,7 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
     from twin.card import CardRegistry
     from twin.events import EventLog
     from twin.reader import Reader
-    from twin.services.certificates import CertificateParams, CertificateService
+    from twin.services.certificates import CertificateParams, CertificateService, IssuanceServer
 
     cp = CertificateParams(
         kiosk_certificate_types=p.kiosk_certificate_types, kiosk_fee_yen=p.kiosk_fee_yen,
@@ -84,7 +85,9 @@ def build_services(p: Params, city: Any, t_start: float) -> tuple[Any, Any, Any]
         counter_open_hour=p.counter_open_hour, counter_close_hour=p.counter_close_hour,
         counter_windows_per_ward=p.counter_windows_per_ward,
         kiosk_p_network_down=p.kiosk_p_network_down, kiosk_p_paper_out=p.kiosk_p_paper_out)
-    service = CertificateService(city.residents, params=cp)
+    # who may have which certificate, read from the residents once per frame and process; each run its own copy
+    server = template("issuance_server", city.residents, (), lambda: IssuanceServer(city.residents)).copy()
+    service = CertificateService(city.residents, params=cp, server=server)
     ca = authority(p.city, p.city_seed, p.key_mode)
     if ca.revoked_count:  # a run revoked certificates: this one starts from an authority that has not
         authority.cache_clear()
@@ -174,10 +177,11 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     with collector_paused():
         m, city, public = simulate(params, as_seed_sequence(seed))
         visits, records = visits_frame(m), records_of(m)  # the seats read once for the series and the KPIs
-        frames = {"visits": visits, "series": series_frame(m, records), "wards": wards_frame(m, visits),
+        by_ward = counter_waits_by_ward(visits)  # and the counter waits per ward for the wards and the KPIs
+        frames = {"visits": visits, "series": series_frame(m, records), "wards": wards_frame(m, visits, by_ward),
                   "documents": m.service.documents()}
         m.service.ledger.store.close()  # the run's own book, never read again: its held-back rows are dropped
-        kpis = kpis_of(m, visits, int(public.sum()), records)
+        kpis = kpis_of(m, visits, int(public.sum()), records, by_ward)
         store = [pt.servers for pt, pub in zip(m.kiosk_points, public.tolist(), strict=True) if not pub]
         del m
     notes = ("demand: the whole city's calibrated rate (season, day of week, hour of day), "

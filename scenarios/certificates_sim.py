@@ -57,14 +57,18 @@ class CertificateModel:
         self.at, self.kiosk, self.kiosk2 = v.at.tolist(), v.kiosk.tolist(), v.kiosk2.tolist()
         self.cert = np.array(CERT_TYPES, dtype=object)[v.cert].tolist()  # the names, gathered by code
         self.serial, self.ward, self.resident = v.serial.tolist(), v.ward.tolist(), v.resident.tolist()
-        self.copies, self.patience = v.copies.tolist(), v.patience_s.tolist()
-        # per-visit draws kept flat (one list each, not one per visit: fewer objects for the collector)
-        self.typos = (self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability).ravel().tolist()
+        # the service times and patience as arrays, each read (`item`) by the visits that reach that stage only
+        self.copies, self.patience = v.copies.tolist(), v.patience_s
+        # per-visit draws as arrays or flat lists (not one object per visit: fewer objects for the collector)
+        self.typo_rows = self.pin_rng.random((n, PIN_TRIES)) < p.pin_mistype_probability  # read per visit at a kiosk
         self.kiosk_s = self._durations(streams["service"], p.kiosk_service_mean_s, n)
         self.counter_s = self._durations(streams["service"], p.counter_service_mean_s, n)
         # each visit's own draws per try: kiosk network and paper faults, the hour it comes back
-        self.faults = streams["kiosk_faults"].random((n, p.max_visits, 2)).ravel().tolist()
-        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits)).ravel().tolist()
+        # (the first try's fault draws as floats, read by every kiosk visit; the later tries' and the hours
+        # of coming back, which few visits read, as arrays: fewer objects made and freed per run)
+        faults = streams["kiosk_faults"].random((n, p.max_visits, 2))
+        self.faults0, self.faults = faults[:, 0, :].ravel().tolist(), faults
+        self.later = streams["returns"].uniform(0, 7200.0, (n, p.max_visits))
         self.outcome, self.final = [""] * n, [-1] * n
         self.waited, self.tries, self.done_at = [0.0] * n, [0] * n, [float("nan")] * n
         self.fee = [0] * n
@@ -73,17 +77,18 @@ class CertificateModel:
 
     def typos_of(self, i: int) -> list[bool]:
         """Whether visitor `i` mistypes each of their PIN tries."""
-        return self.typos[i * PIN_TRIES:(i + 1) * PIN_TRIES]
+        return self.typo_rows[i].tolist()
 
     def faults_of(self, i: int, t: int) -> list[float]:
         """Visit `i`'s kiosk draws on its try `t` (from 0): the network, then the paper."""
-        at = (i * self.p.max_visits + t) * 2
-        return self.faults[at:at + 2]
+        if t == 0:
+            return self.faults0[2 * i:2 * i + 2]
+        return self.faults[i, t].tolist()
 
-    def _durations(self, rng: np.random.Generator, mean: float, n: int) -> list[float]:
+    def _durations(self, rng: np.random.Generator, mean: float, n: int) -> np.ndarray:
         """Lognormal service times with this mean."""
         s = self.p.service_sigma
-        return rng.lognormal(np.log(mean) - s * s / 2, s, n).tolist()
+        return rng.lognormal(np.log(mean) - s * s / 2, s, n)
 
     def finish(self) -> None:
         """Settle anything the model left for after the event loop (nothing: every visit is decided at once)."""
@@ -104,8 +109,11 @@ class CertificateModel:
             self.env.process(self.visit(i))
 
     def visit(self, i: int) -> Any:
-        """Go to the chosen channel; fall back, come back, or give up as people do."""
-        channel = int(self.v.channel[i])
+        """Go to the chosen channel; fall back, come back, or give up as people do (the process)."""
+        return self.visits_from(i, int(self.v.channel[i]))
+
+    def visits_from(self, i: int, channel: int) -> Any:
+        """Visit `i`'s tries from here on, starting at `channel`."""
         while self.tries[i] < self.p.max_visits:
             self.tries[i] += 1
             if channel == KIOSK:
@@ -129,7 +137,7 @@ class CertificateModel:
         nxt = self.windows["counter"].next_opening(self.now() + DAY_S / 2)
         if nxt is None:
             nxt = self.now() + DAY_S
-        yield self.env.timeout(nxt - self.now() + self.later[i * self.p.max_visits + self.tries[i] - 1])
+        yield self.env.timeout(nxt - self.now() + float(self.later[i, self.tries[i] - 1]))
 
     def _wait_until_open(self, window: Any, limit_s: float) -> Any:
         """Wait for `window` to open; False if it does not open within `limit_s`."""
@@ -155,7 +163,7 @@ class CertificateModel:
             k = k2  # out of service or a line: walk on to the next kiosk
         if not opened or k < 0 or self.kiosks[k].paper_out:
             return False
-        self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s[i]))
+        self.waited[i] += (yield from self.kiosk_points[k].serve(i, self.kiosk_s.item(i)))
         return self._kiosk_service(i, k)
 
     def _kiosk_service(self, i: int, k: int) -> bool:
@@ -213,10 +221,10 @@ class CertificateModel:
                 self.counts["balked_to_kiosk"] += 1
                 return "to_kiosk"
             return "later"
-        wait = yield from point.serve_or_renege(i, self.counter_s[i], self.patience[i])
+        wait = yield from point.serve_or_renege(i, self.counter_s.item(i), self.patience.item(i))
         if wait is None:
             self.counts["reneged"] += 1
-            self.waited[i] += self.patience[i]
+            self.waited[i] += self.patience.item(i)
             return "later"
         self.waited[i] += wait
         return self._counter_service(i, w, i % point.servers)

@@ -141,6 +141,9 @@ class Store:
         self._behind: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._schemas: set[str] = set()
+        # an in-memory store's tables are created on its first use (a run that never uses its book never
+        # pays for them); until then nothing was written: `untouched`
+        self._ddl: list[str] | None = None if durable else []
 
     @classmethod
     def sqlite(cls, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> Store:
@@ -197,10 +200,36 @@ class Store:
         """Create tables and indexes once (each statement uses IF NOT EXISTS)."""
         if name in self._schemas:
             return
+        with self._lock:
+            if self._ddl is not None:  # in memory and never used: created with the first transaction or read
+                self._ddl.extend(statements)
+                self._schemas.add(name)
+                return
         with self.transaction() as tx:
             for stmt in statements:
                 tx.ddl(stmt)
         self._schemas.add(name)
+
+    @property
+    def untouched(self) -> bool:
+        """Whether this is an in-memory store no transaction or read has used yet (its tables are empty)."""
+        return self._ddl is not None
+
+    def _create(self) -> None:
+        """Create the tables an untouched in-memory store deferred (then it is used: nothing is deferred)."""
+        statements, self._ddl = self._ddl or [], None
+        if statements:  # before anything held back is written (its tables first)
+            cur = self._conn.cursor()
+            for stmt in self.dialect.begin_write:
+                cur.execute(stmt)
+            try:
+                tx = Tx(cur, self.dialect)
+                for stmt in statements:
+                    tx.ddl(stmt)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
 
     def write_behind(self, flush: Callable[[], None] | None) -> None:
         """Writes held back in memory: `flush` writes them before the next transaction or read (None: none)."""
@@ -221,6 +250,8 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         """A write transaction: committed on normal exit (durably), rolled back on an exception."""
         with self._lock:
+            if self._ddl is not None:
+                self._create()
             if self._behind is not None:
                 self._catch_up()
             cur = self._conn.cursor()
@@ -237,6 +268,8 @@ class Store:
     def reading(self) -> Iterator[Tx]:
         """A read-only transaction (a consistent snapshot)."""
         with self._lock:
+            if self._ddl is not None:
+                self._create()
             if self._behind is not None:
                 self._catch_up()
             cur = self._conn.cursor()

@@ -199,12 +199,11 @@ class CertificateVerifier:
         return self.held
 
     def _verify_list(self, lst: RevocationList, now: float) -> HeldList:
-        crl = x509.load_der_x509_crl(lst.der)
-        if crl.issuer != self.anchor.subject or not crl.is_signature_valid(self.anchor.public_key()):
+        facts = _list_facts(self.anchor, lst.der)
+        if facts is None:
             raise self._refuse(ForgedData(f"revocation list #{lst.number} is not signed by the authority"), 0, now)
-        revoked = {r.serial_number: r.revocation_date_utc.timestamp() for r in crl}
-        nxt = crl.next_update_utc.timestamp() if crl.next_update_utc else lst.next_update
-        return HeldList(lst.number, crl.last_update_utc.timestamp(), nxt, revoked)
+        last, nxt, revoked = facts
+        return HeldList(lst.number, last, nxt if nxt is not None else lst.next_update, dict(revoked))
 
     def check_revocation(self, cc: CheckedCertificate, now: float, online: bool, what: str = "card") -> None:
         """Refuse a revoked certificate; record when a stale list lets a revoked one through. (A drill card's
@@ -248,6 +247,19 @@ class CertificateVerifier:
                                cc.card_serial, now)
         if resp.revoked_at is not None:
             raise self._refuse(CardRevoked(cc.card_serial, resp.revoked_at, resp.reason, what), cc.card_serial, now)
+
+
+@lru_cache(maxsize=256)
+def _list_facts(anchor: x509.Certificate, der: bytes) -> tuple[float, float | None, tuple[tuple[int, float], ...]] | None:
+    """A revocation list's issue time, next update and revoked serials with their times, if `anchor` signed it
+    (else None): a pure function of the pinned certificate and the list's bytes, so checked once per process
+    (a later run's fresh reader does not verify the same list again)."""
+    crl = x509.load_der_x509_crl(der)
+    if crl.issuer != anchor.subject or not crl.is_signature_valid(anchor.public_key()):
+        return None
+    revoked = tuple((r.serial_number, r.revocation_date_utc.timestamp()) for r in crl)
+    nxt = crl.next_update_utc.timestamp() if crl.next_update_utc else None
+    return crl.last_update_utc.timestamp(), nxt, revoked
 
 
 @lru_cache(maxsize=1 << 16)

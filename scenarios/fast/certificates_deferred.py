@@ -24,7 +24,7 @@ import numpy as np
 
 from scenarios.certificate_demand import COUNTER, KIOSK
 from scenarios.certificates_params import CERT_TYPES
-from scenarios.certificates_sim import ISSUED, REFUSED, CertificateModel
+from scenarios.certificates_sim import ISSUED, PIN_TRIES, REFUSED, CertificateModel
 from scenarios.streams import Draws
 from twin.card import mistype
 from twin.card.rules import ACTIVE, day_start
@@ -33,6 +33,7 @@ from twin.services.certificate_requests import request_many
 from twin.services.certificate_rules import CERTIFICATE_TYPES, NotEligible
 from twin.trust_errors import WrongPin
 
+_HIGH = Assurance.HIGH
 QUEUE_LIMIT = 2048  # queued visits decided at most this many at a time (bounded memory)
 Queued = tuple[int, int, int, float, int, tuple[str, ...]]  # channel, visit, site, instant, try or window, PINs typed
 
@@ -59,29 +60,47 @@ class DeferredServices(CertificateModel):
         r = np.maximum(rows, 0)
         usable = (rows >= 0) & (reg.status[r] == ACTIVE)
         self._row = rows.tolist()
-        self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf).tolist()
+        # each card's first and last usable instant, as arrays read (`item`) by the kiosk visits only
+        self._from = np.where(usable, day_start(reg.user_from[r].astype(np.int64)), np.inf)
         last_day = np.minimum(reg.user_until[r], reg.expiry[r]).astype(np.int64)
-        self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf).tolist()
+        self._until = np.where(usable, day_start(last_day + 1) - 1.0, -np.inf)
         offered = set(p.kiosk_certificate_types)  # per type, then gathered by each visit's type code
         self._family = np.array([CERTIFICATE_TYPES[c].family_register for c in CERT_TYPES])[self.v.cert].tolist()
         self._offered = np.array([c in offered for c in CERT_TYPES])[self.v.cert].tolist()
         self._p_net, self._p_paper = p.kiosk_p_network_down, p.kiosk_p_paper_out
+        # what a visit's first kiosk try reads of its own draws, as columns: the type offered, no network or paper
+        # fault; and (every try) how many PINs the visitor mistypes before the right one (all three: none right)
+        first = self.faults[:, 0, :]
+        self._ok0 = (np.array(self._offered, dtype=bool) & (first[:, 0] >= self._p_net)
+                     & (first[:, 1] >= self._p_paper)).tolist()
+        right = ~self.typo_rows
+        self._wrong = np.where(right.any(axis=1), right.argmax(axis=1), PIN_TRIES).tolist()
+        # the PIN each kiosk visitor knows, read once for the kiosk visits (others ask the registry if they get there)
+        kiosk = np.flatnonzero((self.v.channel == KIOSK) & (rows >= 0))
+        self._pin: list[str | None] = [None] * rows.size
+        for j, pin in zip(kiosk.tolist(), reg.pins_of(rows[kiosk].tolist(), 0), strict=True):
+            self._pin[j] = pin
 
     def _routine(self, i: int, k: int, now: float, wrong: int) -> bool:
         """The speculation: kiosk visit `i`, typing `wrong` mistyped PINs first, will be settled
         (authenticated, then issued or not eligible)."""
-        f = self.faults_of(i, self.tries[i] - 1)
-        return (i not in self.immediate and i not in self._asked and f[0] >= self._p_net
-                and f[1] >= self._p_paper and self._offered[i] and self._from[i] <= now < self._until[i]
-                and not self.kiosks[k].paper_out and self.registry.tries[self._row[i], 0] > wrong
+        t = self.tries[i] - 1
+        if t:
+            f = self.faults_of(i, t)
+            fine = f[0] >= self._p_net and f[1] >= self._p_paper and self._offered[i]
+        else:
+            fine = self._ok0[i]
+        return (fine and i not in self.immediate and i not in self._asked and self._from.item(i) <= now < self._until.item(i)
+                and not self.kiosks[k].paper_out and self.registry.tries.item(self._row[i], 0) > wrong
                 and not self.reader.ca.revoked_count and self.windows["kiosk"].is_open(now)
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now, typos = self.now(), self.typos_of(i)
-        wrong = typos.index(False) if False in typos else len(typos)  # mistyped PINs before the right one
-        if wrong < len(typos) and self._routine(i, k, now, wrong):
-            pin = self.registry.pin_of(self._row[i], 0)
+        now, wrong = self.now(), self._wrong[i]  # mistyped PINs before the right one
+        if wrong < PIN_TRIES and self._routine(i, k, now, wrong):
+            pin = self._pin[i]
+            if pin is None or self.registry.pin_override:  # not read at the start, or a PIN was reset since
+                pin = self.registry.pin_of(self._row[i], 0)
             if wrong:  # the mistyped PINs, drawn as they reach the reader
                 pins = (*[mistype(pin, self.pin_rng) for _ in range(wrong)], pin)
             else:
@@ -112,6 +131,7 @@ class DeferredServices(CertificateModel):
                        if tries else ())
         missed: set[int] = set()
         offices, who, draws, windows = [], [], [], []
+        kiosks, counters, resident, faults0 = self.kiosks, self.counters, self.resident, self.faults0
         for channel, i, site, now, extra, pins in queue:
             if channel == KIOSK:
                 if len(pins) == 1:  # the right PIN first (most visitors)
@@ -119,14 +139,14 @@ class DeferredServices(CertificateModel):
                 else:  # each mistyped PIN refused, then the right one
                     *refused, ident = [next(answers) for _ in pins]
                     fine = all(type(r) is WrongPin for r in refused)
-                if not fine or not isinstance(ident, Identity):
+                if not fine or type(ident) is not Identity:
                     missed.add(i)
-                offices.append(self.kiosks[site])
-                draws.append(Draws(self.faults_of(i, extra)))
+                offices.append(kiosks[site])
+                draws.append(Draws(faults0[2 * i:2 * i + 2] if extra == 0 else self.faults_of(i, extra)))
                 windows.append(-1)
             else:
-                ident = Identity(self.resident[i], "counter_photo_id", Assurance.HIGH, now)
-                offices.append(self.counters[site])
+                ident = Identity(resident[i], "counter_photo_id", _HIGH, now)
+                offices.append(counters[site])
                 draws.append(None)
                 windows.append(extra)
             who.append(ident)
@@ -140,11 +160,13 @@ class DeferredServices(CertificateModel):
     def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
         """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
         missed = set()
-        for (channel, i, *_), doc in zip(queue, docs, strict=True):
+        outcome, final, fee = self.outcome, self.final, self.fee
+        for q, doc in zip(queue, docs, strict=True):
+            i = q[1]
             if not isinstance(doc, Exception):
-                self.outcome[i], self.final[i], self.fee[i] = ISSUED, channel, int(doc.fee_yen)
-            elif channel == COUNTER or isinstance(doc, NotEligible):
-                self.outcome[i] = REFUSED
+                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc.fee_yen)
+            elif q[0] == COUNTER or isinstance(doc, NotEligible):
+                outcome[i] = REFUSED
                 self.counts["refusals"] += 1
             else:
                 missed.add(i)

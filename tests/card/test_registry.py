@@ -74,3 +74,21 @@ def test_no_key_is_derived_until_a_card_is_used(ca, registry, adult_serial, now)
 def test_an_unknown_free_area_app_is_an_error_naming_the_catalogue(registry):
     with pytest.raises(ValidationError, match="library, seal"):
         registry.enact_ordinance("karaoke")
+
+
+def test_rows_of_ints_reads_remembered_rows_and_looks_up_the_rest_as_row_of_does(registry):
+    serials = [int(s) for s in registry.serial[: len(registry)][:40]]
+    registry.remember_rows(np.array(serials[:20], dtype=np.int64))  # half remembered, half not
+    asked = [*serials[::-1], 10**15 + 1, serials[3]]  # an unknown card; one asked twice
+    rows = registry.rows_of_ints(asked)
+    assert rows[:40] == [registry.row_of(s) for s in serials[::-1]]
+    assert rows[40] == -1 and rows[41] == registry.row_of(serials[3])
+    assert rows == registry.rows_of(np.array(asked, dtype=np.int64)).tolist()
+
+
+def test_pins_of_many_rows_are_each_rows_pin_also_after_a_reset(registry):
+    rows = list(range(0, 30, 3))
+    assert registry.pins_of(rows, 0) == [registry.pin_of(r, 0) for r in rows]
+    registry.pin_override[(rows[2], 0)] = "4321"  # as a counter reset with a new PIN leaves it
+    assert registry.pins_of(rows, 0)[2] == "4321" == registry.pin_of(rows[2], 0)
+    assert registry.pins_of(rows, 1) == [registry.pin_of(r, 1) for r in rows]

@@ -47,3 +47,38 @@ def test_fast_env_steps_processes_and_timeouts_in_simpys_order():
         fast_env.run()
         assert fast == ref and len(ref) > 100
         assert len({t for *_, t in ref}) < len(ref) / 5  # many steps share an instant
+
+
+def _instants(env, log: list, rng: np.random.Generator, fast: bool) -> None:
+    """Workers that wait until whole-second instants, on FastEnv by yielding the instant itself (no event
+    object), on SimPy by a timeout to it; ties with other workers' timeouts at the same instant."""
+    waits = rng.integers(0, 3, 600).tolist()
+    by_instant = (rng.random(600) < 0.5).tolist()
+    it = iter(range(600))
+
+    def worker(name: str):
+        for _ in range(6):
+            k = next(it, None)
+            if k is None:
+                return
+            until = float(env.now + waits[k])
+            if by_instant[k] and fast:
+                yield until
+            else:
+                yield env.timeout(until - env.now)
+            log.append((name, k, env.now))
+
+    for j in range(40):
+        env.process(worker(f"w{j}"))
+
+
+def test_a_process_that_yields_an_instant_resumes_in_its_turn_among_timeouts():
+    for seed in range(4):
+        ref, fast = [], []
+        simpy_env, fast_env = simpy.Environment(), FastEnv()
+        _instants(simpy_env, ref, np.random.default_rng(seed), False)
+        _instants(fast_env, fast, np.random.default_rng(seed), True)
+        simpy_env.run()
+        fast_env.run()
+        assert fast == ref and len(ref) > 200
+        assert fast_env.events == len(ref) + 40  # each resumption and each start is one event

@@ -138,3 +138,17 @@ def test_a_fee_waits_for_the_batch_exactly_when_the_ledger_would_take_it_as_give
         assert pending.accepts(FeePayment(*good)) and not any(pending.accepts(FeePayment(*f)) for f in odd)
         assert all(pending.accepts(FeePayment(*f)) for f in alike)
         assert not pending.accepts(FeePayment("cert:k14", 7, "residence_record", 300, "kiosk", ["cash"], 3))
+
+
+def test_the_batch_register_reads_its_documents_in_sequence_order_whatever_order_they_were_noted_in(small_city):
+    svc = CertificateService(small_city.residents)
+    with svc.batched():
+        pending = svc._pending
+        rid = int(small_city.residents["resident_id"][0])
+        for key in ("a", "b", "c"):
+            svc.counter(0).request(Identity(rid, "counter_photo_id", Assurance.HIGH, T0), "residence_record", T0,
+                                   request_key=key, window=0)
+        pending.seq_of["a"] = 9  # as if "a" had been written later, under a later number
+        seqs, docs = pending.register()
+        assert seqs == [2, 3, 9] and [d.request_key for d in docs] == ["b", "c", "a"]
+        assert [(s, d) for s, d in zip(seqs, docs, strict=True)] == pending.rows()

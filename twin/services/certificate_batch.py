@@ -51,6 +51,8 @@ class PendingIssues:
     @classmethod
     def open(cls, ledger: Ledger) -> PendingIssues | None:
         """A batch on this ledger, or None if its store already holds certificates or their fees."""
+        if ledger.store.untouched:  # an in-memory store never used: its tables are empty
+            return cls(ledger, 1, limit=None)
         with ledger.store.reading() as tx:
             docs = tx.scalar("SELECT COUNT(*) FROM certificate_documents")
             fees = tx.scalar("SELECT COUNT(*) FROM ledger_postings WHERE idem_key LIKE 'cert:%' "
@@ -122,6 +124,15 @@ class PendingIssues:
         """The register as the store holds it once everything waiting is written: (sequence, document)."""
         seq_of = self.seq_of
         return sorted(((seq_of[k], d) for k, d in self.issued.items()), key=_first)
+
+    def register(self) -> tuple[list[int], list[Document]]:
+        """`rows` as two columns: the sequence numbers and the documents, in sequence order."""
+        seqs, docs = list(map(self.seq_of.__getitem__, self.issued)), list(self.issued.values())
+        ordered = sorted(seqs)
+        if seqs != ordered:  # issued in sequence order, unless told otherwise (`written`)
+            at = sorted(range(len(seqs)), key=seqs.__getitem__)
+            seqs, docs = ordered, [docs[j] for j in at]
+        return seqs, docs
 
     def flush(self) -> None:
         """Write every waiting posting and audit row in one transaction, in order."""

@@ -94,6 +94,13 @@ def frame_of(docs: list[tuple[int, Document]]) -> pl.DataFrame:
     return rows_frame([(seq, *_ROW(doc)) for seq, doc in docs])
 
 
+def columns_frame(seqs: list[int], docs: list[Document]) -> pl.DataFrame:
+    """`frame_of` given the sequence numbers and the documents as two columns (no row tuples made)."""
+    cols = [seqs, *zip(*map(_ROW, docs), strict=True)] if docs else [()] * len(FRAME_SCHEMA)
+    return pl.DataFrame([pl.Series(name, col, dtype=dtype)
+                         for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])
+
+
 def rows_frame(rows: list[tuple]) -> pl.DataFrame:
     """Audit rows (sequence number first, then `COLUMNS`) as the register's frame."""
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA)  # column-wise: faster than rows

@@ -17,27 +17,27 @@ The common case is tested before a row changes anything.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter
 from typing import Any
 
 from twin.errors import TwinError
 from twin.identity import Assurance, Identity
-from twin.services.certificate_rules import CERTIFICATE_TYPES, Document
+from twin.services.certificate_batch import PendingIssues
+from twin.services.certificate_rules import CERTIFICATE_TYPES, CertificateParams, Document
 from twin.services.certificates import CertificateService
 from twin.services.kiosks import KIOSK_METHOD, CounterOffice, Kiosk
 from twin.services.ledger_fast import fee_columns
 from twin.services.ledger_requests import FeePayment
 
 _KEY_CHARS = 100  # `CertificateService.issue` takes request keys of 1..100 characters
+_SERVICE = attrgetter("service")
+_HIGH = Assurance.HIGH
 
 
-@dataclass(slots=True)
-class _Row:
-    """What the inline path needs of one row, read for the whole batch."""
-
-    fee: int
-    fee_req: FeePayment | None
-    open_now: bool  # the row's channel (and family-register hours at a kiosk) open at its instant
+# what the inline path needs of one row, read for the whole batch: the fee, its request (None: no fee), and
+# whether the row's channel (and family-register hours at a kiosk) is open at its instant
+_Row = tuple[int, FeePayment | None, bool]
 
 
 def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Identity],
@@ -50,10 +50,12 @@ def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[
     rows' staff windows (ignored for kiosks), `methods` how each pays (default: cash)."""
     pays = list(methods) if methods is not None else ["cash"] * len(offices)
     rows = _columns(offices, identities, cert_types, nows, request_keys, copies, pays)
+    svc = next((o.service for o, r in zip(offices, rows, strict=True) if r is not None), None)  # one, if any
+    decide = partial(_inline, svc, svc._pending, svc.params) if svc is not None else None
     out: list[Document | TwinError] = []
     for office, ident, cert, now, key, n, rng, window, pay, row in zip(
             offices, identities, cert_types, nows, request_keys, copies, draws, windows, pays, rows, strict=True):
-        answer = _inline(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
+        answer = decide(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
         if answer is None:
             try:
                 if isinstance(office, Kiosk):
@@ -71,13 +73,15 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
              nows: Sequence[float], keys: Sequence[str], copies: Sequence[int], pays: list[str]
              ) -> list[_Row | None]:
     """Each row's fee, fee request and hours, or None where the row is outside the common case."""
-    services = {id(o.service): o.service for o in offices}
-    svc: CertificateService | None = next(iter(services.values())) if len(services) == 1 else None
-    plain = [svc is not None and svc._pending is not None and type(i) is Identity and type(i.resident_id) is int
-             and c in CERTIFICATE_TYPES and type(k) is str and 0 < len(k) <= _KEY_CHARS and type(n) is int
+    services = set(map(_SERVICE, offices))  # (a service compares by identity)
+    svc: CertificateService | None = next(iter(services)) if len(services) == 1 else None
+    if svc is None or svc._pending is None:
+        return [None] * len(offices)
+    plain = [type(i) is Identity and type(i.resident_id) is int and c in CERTIFICATE_TYPES and type(k) is str
+             and 0 < len(k) <= _KEY_CHARS and type(n) is int
              for i, c, k, n in zip(identities, cert_types, keys, copies, strict=True)]
     at = [j for j, fine in enumerate(plain) if fine]
-    if svc is None or not at:
+    if not at:
         return [None] * len(plain)
     p = svc.params
     ok = svc.server.eligible_rows([identities[j].resident_id for j in at], [cert_types[j] for j in at])
@@ -85,19 +89,27 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
     kiosk_open, family_open, counter_open = (windows[k].is_open for k in ("kiosk", "kiosk_family_register", "counter"))
     rows: list[_Row | None] = [None] * len(plain)
     fees: list[FeePayment] = []
+    unit: dict[tuple[str, bool], tuple[int, bool]] = {}  # per (type, kiosk): one copy's fee, family-register hours
     for m, j in enumerate(at):
         if not ok[m]:
             continue
-        kiosk, cert = isinstance(offices[j], Kiosk), cert_types[j]
-        channel = "kiosk" if kiosk else "counter"
-        site = offices[j].kiosk_id if kiosk else offices[j].ward
-        fee = p.fee(cert, channel) * copies[j]
-        fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, channel, pays[j], site) \
-            if fee else None
+        office, cert = offices[j], cert_types[j]
+        kiosk = isinstance(office, Kiosk)
+        known = unit.get((cert, kiosk))
+        if known is None:
+            known = unit[cert, kiosk] = (p.fee(cert, "kiosk" if kiosk else "counter"),
+                                         CERTIFICATE_TYPES[cert].family_register)
+        fee = known[0] * copies[j]
         now = nows[j]
-        open_now = (kiosk_open(now) and (not CERTIFICATE_TYPES[cert].family_register or family_open(now))) \
-            if kiosk else counter_open(now)
-        rows[j] = _Row(fee, fee_req, open_now)
+        if kiosk:
+            fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "kiosk", pays[j],
+                                 office.kiosk_id) if fee else None
+            open_now = kiosk_open(now) and (not known[1] or family_open(now))
+        else:
+            fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "counter", pays[j],
+                                 office.ward) if fee else None
+            open_now = counter_open(now)
+        rows[j] = (fee, fee_req, open_now)
         if fee_req is not None:
             fees.append(fee_req)
     return _held(svc, rows, fees)
@@ -109,20 +121,19 @@ def _held(svc: CertificateService, rows: list[_Row | None], fees: list[FeePaymen
     pending = svc._pending
     together = (all(f.method != "wallet" for f in fees)
                 and (not fees or fee_columns(fees, svc.ledger.params) is not None))
-    return [r if r is not None and (r.fee_req is None or together or pending.accepts(r.fee_req)) else None
-            for r in rows]
+    return [r if r is not None and (r[1] is None or together or pending.accepts(r[1])) else None for r in rows]
 
 
-def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: float, key: str, n: int,
-            rng: Any, window: int, row: _Row) -> Document | TwinError | None:
-    """The row decided by the office's own steps, or None where it must take the per-request method."""
-    svc = office.service
-    pending, p = svc._pending, svc.params
-    if key in pending.issued or not 1 <= n <= p.max_copies or not row.open_now:
+def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParams, office: Kiosk | CounterOffice,
+            ident: Identity, cert: str, now: float, key: str, n: int, rng: Any, window: int, row: _Row
+            ) -> Document | TwinError | None:
+    """The row decided by the office's own steps, or None where it must take the per-request method (`svc`: the
+    batch's one service, its open batch of issues and its parameters, which no row changes)."""
+    if key in pending.issued or not 1 <= n <= p.max_copies or not row[2]:
         return None
     kiosk = isinstance(office, Kiosk)
     if kiosk:
-        if (ident.assurance < Assurance.HIGH or ident.method != KIOSK_METHOD or not 0 <= now - ident.at
+        if (ident.assurance < _HIGH or ident.method != KIOSK_METHOD or not 0 <= now - ident.at
                 <= p.kiosk_session_s or cert not in p.kiosk_certificate_types or office.paper_out):
             return None
         channel, site = "kiosk", office.kiosk_id
@@ -134,8 +145,8 @@ def _inline(office: Kiosk | CounterOffice, ident: Identity, cert: str, now: floa
     try:
         if kiosk:
             office._reach_server(rng)
-        doc = svc._issue_later(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row.fee,
-                               row.fee_req)
+        doc = svc._issue_later(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row[0],
+                               row[1], True)  # the key was tested new above; a network draw issues nothing
         return office._print(doc, now, rng) if kiosk else doc
     except TwinError as err:
         return svc.refused(ident, cert, channel, site, err.with_traceback(None), now)

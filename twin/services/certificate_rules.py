@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
@@ -251,6 +252,12 @@ class IssuanceServer:
             arr[ids] = residents[col].to_numpy()
             self._cols[col] = arr
 
+    def copy(self) -> IssuanceServer:
+        """A server in this one's state that shares nothing (a per-process template's copy)."""
+        new = object.__new__(IssuanceServer)
+        new._present, new._cols = self._present.copy(), {k: v.copy() for k, v in self._cols.items()}
+        return new
+
     def record_move_out(self, resident_ids: np.ndarray | list[int]) -> None:
         """Residents who left the city: no longer eligible for anything here."""
         ids = np.asarray(resident_ids, dtype=np.int64)
@@ -270,8 +277,10 @@ class IssuanceServer:
     def eligible_rows(self, resident_ids: list[int], cert_types: list[str]) -> list[bool]:
         """For many (resident, certificate) rows at once: may each resident have that certificate?"""
         ok = [False] * len(resident_ids)
-        for name in set(cert_types):
-            at = [j for j, c in enumerate(cert_types) if c == name]
+        rows_of: dict[str, list[int]] = defaultdict(list)  # each type's rows, from one pass
+        for j, c in enumerate(cert_types):
+            rows_of[c].append(j)
+        for name, at in rows_of.items():
             for j, fine in zip(at, self.eligible(np.array([resident_ids[j] for j in at], dtype=np.int64),
                                                  name).tolist(), strict=True):
                 ok[j] = fine

@@ -67,11 +67,13 @@ class CertificateService:
     """The city's issuance server and document register, on the ledger's store."""
 
     def __init__(self, residents: pl.DataFrame, ledger: Ledger | None = None,
-                 params: CertificateParams | None = None, events: EventLog | None = None) -> None:
+                 params: CertificateParams | None = None, events: EventLog | None = None,
+                 server: IssuanceServer | None = None) -> None:
         self.events = events if events is not None else EventLog()
         self.ledger = ledger if ledger is not None else Ledger.in_memory(events=self.events)
         self.params = params or CertificateParams()
-        self.server = IssuanceServer(residents)
+        # `server`: the residents' issuance server already built (a copy of a template), else built here
+        self.server = server if server is not None else IssuanceServer(residents)
         self.ledger.store.ensure_schema("certificates", register.SCHEMA)
         self._pending: PendingIssues | None = None
         self._held: PendingIssues | None = None  # a closed batch whose rows the store holds back
@@ -186,9 +188,10 @@ class CertificateService:
 
     def _issue_later(self, pending: PendingIssues, identity: Identity, cert_type: str, now: float,
                      request_key: str, channel: str, site: int, window: int, copies: int, fee: int,
-                     fee_req: FeePayment | None) -> Document:
-        """The immediate path's decision, with its fee and audit row left to the batch's flush."""
-        first = pending.issued.get(request_key)
+                     fee_req: FeePayment | None, new: bool = False) -> Document:
+        """The immediate path's decision, with its fee and audit row left to the batch's flush (`new`: the
+        caller found the key not yet issued in this batch, nothing having been issued since)."""
+        first = None if new else pending.issued.get(request_key)
         if first is not None:
             _same_request(first, identity.resident_id, cert_type, copies, channel, site)
             return _replayed(first)
@@ -232,7 +235,7 @@ class CertificateService:
         """The audit register, one row per document, in issue order."""
         known = self._pending if self._pending is not None else self._held
         if known is not None and (known is self._pending or known.holds_back):
-            return register.frame_of(known.rows())  # the batch knows the whole register (none when it opened)
+            return register.columns_frame(*known.register())  # the batch knows the whole register (none when it opened)
         self.flush()
         with self.ledger.store.reading() as tx:
             return register.frame(tx)
