@@ -31,7 +31,6 @@ from scenarios.streams import Streams, as_streams
 from scenarios.templates import template
 from twin.collector import collector_paused
 from twin.errors import ValidationError
-from twin.pages import small_pages
 from twin.services.faceid import FaceCheckDesk, FaceCheckParams, FaceFacts
 from twin.services.family import HouseholdIndex
 from twin.services.safety import Safety, SerialIndex, ShelterParams, shelter_reports
@@ -205,9 +204,8 @@ def run(params: Params, seed: int | np.random.SeedSequence) -> ScenarioResult:
     if not isinstance(params, Params):
         raise ValidationError(f"disaster needs disaster.Params, got {type(params).__name__}")
     # the fast engine's run allocates millions of small objects without cycles: the collector
-    # would walk them again and again (SimPy's processes do make cycles: it stays on there);
-    # both engines' large arrays without huge-page advice (`twin/pages.py`)
-    with collector_paused(freeze=True) if params.engine == "fast" else nullcontext(), small_pages():
+    # would walk them again and again (SimPy's processes do make cycles: it stays on there)
+    with collector_paused(freeze=True) if params.engine == "fast" else nullcontext():
         m, rows, stats = simulate(params, Streams(as_seed_sequence(seed)))
         series = pl.DataFrame(rows)
         frames = {"series": series, "evacuees": evacuees_frame(m), "shelters": shelters_frame(m)}
