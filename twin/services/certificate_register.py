@@ -28,6 +28,7 @@ FRAME_SCHEMA = {"seq": _INT, "doc_no": _STR, "request_key": _STR, "resident_id":
                 "reason": _STR, "at": pl.Float64}
 CHANNEL_LETTER = {"kiosk": "K", "counter": "C"}
 _ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(Document) if f.name != "replayed"))
+_FIELDS = tuple(map(operator.attrgetter, (f.name for f in dataclasses.fields(Document) if f.name != "replayed")))
 _INSERT = f"INSERT INTO certificate_documents (seq, {COLUMNS}) VALUES ({', '.join('?' * (len(FRAME_SCHEMA)))})"
 
 
@@ -96,7 +97,7 @@ def frame_of(docs: list[tuple[int, Document]]) -> pl.DataFrame:
 
 def columns_frame(seqs: list[int], docs: list[Document]) -> pl.DataFrame:
     """`frame_of` given the sequence numbers and the documents as two columns (no row tuples made)."""
-    cols = [seqs, *zip(*map(_ROW, docs), strict=True)] if docs else [()] * len(FRAME_SCHEMA)
+    cols = [seqs, *(list(map(get, docs)) for get in _FIELDS)]  # a field at a time: no row tuple per document
     return pl.DataFrame([pl.Series(name, col, dtype=dtype)
                          for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])
 
