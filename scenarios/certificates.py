@@ -141,7 +141,7 @@ def _simulate(p: Params, seed: int | np.random.SeedSequence, immediate: frozense
         m = model(env, p, visits, services, per_site, kiosk_ward, streams, t_start)
         if immediate:
             m.immediate = immediate
-        simulated = [i for i, c in enumerate(visits.channel.tolist()) if c in (KIOSK, COUNTER)]
+        simulated = np.flatnonzero((visits.channel == KIOSK) | (visits.channel == COUNTER)).tolist()
         m.start(simulated)
         env.run()
         m.finish()
