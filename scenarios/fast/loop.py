@@ -20,7 +20,7 @@ class Loop:
     gives (equal times, first scheduled first)."""
 
     __slots__ = ("now", "_due", "events", "_feed", "_inv", "_cur", "_pos", "_bucket", "_later",
-                 "_buckets", "_runs")
+                 "_buckets")
 
     def __init__(self, width: float = 60.0) -> None:
         if not width > 0:
@@ -28,8 +28,7 @@ class Loop:
         self.now = 0.0
         self._due: dict[float, list[tuple[Callable[..., None], tuple]]] = {}
         self.events = 0
-        self._feed: tuple[list[float], Callable[..., Any]] = ([], lambda i: None)
-        self._runs = False
+        self._feed: tuple[list[float], Callable[[int, float], int]] = ([], lambda i, bound: i + 1)
         self._inv = 1.0 / width
         self._cur: list[float] = []  # the current bucket's times, sorted; run up to _pos
         self._pos = 0
@@ -59,20 +58,23 @@ class Loop:
         """Call fn(i) at times[i] (ascending), beside the calendar: the many planned calls stay off it.
 
         At a time with both, the calendar's calls come first (as SimPy runs them)."""
-        self._feed, self._runs = (times, fn), False
+
+        def one(i: int, bound: float) -> int:
+            fn(i)
+            return i + 1
+        self.feed_runs(times, one)
 
     def feed_runs(self, times: list[float], fn: Callable[[int, float], int]) -> None:
         """`feed`, with the fed calls handed over in runs: fn(i, bound) makes the calls i, i + 1, ...
         whose times are before `bound` (the calendar's next time, or the end), setting `now` to
         each one's time, stops where a call schedules one before the next fed time, and returns
         the index of the first call it did not make (at least i + 1)."""
-        self._feed, self._runs = (times, fn), True
+        self._feed = (times, fn)
 
     def run(self, until: float) -> None:
         """Run every call before `until`, then stand at `until` (as SimPy's run(until))."""
         due, later, buckets, pop = self._due, self._later, self._buckets, heapq.heappop
         times, call = self._feed
-        runs = self._runs
         i, n, inf = 0, len(times), float("inf")
         nxt = times[0] if n else inf
         cur, pos = self._cur, self._pos
@@ -102,14 +104,9 @@ class Loop:
                 if nxt >= until:
                     break
                 self.now = nxt
-                if runs:
-                    j = call(i, t if t < until else until)
-                    events += j - i
-                    i = j
-                else:
-                    events += 1
-                    call(i)
-                    i += 1
+                j = call(i, t if t < until else until)
+                events += j - i
+                i = j
                 nxt = times[i] if i < n else inf
         self._pos = pos
         self.events = events
@@ -122,4 +119,4 @@ class Loop:
         self._later.clear()
         self._buckets.clear()
         self._due.clear()
-        self._feed, self._runs = ([], lambda i: None), False
+        self._feed = ([], lambda i, bound: i + 1)
