@@ -73,7 +73,8 @@ class FastEnv:
     def run(self) -> None:
         """Run every event in order until none is left: a process waiting on it takes its next step
         (a process is kept in the callbacks as itself: no closure per step), a callback is called;
-        the next arrival of a feed fires when its (time, scheduling order) comes before the heap's first."""
+        the next arrival of a feed fires when its (time, scheduling order) comes before the heap's first.
+        A step is written out in the loop, as `step` does it, rather than called: once per event."""
         heap, pop, push, starting = self._heap, heapq.heappop, heapq.heappush, self._starting
         while heap or starting or self.arrivals is not None:
             if starting:  # a process started at this instant takes its first step
