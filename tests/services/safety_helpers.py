@@ -28,3 +28,15 @@ def nearest_order(city, shelter_id: int) -> list[int]:
     d = np.hypot(sh["x_km"].to_numpy() - me["x_km"][0], sh["y_km"].to_numpy() - me["y_km"][0])
     ids = sh["facility_id"].to_numpy()
     return [int(i) for i in ids[np.argsort(d, kind="stable")] if i != shelter_id]
+
+
+def same_network_state(a, b) -> None:
+    """Two shelter networks hold the same state: register, events, counts, records, paper forms."""
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(a.taps.to_frame(), b.taps.to_frame())
+    assert a.events.to_frame().equals(b.events.to_frame())
+    assert (a.occ, a.reg, a.anon) == (b.occ, b.reg, b.anon)
+    assert np.array_equal(a.where, b.where)
+    assert np.array_equal(a.since, b.since, equal_nan=True)
+    assert a.paper.to_frame(a.facility_ids).equals(b.paper.to_frame(b.facility_ids))

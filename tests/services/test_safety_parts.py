@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
-from tests.services.safety_helpers import T0, card_holders, no_card
+from tests.services.safety_helpers import T0, card_holders, no_card, same_network_state
 from twin.errors import NotFound, TwinError, ValidationError
 from twin.services.card_serials import SerialIndex
 from twin.services.shelter_outcomes import REFUSED
@@ -28,14 +27,6 @@ def _network(city, revoked: list[int], offline: int | None = None) -> ShelterNet
     if offline is not None:
         net.set_online(offline, False, T0)
     return net
-
-
-def _same_state(a: ShelterNetwork, b: ShelterNetwork) -> None:
-    assert_frame_equal(a.taps.to_frame(), b.taps.to_frame())
-    assert a.events.to_frame().equals(b.events.to_frame())
-    assert (a.occ, a.reg, a.anon) == (b.occ, b.reg, b.anon)
-    assert np.array_equal(a.where, b.where)
-    assert np.array_equal(a.since, b.since, equal_nan=True)
 
 
 def _codes_one_by_one(net: ShelterNetwork, call) -> tuple[list[int], int]:
@@ -66,7 +57,7 @@ def test_tap_part_matches_single_taps_exactly(small_city, groups):
         want = _codes_one_by_one(one, [lambda r=r, c=c, t=t: one.tap(r, c, t)
                                        for r, c in zip(readers, cards, strict=True)])
         assert part.tap_part(readers, cards, t) == want
-    _same_state(one, part)
+    same_network_state(one, part)
 
 
 @settings(max_examples=40, deadline=None)
@@ -80,7 +71,7 @@ def test_tap_code_answers_the_code_of_what_tap_answers(small_city, groups):
         for r, c in group:
             (out,), red = _codes_one_by_one(one, [lambda r=r, c=c, t=T0 + k: one.tap(r + 1, pool[c], t)])
             assert code.tap_code(r + 1, pool[c], T0 + k) == (out, red)
-    _same_state(one, code)
+    same_network_state(one, code)
 
 
 @settings(max_examples=30, deadline=None)
@@ -97,7 +88,7 @@ def test_paper_part_matches_single_forms_exactly(small_city, groups):
         want = _codes_one_by_one(one, [lambda w=w, f=fid, t=T0 + k: one.paper_form(f, w, t, rng_one)
                                        for w in who])
         assert part.paper_part(s, who, T0 + k, rng_part) == want
-    _same_state(one, part)
+    same_network_state(one, part)
     assert one.paper.to_frame(one.facility_ids).equals(part.paper.to_frame(part.facility_ids))
 
 
@@ -111,7 +102,7 @@ def test_paper_code_answers_the_code_of_what_paper_form_answers(small_city, form
         fid = int(one.facility_ids[s])
         (out,), red = _codes_one_by_one(one, [lambda f=fid, w=people[p], t=T0 + k: one.paper_form(f, w, t, rng_one)])
         assert code.paper_code(s, people[p], T0 + k, rng_code) == (out, red)
-    _same_state(one, code)
+    same_network_state(one, code)
     assert one.paper.to_frame(one.facility_ids).equals(code.paper.to_frame(code.facility_ids))
 
 

@@ -8,9 +8,8 @@ import math
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
-from tests.services.safety_helpers import T0, card_holders, no_card
+from tests.services.safety_helpers import T0, card_holders, no_card, same_network_state
 from twin.errors import TwinError
 from twin.services.card_serials import SerialIndex, UnknownCard
 from twin.services.shelter_outcomes import FULL, HERE, IN, NO_ROOM, QUEUED, REFUSED
@@ -63,15 +62,6 @@ def _one(net: ShelterNetwork, c: bool, w, x, t: float, rng) -> tuple[int, int] |
         return type(e).__name__
 
 
-def _same_state(a: ShelterNetwork, b: ShelterNetwork) -> None:
-    assert_frame_equal(a.taps.to_frame(), b.taps.to_frame())
-    assert a.events.to_frame().equals(b.events.to_frame())
-    assert (a.occ, a.reg, a.anon) == (b.occ, b.reg, b.anon)
-    assert np.array_equal(a.where, b.where)
-    assert np.array_equal(a.since, b.since, equal_nan=True)
-    assert a.paper.to_frame(a.facility_ids).equals(b.paper.to_frame(b.facility_ids))
-
-
 @settings(max_examples=60, deadline=None)
 @given(rows=ROWS, capacity=st.sampled_from([1, 2, 1000]), history=st.booleans(), revoke=st.booleans())
 def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capacity, history, revoke):
@@ -91,7 +81,7 @@ def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capac
             got.append(_one(run, card[i], where[i], who[i], times[i], rng_run))
             i += 1
     assert got == want
-    _same_state(one, run)
+    same_network_state(one, run)
     assert rng_one.random() == rng_run.random()  # the same paper-form draws
     # the run leaves to the per-person path only what it must: a reader offline or unknown, a time
     # not finite, a form for no resident or at no shelter
@@ -139,5 +129,5 @@ def test_a_run_of_paper_forms_names_the_same_residents_as_one_form_at_a_time(sma
     assert [(out, red) for out in outs] == want
     written = run.paper.written
     assert written.count(-1) > 0 and any(w not in (-1, p) for w, p in zip(written, people, strict=True))
-    _same_state(one, run)
+    same_network_state(one, run)
     assert rng_one.random() == rng_run.random()
