@@ -184,7 +184,8 @@ class FastCertificateModel(DeferredServices):
     A visit's first try, when its channel is open as it arrives, is the reference's steps written out in
     one generator (no nested `at_kiosk` / `serve` generators); a first try that must wait for opening hours
     or balks at a line takes the reference's own generators, and every later try is the reference's loop
-    (`visits_from`)."""
+    (`visits_from`). A change to the reference's first-try steps is made here too (tests/fast holds the
+    engines equal)."""
 
     point_type = FastPoint
 
