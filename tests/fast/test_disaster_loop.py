@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import simpy
@@ -67,6 +69,16 @@ def on_simpy(feed, first, children, until: float) -> list[tuple[float, int]]:
 WIDTHS = (0.7, 3.0, 60.0)  # calendar buckets: many (calls cross them), a few, one for the whole run
 
 
+def _calls(loop: Loop, out: list, children: dict) -> Callable[[int], None]:
+    """A call that notes (now, label) and schedules its children on `loop` at whole delays."""
+    def call(label: int) -> None:
+        out.append((loop.now, label))
+        for k, d in enumerate(children.get(label % 1000, []), start=1):
+            if label < 10**6:
+                loop.at(loop.now + d, call, 10 * label + k)
+    return call
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("seed", range(8))
 def test_calls_at_equal_times_run_in_simpys_order(seed, width):
@@ -96,12 +108,7 @@ def test_calls_that_fed_arrivals_schedule_run_in_simpys_order(seed, width):
     delay = np.random.default_rng(seed).integers(0, 4, len(feed)).tolist()
 
     loop, fast = Loop(width), []
-
-    def fast_call(label: int) -> None:
-        fast.append((loop.now, label))
-        for k, d in enumerate(children.get(label % 1000, []), start=1):
-            if label < 10**6:
-                loop.at(loop.now + d, fast_call, 10 * label + k)
+    fast_call = _calls(loop, fast, children)
 
     def fast_arrival(i: int) -> None:
         fast.append((loop.now, -i - 1))
@@ -138,12 +145,7 @@ def test_fed_calls_handed_over_in_runs_run_in_the_order_of_single_fed_calls(seed
     feed = [t + 0.5 for t in feed]
     delay = np.random.default_rng(seed).integers(0, 4, len(feed)).tolist()
     loop, fast, runs = Loop(width), [], []
-
-    def fast_call(label: int) -> None:
-        fast.append((loop.now, label))
-        for k, d in enumerate(children.get(label % 1000, []), start=1):
-            if label < 10**6:
-                loop.at(loop.now + d, fast_call, 10 * label + k)
+    fast_call = _calls(loop, fast, children)
 
     def fast_run(i: int, bound: float) -> int:
         j = i
@@ -160,12 +162,7 @@ def test_fed_calls_handed_over_in_runs_run_in_the_order_of_single_fed_calls(seed
     loop.feed_runs(feed, fast_run)
     loop.run(25.0)
     single, seen = Loop(width), []
-
-    def one_call(label: int) -> None:
-        seen.append((single.now, label))
-        for k, d in enumerate(children.get(label % 1000, []), start=1):
-            if label < 10**6:
-                single.at(single.now + d, one_call, 10 * label + k)
+    one_call = _calls(single, seen, children)
 
     def arrival(i: int) -> None:
         seen.append((single.now, -i - 1))
