@@ -74,7 +74,7 @@ class FastEnv:
         """Run every event in order until none is left: a process waiting on it takes its next step
         (a process is kept in the callbacks as itself: no closure per step), a callback is called;
         the next arrival of a feed fires when its (time, scheduling order) comes before the heap's first.
-        A step is written out in the loop, as `step` does it, rather than called: once per event."""
+        A step is written out in the loop, as `step` does it, rather than called: once per callback."""
         heap, pop, push, starting = self._heap, heapq.heappop, heapq.heappush, self._starting
         while heap or starting or self.arrivals is not None:
             if starting:  # a process started at this instant takes its first step
@@ -89,18 +89,8 @@ class FastEnv:
             t, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
-            if type(ev) is GeneratorType:  # a process that yielded the instant it resumes at
-                try:
-                    nxt = next(ev)
-                except StopIteration:
-                    continue
-                if type(nxt) is float:
-                    self._seq += 1
-                    push(heap, (nxt, self._seq, ev))
-                else:
-                    nxt.callbacks.append(ev)
-                continue
-            for callback in ev.callbacks:
+            # a process that yielded the instant it resumes at waits in the heap as itself
+            for callback in (ev,) if type(ev) is GeneratorType else ev.callbacks:
                 if type(callback) is GeneratorType:
                     try:
                         nxt = next(callback)
