@@ -131,7 +131,7 @@ class DeferredServices(CertificateModel):
                        if tries else ())
         missed: set[int] = set()
         offices, who, draws, windows = [], [], [], []
-        kiosks, counters, resident, faults0 = self.kiosks, self.counters, self.resident, self.faults0
+        kiosks, counters, resident, faults_of = self.kiosks, self.counters, self.resident, self.faults_of
         for channel, i, site, now, extra, pins in queue:
             if channel == KIOSK:
                 if len(pins) == 1:  # the right PIN first (most visitors)
@@ -142,7 +142,7 @@ class DeferredServices(CertificateModel):
                 if not fine or type(ident) is not Identity:
                     missed.add(i)
                 offices.append(kiosks[site])
-                draws.append(Draws(faults0[2 * i:2 * i + 2] if extra == 0 else self.faults_of(i, extra)))
+                draws.append(Draws(faults_of(i, extra)))
                 windows.append(-1)
             else:
                 ident = Identity(resident[i], "counter_photo_id", _HIGH, now)
