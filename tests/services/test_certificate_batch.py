@@ -151,4 +151,3 @@ def test_the_batch_register_reads_its_documents_in_sequence_order_whatever_order
         pending.seq_of["a"] = 9  # as if "a" had been written later, under a later number
         seqs, docs = pending.register()
         assert seqs == [2, 3, 9] and [d.request_key for d in docs] == ["b", "c", "a"]
-        assert [(s, d) for s, d in zip(seqs, docs, strict=True)] == pending.rows()

@@ -9,7 +9,7 @@ refund of its waiting fee, which the ledger cannot refuse either, waits in its p
 order. Anything else (a wallet payment, a void of a written document) flushes first, and so does
 any other transaction or read on the store (the waiting rows are the store's write-behind), so
 everyone sees the book as the immediate path would have left it. The register itself is known
-in memory (`rows`) while the batch is open or its rows still wait. Open only on a store this
+in memory (`register`) while the batch is open or its rows still wait. Open only on a store this
 service is the only writer of while the batch is open, and whose register held no document and
 the ledger no certificate fee or void refund when it opened (a scenario's own store): then a
 request key is new exactly when this batch has not issued it, and no refusal can come from the store.
@@ -120,13 +120,9 @@ class PendingIssues:
             self.seq_of[doc.request_key] = seq
             self.next_seq = seq + 1
 
-    def rows(self) -> list[tuple[int, Document]]:
-        """The register as the store holds it once everything waiting is written: (sequence, document)."""
-        seq_of = self.seq_of
-        return sorted(((seq_of[k], d) for k, d in self.issued.items()), key=_first)
-
     def register(self) -> tuple[list[int], list[Document]]:
-        """`rows` as two columns: the sequence numbers and the documents, in sequence order."""
+        """The register as the store holds it once everything waiting is written, as two columns: the
+        sequence numbers and the documents, in sequence order."""
         seqs, docs = list(map(self.seq_of.__getitem__, self.issued)), list(self.issued.values())
         ordered = sorted(seqs)
         if seqs != ordered:  # issued in sequence order, unless told otherwise (`written`)
@@ -157,12 +153,8 @@ class PendingIssues:
 
     @property
     def holds_back(self) -> bool:
-        """Whether rows wait unwritten (then the store has not been used since: `rows` is its register)."""
+        """Whether rows wait unwritten (then the store has not been used since: `register` is its register)."""
         return bool(self.docs)
-
-
-def _first(row: tuple[int, Document]) -> int:
-    return row[0]
 
 
 def _post_in_order(ledger: Ledger, tx: object, requests: list[FeePayment | Refund], times: list[float]) -> list:

@@ -27,8 +27,9 @@ FRAME_SCHEMA = {"seq": _INT, "doc_no": _STR, "request_key": _STR, "resident_id":
                 "fee_key": _STR, "identity_method": _STR, "assurance": _INT, "status": _STR,
                 "reason": _STR, "at": pl.Float64}
 CHANNEL_LETTER = {"kiosk": "K", "counter": "C"}
-_ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(Document) if f.name != "replayed"))
-_FIELDS = tuple(map(operator.attrgetter, (f.name for f in dataclasses.fields(Document) if f.name != "replayed")))
+_NAMES = tuple(f.name for f in dataclasses.fields(Document) if f.name != "replayed")  # the register's fields
+_ROW = operator.attrgetter(*_NAMES)
+_FIELDS = tuple(map(operator.attrgetter, _NAMES))
 _INSERT = f"INSERT INTO certificate_documents (seq, {COLUMNS}) VALUES ({', '.join('?' * (len(FRAME_SCHEMA)))})"
 
 
@@ -90,20 +91,17 @@ def frame(tx: Tx) -> pl.DataFrame:
     return rows_frame(tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq"))
 
 
-def frame_of(docs: list[tuple[int, Document]]) -> pl.DataFrame:
-    """The frame `frame` reads back after these documents (with their sequence numbers) were written."""
-    return rows_frame([(seq, *_ROW(doc)) for seq, doc in docs])
-
-
 def columns_frame(seqs: list[int], docs: list[Document]) -> pl.DataFrame:
-    """`frame_of` given the sequence numbers and the documents as two columns (no row tuples made)."""
-    cols = [seqs, *(list(map(get, docs)) for get in _FIELDS)]  # a field at a time: no row tuple per document
-    return pl.DataFrame([pl.Series(name, col, dtype=dtype)
-                         for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])
+    """The register's frame from the sequence numbers and the documents as two columns (no row tuples made)."""
+    return _frame([seqs, *(list(map(get, docs)) for get in _FIELDS)])  # a field at a time
 
 
 def rows_frame(rows: list[tuple]) -> pl.DataFrame:
     """Audit rows (sequence number first, then `COLUMNS`) as the register's frame."""
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA)  # column-wise: faster than rows
+    return _frame(list(zip(*rows, strict=True)) if rows else [()] * len(FRAME_SCHEMA))  # column-wise: faster
+
+
+def _frame(cols: list) -> pl.DataFrame:
+    """The register's frame from its columns (`FRAME_SCHEMA`'s order)."""
     return pl.DataFrame([pl.Series(name, col, dtype=dtype)
                          for (name, dtype), col in zip(FRAME_SCHEMA.items(), cols, strict=True)])
