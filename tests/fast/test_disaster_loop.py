@@ -79,6 +79,21 @@ def _calls(loop: Loop, out: list, children: dict) -> Callable[[int], None]:
     return call
 
 
+def _fed_one_by_one(feed: list[float], delay: list[int], children: dict, width: float) -> tuple[list, int]:
+    """The loop's calls (now, label) to 25.0, with fed arrivals one at a time that each schedule a call
+    0.25 + delay later; and the loop's event count."""
+    loop, seen = Loop(width), []
+    call = _calls(loop, seen, children)
+
+    def arrival(i: int) -> None:
+        seen.append((loop.now, -i - 1))
+        loop.at(loop.now + (0.25 + delay[i]), call, 1000 + i)
+
+    loop.feed(feed, arrival)
+    loop.run(25.0)
+    return seen, loop.events
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("seed", range(8))
 def test_calls_at_equal_times_run_in_simpys_order(seed, width):
@@ -107,16 +122,7 @@ def test_calls_that_fed_arrivals_schedule_run_in_simpys_order(seed, width):
     feed = [t + 0.5 for t in feed]
     delay = np.random.default_rng(seed).integers(0, 4, len(feed)).tolist()
 
-    loop, fast = Loop(width), []
-    fast_call = _calls(loop, fast, children)
-
-    def fast_arrival(i: int) -> None:
-        fast.append((loop.now, -i - 1))
-        loop.at(loop.now + (0.25 + delay[i]), fast_call, 1000 + i)
-
-    loop.feed(feed, fast_arrival)
-    loop.run(25.0)
-
+    fast, _events = _fed_one_by_one(feed, delay, children, width)
     env, ref = simpy.Environment(), []
 
     def ref_call(label: int) -> None:
@@ -161,17 +167,9 @@ def test_fed_calls_handed_over_in_runs_run_in_the_order_of_single_fed_calls(seed
 
     loop.feed_runs(feed, fast_run)
     loop.run(25.0)
-    single, seen = Loop(width), []
-    one_call = _calls(single, seen, children)
-
-    def arrival(i: int) -> None:
-        seen.append((single.now, -i - 1))
-        single.at(single.now + (0.25 + delay[i]), one_call, 1000 + i)
-
-    single.feed(feed, arrival)
-    single.run(25.0)
+    seen, events = _fed_one_by_one(feed, delay, children, width)
     assert max(runs) > 1 and sum(runs) == len([t for t in feed if t < 25.0])  # runs of several
-    assert fast == seen and loop.events == single.events
+    assert fast == seen and loop.events == events
 
 
 def test_a_call_an_arrival_makes_for_before_the_next_bucket_runs_in_time_order():
