@@ -151,6 +151,23 @@ class RecordingRegister(TapRegister):
                 if out == MOVED:
                     _note_every_shelter(self._counts, at, occ, reg, anon)
 
+    def extend_noted(self, columns: dict[str, Sequence], occ: np.ndarray, ident: np.ndarray) -> None:
+        """Append a batch without moves between shelters, each row noted with the given counts of
+        its shelter right after it (desk, identified), as one `append_row` per row would note them."""
+        out = np.asarray(columns["outcome"], dtype=np.int64)
+        if (out == MOVED).any():
+            raise ValueError("extend_noted takes no MOVED rows (they note every shelter): append them one by one")
+        super().extend(columns)
+        at = np.asarray(columns["at"], dtype=np.float64)
+        s = np.asarray(columns["shelter"], dtype=np.int64)
+        for col, values in zip(self._counts, (at, s, occ, ident), strict=True):
+            col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
+        changed = (out == IN) | (out == CHECKED_OUT)
+        placed = np.where(out == IN, s, -1)[changed]
+        who = np.asarray(columns["resident_id"], dtype=np.int64)[changed]
+        for col, values in zip(self._records, (at[changed], who, placed), strict=True):
+            col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
+
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
         c_at, c_s, c_occ, c_ident = (np.array(c) for c in self._counts)  # copies: appends go on
