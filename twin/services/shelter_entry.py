@@ -1,12 +1,13 @@
-"""Paper-form entry as columns: `shelter_paper._enter_all` for a batch in which no resident is named twice.
+"""Paper-form entry as columns: `shelter_paper._enter_all` for a batch of forms, decided at once.
 
 Staff enter forms oldest first; a form's status depends only on the record of the resident it
-names, which only an earlier form naming the same resident could change. So a batch naming each
-resident at most once is decided from the records as they were before it: unreadable, entered
-(no record), duplicate (recorded at this shelter) or recorded elsewhere. Counts, records and
-register rows are then written column by column, each row noted with its shelter's counts right
-after it (as one row at a time would note them). A batch naming someone twice takes the per-form
-loop (`tests/services/test_paper_entry.py` checks both give the same).
+names when it is entered. Within a batch that record changes only when a form naming the
+resident is entered, which needs no record before it: so the first form naming a resident with
+no record is entered, and every other form naming a resident sees the record as it was before the
+batch or, after that first entry, the shelter it entered (unreadable, entered, duplicate:
+recorded at this shelter, or recorded elsewhere). Counts, records and register rows are then
+written column by column, each row noted with its shelter's counts right after it (as one row at
+a time would note them; `tests/services/test_paper_entry.py` checks both give the same).
 """
 
 from __future__ import annotations
@@ -26,16 +27,12 @@ REASONS = tuple("" if st == ENTERED else "unreadable" if st == UNREADABLE else n
                 for st, name in enumerate(STATUS_NAMES))
 
 
-def enter_columns(net: ShelterNetwork, a: int, b: int, now: float) -> list[int] | None:
-    """Enter forms a to b - 1 as columns; a tally by new status, or None (nothing done) if a
-    resident is named twice among them."""
+def enter_columns(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
+    """Enter forms a to b - 1 as columns, in order; a tally by their new status."""
     forms = net.paper
     rid = np.asarray(forms.written[a:b], dtype=np.int64)
-    named = np.sort(rid[rid >= 0])
-    if named.size > 1 and bool((named[1:] == named[:-1]).any()):
-        return None
     s = np.asarray(forms.shelter[a:b], dtype=np.int64)
-    cur = net.where[np.maximum(rid, 0)]
+    cur = _records_seen(rid, s, net.where[np.maximum(rid, 0)].astype(np.int64))
     status = np.where(rid < 0, UNREADABLE, np.where(cur < 0, ENTERED, np.where(cur == s, DUPLICATE, CONFLICT)))
     entered = status == ENTERED
     n_s = len(net.reg)
@@ -55,6 +52,24 @@ def enter_columns(net: ShelterNetwork, a: int, b: int, now: float) -> list[int] 
     net.taps.extend_noted(columns, occ, ident)
     forms.status[a:b] = status.tolist()
     return np.bincount(status, minlength=len(STATUS_NAMES)).tolist()
+
+
+def _records_seen(rid: np.ndarray, s: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The record each form's resident has when the form is entered (-1: none), given the records
+    before the batch: a resident named again after a form of theirs was entered is recorded at
+    that form's shelter."""
+    seen = before.copy()
+    named = np.flatnonzero(rid >= 0)
+    order = named[np.argsort(rid[named], kind="stable")]  # each resident's forms together, in order
+    r = rid[order]
+    again = np.r_[False, r[1:] == r[:-1]] if r.size else np.zeros(0, dtype=bool)
+    if not again.any():
+        return seen
+    first = np.maximum.accumulate(np.where(~again, np.arange(r.size), 0))  # their first form
+    later = order[again]
+    entered = before[later] < 0  # the first form was entered (no record before): recorded there
+    seen[later[entered]] = s[order[first[again]][entered]]
+    return seen
 
 
 def _ident_after(s: np.ndarray, entered: np.ndarray, ident0: np.ndarray) -> np.ndarray:

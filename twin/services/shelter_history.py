@@ -157,7 +157,7 @@ class RecordingRegister(TapRegister):
         out = np.asarray(columns["outcome"], dtype=np.int64)
         if (out == MOVED).any():
             raise ValueError("extend_noted takes no MOVED rows (they note every shelter): append them one by one")
-        super().extend(columns)
+        super().extend_noted(columns, occ, ident)
         at = np.asarray(columns["at"], dtype=np.float64)
         s = np.asarray(columns["shelter"], dtype=np.int64)
         for col, values in zip(self._counts, (at, s, occ, ident), strict=True):

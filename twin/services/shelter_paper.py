@@ -121,13 +121,11 @@ COLUMNS_FROM = 64  # forms in a batch from which entering them as columns pays
 
 
 def _enter_all(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
-    """Transcribe forms a to b - 1 into the system, in order; a tally by their new status (a batch
-    naming each resident once: as columns, `shelter_entry`)."""
+    """Transcribe forms a to b - 1 into the system, in order; a tally by their new status (a large
+    batch: as columns, `shelter_entry`)."""
     from twin.services.shelter_entry import enter_columns
 
-    if b - a >= COLUMNS_FROM and (tally := enter_columns(net, a, b, now)) is not None:
-        return tally
-    return _enter_each(net, a, b, now)
+    return enter_columns(net, a, b, now) if b - a >= COLUMNS_FROM else _enter_each(net, a, b, now)
 
 
 def _enter_each(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
