@@ -137,20 +137,6 @@ class RecordingRegister(TapRegister):
         """Append one attempt and note its shelter's counts."""
         self.append_row((at, channel, reader_id, shelter, resident_id, outcome, reason, redirect, queue_id))
 
-    def extend(self, columns: dict[str, Sequence]) -> None:
-        """Append a batch; each row is noted with its shelter's counts after the batch."""
-        super().extend(columns)
-        occ, reg, anon, _where = self._state
-        for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
-                                   columns["outcome"], strict=True):
-            for col, v in zip(self._counts, (at, s, occ[s], reg[s] - anon[s]), strict=True):
-                col.append(v)
-            if out == IN or out == MOVED or out == CHECKED_OUT:
-                for col, v in zip(self._records, (at, rid, s if out != CHECKED_OUT else -1), strict=True):
-                    col.append(v)
-                if out == MOVED:
-                    _note_every_shelter(self._counts, at, occ, reg, anon)
-
     def extend_noted(self, columns: dict[str, Sequence], occ: np.ndarray, ident: np.ndarray) -> None:
         """Append a batch without moves between shelters, each row noted with the given counts of
         its shelter right after it (desk, identified), as one `append_row` per row would note them."""
@@ -167,6 +153,20 @@ class RecordingRegister(TapRegister):
         who = np.asarray(columns["resident_id"], dtype=np.int64)[changed]
         for col, values in zip(self._records, (at[changed], who, placed), strict=True):
             col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
+
+    def extend(self, columns: dict[str, Sequence]) -> None:
+        """Append a batch; each row is noted with its shelter's counts after the batch."""
+        super().extend(columns)
+        occ, reg, anon, _where = self._state
+        for at, s, rid, out in zip(columns["at"], columns["shelter"], columns["resident_id"],
+                                   columns["outcome"], strict=True):
+            for col, v in zip(self._counts, (at, s, occ[s], reg[s] - anon[s]), strict=True):
+                col.append(v)
+            if out == IN or out == MOVED or out == CHECKED_OUT:
+                for col, v in zip(self._records, (at, rid, s if out != CHECKED_OUT else -1), strict=True):
+                    col.append(v)
+                if out == MOVED:
+                    _note_every_shelter(self._counts, at, occ, reg, anon)
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
