@@ -75,7 +75,7 @@ def _records_seen(rid: np.ndarray, s: np.ndarray, before: np.ndarray) -> np.ndar
 def _ident_after(s: np.ndarray, entered: np.ndarray, ident0: np.ndarray) -> np.ndarray:
     """Each row's shelter's identified count right after it: the count before the batch plus the
     forms entered at that shelter up to this row."""
-    order = np.argsort(s, kind="stable")
+    order = np.argsort(s.astype(np.uint16) if s.size and s.max() < 2**16 else s, kind="stable")  # (radix)
     run = np.cumsum(entered[order])
     s_sorted = s[order]
     first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
