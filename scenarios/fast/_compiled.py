@@ -34,3 +34,24 @@ def kiefer_wolfowitz(a: np.ndarray, d: np.ndarray, pat: np.ndarray, free: np.nda
         free[k] = s + d[i]
         started[i], finished[i], server[i] = s, free[k], k
     return started, finished, server
+
+
+@numba.njit(cache=True, nogil=True)
+def seat_desks(at: np.ndarray, duration: np.ndarray, bounds: np.ndarray, servers: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """`FifoSeats.seat_all` for many desks at once: desk i's customers are bounds[i] to
+    bounds[i + 1] - 1 (in joining order) at servers[i] servers all free at 0; started, finished."""
+    started, finished = np.empty(at.size), np.empty(at.size)
+    for i in range(bounds.size - 1):
+        free = np.zeros(servers[i])
+        for j in range(bounds[i], bounds[i + 1]):
+            k, f = 0, free[0]
+            for c in range(1, free.size):  # the earliest free server (any of equal ones: same times)
+                if free[c] < f:
+                    k, f = c, free[c]
+            a = at[j]
+            start = a if f <= a else f
+            started[j] = start
+            finished[j] = start + duration[j]
+            free[k] = start + duration[j]
+    return started, finished

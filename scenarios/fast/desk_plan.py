@@ -49,6 +49,13 @@ class PlannedDesk:
         """Seat every planned customer (before anyone joins late)."""
         self.started, self.finished = FifoSeats(self.servers, self.name).seat_all(self.at, self.duration)
 
+    def seated(self, started: list[float], finished: list[float]) -> None:
+        """The planned customers' seats worked out with other desks' (`seat_planned_all`)."""
+        if len(started) != len(self.at) or len(finished) != len(self.at):
+            raise ValueError(f"desk {self.name}: {len(self.at)} planned customers, "
+                             f"{len(started)} and {len(finished)} seats given")
+        self.started, self.finished = started, finished
+
     def join(self, at: float, duration: float) -> tuple[float, list[int]]:
         """A customer joins at `at` (the loop's present: no planned customer joining before `at` is
         still to come); its finish, and which planned customers (indices) now finish otherwise."""
@@ -98,3 +105,21 @@ class PlannedDesk:
     def visits(self) -> tuple[list[float], list[float]]:
         """When each customer joined and finished (planned ones, then those who joined late)."""
         return self.at + [r[0] for r in self.late], self.finished + [r[2] for r in self.late]
+
+
+def seat_planned_all(desks: list[PlannedDesk], at: np.ndarray, duration: np.ndarray, part: np.ndarray,
+                     bounds: list[int]) -> np.ndarray:
+    """Plan and seat every desk's customers (desk i's: bounds[i] to bounds[i + 1] - 1, in joining order)
+    as `plan_all` then `seat_planned` desk by desk would, in one compiled pass; their finishes."""
+    from scenarios.fast._compiled import seat_desks  # numba loads only when needed
+
+    at = np.ascontiguousarray(at, dtype=np.float64)
+    duration = np.ascontiguousarray(duration, dtype=np.float64)
+    servers = np.fromiter((d.servers for d in desks), np.int64, len(desks))
+    started, finished = seat_desks(at, duration, np.asarray(bounds, dtype=np.int64), servers)
+    lists = at.tolist(), duration.tolist(), np.asarray(part).tolist(), started.tolist(), finished.tolist()
+    for desk, a, b in zip(desks, bounds[:-1], bounds[1:], strict=True):
+        t, d, p, s, f = (c[a:b] for c in lists)
+        desk.plan_all(t, d, p)
+        desk.seated(s, f)
+    return finished

@@ -10,11 +10,11 @@ reaches them.
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any
 
 import numpy as np
 
+from scenarios.fast.desk_plan import seat_planned_all
 from twin.errors import ValidationError
 
 
@@ -104,11 +104,6 @@ class FirstVisits:
         key = self.desk.astype(np.uint16) if len(desks) < 2**16 else self.desk  # (a radix sort)
         by_desk = np.argsort(key, kind="stable")
         bounds = np.searchsorted(self.desk[by_desk], np.arange(len(desks) + 1)).tolist()
-        at = times[self.group[by_desk]].tolist()  # converted once, sliced per desk
-        total, part = self.total[by_desk].tolist(), by_desk.tolist()
-        for desk, a, b in zip(desks, bounds[:-1], bounds[1:], strict=True):
-            desk.plan_all(at[a:b], total[a:b], part[a:b])
-            desk.seat_planned()
         finish = np.empty(by_desk.size)
-        finish[by_desk] = np.fromiter(chain.from_iterable(d.finished for d in desks), np.float64, by_desk.size)
+        finish[by_desk] = seat_planned_all(desks, times[self.group[by_desk]], self.total[by_desk], by_desk, bounds)
         return finish

@@ -137,6 +137,23 @@ class RecordingRegister(TapRegister):
         """Append one attempt and note its shelter's counts."""
         self.append_row((at, channel, reader_id, shelter, resident_id, outcome, reason, redirect, queue_id))
 
+    def extend_noted(self, columns: dict[str, Sequence], occ: np.ndarray, ident: np.ndarray) -> None:
+        """Append a batch without moves between shelters, each row noted with the given counts of
+        its shelter right after it (desk, identified), as one `append_row` per row would note them."""
+        out = np.asarray(columns["outcome"], dtype=np.int64)
+        if (out == MOVED).any():
+            raise ValueError("extend_noted takes no MOVED rows (they note every shelter): append them one by one")
+        super().extend_noted(columns, occ, ident)
+        at = np.asarray(columns["at"], dtype=np.float64)
+        s = np.asarray(columns["shelter"], dtype=np.int64)
+        for col, values in zip(self._counts, (at, s, occ, ident), strict=True):
+            col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
+        changed = (out == IN) | (out == CHECKED_OUT)
+        placed = np.where(out == IN, s, -1)[changed]
+        who = np.asarray(columns["resident_id"], dtype=np.int64)[changed]
+        for col, values in zip(self._records, (at[changed], who, placed), strict=True):
+            col.frombytes(np.ascontiguousarray(values, dtype=col.typecode).tobytes())
+
     def extend(self, columns: dict[str, Sequence]) -> None:
         """Append a batch; each row is noted with its shelter's counts after the batch."""
         super().extend(columns)

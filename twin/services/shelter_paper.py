@@ -117,8 +117,19 @@ def fill_code(net: ShelterNetwork, s: int, resident_id: int, t: float, rng: np.r
     return QUEUED, -1
 
 
+COLUMNS_FROM = 64  # forms in a batch from which entering them as columns pays
+
+
 def _enter_all(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
-    """Transcribe forms a to b - 1 into the system, in order; a tally by their new status."""
+    """Transcribe forms a to b - 1 into the system, in order; a tally by their new status (a large
+    batch: as columns, `shelter_entry`)."""
+    from twin.services.shelter_entry import enter_columns
+
+    return enter_columns(net, a, b, now) if b - a >= COLUMNS_FROM else _enter_each(net, a, b, now)
+
+
+def _enter_each(net: ShelterNetwork, a: int, b: int, now: float) -> list[int]:
+    """`_enter_all` one form at a time."""
     forms = net.paper
     where, since, reg, anon, row = net.where, net.since, net.reg, net.anon, net.taps.append_row
     tally = [0] * len(STATUS_NAMES)

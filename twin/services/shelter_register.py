@@ -48,6 +48,12 @@ class TapRegister:
         for name in COLUMNS:
             self.cols[name].extend(columns[name])
 
+    def extend_noted(self, columns: dict[str, Sequence], occ: np.ndarray, ident: np.ndarray) -> None:
+        """`extend`, given each row's shelter counts right after it (desk, identified): a register
+        that keeps counts over time notes them (`RecordingRegister`). The rows wait as row tuples,
+        as single attempts do (no fold)."""
+        self._rows.extend(zip(*(columns[name] for name in COLUMNS), strict=True))
+
     def _facility(self, idx: list[int]) -> np.ndarray:
         """Facility ids for internal shelter indices (-1 stays -1)."""
         a = np.asarray(idx, dtype=np.int64)
