@@ -29,7 +29,7 @@ class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wait", "due", "spans")
+                 "wait", "due", "spans", "cols")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -75,10 +75,11 @@ class FirstRuns:
         flat = np.array([x for xs in model.reader_ids for x in xs] or [-1], dtype=np.int64)
         pick = (np.cumsum(counts) - counts)[shelter] + member % np.maximum(counts[shelter], 1)
         reader = np.where(counts[shelter] > 0, flat[np.minimum(pick, flat.size - 1)], -1)  # readers[m % k]
-        self.card = card.tolist()
-        self.where = np.where(card, reader, shelter).tolist()
-        self.who = np.where(card, ev.member_serial[member], ev.member_resident[member]).tolist()
-        self.at = (model.t0 + now).tolist()  # as `t0 + now`
+        where = np.where(card, reader, shelter).astype(np.int64)
+        who = np.where(card, ev.member_serial[member], ev.member_resident[member]).astype(np.int64)
+        at = model.t0 + now  # as `t0 + now`
+        self.cols = (card, where, who, at)  # (for the service's compiled rows)
+        self.card, self.where, self.who, self.at = card.tolist(), where.tolist(), who.tolist(), at.tolist()
         self.member = member.tolist()
         leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
         due = np.where(leave < model.horizon_s, now + (leave - now), np.nan)
@@ -108,8 +109,8 @@ class FirstRuns:
             return i + 1
         row0 = self.row0
         a, b = row0[i], row0[e]
-        outs, target = m.net.check_in_run(self.card[a:b], self.where[a:b], self.who[a:b], self.at[a:b],
-                                          m.paper_rng)
+        card, where, who, at = self.cols
+        outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng)
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)

@@ -105,6 +105,11 @@ class SerialIndex:
         `resident_of` must decide)."""
         return None if self._revoked else self._seen
 
+    def table(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every card's serial (sorted) and holder, for a caller resolving many cards at once; None
+        while any card is revoked (then `resident_of` must decide)."""
+        return None if self._revoked else (self._serials, self._residents)
+
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
         """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);
         `now` is one time or one per serial."""

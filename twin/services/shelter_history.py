@@ -89,7 +89,7 @@ class RecordingRegister(TapRegister):
     function holds neither it nor the network: no reference cycle keeps a run's notes waiting
     for the cycle collector."""
 
-    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_state")
+    __slots__ = ("start", "occ0", "ident0", "where0", "_counts", "_records", "_state", "_note_marks")
 
     def __init__(self, net: ShelterNetwork) -> None:
         old = net.taps
@@ -131,6 +131,48 @@ class RecordingRegister(TapRegister):
                 r_s(-1)
 
         self.append_row = append_row
+        self._note_marks: list[list[int]] = []  # [counts noted before, records before, run rows a, b]
+
+    def ran(self, a: int, b: int) -> None:
+        """Rows a to b - 1 of `run` were just written: their notes are taken from it when read."""
+        super().ran(a, b)
+        marks, kc, kr = self._note_marks, len(self._counts[0]), len(self._records[0])
+        if marks and marks[-1][:2] == [kc, kr] and marks[-1][3] == a:
+            marks[-1][3] = b
+        else:
+            marks.append([kc, kr, a, b])
+
+    def _fold(self) -> None:
+        """`TapRegister._fold`, the runs' notes taken first."""
+        self._settle()
+        super()._fold()
+
+    def _settle(self) -> None:
+        """Put the notes of the rows in `run` in their places among the notes appended one by one:
+        each row's at, shelter and counts after it; the records of those it checked in."""
+        marks = self._note_marks
+        if not marks:
+            return
+        run, counts, records = self.run, self._counts, self._records
+        new_c = [array(c.typecode) for c in counts]
+        new_r = [array(c.typecode) for c in records]
+        dc = dr = 0
+        for kc, kr, a, b in marks:
+            out = run.ints[4, a:b]
+            got = (out == IN) | (out == MOVED)
+            pieces_c = (run.at[a:b], run.ints[2, a:b], run.ints[6, a:b], run.ints[7, a:b])
+            pieces_r = (run.at[a:b][got], run.ints[3, a:b][got], run.ints[2, a:b][got])
+            for new, old, piece in zip(new_c, counts, pieces_c, strict=True):
+                new.extend(old[dc:kc])
+                new.frombytes(piece.tobytes())
+            for new, old, piece in zip(new_r, records, pieces_r, strict=True):
+                new.extend(old[dr:kr])
+                new.frombytes(piece.tobytes())
+            dc, dr = kc, kr
+        for new, old, d in (*zip(new_c, counts, [dc] * 4, strict=True), *zip(new_r, records, [dr] * 3, strict=True)):
+            new.extend(old[d:])
+            old[:] = new
+        marks.clear()
 
     def add(self, at: float, channel: str, reader_id: int, shelter: int, resident_id: int,
             outcome: int, reason: str, redirect: int, queue_id: int) -> None:
@@ -153,6 +195,7 @@ class RecordingRegister(TapRegister):
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
+        self._settle()
         c_at, c_s, c_occ, c_ident = (np.array(c) for c in self._counts)  # copies: appends go on
         keep = c_s >= 0  # rows of no shelter (an unknown reader) change no counts
         r_at, r_who, r_s = (np.array(c) for c in self._records)

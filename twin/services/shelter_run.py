@@ -7,11 +7,18 @@ form, a reader id or shelter index, a serial or resident id, a time) and does fo
 logged, paper-form draws), until a row whose outcome its caller must react to before the next one
 (REFUSED, FULL, NO_ROOM: done, and last) or a row the per-person path must take (an unknown or
 offline reader, a time that is not finite: not done, and nothing after it).
+
+The usual rows (a card checked in, a paper form taken) are done by compiled code
+(`shelter_run_kernel`, numba, imported on the first run) writing the counts, records, register
+rows and paper forms in place; the Python loop here takes the run over from the first other row.
+It does the whole run where the compiled code cannot see the state: a serial resolver other
+than the serial index, or one with a revoked card (`SerialIndex.table`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -23,11 +30,83 @@ if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
 
 
-def check_in_run(net: ShelterNetwork, card: list[bool], where: list[int], who: list[int],
-                 times: list[float], rng: np.random.Generator) -> tuple[list[int], int]:
+def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> tuple[list[int], int]:
     """Check the rows in, in order: per row, a card tap (`card`: reader id `where`, serial `who`) or
-    a paper form (shelter index `where`, resident id `who`) at `times`. Returns the outcome codes
-    of the rows done (a prefix: see the module) and the last one's redirect (-1: none)."""
+    a paper form (shelter index `where`, resident id `who`) at `times` (lists or arrays). Returns the
+    outcome codes of the rows done (a prefix: see the module) and the last one's redirect (-1: none)."""
+    first = _compiled(net, card, where, who, times, rng)
+    done = len(first)
+    if done == len(times):
+        return first, -1
+    rest = [v[done:] for v in (card, where, who, times)]
+    outs, red = _python(net, *(v.tolist() if isinstance(v, np.ndarray) else v for v in rest), rng)
+    return first + outs if done else outs, red
+
+
+_KERNEL: Any = None  # `shelter_run_kernel`, once imported
+_STATES: WeakKeyDictionary = WeakKeyDictionary()  # network -> `_state` (not pickled with it)
+
+
+def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> list[int]:
+    """The compiled part of a run (see the module): the outcome codes of the rows it did."""
+    global _KERNEL
+    table = getattr(net.resolver, "table", None)
+    table = table() if table is not None else None
+    if table is None or not len(times):
+        return []
+    if _KERNEL is None:
+        from twin.services import shelter_run_kernel
+
+        _KERNEL = shelter_run_kernel
+    state = _state(net, rng)
+    if isinstance(who, np.ndarray):
+        c, w, x, t = card, where, who, times
+    else:  # (a value of another type is left to the Python loop: its place holds -1, where it stops)
+        c, t = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64)
+        w, x = (np.array([v if type(v) is int else -1 for v in col], dtype=np.int64) for col in (where, who))
+    taps, forms = net.taps, net.paper
+    run = taps.run
+    run.room(len(t))
+    n0 = run.n
+    done, nf = _KERNEL.run_rows(c, w, x, t, state[1], *table, *state[2:], len(forms), run.at, run.ints, n0,
+                                run.form_at, run.form_ints)
+    if not done:
+        return []
+    run.n = n0 + done
+    taps.ran(n0, n0 + done)
+    if nf:
+        forms.at.extend(run.form_at[:nf].tolist())
+        fi = run.form_ints[:, :nf].tolist()
+        forms.shelter.extend(fi[0])
+        forms.written.extend(fi[1])
+        forms.truth.extend(fi[2])
+        forms.status.extend([PENDING] * nf)
+    return run.ints[4, n0:n0 + done].tolist()
+
+
+def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
+    """What the compiled rows read and write, as arrays (kept on the network while its readers and
+    the generator stay the same): (key, reader -> shelter or -1, the counts' views, records, generator,
+    paper error rates)."""
+    key = (net.reader_epoch, rng, net.occ, net.reg, net.cap, net.anon, net.where, net.since)
+    state = _STATES.get(net)
+    if state is not None and state[0][0] == key[0] and all(a is b for a, b in zip(state[0][1:], key[1:], strict=True)):
+        return state
+    size = max(net.readers, default=0) + 1
+    rs = np.full(size, -1, dtype=np.int64)
+    for r, s in net.readers.items():
+        if net.online[r] and r >= 0:
+            rs[r] = s
+    views = tuple(np.frombuffer(a, dtype=np.int64) for a in (net.occ, net.reg, net.cap, net.anon))
+    p = net.params
+    state = (key, rs, *views, net.where, net.since, _KERNEL.generator_address(rng), p.paper_unreadable_rate,
+             p.paper_unreadable_rate + p.paper_wrong_resident_rate)
+    _STATES[net] = state
+    return state
+
+
+def _python(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> tuple[list[int], int]:
+    """`check_in_run` one row after another in Python."""
     readers, online, resolve = net.readers, net.online, net.resolver.resident_of
     holders = getattr(net.resolver, "holders", None)  # (a `SerialIndex` with nothing revoked: its table)
     known = (holders() if holders is not None else None) or {}

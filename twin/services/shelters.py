@@ -10,6 +10,8 @@ batches as columns (see `shelter_batch`); `occupancy()` shows the counts by faci
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import polars as pl
 
@@ -58,15 +60,18 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         cap = shelters["capacity"].to_numpy().astype(np.int64)
         if self.params.capacity_per_shelter:
             cap = np.full(cap.size, self.params.capacity_per_shelter, dtype=np.int64)
-        self.cap: list[int] = cap.tolist()
-        self.occ: list[int] = [0] * cap.size  # desk counts
-        self.reg: list[int] = [0] * cap.size  # server counts (identified + anonymous)
-        self.anon: list[int] = [0] * cap.size  # anonymous part of reg
+        # typed arrays (list-speed indexing from Python; compiled code writes them in place through
+        # `np.frombuffer` views: `shelter_run`); they never change size
+        self.cap = array("q", cap.tolist())
+        self.occ = array("q", bytes(8 * cap.size))  # desk counts
+        self.reg = array("q", bytes(8 * cap.size))  # server counts (identified + anonymous)
+        self.anon = array("q", bytes(8 * cap.size))  # anonymous part of reg
         self.staff: list[int] = [self.params.paper_form_staff_per_shelter] * cap.size  # paper-desk staff
         self.where = np.full(int(n_residents), -1, dtype=np.int32)  # shelter index per resident
         self.since = np.full(int(n_residents), np.nan)
         self.readers: dict[int, int] = {}  # reader id -> shelter index
         self.online: dict[int, bool] = {}
+        self.reader_epoch = 0  # counts changes to `readers` and `online` (`shelter_run` keeps a table)
         self.queues: dict[int, shelter_offline.TapQueue] = {}
         self.applied: dict[int, tuple[int, float]] = {}  # offline tap id -> (serial, at)
         self.reader_taps: dict[str, tuple[int, int, float]] = {}  # card-reader tap id -> (resident, serial, at)
