@@ -78,7 +78,9 @@ class FirstRuns:
         where = np.where(card, reader, shelter).astype(np.int64)
         who = np.where(card, ev.member_serial[member], ev.member_resident[member]).astype(np.int64)
         at = model.t0 + now  # as `t0 + now`
-        self.cols = (card, where, who, at)  # (for the service's compiled rows)
+        holders_of = getattr(model.net.resolver, "holders_of", None)  # (a serial index: its holders at once)
+        holders = holders_of(np.where(card, who, -1)) if holders_of is not None else None
+        self.cols = (card, where, who, at, holders)  # (for the service's compiled rows)
         self.card, self.where, self.who, self.at = card.tolist(), where.tolist(), who.tolist(), at.tolist()
         self.member = member.tolist()
         leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
@@ -109,8 +111,9 @@ class FirstRuns:
             return i + 1
         row0 = self.row0
         a, b = row0[i], row0[e]
-        card, where, who, at = self.cols
-        outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng)
+        card, where, who, at, holders = self.cols
+        outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng,
+                                          None if holders is None else holders[a:b])
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)

@@ -62,16 +62,42 @@ def _one(net: ShelterNetwork, c: bool, w, x, t: float, rng) -> tuple[int, int] |
         return type(e).__name__
 
 
+def _same_history(one: ShelterNetwork, run: ShelterNetwork, times: list[float]) -> None:
+    """The two networks' histories answer the same counts and records at every time of the rows."""
+    at = np.array([T0 - 1.0, *sorted({t for t in times if math.isfinite(t)}), math.inf])
+    n_s, n_r = one.shelter_count, one.where.size
+    h_one, h_run = one.history(), run.history()
+    s, t = np.repeat(np.arange(n_s), at.size), np.tile(at, n_s)
+    for a, b in zip(h_one.counts_at(s, t), h_run.counts_at(s, t), strict=True):
+        assert np.array_equal(a, b)
+    r, t = np.repeat(np.arange(n_r), at.size), np.tile(at, n_r)
+    assert np.array_equal(h_one.where_at(r, t), h_run.where_at(r, t))
+
+
+def _as_engine_gives(card, where, who, times, net: ShelterNetwork):
+    """The columns as the fast engine gives them: arrays, and the cards' holders looked up ahead
+    (None where a value is not an int: those stay lists)."""
+    if not all(type(v) is int for v in (*where, *who)):
+        return card, where, who, times, None
+    who = np.array(who, dtype=np.int64)
+    card = np.array(card, dtype=bool)
+    return (card, np.array(where, dtype=np.int64), who, np.array(times),
+            net.resolver.holders_of(np.where(card, who, -1)))
+
+
 @settings(max_examples=60, deadline=None)
-@given(rows=ROWS, capacity=st.sampled_from([1, 2, 1000]), history=st.booleans(), revoke=st.booleans())
-def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capacity, history, revoke):
+@given(rows=ROWS, capacity=st.sampled_from([1, 2, 1000]), history=st.booleans(), revoke=st.booleans(),
+       arrays=st.booleans())
+def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capacity, history, revoke, arrays):
     serials, card, where, who, times = _rows(small_city, rows)
     one, run = (_network(small_city, serials, capacity, history, revoke) for _ in range(2))
     rng_one, rng_run = np.random.default_rng(3), np.random.default_rng(3)
     want = [_one(one, *row, rng_one) for row in zip(card, where, who, times, strict=True)]
+    cols = _as_engine_gives(card, where, who, times, run) if arrays else (card, where, who, times, None)
     got, i, alone = [], 0, 0
     while i < len(card):  # as the fast engine drives it: a run, then what it left, then a run again
-        outs, red = check_in_run(run, card[i:], where[i:], who[i:], times[i:], rng_run)
+        outs, red = check_in_run(run, *(c[i:] for c in cols[:4]), rng_run,
+                                 None if cols[4] is None else cols[4][i:])
         got += [(out, -1) for out in outs]
         i += len(outs)
         if outs and outs[-1] in TURNED:
@@ -83,6 +109,8 @@ def test_a_run_checks_people_in_exactly_as_one_call_each(small_city, rows, capac
     assert got == want
     same_network_state(one, run)
     assert rng_one.random() == rng_run.random()  # the same paper-form draws
+    if history:
+        _same_history(one, run, times)
     # the run leaves to the per-person path only what it must: a reader offline or unknown, a time
     # not finite, a form for no resident or at no shelter
     general = sum(1 for c, w, x, t in zip(card, where, who, times, strict=True)

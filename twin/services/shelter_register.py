@@ -83,7 +83,7 @@ class TapRegister:
         """Move the pending row tuples and runs into the columns, in their order."""
         rows, cols = self._rows, self.cols
         done = 0
-        for k, a, b in self._marks:
+        for k, a, b, *_ in self._marks:
             _fold_rows(cols, rows[done:k])
             for name, values in self.run.columns(a, b).items():
                 cols[name].extend(values)

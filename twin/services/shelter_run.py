@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from twin.services.shelters import ShelterNetwork
 
 
-def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> tuple[list[int], int]:
+def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator,
+                 holders: np.ndarray | None = None) -> tuple[list[int], int]:
     """Check the rows in, in order: per row, a card tap (`card`: reader id `where`, serial `who`) or
     a paper form (shelter index `where`, resident id `who`) at `times` (lists or arrays). Returns the
-    outcome codes of the rows done (a prefix: see the module) and the last one's redirect (-1: none)."""
-    first = _compiled(net, card, where, who, times, rng)
+    outcome codes of the rows done (a prefix: see the module) and the last one's redirect (-1: none).
+    `holders`: the serial index's `holders_of(who)`, if the caller has it (arrays only)."""
+    first = _compiled(net, card, where, who, times, rng, holders)
     done = len(first)
     if done == len(times):
         return first, -1
@@ -47,12 +49,13 @@ _KERNEL: Any = None  # `shelter_run_kernel`, once imported
 _STATES: WeakKeyDictionary = WeakKeyDictionary()  # network -> `_state` (not pickled with it)
 
 
-def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> list[int]:
+def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator,
+              holders: np.ndarray | None) -> list[int]:
     """The compiled part of a run (see the module): the outcome codes of the rows it did."""
     global _KERNEL
-    table = getattr(net.resolver, "table", None)
-    table = table() if table is not None else None
-    if table is None or not len(times):
+    resolver = net.resolver
+    revoked = getattr(resolver, "revoked_any", None)
+    if revoked is None or revoked() or not len(times):
         return []
     if _KERNEL is None:
         from twin.services import shelter_run_kernel
@@ -64,11 +67,14 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
     else:  # (a value of another type is left to the Python loop: its place holds -1, where it stops)
         c, t = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64)
         w, x = (np.array([v if type(v) is int else -1 for v in col], dtype=np.int64) for col in (where, who))
+        holders = None
+    if holders is None:
+        holders = resolver.holders_of(x)
     taps, forms = net.taps, net.paper
     run = taps.run
     run.room(len(t))
     n0 = run.n
-    done, nf = _KERNEL.run_rows(c, w, x, t, state[1], *table, *state[2:], len(forms), run.at, run.ints, n0,
+    done, nf = _KERNEL.run_rows(c, w, x, holders, t, *state[2:], len(forms), run.at, run.ints, n0,
                                 run.form_at, run.form_ints)
     if not done:
         return []
@@ -85,12 +91,11 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
 
 
 def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
-    """What the compiled rows read and write, as arrays (kept on the network while its readers and
-    the generator stay the same): (key, reader -> shelter or -1, the counts' views, records, generator,
-    paper error rates)."""
-    key = (net.reader_epoch, rng, net.occ, net.reg, net.cap, net.anon, net.where, net.since)
-    state = _STATES.get(net)
-    if state is not None and state[0][0] == key[0] and all(a is b for a, b in zip(state[0][1:], key[1:], strict=True)):
+    """What the compiled rows read and write, as arrays (kept while the network's readers and the
+    generator stay the same): (reader epoch, generator, reader -> shelter or -1, the counts' views,
+    records, the generator's addresses, paper error rates)."""
+    state = _STATES.get(net)  # (the counts and records are never replaced: views of them stay true)
+    if state is not None and state[0] == net.reader_epoch and state[1] is rng:
         return state
     size = max(net.readers, default=0) + 1
     rs = np.full(size, -1, dtype=np.int64)
@@ -99,7 +104,7 @@ def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
             rs[r] = s
     views = tuple(np.frombuffer(a, dtype=np.int64) for a in (net.occ, net.reg, net.cap, net.anon))
     p = net.params
-    state = (key, rs, *views, net.where, net.since, _KERNEL.generator_address(rng), p.paper_unreadable_rate,
+    state = (net.reader_epoch, rng, rs, *views, net.where, net.since, _KERNEL.generator_address(rng), p.paper_unreadable_rate,
              p.paper_unreadable_rate + p.paper_wrong_resident_rate)
     _STATES[net] = state
     return state

@@ -69,17 +69,17 @@ def _below(gen: np.ndarray, rng: int) -> int:  # pragma: no cover (compiled)
 
 
 @numba.njit(cache=True, nogil=True)
-def run_rows(card, where, who, times, rs, serials, holders, occ, reg, cap, anon, place, since,
+def run_rows(card, where, who, holders, times, rs, occ, reg, cap, anon, place, since,
              gen, unreadable, wrong, forms0, at, ints, n0, f_at, f_ints):  # pragma: no cover (compiled)
     """Check the usual rows in from the first on (see the module); (rows done, forms taken).
 
     Per row done: `at[n0 + k]` and `ints[:, n0 + k]` = (card?, reader or -1, shelter, resident or -1,
     outcome, form id or -1, desk count after, identified count after); per form `f_at`, `f_ints`
     (shelter, written resident, true resident) from 0. `rs`: reader id -> shelter index (-1:
-    unknown or offline); `serials`, `holders`: the serial index's sorted table (nothing revoked;
-    empty: no card row is done here); `gen`: `generator_address`."""
+    unknown or offline); `holders`: each card's holder (-1: none; `SerialIndex.holders_of`, while
+    nothing is revoked); `gen`: `generator_address`."""
     n, n_s, residents = times.size, occ.size, place.size
-    n_ser, nf = serials.size, 0
+    nf = 0
     small = residents - 2 < U32_MAX  # (another resident drawn on 64 bits: the Python loop's)
     for k in range(n):
         t = times[k]
@@ -87,13 +87,9 @@ def run_rows(card, where, who, times, rs, serials, holders, occ, reg, cap, anon,
             return k, nf
         w, x, o = where[k], who[k], n0 + k
         if card[k]:
-            if w < 0 or w >= rs.size or rs[w] < 0 or n_ser == 0:
+            if w < 0 or w >= rs.size or rs[w] < 0:
                 return k, nf
-            s = rs[w]
-            i = np.searchsorted(serials, x)
-            if i >= n_ser or serials[i] != x:
-                return k, nf
-            rid = holders[i]
+            s, rid = rs[w], holders[k]
             if not 0 <= rid < residents or place[rid] >= 0 or occ[s] >= cap[s]:  # here already, moving, or full
                 return k, nf
             occ[s] += 1
