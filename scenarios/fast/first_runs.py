@@ -149,10 +149,30 @@ class FirstRuns:
         firsts, ends, turned = self.spans
         firsts.append(a)
         ends.append(z)
-        n_out, away, admit = 0, TURNED, admitted.append
-        for r, out in zip(range(a, z), outs, strict=True):
+        admit, times = admitted.append, self.times
+        b = row0[e - 1]
+        last = outs[b - a:]
+        turn = any(out in TURNED for out in last)  # (only the run's last part: the service stops there)
+        y = b if turn else z
+        for r, x, c, d, t in zip(range(a, y), member[a:y], card[a:y], due[a:y], at[a:y], strict=True):
+            if c:
+                tapped[x] = t
+                method_of[x] = CARD
+                admit(x)
+                if d == d:  # a departure before the horizon
+                    later(d, leave, x)
+                # look-ups start with a medium identity: a card (a first visit's paper form gives none)
+                if looks_up[x] and household[x] not in started:
+                    loop.now = times[bisect_left(row0, r + 1, i, e + 1) - 1]
+                    m._look_up(x)
+            else:
+                method_of[x] = PAPER
+                if d == d:
+                    later(d, leave, x)
+        n_out = 0
+        for r, out in zip(range(y, z), outs[y - a:], strict=True):  # the last part, if it turned some away
             x = member[r]
-            if out in away:  # (only the run's last part: the service stops at the first one)
+            if out in TURNED:
                 waited[x] = wait[r]  # (they queue again: their wait adds up from here)
                 turned.append(r)
                 n_out += 1
@@ -165,20 +185,18 @@ class FirstRuns:
                 admit(x)
             else:
                 method_of[x] = PAPER
-            if (d := due[r]) == d:  # a departure before the horizon
+            if (d := due[r]) == d:
                 later(d, leave, x)
-            # look-ups start with a medium identity: a card (a first visit's paper form gives none)
             if c and looks_up[x] and household[x] not in started:
-                loop.now = self.times[bisect_left(row0, r + 1, i, e + 1) - 1]
+                loop.now = times[e - 1]
                 m._look_up(x)
         m.n_registered += z - a - n_out
-        b = row0[e - 1]
-        last = outs[b - a:]
-        if any(out in TURNED for out in last):
+        if turn:
             p = e - 1
             loop.now = self.times[p]
             g = int(m._parts.group[m._fed[p]])
             m._turned_away(g, member[b:z], last, m.group_shelter[g], CARD if card[b] else PAPER, 0, target)
+
 
 def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:
     """A late joiner moves the finish of planned part `part` from `was`: its position in the feed

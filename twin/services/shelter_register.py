@@ -19,12 +19,23 @@ class RunColumns:
     the shelter's desk count and identified count after the row); `n` rows so far. `forms` is room
     for one call's paper forms (at; shelter, written resident, true resident)."""
 
-    __slots__ = ("at", "ints", "n", "form_at", "form_ints")
+    __slots__ = ("at", "ints", "n", "form_at", "form_ints", "state")
 
     def __init__(self, size: int = 1024) -> None:
         self.at, self.ints = np.empty(size), np.empty((8, size), dtype=np.int64)
         self.form_at, self.form_ints = np.empty(size), np.empty((3, size), dtype=np.int64)
         self.n = 0
+        self.state: tuple | None = None  # what the compiled code reads and writes (`shelter_run._state`)
+
+    def __getstate__(self) -> dict:
+        """The rows, without `state` (views of the network's arrays: a copy would not be theirs)."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "state"}
+
+    def __setstate__(self, values: dict) -> None:
+        """Restored from `__getstate__`."""
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.state = None
 
     def room(self, rows: int) -> None:
         """Make room for `rows` more rows (and forms)."""

@@ -18,7 +18,6 @@ than the serial index, or one with a revoked card (`SerialIndex.table`).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -46,35 +45,31 @@ def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Ge
 
 
 _KERNEL: Any = None  # `shelter_run_kernel`, once imported
-_STATES: WeakKeyDictionary = WeakKeyDictionary()  # network -> `_state` (not pickled with it)
 
 
 def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator,
               holders: np.ndarray | None) -> list[int]:
     """The compiled part of a run (see the module): the outcome codes of the rows it did."""
-    global _KERNEL
     resolver = net.resolver
     revoked = getattr(resolver, "revoked_any", None)
     if revoked is None or revoked() or not len(times):
         return []
-    if _KERNEL is None:
-        from twin.services import shelter_run_kernel
-
-        _KERNEL = shelter_run_kernel
-    state = _state(net, rng)
-    if isinstance(who, np.ndarray):
-        c, w, x, t = card, where, who, times
-    else:  # (a value of another type is left to the Python loop: its place holds -1, where it stops)
-        c, t = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64)
-        w, x = (np.array([v if type(v) is int else -1 for v in col], dtype=np.int64) for col in (where, who))
+    taps = net.taps
+    run = taps.run
+    state = run.state
+    if state is None or state[0] != net.reader_epoch or state[1] is not rng:
+        state = run.state = _state(net, rng)
+    if not isinstance(who, np.ndarray):  # (a value of another type is left to the Python loop: its
+        card, times = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64)  # place holds -1)
+        where, who = (np.array([v if type(v) is int else -1 for v in col], dtype=np.int64) for col in (where, who))
         holders = None
     if holders is None:
-        holders = resolver.holders_of(x)
-    taps, forms = net.taps, net.paper
-    run = taps.run
-    run.room(len(t))
+        holders = resolver.holders_of(who)
     n0 = run.n
-    done, nf = _KERNEL.run_rows(c, w, x, holders, t, *state[2:], len(forms), run.at, run.ints, n0,
+    if n0 + len(times) > run.at.size:
+        run.room(len(times))
+    forms = net.paper
+    done, nf = _KERNEL.run_rows(card, where, who, holders, times, *state[2:], len(forms), run.at, run.ints, n0,
                                 run.form_at, run.form_ints)
     if not done:
         return []
@@ -91,12 +86,15 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
 
 
 def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
-    """What the compiled rows read and write, as arrays (kept while the network's readers and the
-    generator stay the same): (reader epoch, generator, reader -> shelter or -1, the counts' views,
-    records, the generator's addresses, paper error rates)."""
-    state = _STATES.get(net)  # (the counts and records are never replaced: views of them stay true)
-    if state is not None and state[0] == net.reader_epoch and state[1] is rng:
-        return state
+    """What the compiled rows read and write, as arrays (kept by the register's `run` while the
+    network's readers and the generator stay the same; the counts and records are never replaced):
+    (reader epoch, generator, reader id -> shelter index or -1, the counts' views, records, the
+    generator's addresses, paper error rates)."""
+    global _KERNEL
+    if _KERNEL is None:
+        from twin.services import shelter_run_kernel
+
+        _KERNEL = shelter_run_kernel
     size = max(net.readers, default=0) + 1
     rs = np.full(size, -1, dtype=np.int64)
     for r, s in net.readers.items():
@@ -104,10 +102,8 @@ def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
             rs[r] = s
     views = tuple(np.frombuffer(a, dtype=np.int64) for a in (net.occ, net.reg, net.cap, net.anon))
     p = net.params
-    state = (net.reader_epoch, rng, rs, *views, net.where, net.since, _KERNEL.generator_address(rng), p.paper_unreadable_rate,
-             p.paper_unreadable_rate + p.paper_wrong_resident_rate)
-    _STATES[net] = state
-    return state
+    return (net.reader_epoch, rng, rs, *views, net.where, net.since, _KERNEL.generator_address(rng),
+            p.paper_unreadable_rate, p.paper_unreadable_rate + p.paper_wrong_resident_rate)
 
 
 def _python(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator) -> tuple[list[int], int]:
