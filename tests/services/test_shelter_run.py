@@ -63,8 +63,15 @@ def _one(net: ShelterNetwork, c: bool, w, x, t: float, rng) -> tuple[int, int] |
 
 
 def _same_history(one: ShelterNetwork, run: ShelterNetwork, times: list[float]) -> None:
-    """The two networks' histories answer the same counts and records at every time of the rows."""
-    at = np.array([T0 - 1.0, *sorted({t for t in times if math.isfinite(t)}), math.inf])
+    """The two registers noted the same counts and records after the same rows; and, for rows in
+    time order (as a simulation makes them: the history reads by time), their histories answer the
+    same counts and records at every time of the rows."""
+    for a, b in zip(one.taps._merged(), run.taps._merged(), strict=True):  # (counts, records)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    finite = [t for t in times if math.isfinite(t)]
+    if finite != sorted(finite):
+        return
+    at = np.array([T0 - 1.0, *sorted(set(finite)), math.inf])
     n_s, n_r = one.shelter_count, one.where.size
     h_one, h_run = one.history(), run.history()
     s, t = np.repeat(np.arange(n_s), at.size), np.tile(at, n_s)

@@ -65,9 +65,9 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
         holders = None
     if holders is None:
         holders = resolver.holders_of(who)
-    n0 = run.n
-    if n0 + len(times) > run.at.size:
-        run.room(len(times))
+    n0, k = run.n, len(times)
+    if n0 + k > run.at.size or k > run.form_at.size:  # (the compiled code writes without bounds checks)
+        run.room(k)
     forms = net.paper
     done, nf = _KERNEL.run_rows(card, where, who, holders, times, *state[2:], len(forms), run.at, run.ints, n0,
                                 run.form_at, run.form_ints)
