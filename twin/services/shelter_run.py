@@ -17,6 +17,8 @@ than the serial index, or one with a revoked card (`SerialIndex.table`).
 
 from __future__ import annotations
 
+import time
+from array import array
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -83,6 +85,22 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
         forms.truth.extend(fi[2])
         forms.status.extend([PENDING] * nf)
     return run.ints[4, n0:n0 + done].tolist()
+
+
+def load_compiled() -> float:
+    """Import the compiled rows and load their machine code from numba's cache (compiled on a
+    machine's first run), as a run's first call would; the seconds it took (once per process)."""
+    global _KERNEL
+    t = time.perf_counter()
+    if _KERNEL is None:
+        from twin.services import shelter_run_kernel
+
+        _KERNEL = shelter_run_kernel
+    i, f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    _KERNEL.run_rows(np.zeros(0, dtype=bool), i, i, i, f, i, *(np.frombuffer(array("q"), dtype=np.int64),) * 4,
+                     np.zeros(0, dtype=np.int32), f, np.zeros(3, dtype=np.uint64), 0.0, 0.0, 0, f,
+                     np.zeros((8, 0), dtype=np.int64), 0, f, np.zeros((3, 0), dtype=np.int64))
+    return time.perf_counter() - t
 
 
 def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
