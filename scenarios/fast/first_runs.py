@@ -28,8 +28,8 @@ TURNED = frozenset((REFUSED, FULL, NO_ROOM))  # outcomes that send a person on (
 class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
-    __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wait", "due", "spans", "cols")
+    __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "at", "member", "wait", "due",
+                 "spans", "cols")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -79,9 +79,12 @@ class FirstRuns:
         who = np.where(card, ev.member_serial[member], ev.member_resident[member]).astype(np.int64)
         at = model.t0 + now  # as `t0 + now`
         holders_of = getattr(model.net.resolver, "holders_of", None)  # (a serial index: its holders at once)
-        holders = holders_of(np.where(card, who, -1)) if holders_of is not None else None
-        self.cols = (card, where, who, at, holders)  # (for the service's compiled rows)
-        self.card, self.where, self.who, self.at = card.tolist(), where.tolist(), who.tolist(), at.tolist()
+        holders = None
+        if holders_of is not None:
+            holders = np.full(who.size, -1, dtype=np.int64)
+            holders[card] = holders_of(who[card])
+        self.cols = (card, where, who, at, holders)  # (for the service's compiled rows and the per-part calls)
+        self.card, self.at = card.tolist(), at.tolist()
         self.member = member.tolist()
         leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
         due = np.where(leave < model.horizon_s, now + (leave - now), np.nan)
@@ -127,9 +130,9 @@ class FirstRuns:
         if c < z:  # the part's other people: the per-part call
             now, net = self.at[c], m.net
             if self.card[c]:
-                more, also = net.tap_part(self.where[c:z], self.who[c:z], now)
+                more, also = net.tap_part(where[c:z].tolist(), who[c:z].tolist(), now)
             else:
-                more, also = net.paper_part(self.where[c], self.who[c:z], now, m.paper_rng)
+                more, also = net.paper_part(where.item(c), who[c:z].tolist(), now, m.paper_rng)
             if not (done and outs[-1] == FULL):
                 target = also
             outs = outs + more
