@@ -4,8 +4,10 @@ gives (`tap_code`, `paper_code`): state, register, events, paper forms, draws, c
 from __future__ import annotations
 
 import math
+import pickle
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +168,46 @@ def test_a_run_of_paper_forms_names_the_same_residents_as_one_form_at_a_time(sma
     assert written.count(-1) > 0 and any(w not in (-1, p) for w, p in zip(written, people, strict=True))
     same_network_state(one, run)
     assert rng_one.random() == rng_run.random()
+
+
+def test_a_run_refuses_columns_of_different_lengths(small_city):
+    net = ShelterNetwork.from_city(small_city, now=T0)
+    with pytest.raises(ValueError, match="as long as"):
+        check_in_run(net, [False, False], [0, 0], [1], [T0, T0], np.random.default_rng(0))
+    assert len(net.taps) == 0 and len(net.paper) == 0
+
+
+def test_a_copied_network_runs_on_its_own_counts_not_the_originals(small_city):
+    # the compiled rows write through views of a network's count arrays: a copy (pickled, as a
+    # process hands a network over) must get views of its own arrays
+    people = no_card(small_city, 4)
+    net = ShelterNetwork.from_city(small_city, now=T0)
+    rng = np.random.default_rng(1)
+    check_in_run(net, [False, False], [0, 1], people[:2], [T0, T0 + 1], rng)
+    copy, rng_copy = pickle.loads(pickle.dumps((net, rng)))
+    before = list(net.occ)
+    outs, _ = check_in_run(copy, [False, False], [0, 2], people[2:], [T0 + 2, T0 + 3], rng_copy)
+    assert outs == [QUEUED, QUEUED] and list(net.occ) == before
+    assert list(copy.occ) == [2, 1, 1, 0, 0] and len(copy.paper) == 4 and len(net.paper) == 2
+
+
+def test_the_compiled_paper_draws_are_numpys_own_draws_in_the_same_order():
+    # `random()` then `integers(0, m)` per form (who a misread form names), through the generator's
+    # C functions: the same numbers and the same generator state after them, for bounds of every size
+    import numba
+
+    from twin.services.shelter_run_kernel import _below, _call_double, generator_address
+
+    @numba.njit
+    def draws(gen, bounds, out):  # pragma: no cover (compiled)
+        for i in range(bounds.size):
+            out[2 * i] = _call_double(gen[1], gen[0])
+            out[2 * i + 1] = _below(gen, bounds[i] - 1)
+
+    bounds = np.r_[1, 2, 3, 7, 2**31, 2**32 - 1, 3_777_491, np.random.default_rng(9).integers(1, 2**32 - 1, 2000)]
+    compiled, python = np.random.default_rng(11), np.random.default_rng(11)
+    out = np.empty(2 * bounds.size)
+    draws(generator_address(compiled), bounds.astype(np.int64), out)
+    want = [v for m in bounds.tolist() for v in (python.random(), float(python.integers(m)))]
+    assert out.tolist() == want
+    assert compiled.bit_generator.state == python.bit_generator.state

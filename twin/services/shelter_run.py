@@ -61,17 +61,22 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
     state = run.state
     if state is None or state[0] != net.reader_epoch or state[1] is not rng:
         state = run.state = _state(net, rng)
-    if not isinstance(who, np.ndarray):  # (a value of another type is left to the Python loop: its
-        card, times = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64)  # place holds -1)
-        where, who = (np.array([v if type(v) is int else -1 for v in col], dtype=np.int64) for col in (where, who))
-        holders = None
+    k = len(times)
+    if not (len(card) == len(where) == len(who) == k and (holders is None or len(holders) == k)):
+        raise ValueError(f"a run's columns must be as long as its {k} times")  # (as the Python loop's zip)
+    if not (type(card) is type(where) is type(who) is type(times) is np.ndarray and where.dtype.kind == "i"
+            and who.dtype.kind == "i"):  # (a value of another type is left to the Python loop: its place
+        where, who = (np.array([v if type(v) is int else -1 for v in (col.tolist() if isinstance(col, np.ndarray)
+                                                                       else col)], dtype=np.int64)
+                      for col in (where, who))  # holds -1, where the compiled rows stop)
+        card, times, holders = np.asarray(card, dtype=bool), np.asarray(times, dtype=np.float64), None
     if holders is None:
         holders = resolver.holders_of(who)
-    n0, k = run.n, len(times)
+    n0 = run.n
     if n0 + k > run.at.size or k > run.form_at.size:  # (the compiled code writes without bounds checks)
         run.room(k)
     forms = net.paper
-    done, nf = _KERNEL.run_rows(card, where, who, holders, times, *state[2:], len(forms), run.at, run.ints, n0,
+    done, nf = _KERNEL.run_rows(card, where, who, holders, times, *state[2:], len(forms.at), run.at, run.ints, n0,
                                 run.form_at, run.form_ints)
     if not done:
         return []
