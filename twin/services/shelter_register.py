@@ -16,8 +16,8 @@ class RunColumns:
     """Rows written by compiled code (`shelter_run_kernel`): typed columns with room to grow.
 
     `at[k]` and `ints[:, k]` = (card?, reader id or -1, shelter, resident or -1, outcome, queue id,
-    the shelter's desk count and identified count after the row); `n` rows so far. `forms` is room
-    for one call's paper forms (at; shelter, written resident, true resident)."""
+    the shelter's desk count and identified count after the row); `n` rows so far. `form_at` and
+    `form_ints` are room for one call's paper forms (at; shelter, written resident, true resident)."""
 
     __slots__ = ("at", "ints", "n", "form_at", "form_ints", "state")
 
@@ -74,7 +74,7 @@ class TapRegister:
         self._rows: list[tuple] = []
         self.append_row = self._rows.append  # the hot path: one row tuple in COLUMNS order
         self.run = RunColumns()
-        self._marks: list[list[int]] = []  # [row tuples before, first run row, end run row]
+        self._marks: list[list[int]] = []  # [row tuples before, first run row, end run row, ...]
 
     def __len__(self) -> int:
         return len(self.cols["at"]) + len(self._rows) + self.run.n

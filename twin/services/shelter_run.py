@@ -11,8 +11,8 @@ offline reader, a time that is not finite: not done, and nothing after it).
 The usual rows (a card checked in, a paper form taken) are done by compiled code
 (`shelter_run_kernel`, numba, imported on the first run) writing the counts, records, register
 rows and paper forms in place; the Python loop here takes the run over from the first other row.
-It does the whole run where the compiled code cannot see the state: a serial resolver other
-than the serial index, or one with a revoked card (`SerialIndex.table`).
+It does the whole run where the compiled code cannot know a card's holder: a serial resolver
+other than the serial index, or one with a revoked card (`SerialIndex.revoked_any`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Ge
     """Check the rows in, in order: per row, a card tap (`card`: reader id `where`, serial `who`) or
     a paper form (shelter index `where`, resident id `who`) at `times` (lists or arrays). Returns the
     outcome codes of the rows done (a prefix: see the module) and the last one's redirect (-1: none).
-    `holders`: the serial index's `holders_of(who)`, if the caller has it (arrays only)."""
+    `holders`: the serial index's `holders_of(who)`, if the caller has it (arrays only; read only
+    while the index has no revoked card, when it is each serial's holder)."""
     first = _compiled(net, card, where, who, times, rng, holders)
     done = len(first)
     if done == len(times):
