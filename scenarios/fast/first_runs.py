@@ -14,6 +14,7 @@ check or a moved finish takes the per-visit path (`_first_served`).
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from typing import Any
 
@@ -23,13 +24,17 @@ from scenarios.evacuation import CARD, FACE, PAPER
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 
 TURNED = frozenset((REFUSED, FULL, NO_ROOM))  # outcomes that send a person on (paper, another shelter)
+# the runs' usual rows are checked in by compiled code (`shelter_run_kernel`) once numba is loaded,
+# or when a day plans this many first-visit rows: loading numba costs ~1 s per process and the
+# compiled rows save ~1 us each (small runs, the tests' CLI processes, stay on the Python loop)
+COMPILED_FROM = 300_000
 
 
 class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "at", "member", "wait", "due",
-                 "spans", "cols")
+                 "spans", "cols", "compiled")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -79,8 +84,9 @@ class FirstRuns:
         who = np.where(card, ev.member_serial[member], ev.member_resident[member]).astype(np.int64)
         at = model.t0 + now  # as `t0 + now`
         holders_of = getattr(model.net.resolver, "holders_of", None)  # (a serial index: its holders at once)
+        self.compiled = compiled_for(member.size)
         holders = None
-        if holders_of is not None:
+        if holders_of is not None and self.compiled:
             holders = np.full(who.size, -1, dtype=np.int64)
             holders[card] = holders_of(who[card])
         self.cols = (card, where, who, at, holders)  # (for the service's compiled rows and the per-part calls)
@@ -116,7 +122,7 @@ class FirstRuns:
         a, b = row0[i], row0[e]
         card, where, who, at, holders = self.cols
         outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng,
-                                          None if holders is None else holders[a:b])
+                                          None if holders is None else holders[a:b], self.compiled)
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)
@@ -199,6 +205,12 @@ class FirstRuns:
             loop.now = self.times[p]
             g = int(m._parts.group[m._fed[p]])
             m._turned_away(g, member[b:z], last, m.group_shelter[g], CARD if card[b] else PAPER, 0, target)
+
+
+def compiled_for(rows: int) -> bool:
+    """Whether a day of `rows` planned first-visit rows checks its runs' usual rows in compiled
+    (see `COMPILED_FROM`; the outcomes are the same either way)."""
+    return "numba" in sys.modules or rows >= COMPILED_FROM
 
 
 def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:

@@ -32,13 +32,14 @@ if TYPE_CHECKING:
 
 
 def check_in_run(net: ShelterNetwork, card, where, who, times, rng: np.random.Generator,
-                 holders: np.ndarray | None = None) -> tuple[list[int], int]:
+                 holders: np.ndarray | None = None, compiled: bool = True) -> tuple[list[int], int]:
     """Check the rows in, in order: per row, a card tap (`card`: reader id `where`, serial `who`) or
     a paper form (shelter index `where`, resident id `who`) at `times` (lists or arrays). Returns the
     outcome codes of the rows done (a prefix: see the module) and the last one's redirect (-1: none).
     `holders`: the serial index's `holders_of(who)`, if the caller has it (arrays only; read only
-    while the index has no revoked card, when it is each serial's holder)."""
-    first = _compiled(net, card, where, who, times, rng, holders)
+    while the index has no revoked card, when it is each serial's holder). `compiled=False`: the
+    Python loop only (the same outcomes, without loading numba)."""
+    first = _compiled(net, card, where, who, times, rng, holders) if compiled else []
     done = len(first)
     if done == len(times):
         return first, -1

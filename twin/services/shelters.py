@@ -212,12 +212,12 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         return shelter_parts.tap_code(self, reader_id, serial, finite_time(now))
 
     def check_in_run(self, card, where, who, times, rng: np.random.Generator,
-                     holders: np.ndarray | None = None) -> tuple[list[int], int]:
+                     holders: np.ndarray | None = None, compiled: bool = True) -> tuple[list[int], int]:
         """Single check-ins one after another (per row a card tap: reader id, serial; or a paper form:
         shelter index, resident id), as `tap_code`/`paper_code` would make them, up to the first one
         to react to (done) or one only the per-person call takes (not done): `shelter_run`. `holders`:
-        `SerialIndex.holders_of(who)` if the caller has it."""
-        return shelter_run.check_in_run(self, card, where, who, times, rng, holders)
+        `SerialIndex.holders_of(who)` if the caller has it; `compiled=False`: without numba."""
+        return shelter_run.check_in_run(self, card, where, who, times, rng, holders, compiled)
 
     def paper_part(self, s: int, resident_ids: list[int], now: float,
                    rng: np.random.Generator) -> tuple[list[int], int]:
