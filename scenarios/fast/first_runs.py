@@ -34,7 +34,7 @@ class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
     __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "at", "member", "wait", "due",
-                 "spans", "cols", "compiled")
+                 "spans", "cols", "compiled", "lists")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -91,6 +91,8 @@ class FirstRuns:
             holders[card] = holders_of(who[card])
         self.cols = (card, where, who, at, holders)  # (for the service's compiled rows and the per-part calls)
         self.card, self.at = card.tolist(), at.tolist()
+        # (the Python loop's columns: lists, as it reads them)
+        self.lists = None if self.compiled else (self.card, where.tolist(), who.tolist(), self.at)
         self.member = member.tolist()
         leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
         due = np.where(leave < model.horizon_s, now + (leave - now), np.nan)
@@ -121,8 +123,11 @@ class FirstRuns:
         row0 = self.row0
         a, b = row0[i], row0[e]
         card, where, who, at, holders = self.cols
-        outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng,
-                                          None if holders is None else holders[a:b], self.compiled)
+        if self.lists is None:
+            outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng,
+                                              None if holders is None else holders[a:b])
+        else:
+            outs, target = m.net.check_in_run(*(c[a:b] for c in self.lists), m.paper_rng, compiled=False)
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)
