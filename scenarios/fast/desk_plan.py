@@ -108,18 +108,25 @@ class PlannedDesk:
 
 
 def seat_planned_all(desks: list[PlannedDesk], at: np.ndarray, duration: np.ndarray, part: np.ndarray,
-                     bounds: list[int]) -> np.ndarray:
+                     bounds: list[int], compiled: bool = True) -> np.ndarray:
     """Plan and seat every desk's customers (desk i's: bounds[i] to bounds[i + 1] - 1, in joining order)
-    as `plan_all` then `seat_planned` desk by desk would, in one compiled pass; their finishes."""
-    from scenarios.fast._compiled import seat_desks  # numba loads only when needed
-
+    as `plan_all` then `seat_planned` desk by desk would, in one compiled pass (or, not `compiled`,
+    desk by desk: the same seats); their finishes."""
     at = np.ascontiguousarray(at, dtype=np.float64)
     duration = np.ascontiguousarray(duration, dtype=np.float64)
+    planned = at.tolist(), duration.tolist(), np.asarray(part).tolist()
+    spans = list(zip(desks, bounds[:-1], bounds[1:], strict=True))
+    if not compiled:
+        for desk, a, b in spans:
+            desk.plan_all(*(c[a:b] for c in planned))
+            desk.seat_planned()
+        return np.fromiter((f for desk in desks for f in desk.finished), np.float64, at.size)
+    from scenarios.fast._compiled import seat_desks  # numba loads only when needed
+
     servers = np.fromiter((d.servers for d in desks), np.int64, len(desks))
     started, finished = seat_desks(at, duration, np.asarray(bounds, dtype=np.int64), servers)
-    lists = at.tolist(), duration.tolist(), np.asarray(part).tolist(), started.tolist(), finished.tolist()
-    for desk, a, b in zip(desks, bounds[:-1], bounds[1:], strict=True):
-        t, d, p, s, f = (c[a:b] for c in lists)
-        desk.plan_all(t, d, p)
-        desk.seated(s, f)
+    seats = started.tolist(), finished.tolist()
+    for desk, a, b in spans:
+        desk.plan_all(*(c[a:b] for c in planned))
+        desk.seated(*(c[a:b] for c in seats))
     return finished

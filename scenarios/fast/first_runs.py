@@ -14,6 +14,7 @@ check or a moved finish takes the per-visit path (`_first_served`).
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left
 from typing import Any
 
@@ -23,13 +24,17 @@ from scenarios.evacuation import CARD, FACE, PAPER
 from twin.services.shelter_outcomes import FULL, NO_ROOM, REFUSED
 
 TURNED = frozenset((REFUSED, FULL, NO_ROOM))  # outcomes that send a person on (paper, another shelter)
+# the runs' usual rows are checked in by compiled code (`shelter_run_kernel`) once numba is loaded,
+# or when a day plans this many first-visit rows: loading numba costs ~1 s per process and the
+# compiled rows save ~1 us each (small runs, the tests' CLI processes, stay on the Python loop)
+COMPILED_FROM = 300_000
 
 
 class FirstRuns:
     """The planned visits in the feed's order (by position) and their people (by row), as lists."""
 
-    __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "where", "who", "at", "member",
-                 "wait", "due", "spans")
+    __slots__ = ("model", "times", "row0", "face", "dstop", "moved", "card", "at", "member", "wait", "due",
+                 "spans", "cols", "compiled", "lists")
 
     def __init__(self, model: Any, order: np.ndarray, finish: np.ndarray, parts: Any,
                  arrived: np.ndarray) -> None:
@@ -75,10 +80,19 @@ class FirstRuns:
         flat = np.array([x for xs in model.reader_ids for x in xs] or [-1], dtype=np.int64)
         pick = (np.cumsum(counts) - counts)[shelter] + member % np.maximum(counts[shelter], 1)
         reader = np.where(counts[shelter] > 0, flat[np.minimum(pick, flat.size - 1)], -1)  # readers[m % k]
-        self.card = card.tolist()
-        self.where = np.where(card, reader, shelter).tolist()
-        self.who = np.where(card, ev.member_serial[member], ev.member_resident[member]).tolist()
-        self.at = (model.t0 + now).tolist()  # as `t0 + now`
+        where = np.where(card, reader, shelter).astype(np.int64)
+        who = np.where(card, ev.member_serial[member], ev.member_resident[member]).astype(np.int64)
+        at = model.t0 + now  # as `t0 + now`
+        holders_of = getattr(model.net.resolver, "holders_of", None)  # (a serial index: its holders at once)
+        self.compiled = compiled_for(member.size)
+        holders = None
+        if holders_of is not None and self.compiled:
+            holders = np.full(who.size, -1, dtype=np.int64)
+            holders[card] = holders_of(who[card])
+        self.cols = (card, where, who, at, holders)  # (for the service's compiled rows and the per-part calls)
+        self.card, self.at = card.tolist(), at.tolist()
+        # (the Python loop's columns: lists, as it reads them)
+        self.lists = None if self.compiled else (self.card, where.tolist(), who.tolist(), self.at)
         self.member = member.tolist()
         leave = now + model.stay[member]  # as `_registered`: at now + (leave - now), if before the horizon
         due = np.where(leave < model.horizon_s, now + (leave - now), np.nan)
@@ -108,8 +122,12 @@ class FirstRuns:
             return i + 1
         row0 = self.row0
         a, b = row0[i], row0[e]
-        outs, target = m.net.check_in_run(self.card[a:b], self.where[a:b], self.who[a:b], self.at[a:b],
-                                          m.paper_rng)
+        card, where, who, at, holders = self.cols
+        if self.lists is None:
+            outs, target = m.net.check_in_run(card[a:b], where[a:b], who[a:b], at[a:b], m.paper_rng,
+                                              None if holders is None else holders[a:b])
+        else:
+            outs, target = m.net.check_in_run(*(c[a:b] for c in self.lists), m.paper_rng, compiled=False)
         done = len(outs)
         if done == b - a and not (done and outs[-1] in (REFUSED, FULL, NO_ROOM)):
             self._keep(i, e, outs, -1)
@@ -123,9 +141,9 @@ class FirstRuns:
         if c < z:  # the part's other people: the per-part call
             now, net = self.at[c], m.net
             if self.card[c]:
-                more, also = net.tap_part(self.where[c:z], self.who[c:z], now)
+                more, also = net.tap_part(where[c:z].tolist(), who[c:z].tolist(), now)
             else:
-                more, also = net.paper_part(self.where[c], self.who[c:z], now, m.paper_rng)
+                more, also = net.paper_part(where.item(c), who[c:z].tolist(), now, m.paper_rng)
             if not (done and outs[-1] == FULL):
                 target = also
             outs = outs + more
@@ -145,10 +163,30 @@ class FirstRuns:
         firsts, ends, turned = self.spans
         firsts.append(a)
         ends.append(z)
-        n_out, away, admit = 0, TURNED, admitted.append
-        for r, out in zip(range(a, z), outs, strict=True):
+        admit, times = admitted.append, self.times
+        b = row0[e - 1]
+        last = outs[b - a:]
+        turn = any(out in TURNED for out in last)  # (only the run's last part: the service stops there)
+        y = b if turn else z
+        for r, x, c, d, t in zip(range(a, y), member[a:y], card[a:y], due[a:y], at[a:y], strict=True):
+            if c:
+                tapped[x] = t
+                method_of[x] = CARD
+                admit(x)
+                if d == d:  # a departure before the horizon
+                    later(d, leave, x)
+                # look-ups start with a medium identity: a card (a first visit's paper form gives none)
+                if looks_up[x] and household[x] not in started:
+                    loop.now = times[bisect_left(row0, r + 1, i, e + 1) - 1]
+                    m._look_up(x)
+            else:
+                method_of[x] = PAPER
+                if d == d:
+                    later(d, leave, x)
+        n_out = 0
+        for r, out in zip(range(y, z), outs[y - a:], strict=True):  # the last part, if it turned some away
             x = member[r]
-            if out in away:  # (only the run's last part: the service stops at the first one)
+            if out in TURNED:
                 waited[x] = wait[r]  # (they queue again: their wait adds up from here)
                 turned.append(r)
                 n_out += 1
@@ -161,20 +199,24 @@ class FirstRuns:
                 admit(x)
             else:
                 method_of[x] = PAPER
-            if (d := due[r]) == d:  # a departure before the horizon
+            if (d := due[r]) == d:
                 later(d, leave, x)
-            # look-ups start with a medium identity: a card (a first visit's paper form gives none)
             if c and looks_up[x] and household[x] not in started:
-                loop.now = self.times[bisect_left(row0, r + 1, i, e + 1) - 1]
+                loop.now = times[e - 1]
                 m._look_up(x)
         m.n_registered += z - a - n_out
-        b = row0[e - 1]
-        last = outs[b - a:]
-        if any(out in TURNED for out in last):
+        if turn:
             p = e - 1
             loop.now = self.times[p]
             g = int(m._parts.group[m._fed[p]])
             m._turned_away(g, member[b:z], last, m.group_shelter[g], CARD if card[b] else PAPER, 0, target)
+
+
+def compiled_for(rows: int) -> bool:
+    """Whether a day of `rows` planned first-visit rows checks its runs' usual rows in compiled
+    (see `COMPILED_FROM`; the outcomes are the same either way)."""
+    return "numba" in sys.modules or rows >= COMPILED_FROM
+
 
 def note_moved(moved: list[int], times: list[float], fed: list[int], part: int, was: float) -> None:
     """A late joiner moves the finish of planned part `part` from `was`: its position in the feed

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from scenarios.fast import first_runs
 from scenarios.fast.desk_plan import seat_planned_all
 from twin.errors import ValidationError
 
@@ -105,5 +106,6 @@ class FirstVisits:
         by_desk = np.argsort(key, kind="stable")
         bounds = np.searchsorted(self.desk[by_desk], np.arange(len(desks) + 1)).tolist()
         finish = np.empty(by_desk.size)
-        finish[by_desk] = seat_planned_all(desks, times[self.group[by_desk]], self.total[by_desk], by_desk, bounds)
+        finish[by_desk] = seat_planned_all(desks, times[self.group[by_desk]], self.total[by_desk], by_desk, bounds,
+                                           first_runs.compiled_for(self.people.size))  # (the runs' rule)
         return finish

@@ -15,9 +15,10 @@ DURATIONS = st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.25, 7.0, 1e-300, 1e12])
 DESK = st.tuples(st.integers(1, 5), st.lists(st.tuples(TIMES, DURATIONS), max_size=25))
 
 
-@settings(max_examples=80, deadline=None)
+@pytest.mark.parametrize("compiled", [True, False])
+@settings(max_examples=60, deadline=None)
 @given(desks=st.lists(DESK, min_size=1, max_size=6), late=st.tuples(TIMES, DURATIONS))
-def test_seating_every_desk_at_once_gives_each_desk_its_own_seats(desks, late):
+def test_seating_every_desk_at_once_gives_each_desk_its_own_seats(compiled, desks, late):
     at, dur, part, bounds = [], [], [], [0]
     one, all_at_once = [], []
     for k, (servers, customers) in enumerate(desks):
@@ -31,7 +32,8 @@ def test_seating_every_desk_at_once_gives_each_desk_its_own_seats(desks, late):
         dur += [d for _, d in customers]
         part += list(range(len(customers)))
         bounds.append(len(at))
-    finish = seat_planned_all(all_at_once, np.array(at), np.array(dur), np.array(part, dtype=np.int64), bounds)
+    finish = seat_planned_all(all_at_once, np.array(at), np.array(dur), np.array(part, dtype=np.int64), bounds,
+                              compiled)
     assert finish.tolist() == [f for d in one for f in d.finished]
     for a, b in zip(one, all_at_once, strict=True):
         assert (a.at, a.duration, a.part, a.started, a.finished) == (b.at, b.duration, b.part, b.started, b.finished)

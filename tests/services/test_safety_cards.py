@@ -58,7 +58,7 @@ def test_a_card_reported_lost_or_replaced_is_refused_with_the_registrys_reason(r
         net.tap(1, 77, NOW)  # forged: never issued
     assert [e.reason for e in net.events.of(CheckInRefused)] == [
         "card_suspended", "card_revoked", "card_not_issued", "unknown_card"]
-    assert net.occ == [0] * net.shelter_count
+    assert list(net.occ) == [0] * net.shelter_count
 
 
 def test_a_batch_through_the_registry_gives_the_same_reasons_as_single_taps(small_city, registry):

@@ -117,4 +117,4 @@ def test_a_part_refuses_bad_times_and_shelters_by_name(small_city):
         net.paper_part(99, no_card(small_city, 1), T0, np.random.default_rng(0))
     with pytest.raises(NotFound, match="shelter index -1"):
         net.paper_code(-1, no_card(small_city, 1)[0], T0, np.random.default_rng(0))
-    assert len(net.taps) == 0 and net.occ == [0] * net.shelter_count
+    assert len(net.taps) == 0 and list(net.occ) == [0] * net.shelter_count

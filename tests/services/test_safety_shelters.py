@@ -23,7 +23,7 @@ def net(small_city):
 def test_the_city_network_has_each_shelter_with_its_capacity_and_two_readers(small_city, net):
     shelters = small_city.facilities.filter(pl.col("kind") == "shelter")
     assert net.facility_ids.tolist() == shelters["facility_id"].to_list()
-    assert net.cap == shelters["capacity"].to_list()
+    assert list(net.cap) == shelters["capacity"].to_list()
     assert sorted(net.readers.values()) == sorted(list(range(net.shelter_count)) * 2)
 
 
@@ -124,7 +124,7 @@ def test_an_identity_from_a_counter_or_face_check_checks_in_at_low_assurance(sma
 def test_a_self_declared_identity_is_refused_and_logged(small_city, net):
     with pytest.raises(InsufficientAssurance, match="LOW or higher"):
         net.check_in_identity(Identity(42, "self_declared", Assurance.NONE, T0), int(net.facility_ids[0]), T0)
-    assert net.location_of(42) == (None, None) and net.occ == [0] * 5
+    assert net.location_of(42) == (None, None) and list(net.occ) == [0] * 5
     assert [e.reason for e in net.events.of(CheckInRefused)] == ["insufficient_assurance"]
 
 
@@ -135,7 +135,7 @@ def test_a_revoked_card_is_refused_logged_and_changes_nothing(small_city):
     index.revoke(serial, T0 - 1)
     with pytest.raises(CardRevoked, match="revoked"):
         net.tap(1, serial, T0)
-    assert net.location_of(rid) == (None, None) and net.occ == [0] * 5 and net.reg == [0] * 5
+    assert net.location_of(rid) == (None, None) and list(net.occ) == [0] * 5 and list(net.reg) == [0] * 5
     ev = net.events.of(CheckInRefused)
     assert [(e.reader_id, e.serial, e.reason) for e in ev] == [(1, serial, "card_revoked")]
 
@@ -143,7 +143,7 @@ def test_a_revoked_card_is_refused_logged_and_changes_nothing(small_city):
 def test_a_forged_card_with_a_serial_never_issued_is_refused_and_logged(net):
     with pytest.raises(UnknownCard, match="never issued"):
         net.tap(1, 999_999_999_999, T0)
-    assert net.occ == [0] * 5
+    assert list(net.occ) == [0] * 5
     row = net.taps.to_frame().row(0, named=True)
     assert (row["outcome"], row["reason"], row["resident_id"]) == ("refused", "unknown_card", -1)
 
@@ -152,7 +152,7 @@ def test_a_tap_from_an_unregistered_reader_is_refused_and_logged(small_city, net
     _, (serial,) = card_holders(small_city, 1)
     with pytest.raises(UnknownReader, match="not registered"):
         net.tap(99, serial, T0)
-    assert net.occ == [0] * 5
+    assert list(net.occ) == [0] * 5
     assert [(e.reader_id, e.reason) for e in net.events.of(CheckInRefused)] == [(99, "unknown_reader")]
 
 

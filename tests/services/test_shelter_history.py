@@ -83,6 +83,6 @@ def test_a_batch_of_taps_is_recorded_with_the_state_after_it(small_city):
     net.check_in_many([readers[(k + 1) % 3] for k in range(10)], serials[:10], [T0 + 9.0] * 10)  # moves
     hist = net.history()  # its end matches the network (else it refuses)
     occ, ident = hist.counts_at(np.arange(net.shelter_count), np.full(net.shelter_count, T0 + 9.0))
-    assert occ.tolist() == net.occ and ident.tolist() == [r - a for r, a in zip(net.reg, net.anon, strict=True)]
+    assert occ.tolist() == list(net.occ) and ident.tolist() == [r - a for r, a in zip(net.reg, net.anon, strict=True)]
     assert hist.where_at(np.array(residents), np.full(30, T0 + 6.0)).tolist() == [
         net.readers[readers[k % 3]] for k in range(30)]

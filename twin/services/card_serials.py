@@ -105,6 +105,20 @@ class SerialIndex:
         `resident_of` must decide)."""
         return None if self._revoked else self._seen
 
+    def revoked_any(self) -> bool:
+        """Whether any card is revoked (else every serial's holder is `holders_of`'s answer)."""
+        return bool(self._revoked)
+
+    def holders_of(self, serials) -> np.ndarray:
+        """The holder of each card serial as issued (-1: never issued), revocations aside: what
+        `resident_of` answers while `revoked_any()` is False."""
+        s = np.asarray(serials, dtype=np.int64)
+        n = self._serials.size
+        if n == 0 or s.size == 0:
+            return np.full(s.size, -1, dtype=np.int64)
+        pos = np.minimum(search_sorted(self._serials, s), n - 1)
+        return np.where(self._serials[pos] == s, self._residents[pos], -1).astype(np.int64)
+
     def resolve_many(self, serials: np.ndarray, now) -> tuple[np.ndarray, np.ndarray]:
         """Residents for many serials at once (-1 where refused) and each refusal's reason code ('' if none);
         `now` is one time or one per serial."""

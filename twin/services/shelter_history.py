@@ -132,6 +132,47 @@ class RecordingRegister(TapRegister):
 
         self.append_row = append_row
 
+    def ran(self, a: int, b: int) -> None:
+        """Rows a to b - 1 of `run` were just written: their notes are taken from it when read (the
+        mark also holds how many counts and records were noted before them)."""
+        marks, k, kc = self._marks, len(self._rows), len(self._counts[0])
+        if marks and marks[-1][0] == k and marks[-1][3] == kc and marks[-1][2] == a:
+            marks[-1][2] = b
+        else:
+            marks.append([k, a, b, kc, len(self._records[0])])
+
+    def _fold(self) -> None:
+        """`TapRegister._fold`, the runs' notes taken first."""
+        self._settle()
+        super()._fold()
+
+    def _settle(self) -> None:
+        """Put the notes of the rows in `run` in their places among the notes appended one by one
+        (before `run` is emptied)."""
+        counts, records = self._merged()
+        for col, merged in (*zip(self._counts, counts, strict=True), *zip(self._records, records, strict=True)):
+            if merged.size != len(col):
+                col[:] = array(col.typecode, merged.tobytes())
+        for mark in self._marks:
+            mark[3] = -1  # (settled)
+
+    def _merged(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The notes as arrays (copies), those of the rows in `run` in their places: each row's at,
+        shelter and counts after it; the records of those it checked in."""
+        run = self.run
+        marks = [mark for mark in self._marks if mark[3] >= 0]  # (the marked rows: `run`'s, in order)
+        if not marks:
+            return [np.array(c) for c in self._counts], [np.array(c) for c in self._records]
+        m = np.array(marks, dtype=np.int64).reshape(-1, 5)
+        size = m[:, 2] - m[:, 1]
+        lo, hi = marks[0][1], marks[-1][2]
+        at, ints = run.at[lo:hi], run.ints[:, lo:hi]
+        out = ints[4]
+        got = (out == IN) | (out == MOVED)
+        got_per = np.bincount(np.repeat(np.arange(len(m)), size)[got], minlength=len(m))
+        return (_interleave(self._counts, m[:, 3], size, (at, ints[2], ints[6], ints[7])),
+                _interleave(self._records, m[:, 4], got_per, (at[got], ints[3][got], ints[2][got])))
+
     def add(self, at: float, channel: str, reader_id: int, shelter: int, resident_id: int,
             outcome: int, reason: str, redirect: int, queue_id: int) -> None:
         """Append one attempt and note its shelter's counts."""
@@ -170,9 +211,8 @@ class RecordingRegister(TapRegister):
 
     def history(self) -> ShelterHistory:
         """The counts and records over time, from the rows so far."""
-        c_at, c_s, c_occ, c_ident = (np.array(c) for c in self._counts)  # copies: appends go on
+        (c_at, c_s, c_occ, c_ident), (r_at, r_who, r_s) = self._merged()  # copies: appends go on
         keep = c_s >= 0  # rows of no shelter (an unknown reader) change no counts
-        r_at, r_who, r_s = (np.array(c) for c in self._records)
         history = ShelterHistory(self.occ0, self.ident0, self.where0, c_at[keep], c_s[keep], c_occ[keep],
                                  c_ident[keep], r_at, r_who, r_s)
         self._check(history, r_who, r_s)
@@ -192,6 +232,25 @@ class RecordingRegister(TapRegister):
                 and np.array_equal(np.asarray(net_where)[w], shelter[j]) and not moved.any()):
             raise Conflict("the shelter network changed without a register row since record_history(); "
                            "its history cannot answer reads (change it through the network's calls)")
+
+
+def _interleave(cols: tuple[array, ...], before: np.ndarray, size: np.ndarray,
+                pieces: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """The typed columns with the pieces' values inserted (new arrays): `size[j]` values after the
+    first `before[j]` values of each column, in order."""
+    n_old = len(cols[0])
+    total = n_old + int(size.sum())
+    start = np.cumsum(size) - size
+    at_piece = np.repeat(before + start, size) + np.arange(total - n_old) - np.repeat(start, size)
+    is_old = np.ones(total, dtype=bool)
+    is_old[at_piece] = False
+    out = []
+    for col, piece in zip(cols, pieces, strict=True):
+        merged = np.empty(total, dtype=np.float64 if col.typecode == "d" else np.int64)
+        merged[is_old] = np.frombuffer(col, dtype=merged.dtype) if n_old else merged[:0]
+        merged[at_piece] = piece
+        out.append(merged)
+    return out
 
 
 def _note_every_shelter(counts: tuple[array, ...], at: float, occ: list[int], reg: list[int],

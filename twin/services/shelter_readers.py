@@ -27,6 +27,7 @@ class ShelterReaders:
         while rid in self.online:
             rid += 1
         self.readers[rid], self.online[rid] = s, True
+        self.reader_epoch += 1
         rows = journal.rows() if journal is not None else []
         self.queues[rid] = shelter_offline.TapQueue.from_rows(rid, rows, journal)  # a reused journal resumes
         self.events.append(ReaderRegistered(finite_time(now), rid, int(shelter_id)))
@@ -39,6 +40,7 @@ class ShelterReaders:
             raise Conflict(f"reader {reader_id} still holds {len(self.queues[reader_id].pending())} "
                            "unsynced taps; bring it online and sync before retiring it")
         del self.readers[reader_id], self.queues[reader_id]
+        self.reader_epoch += 1
 
     def reader_shelter(self, reader_id: int, now: float, serial: int) -> int:
         """The shelter index of a registered reader; an unregistered one is refused and logged."""
@@ -53,6 +55,7 @@ class ShelterReaders:
         """Mark a reader off or on the network; coming back online syncs its queue."""
         self.reader_shelter(reader_id, now, serial=-1)
         self.online[reader_id] = bool(online)
+        self.reader_epoch += 1
         self.events.append(ReaderStatusChanged(finite_time(now), reader_id, bool(online)))
         return self.sync(reader_id, now) if online else None
 

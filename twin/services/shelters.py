@@ -10,6 +10,8 @@ batches as columns (see `shelter_batch`); `occupancy()` shows the counts by faci
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 import polars as pl
 
@@ -58,15 +60,18 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         cap = shelters["capacity"].to_numpy().astype(np.int64)
         if self.params.capacity_per_shelter:
             cap = np.full(cap.size, self.params.capacity_per_shelter, dtype=np.int64)
-        self.cap: list[int] = cap.tolist()
-        self.occ: list[int] = [0] * cap.size  # desk counts
-        self.reg: list[int] = [0] * cap.size  # server counts (identified + anonymous)
-        self.anon: list[int] = [0] * cap.size  # anonymous part of reg
+        # typed arrays (list-speed indexing from Python; compiled code writes them in place through
+        # `np.frombuffer` views: `shelter_run`); they never change size
+        self.cap = array("q", cap.tolist())
+        self.occ = array("q", bytes(8 * cap.size))  # desk counts
+        self.reg = array("q", bytes(8 * cap.size))  # server counts (identified + anonymous)
+        self.anon = array("q", bytes(8 * cap.size))  # anonymous part of reg
         self.staff: list[int] = [self.params.paper_form_staff_per_shelter] * cap.size  # paper-desk staff
         self.where = np.full(int(n_residents), -1, dtype=np.int32)  # shelter index per resident
         self.since = np.full(int(n_residents), np.nan)
         self.readers: dict[int, int] = {}  # reader id -> shelter index
         self.online: dict[int, bool] = {}
+        self.reader_epoch = 0  # counts changes to `readers` and `online` (`shelter_run` keeps a table)
         self.queues: dict[int, shelter_offline.TapQueue] = {}
         self.applied: dict[int, tuple[int, float]] = {}  # offline tap id -> (serial, at)
         self.reader_taps: dict[str, tuple[int, int, float]] = {}  # card-reader tap id -> (resident, serial, at)
@@ -206,12 +211,13 @@ class ShelterNetwork(ShelterReaders, ShelterViews):
         """`tap_part` for one card: (outcome code, redirect index or -1; REFUSED where `tap` raises)."""
         return shelter_parts.tap_code(self, reader_id, serial, finite_time(now))
 
-    def check_in_run(self, card: list[bool], where: list[int], who: list[int], times: list[float],
-                     rng: np.random.Generator) -> tuple[list[int], int]:
+    def check_in_run(self, card, where, who, times, rng: np.random.Generator,
+                     holders: np.ndarray | None = None, compiled: bool = True) -> tuple[list[int], int]:
         """Single check-ins one after another (per row a card tap: reader id, serial; or a paper form:
         shelter index, resident id), as `tap_code`/`paper_code` would make them, up to the first one
-        to react to (done) or one only the per-person call takes (not done): `shelter_run`."""
-        return shelter_run.check_in_run(self, card, where, who, times, rng)
+        to react to (done) or one only the per-person call takes (not done): `shelter_run`. `holders`:
+        `SerialIndex.holders_of(who)` if the caller has it; `compiled=False`: without numba."""
+        return shelter_run.check_in_run(self, card, where, who, times, rng, holders, compiled)
 
     def paper_part(self, s: int, resident_ids: list[int], now: float,
                    rng: np.random.Generator) -> tuple[list[int], int]:
