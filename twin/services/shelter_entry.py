@@ -12,6 +12,7 @@ a time would note them; `tests/services/test_paper_entry.py` checks both give th
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,8 +87,8 @@ def _ident_after(s: np.ndarray, entered: np.ndarray, ident0: np.ndarray) -> np.n
     return out
 
 
-def _add(counts: list[int], per_shelter: np.ndarray) -> None:
-    """Add per-shelter numbers to a count list (only the shelters that have some)."""
+def _add(counts: MutableSequence[int], per_shelter: np.ndarray) -> None:
+    """Add per-shelter numbers to a count array (only the shelters that have some)."""
     nz = np.flatnonzero(per_shelter)
     for x, c in zip(nz.tolist(), per_shelter[nz].tolist(), strict=True):
         counts[x] += c

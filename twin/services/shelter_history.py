@@ -253,8 +253,8 @@ def _interleave(cols: tuple[array, ...], before: np.ndarray, size: np.ndarray,
     return out
 
 
-def _note_every_shelter(counts: tuple[array, ...], at: float, occ: list[int], reg: list[int],
-                        anon: list[int]) -> None:
+def _note_every_shelter(counts: tuple[array, ...], at: float, occ: Sequence[int], reg: Sequence[int],
+                        anon: Sequence[int]) -> None:
     """Note every shelter's counts at `at`."""
     n = len(occ)
     c_at, c_s, c_occ, c_ident = counts

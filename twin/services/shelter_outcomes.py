@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence, Sequence
 from enum import IntEnum
 
 
@@ -26,7 +27,7 @@ NAMES = tuple(o.name.lower() for o in Outcome)
 OUTCOMES = tuple(Outcome)  # code -> member without the Enum call
 
 
-def step_in(cur: int, s: int, occ: list[int], reg: list[int], cap: list[int]) -> int:
+def step_in(cur: int, s: int, occ: MutableSequence[int], reg: MutableSequence[int], cap: Sequence[int]) -> int:
     """The outcome code of checking into shelter `s` a resident recorded at `cur`; updates the counts."""
     if cur == s:
         return HERE
