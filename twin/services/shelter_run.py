@@ -77,7 +77,7 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
     n0 = run.n
     if n0 + k > run.at.size or k > run.form_at.size:  # (the compiled code writes without bounds checks)
         run.room(k)
-    forms = net.paper
+    forms = net.paper  # (`_KERNEL`: imported by `_state`, above)
     done, nf = _KERNEL.run_rows(card, where, who, holders, times, *state[2:], len(forms.at), run.at, run.ints, n0,
                                 run.form_at, run.form_ints)
     if not done:
@@ -94,19 +94,24 @@ def _compiled(net: ShelterNetwork, card, where, who, times, rng: np.random.Gener
     return run.ints[4, n0:n0 + done].tolist()
 
 
-def load_compiled() -> float:
-    """Import the compiled rows and load their machine code from numba's cache (compiled on a
-    machine's first run), as a run's first call would; the seconds it took (once per process)."""
+def _kernel() -> Any:
+    """`shelter_run_kernel`, imported on first use (numba loads with it)."""
     global _KERNEL
-    t = time.perf_counter()
     if _KERNEL is None:
         from twin.services import shelter_run_kernel
 
         _KERNEL = shelter_run_kernel
+    return _KERNEL
+
+
+def load_compiled() -> float:
+    """Import the compiled rows and load their machine code from numba's cache (compiled on a
+    machine's first run), as a run's first call would; the seconds it took (once per process)."""
+    t = time.perf_counter()
     i, f = np.zeros(0, dtype=np.int64), np.zeros(0)
-    _KERNEL.run_rows(np.zeros(0, dtype=bool), i, i, i, f, i, *(np.frombuffer(array("q"), dtype=np.int64),) * 4,
-                     np.zeros(0, dtype=np.int32), f, np.zeros(3, dtype=np.uint64), 0.0, 0.0, 0, f,
-                     np.zeros((8, 0), dtype=np.int64), 0, f, np.zeros((3, 0), dtype=np.int64))
+    _kernel().run_rows(np.zeros(0, dtype=bool), i, i, i, f, i, *(np.frombuffer(array("q"), dtype=np.int64),) * 4,
+                       np.zeros(0, dtype=np.int32), f, np.zeros(3, dtype=np.uint64), 0.0, 0.0, 0, f,
+                       np.zeros((8, 0), dtype=np.int64), 0, f, np.zeros((3, 0), dtype=np.int64))
     return time.perf_counter() - t
 
 
@@ -115,11 +120,6 @@ def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
     network's readers and the generator stay the same; the counts and records are never replaced):
     (reader epoch, generator, reader id -> shelter index or -1, the counts' views, records, the
     generator's addresses, paper error rates)."""
-    global _KERNEL
-    if _KERNEL is None:
-        from twin.services import shelter_run_kernel
-
-        _KERNEL = shelter_run_kernel
     size = max(net.readers, default=0) + 1
     rs = np.full(size, -1, dtype=np.int64)
     for r, s in net.readers.items():
@@ -127,7 +127,7 @@ def _state(net: ShelterNetwork, rng: np.random.Generator) -> tuple:
             rs[r] = s
     views = tuple(np.frombuffer(a, dtype=np.int64) for a in (net.occ, net.reg, net.cap, net.anon))
     p = net.params
-    return (net.reader_epoch, rng, rs, *views, net.where, net.since, _KERNEL.generator_address(rng),
+    return (net.reader_epoch, rng, rs, *views, net.where, net.since, _kernel().generator_address(rng),
             p.paper_unreadable_rate, p.paper_unreadable_rate + p.paper_wrong_resident_rate)
 
 
