@@ -154,17 +154,18 @@ class DeferredServices(CertificateModel):
             raise SpeculationMiss(missed)
         docs = request_many(offices, who, [self.cert[q[1]] for q in queue], [q[3] for q in queue],
                             request_keys=[f"v{q[1]}" for q in queue], copies=[self.copies[q[1]] for q in queue],
-                            draws=draws, windows=windows)
+                            draws=draws, windows=windows, documents=False)
         self._settle(queue, docs)
 
     def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
-        """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
+        """Record each queued visit's outcome from its answer, an issued document's fee or a refusal (the kiosk's
+        must be issued or not eligible)."""
         missed = set()
         outcome, final, fee = self.outcome, self.final, self.fee
         for q, doc in zip(queue, docs, strict=True):
             i = q[1]
             if not isinstance(doc, Exception):
-                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc.fee_yen)
+                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc)  # the issued document's fee
             elif q[0] == COUNTER or isinstance(doc, NotEligible):
                 outcome[i] = REFUSED
                 self.counts["refusals"] += 1

@@ -13,6 +13,8 @@ in memory (`register`) while the batch is open or its rows still wait. Open only
 service is the only writer of while the batch is open, and whose register held no document and
 the ledger no certificate fee or void refund when it opened (a scenario's own store): then a
 request key is new exactly when this batch has not issued it, and no refusal can come from the store.
+An issue may wait as its register row (`add_row`: a tuple of the document's fields) rather than as a
+`Document`; the `Document` is made only when someone reads it (`document`, a void, a replay).
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ class PendingIssues:
 
     ledger: Ledger
     next_seq: int
-    issued: dict[str, Document] = field(default_factory=dict)  # every key this batch issued
+    issued: dict[str, Document | tuple] = field(default_factory=dict)  # every key this batch issued (doc or row)
     seq_of: dict[str, int] = field(default_factory=dict)  # each issued key's sequence number
-    docs: list[tuple[int, Document]] = field(default_factory=list)
+    docs: list[tuple[int, Document | tuple]] = field(default_factory=list)
     fees: list[FeePayment | Refund] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     verdicts: dict[tuple, bool] = field(default_factory=dict)  # the ledger's verdict per request shape
@@ -77,9 +79,19 @@ class PendingIssues:
                                               fee_columns([fee_req], self.ledger.params) is not None)
         return verdict
 
+    def document(self, key: str) -> Document | None:
+        """The document this batch issued for a request key (made from its row if it waits as one), or None."""
+        doc = self.issued.get(key)
+        if type(doc) is tuple:
+            doc = self.issued[key] = Document(*doc)
+        return doc
+
     def add(self, doc: Document, fee_req: FeePayment | None, now: float) -> None:
         """Keep a decided issue until the next flush (flushing when enough are waiting)."""
-        key = doc.request_key
+        self.add_row(doc.request_key, doc, fee_req, now)
+
+    def add_row(self, key: str, doc: Document | tuple, fee_req: FeePayment | None, now: float) -> None:
+        """`add` of an issue given as its document or its register row (the document's fields, in order)."""
         self.issued[key] = doc
         self.seq_of[key] = self.next_seq
         self.waiting[key] = len(self.docs)
@@ -120,9 +132,9 @@ class PendingIssues:
             self.seq_of[doc.request_key] = seq
             self.next_seq = seq + 1
 
-    def register(self) -> tuple[list[int], list[Document]]:
+    def register(self) -> tuple[list[int], list[Document | tuple]]:
         """The register as the store holds it once everything waiting is written, as two columns: the
-        sequence numbers and the documents, in sequence order."""
+        sequence numbers and the documents (or their rows), in sequence order."""
         seqs, docs = list(map(self.seq_of.__getitem__, self.issued)), list(self.issued.values())
         ordered = sorted(seqs)
         if seqs != ordered:  # issued in sequence order, unless told otherwise (`written`)

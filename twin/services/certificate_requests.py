@@ -43,16 +43,17 @@ _Row = tuple[int, FeePayment | None, bool]
 def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Identity],
                  cert_types: Sequence[str], nows: Sequence[float], *, request_keys: Sequence[str],
                  copies: Sequence[int], draws: Sequence[Any], windows: Sequence[int],
-                 methods: Sequence[str] | None = None) -> list[Document | TwinError]:
+                 methods: Sequence[str] | None = None, documents: bool = True) -> list[Document | int | TwinError]:
     """Each row's document, or its refusal (logged as the per-request call logs it), in row order.
 
     `draws` are the kiosk rows' fault draws (an rng-like; None for counters), `windows` the counter
-    rows' staff windows (ignored for kiosks), `methods` how each pays (default: cash)."""
+    rows' staff windows (ignored for kiosks), `methods` how each pays (default: cash). `documents` False:
+    an issued row's answer is its document's fee (the document is in the register; none is made for it)."""
     pays = list(methods) if methods is not None else ["cash"] * len(offices)
     rows = _columns(offices, identities, cert_types, nows, request_keys, copies, pays)
     svc = next((o.service for o, r in zip(offices, rows, strict=True) if r is not None), None)  # one, if any
-    decide = partial(_inline, svc, svc._pending, svc.params) if svc is not None else None
-    out: list[Document | TwinError] = []
+    decide = partial(_inline, svc, svc._pending, svc.params, documents) if svc is not None else None
+    out: list[Document | int | TwinError] = []
     for office, ident, cert, now, key, n, rng, window, pay, row in zip(
             offices, identities, cert_types, nows, request_keys, copies, draws, windows, pays, rows, strict=True):
         answer = decide(office, ident, cert, now, key, n, rng, window, row) if row is not None else None
@@ -65,6 +66,8 @@ def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[
                                             method=pay)
             except TwinError as err:
                 answer = err.with_traceback(None)  # an answer, not a raise: no frames kept alive in a cycle
+            if not documents and type(answer) is Document:
+                answer = answer.fee_yen
         out.append(answer)
     return out
 
@@ -124,11 +127,12 @@ def _held(svc: CertificateService, rows: list[_Row | None], fees: list[FeePaymen
     return [r if r is not None and (r[1] is None or together or pending.accepts(r[1])) else None for r in rows]
 
 
-def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParams, office: Kiosk | CounterOffice,
-            ident: Identity, cert: str, now: float, key: str, n: int, rng: Any, window: int, row: _Row
-            ) -> Document | TwinError | None:
+def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParams, documents: bool,
+            office: Kiosk | CounterOffice, ident: Identity, cert: str, now: float, key: str, n: int, rng: Any,
+            window: int, row: _Row) -> Document | int | TwinError | None:
     """The row decided by the office's own steps, or None where it must take the per-request method (`svc`: the
-    batch's one service, its open batch of issues and its parameters, which no row changes)."""
+    batch's one service, its open batch of issues and its parameters, which no row changes; `documents` False:
+    the issued row's fee in place of its document, which the batch keeps as its register row)."""
     if key in pending.issued or not 1 <= n <= p.max_copies or not row[2]:
         return None
     kiosk = isinstance(office, Kiosk)
@@ -145,8 +149,11 @@ def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParam
     try:
         if kiosk:
             office._reach_server(rng)
-        doc = svc._issue_later(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row[0],
-                               row[1], True)  # the key was tested new above; a network draw issues nothing
-        return office._print(doc, now, rng) if kiosk else doc
+        # the key was tested new above; a network draw issues nothing
+        issued = svc._issue_row(pending, ident, cert, now, key, channel, site, -1 if kiosk else window, n, row[0],
+                                row[1])
+        if kiosk:
+            office._print(issued, now, rng)
+        return Document(*issued) if documents else row[0]
     except TwinError as err:
         return svc.refused(ident, cert, channel, site, err.with_traceback(None), now)
