@@ -14,7 +14,8 @@ service is the only writer of while the batch is open, and whose register held n
 the ledger no certificate fee or void refund when it opened (a scenario's own store): then a
 request key is new exactly when this batch has not issued it, and no refusal can come from the store.
 An issue may wait as its register row (`add_row`: a tuple of the document's fields) rather than as a
-`Document`; the `Document` is made only when someone reads it (`document`, a void, a replay).
+`Document`, and its fee as the fields of its `FeePayment`; each object is made only when someone reads it
+(`document`, a void, a replay; the flush).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class PendingIssues:
     issued: dict[str, Document | tuple] = field(default_factory=dict)  # every key this batch issued (doc or row)
     seq_of: dict[str, int] = field(default_factory=dict)  # each issued key's sequence number
     docs: list[tuple[int, Document | tuple]] = field(default_factory=list)
-    fees: list[FeePayment | Refund] = field(default_factory=list)
+    fees: list[FeePayment | tuple | Refund] = field(default_factory=list)  # a fee as a request or its fields
     times: list[float] = field(default_factory=list)
     verdicts: dict[tuple, bool] = field(default_factory=dict)  # the ledger's verdict per request shape
     waiting: dict[str, int] = field(default_factory=dict)  # key -> index in `docs` of a document not yet written
@@ -90,8 +91,9 @@ class PendingIssues:
         """Keep a decided issue until the next flush (flushing when enough are waiting)."""
         self.add_row(doc.request_key, doc, fee_req, now)
 
-    def add_row(self, key: str, doc: Document | tuple, fee_req: FeePayment | None, now: float) -> None:
-        """`add` of an issue given as its document or its register row (the document's fields, in order)."""
+    def add_row(self, key: str, doc: Document | tuple, fee_req: FeePayment | tuple | None, now: float) -> None:
+        """`add` of an issue given as its document or its register row (the document's fields, in order), its fee
+        as a request or the request's fields (in order; one the batch accepts)."""
         self.issued[key] = doc
         self.seq_of[key] = self.next_seq
         self.waiting[key] = len(self.docs)
@@ -149,7 +151,7 @@ class PendingIssues:
         store = self.ledger.store
         if store.behind == self.flush:
             store.write_behind(None)
-        fees, times = self.fees, self.times
+        fees, times = [FeePayment(*f) if type(f) is tuple else f for f in self.fees], self.times  # rows made requests
         with self.ledger.transaction() as tx:
             results = _post_in_order(self.ledger, tx, fees, times)
             refused = [r for r in results if isinstance(r, TwinError) or r.replayed]

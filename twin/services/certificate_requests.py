@@ -27,7 +27,7 @@ from twin.services.certificate_batch import PendingIssues
 from twin.services.certificate_rules import CERTIFICATE_TYPES, CertificateParams, Document
 from twin.services.certificates import CertificateService
 from twin.services.kiosks import KIOSK_METHOD, CounterOffice, Kiosk
-from twin.services.ledger_fast import fee_columns
+from twin.services.ledger_fast import valid_fee_columns
 from twin.services.ledger_requests import FeePayment
 
 _KEY_CHARS = 100  # `CertificateService.issue` takes request keys of 1..100 characters
@@ -35,9 +35,10 @@ _SERVICE = attrgetter("service")
 _HIGH = Assurance.HIGH
 
 
-# what the inline path needs of one row, read for the whole batch: the fee, its request (None: no fee), and
-# whether the row's channel (and family-register hours at a kiosk) is open at its instant
-_Row = tuple[int, FeePayment | None, bool]
+# what the inline path needs of one row, read for the whole batch: the fee, its request's fields (`FeePayment`'s,
+# in order; None: no fee; the request is made only if the ledger is to see it), and whether the row's channel
+# (and family-register hours at a kiosk) is open at its instant
+_Row = tuple[int, tuple | None, bool]
 
 
 def request_many(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Identity],
@@ -91,7 +92,7 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
     windows = p.windows()
     kiosk_open, family_open, counter_open = (windows[k].is_open for k in ("kiosk", "kiosk_family_register", "counter"))
     rows: list[_Row | None] = [None] * len(plain)
-    fees: list[FeePayment] = []
+    fees: list[tuple] = []
     unit: dict[tuple[str, bool], tuple[int, bool]] = {}  # per (type, kiosk): one copy's fee, family-register hours
     for m, j in enumerate(at):
         if not ok[m]:
@@ -105,12 +106,12 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
         fee = known[0] * copies[j]
         now = nows[j]
         if kiosk:
-            fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "kiosk", pays[j],
-                                 office.kiosk_id) if fee else None
+            fee_req = (f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "kiosk", pays[j],
+                       office.kiosk_id) if fee else None
             open_now = kiosk_open(now) and (not known[1] or family_open(now))
         else:
-            fee_req = FeePayment(f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "counter", pays[j],
-                                 office.ward) if fee else None
+            fee_req = (f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "counter", pays[j],
+                       office.ward) if fee else None
             open_now = counter_open(now)
         rows[j] = (fee, fee_req, open_now)
         if fee_req is not None:
@@ -118,13 +119,14 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
     return _held(svc, rows, fees)
 
 
-def _held(svc: CertificateService, rows: list[_Row | None], fees: list[FeePayment]) -> list[_Row | None]:
+def _held(svc: CertificateService, rows: list[_Row | None], fees: list[tuple]) -> list[_Row | None]:
     """Rows whose fee the open batch can hold (`PendingIssues.accepts`): the ledger's check on every fee
-    at once when they all pass it (then each passes alone), else row by row."""
+    at once when they all pass it (then each passes alone), else row by row (a fee given as its request's fields)."""
     pending = svc._pending
-    together = (all(f.method != "wallet" for f in fees)
-                and (not fees or fee_columns(fees, svc.ledger.params) is not None))
-    return [r if r is not None and (r[1] is None or together or pending.accepts(r[1])) else None for r in rows]
+    together = (all(f[5] != "wallet" for f in fees)
+                and (not fees or valid_fee_columns(tuple(zip(*fees, strict=True)), svc.ledger.params) is not None))
+    return [r if r is not None and (r[1] is None or together or pending.accepts(FeePayment(*r[1]))) else None
+            for r in rows]
 
 
 def _inline(svc: CertificateService, pending: PendingIssues, p: CertificateParams, documents: bool,

@@ -176,7 +176,7 @@ class CertificateService:
                 raise results[0]
             seq, doc_no = register.number(tx, channel, now)
             doc = Document(doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
-                           fee_req.key if fee_req else "", identity.method, int(identity.assurance),
+                           (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance),
                            "issued", "", now)
             register.add(tx, seq, doc)
         if pending is not None:
@@ -199,12 +199,14 @@ class CertificateService:
                                          copies, fee, fee_req))
 
     def _issue_row(self, pending: PendingIssues, identity: Identity, cert_type: str, now: float, request_key: str,
-                   channel: str, site: int, window: int, copies: int, fee: int, fee_req: FeePayment | None) -> tuple:
-        """Issue a new request key in the batch: its register row (the new document's fields), kept by the batch."""
+                   channel: str, site: int, window: int, copies: int, fee: int, fee_req: FeePayment | tuple | None
+                   ) -> tuple:
+        """Issue a new request key in the batch: its register row (the new document's fields), kept by the batch
+        (`fee_req`: the fee's request, or its fields in order)."""
         doc_no = register.doc_no(pending.next_seq, channel, now)
         rid = identity.resident_id
         row = (doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
-               fee_req.key if fee_req else "", identity.method, int(identity.assurance), "issued", "", now)
+               (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance), "issued", "", now)
         pending.add_row(request_key, row, fee_req, now)
         self.events.append_fields(CertificateIssued, now, doc_no, rid, cert_type, channel, site, fee)
         return row
