@@ -94,17 +94,18 @@ class PendingIssues:
     def add_row(self, key: str, doc: Document | tuple, fee_req: FeePayment | tuple | None, now: float) -> None:
         """`add` of an issue given as its document or its register row (the document's fields, in order), its fee
         as a request or the request's fields (in order; one the batch accepts)."""
+        docs, seq = self.docs, self.next_seq
         self.issued[key] = doc
-        self.seq_of[key] = self.next_seq
-        self.waiting[key] = len(self.docs)
-        self.docs.append((self.next_seq, doc))
-        self.next_seq += 1
+        self.seq_of[key] = seq
+        self.waiting[key] = waiting = len(docs)
+        docs.append((seq, doc))
+        self.next_seq = seq + 1
         if fee_req is not None:
             self.fees.append(fee_req)
             self.times.append(now)
-        if len(self.docs) == 1:
+        if not waiting:
             self.ledger.store.write_behind(self.flush)  # any other access to the store writes them first
-        if self.limit is not None and len(self.docs) >= self.limit:
+        if self.limit is not None and waiting >= self.limit - 1:
             self.flush()
 
     def void_waiting(self, voided: Document, now: float) -> bool:
