@@ -165,21 +165,28 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
             known.clear()
         for m, der in zip(missing, reg.user_certificates([rows_[m] for m in missing]), strict=True):
             sign, cc = ca.card_signer(serials[m], USER, gens[m]), checked(der)
-            facts[m] = known[serials[m]] = (gens[m], firsts[m], lasts[m], der, sign, anchor, cc, _same_key(sign, cc))
-    held, revocation_of = ver.held, ca.revocation_of
+            facts[m] = known[serials[m]] = (gens[m], firsts[m], lasts[m], der, sign, anchor, cc, _same_key(sign, cc),
+                                            _user_span(cc, serials[m]))
+    held, revocation_of, any_revoked = ver.held, ca.revocation_of, ca.revoked_count > 0
+    # no held list: no row is in the common case (every instant is past the update of a list that is not there)
+    next_update, revoked = (held.next_update, held.revoked) if held is not None else (-np.inf, frozenset())
     plans: list[Plan | None] = [None] * n
     for j, row, fact, holder, right in zip(cand.tolist(), rows_, facts, reg.resident[rr].tolist(),
                                            reg.pins_of(rows_, 0), strict=True):
-        card, now = cards[j], nows[j]
-        if type(pins[j]) is not str or pins[j] != right:
+        now, span = nows[j], fact[8]  # the row's card is the fact's (the row was found by its serial)
+        if (type(pins[j]) is not str or pins[j] != right or span is None or not span[0] <= now <= span[1]
+                or now >= next_update or span[2] in revoked or (any_revoked and revocation_of(span[2]) is not None)):
             continue
-        cc = fact[6]
-        if (cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != card
-                or not cc.not_before <= now <= cc.not_after or held is None or now >= held.next_update
-                or cc.cert_serial in held.revoked or revocation_of(cc.cert_serial) is not None):
-            continue
-        plans[j] = (row, cc, fact[4], holder, fact[7])
+        plans[j] = (row, fact[6], fact[4], holder, fact[7])
     return plans
+
+
+def _user_span(cc: object, serial: int) -> tuple[float, float, int] | None:
+    """A checked certificate's validity and serial (not_before, not_after, cert_serial) if it is this card's user
+    certificate bound to no resident, else None (a pure function of the certificate and the card)."""
+    if cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != serial:
+        return None
+    return cc.not_before, cc.not_after, cc.cert_serial
 
 
 def _same_key(sign: object, cc: object) -> bool:
@@ -192,8 +199,8 @@ def _same_key(sign: object, cc: object) -> bool:
 def _facts(ca: object) -> dict[int, tuple]:
     """The authority's cards' user certificates by card serial: (generation, first day, last day, the certificate,
     its signer, the verifier's pinned (MAC secret, issuer), the check of the certificate under them, whether signer
-    and check share one HMAC key). Pure functions of the authority and those, so kept per authority across runs; an
-    entry is used only when all of them match."""
+    and check share one HMAC key, `_user_span`). Pure functions of the authority and those, so kept per authority
+    across runs; an entry is used only when all of them match."""
     known = _FACTS.get(ca)
     if known is None:
         known = _FACTS[ca] = {}
