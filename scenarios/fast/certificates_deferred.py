@@ -96,7 +96,7 @@ class DeferredServices(CertificateModel):
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now, wrong = self.now(), self._wrong[i]  # mistyped PINs before the right one
+        now, wrong = self.t_start + self.env.now, self._wrong[i]  # (`now()`); mistyped PINs before the right one
         if wrong < PIN_TRIES and self._routine(i, k, now, wrong):
             pin = self._pin[i]
             if pin is None or self.registry.pin_override:  # not read at the start, or a PIN was reset since
@@ -112,7 +112,7 @@ class DeferredServices(CertificateModel):
         return super()._kiosk_service(i, k)
 
     def _counter_service(self, i: int, w: int, window: int) -> str:
-        self._later(COUNTER, i, w, self.now(), window, ())  # issued or refused, the visit is done
+        self._later(COUNTER, i, w, self.t_start + self.env.now, window, ())  # issued or refused, the visit is done
         return "done"
 
     def _later(self, channel: int, i: int, site: int, now: float, extra: int, pins: tuple[str, ...]) -> None:
