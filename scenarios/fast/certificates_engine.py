@@ -89,8 +89,18 @@ class FastEnv:
             t, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
-            # a process that yielded the instant it resumes at waits in the heap as itself
-            for callback in (ev,) if type(ev) is GeneratorType else ev.callbacks:
+            if type(ev) is GeneratorType:  # a process that yielded the instant it resumes at waits as itself
+                try:
+                    nxt = next(ev)
+                except StopIteration:
+                    continue
+                if type(nxt) is float:
+                    self._seq += 1
+                    push(heap, (nxt, self._seq, ev))
+                else:
+                    nxt.callbacks.append(ev)
+                continue
+            for callback in ev.callbacks:
                 if type(callback) is GeneratorType:
                     try:
                         nxt = next(callback)
@@ -194,10 +204,10 @@ class FastCertificateModel(DeferredServices):
         """`visits_from` at a kiosk, its first try's `at_kiosk` and `serve` written out."""
         env = self.env
         self.tries[i] += 1
-        k, cert = self.kiosk[i], self.cert[i]
+        k = self.kiosk[i]
         now = self.t_start + env.now
         windows = self.windows
-        key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
+        key = "kiosk_family_register" if self._family[i] else "kiosk"  # (a family-register certificate)
         if key == "kiosk_family_register" and not windows["kiosk"].is_open(now):
             key = "kiosk"
         if not windows[key].is_open(now):  # waits for opening hours: the reference's own steps
