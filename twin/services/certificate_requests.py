@@ -32,6 +32,7 @@ from twin.services.ledger_requests import FeePayment
 
 _KEY_CHARS = 100  # `CertificateService.issue` takes request keys of 1..100 characters
 _SERVICE = attrgetter("service")
+_RID = attrgetter("resident_id")
 _HIGH = Assurance.HIGH
 
 
@@ -81,42 +82,55 @@ def _columns(offices: Sequence[Kiosk | CounterOffice], identities: Sequence[Iden
     svc: CertificateService | None = next(iter(services)) if len(services) == 1 else None
     if svc is None or svc._pending is None:
         return [None] * len(offices)
-    plain = [type(i) is Identity and type(i.resident_id) is int and c in CERTIFICATE_TYPES and type(k) is str
-             and 0 < len(k) <= _KEY_CHARS and type(n) is int
-             for i, c, k, n in zip(identities, cert_types, keys, copies, strict=True)]
-    at = [j for j, fine in enumerate(plain) if fine]
+    at = _plain(identities, cert_types, keys, copies)
     if not at:
-        return [None] * len(plain)
+        return [None] * len(offices)
     p = svc.params
-    ok = svc.server.eligible_rows([identities[j].resident_id for j in at], [cert_types[j] for j in at])
+    rids = [identities[j].resident_id for j in at]
+    ok = svc.server.eligible_rows(rids, [cert_types[j] for j in at])
     windows = p.windows()
     kiosk_open, family_open, counter_open = (windows[k].is_open for k in ("kiosk", "kiosk_family_register", "counter"))
-    rows: list[_Row | None] = [None] * len(plain)
+    rows: list[_Row | None] = [None] * len(offices)
     fees: list[tuple] = []
-    unit: dict[tuple[str, bool], tuple[int, bool]] = {}  # per (type, kiosk): one copy's fee, family-register hours
-    for m, j in enumerate(at):
-        if not ok[m]:
+    units: tuple[dict, dict] = ({}, {})  # at counters, at kiosks: per type, one copy's fee and family-register hours
+    for j, rid, fine in zip(at, rids, ok, strict=True):
+        if not fine:
             continue
         office, cert = offices[j], cert_types[j]
         kiosk = isinstance(office, Kiosk)
-        known = unit.get((cert, kiosk))
+        known = units[kiosk].get(cert)
         if known is None:
-            known = unit[cert, kiosk] = (p.fee(cert, "kiosk" if kiosk else "counter"),
-                                         CERTIFICATE_TYPES[cert].family_register)
+            known = units[kiosk][cert] = (p.fee(cert, "kiosk" if kiosk else "counter"),
+                                          CERTIFICATE_TYPES[cert].family_register)
         fee = known[0] * copies[j]
         now = nows[j]
         if kiosk:
-            fee_req = (f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "kiosk", pays[j],
-                       office.kiosk_id) if fee else None
+            fee_req = (f"cert:{keys[j]}", rid, cert, fee, "kiosk", pays[j], office.kiosk_id) if fee else None
             open_now = kiosk_open(now) and (not known[1] or family_open(now))
         else:
-            fee_req = (f"cert:{keys[j]}", identities[j].resident_id, cert, fee, "counter", pays[j],
-                       office.ward) if fee else None
+            fee_req = (f"cert:{keys[j]}", rid, cert, fee, "counter", pays[j], office.ward) if fee else None
             open_now = counter_open(now)
         rows[j] = (fee, fee_req, open_now)
         if fee_req is not None:
             fees.append(fee_req)
     return _held(svc, rows, fees)
+
+
+def _plain(identities: Sequence[Identity], cert_types: Sequence[str], keys: Sequence[str], copies: Sequence[int]
+           ) -> Sequence[int]:
+    """The rows whose identity, certificate type, request key and copies are of the common case's kinds: every
+    row's at once when they all are (one pass per column), else row by row."""
+    try:
+        if (identities and set(map(type, identities)) == {Identity} and set(map(type, map(_RID, identities))) == {int}
+                and set(cert_types) <= CERTIFICATE_TYPES.keys() and set(map(type, keys)) == {str}
+                and min(map(len, keys)) > 0 and max(map(len, keys)) <= _KEY_CHARS and set(map(type, copies)) == {int}):
+            return range(len(identities))
+    except TypeError:  # an unhashable type name: row by row (a row whose identity fails first tests no name)
+        pass
+    plain = [type(i) is Identity and type(i.resident_id) is int and c in CERTIFICATE_TYPES and type(k) is str
+             and 0 < len(k) <= _KEY_CHARS and type(n) is int
+             for i, c, k, n in zip(identities, cert_types, keys, copies, strict=True)]
+    return [j for j, fine in enumerate(plain) if fine]
 
 
 def _held(svc: CertificateService, rows: list[_Row | None], fees: list[tuple]) -> list[_Row | None]:
