@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.card.rules import ACTIVE, MAX_TRIES
+from twin.card_mac import MacKey
 from twin.identity import Assurance, Identity
 from twin.pki import USER
 from twin.reader import _MAX_OUTSTANDING, CHALLENGE_BYTES
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from twin.reader import ChallengeStream, Reader
 
 Row = Callable[[object, object, float, object], "Identity | TrustError | None"]
-Plan = tuple[int, object, Callable[[bytes], bytes], int]  # card row, checked certificate, card signer, holder
+# card row, checked certificate, card signer, holder, whether the signer's key is the certificate check's (`_same_key`)
+Plan = tuple[int, object, Callable[[bytes], bytes], int, bool]
 _CHUNK = 256  # rows planned at a time (a renewed list or a chip plans again from the next row)
 _FACTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # authority -> its cards' facts (`_facts`)
 _FACTS_LIMIT = 1 << 20  # cards' facts kept per authority (all forgotten when more would be)
@@ -81,7 +83,7 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
                 except UnknownCard:
                     pass
             continue
-        r, cc, sign, holder = plan
+        r, cc, sign, holder, same = plan
         # `challenge`: a fresh nonce, the expired or excess outstanding ones dropped first
         nonce = draw(CHALLENGE_BYTES) if draw is not None else reader.challenge(now, None)
         if draw is not None:
@@ -97,7 +99,7 @@ def authenticate_many(reader: Reader, cards: Sequence[int], pins: Sequence[str],
             fresh = False
         first_tries[r] = full  # the right PIN resets the counter
         signature = sign(nonce)
-        if fresh and signature not in seen_set and cc.check(signature, nonce):
+        if fresh and signature not in seen_set and (same or cc.check(signature, nonce)):  # same key: it checks
             # `_consume` of a nonce issued just now and never used, `_check_signature` of a new,
             # valid signature: each remembered, as the reader remembers them
             if len(used) == used.maxlen:
@@ -162,28 +164,43 @@ def _plan(reader: Reader, cards: Sequence[object], pins: Sequence[object], nows:
         if len(known) + len(missing) > _FACTS_LIMIT:
             known.clear()
         for m, der in zip(missing, reg.user_certificates([rows_[m] for m in missing]), strict=True):
-            facts[m] = known[serials[m]] = (gens[m], firsts[m], lasts[m], der,
-                                            ca.card_signer(serials[m], USER, gens[m]), anchor, checked(der))
-    held, revocation_of = ver.held, ca.revocation_of
+            sign, cc = ca.card_signer(serials[m], USER, gens[m]), checked(der)
+            facts[m] = known[serials[m]] = (gens[m], firsts[m], lasts[m], der, sign, anchor, cc, _same_key(sign, cc),
+                                            _user_span(cc, serials[m]))
+    held, revocation_of, any_revoked = ver.held, ca.revocation_of, ca.revoked_count > 0
+    # no held list: no row is in the common case (every instant is past the update of a list that is not there)
+    next_update, revoked = (held.next_update, held.revoked) if held is not None else (-np.inf, frozenset())
     plans: list[Plan | None] = [None] * n
     for j, row, fact, holder, right in zip(cand.tolist(), rows_, facts, reg.resident[rr].tolist(),
                                            reg.pins_of(rows_, 0), strict=True):
-        card, now = cards[j], nows[j]
-        if type(pins[j]) is not str or pins[j] != right:
+        now, span = nows[j], fact[8]  # the row's card is the fact's (the row was found by its serial)
+        if (type(pins[j]) is not str or pins[j] != right or span is None or not span[0] <= now <= span[1]
+                or now >= next_update or span[2] in revoked or (any_revoked and revocation_of(span[2]) is not None)):
             continue
-        cc = fact[6]
-        if (cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != card
-                or not cc.not_before <= now <= cc.not_after or held is None or now >= held.next_update
-                or cc.cert_serial in held.revoked or revocation_of(cc.cert_serial) is not None):
-            continue
-        plans[j] = (row, cc, fact[4], holder)
+        plans[j] = (row, fact[6], fact[4], holder, fact[7])
     return plans
+
+
+def _user_span(cc: object, serial: int) -> tuple[float, float, int] | None:
+    """A checked certificate's validity and serial (not_before, not_after, cert_serial) if it is this card's user
+    certificate bound to no resident, else None (a pure function of the certificate and the card)."""
+    if cc is None or cc.resident >= 0 or cc.purpose != USER or cc.card_serial != serial:
+        return None
+    return cc.not_before, cc.not_after, cc.cert_serial
+
+
+def _same_key(sign: object, cc: object) -> bool:
+    """Whether the card's signer and the checked certificate's signature check are HMAC under one key: then every
+    signature the card makes checks (HMAC is a function of key and message), and checking it again is not needed."""
+    mac = getattr(getattr(cc, "check", None), "__self__", None)
+    return type(sign) is MacKey and type(mac) is MacKey and cc.check == mac.matches and sign.key == mac.key
 
 
 def _facts(ca: object) -> dict[int, tuple]:
     """The authority's cards' user certificates by card serial: (generation, first day, last day, the certificate,
-    its signer, the verifier's pinned (MAC secret, issuer), the check of the certificate under them). Pure functions
-    of the authority and those, so kept per authority across runs; an entry is used only when all of them match."""
+    its signer, the verifier's pinned (MAC secret, issuer), the check of the certificate under them, whether signer
+    and check share one HMAC key, `_user_span`). Pure functions of the authority and those, so kept per authority
+    across runs; an entry is used only when all of them match."""
     known = _FACTS.get(ca)
     if known is None:
         known = _FACTS[ca] = {}

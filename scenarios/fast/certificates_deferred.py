@@ -96,7 +96,7 @@ class DeferredServices(CertificateModel):
                 and (not self._family[i] or self.windows["kiosk_family_register"].is_open(now)))
 
     def _kiosk_service(self, i: int, k: int) -> bool:
-        now, wrong = self.now(), self._wrong[i]  # mistyped PINs before the right one
+        now, wrong = self.t_start + self.env.now, self._wrong[i]  # (`now()`); mistyped PINs before the right one
         if wrong < PIN_TRIES and self._routine(i, k, now, wrong):
             pin = self._pin[i]
             if pin is None or self.registry.pin_override:  # not read at the start, or a PIN was reset since
@@ -112,7 +112,7 @@ class DeferredServices(CertificateModel):
         return super()._kiosk_service(i, k)
 
     def _counter_service(self, i: int, w: int, window: int) -> str:
-        self._later(COUNTER, i, w, self.now(), window, ())  # issued or refused, the visit is done
+        self._later(COUNTER, i, w, self.t_start + self.env.now, window, ())  # issued or refused, the visit is done
         return "done"
 
     def _later(self, channel: int, i: int, site: int, now: float, extra: int, pins: tuple[str, ...]) -> None:
@@ -154,17 +154,18 @@ class DeferredServices(CertificateModel):
             raise SpeculationMiss(missed)
         docs = request_many(offices, who, [self.cert[q[1]] for q in queue], [q[3] for q in queue],
                             request_keys=[f"v{q[1]}" for q in queue], copies=[self.copies[q[1]] for q in queue],
-                            draws=draws, windows=windows)
+                            draws=draws, windows=windows, documents=False)
         self._settle(queue, docs)
 
     def _settle(self, queue: list[Queued], docs: list[Any]) -> None:
-        """Record each queued visit's outcome (the kiosk's must be issued or not eligible)."""
+        """Record each queued visit's outcome from its answer, an issued document's fee or a refusal (the kiosk's
+        must be issued or not eligible)."""
         missed = set()
         outcome, final, fee = self.outcome, self.final, self.fee
         for q, doc in zip(queue, docs, strict=True):
             i = q[1]
             if not isinstance(doc, Exception):
-                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc.fee_yen)
+                outcome[i], final[i], fee[i] = ISSUED, q[0], int(doc)  # the issued document's fee
             elif q[0] == COUNTER or isinstance(doc, NotEligible):
                 outcome[i] = REFUSED
                 self.counts["refusals"] += 1

@@ -89,8 +89,18 @@ class FastEnv:
             t, _seq, ev = pop(heap)
             self.now = t
             self.events += 1
-            # a process that yielded the instant it resumes at waits in the heap as itself
-            for callback in (ev,) if type(ev) is GeneratorType else ev.callbacks:
+            if type(ev) is GeneratorType:  # a process that yielded the instant it resumes at waits as itself
+                try:
+                    nxt = next(ev)
+                except StopIteration:
+                    continue
+                if type(nxt) is float:
+                    self._seq += 1
+                    push(heap, (nxt, self._seq, ev))
+                else:
+                    nxt.callbacks.append(ev)
+                continue
+            for callback in ev.callbacks:
                 if type(callback) is GeneratorType:
                     try:
                         nxt = next(callback)
@@ -194,10 +204,10 @@ class FastCertificateModel(DeferredServices):
         """`visits_from` at a kiosk, its first try's `at_kiosk` and `serve` written out."""
         env = self.env
         self.tries[i] += 1
-        k, cert = self.kiosk[i], self.cert[i]
+        k = self.kiosk[i]
         now = self.t_start + env.now
         windows = self.windows
-        key = "kiosk_family_register" if cert.startswith("family_register") else "kiosk"
+        key = "kiosk_family_register" if self._family[i] else "kiosk"  # (a family-register certificate)
         if key == "kiosk_family_register" and not windows["kiosk"].is_open(now):
             key = "kiosk"
         if not windows[key].is_open(now):  # waits for opening hours: the reference's own steps
@@ -279,9 +289,28 @@ class Arrivals:
         """The pending arrival is due: start its visit and schedule the next. The visit takes its first step at
         once: processes started at an instant step before anything else due then, and none is waiting now
         (the loop starts them all before it takes the next arrival)."""
+        env = self.env
         visit = self.visit(self.due)
-        self.schedule()  # the next arrival is scheduled first, as the source's next timeout is
-        self.env.step(visit)
+        # the next arrival is scheduled first, as the source's next timeout is (`schedule`, written out)
+        due = self.due = next(self.todo, -1)
+        if due < 0:
+            env.arrivals = None
+        else:
+            delay = self.at[due] - self.t0 - env.now
+            self.t = env.now + (0.0 if 0.0 > delay else delay)
+            env._seq += 1
+            self.seq = env._seq
+        # the visit's first step (`FastEnv.step`, written out)
+        env.events += 1
+        try:
+            nxt = next(visit)
+        except StopIteration:
+            return
+        if type(nxt) is float:
+            env._seq += 1
+            heapq.heappush(env._heap, (nxt, env._seq, visit))
+        else:
+            nxt.callbacks.append(visit)
 
     def schedule(self) -> None:
         """Take the next visit due and schedule its arrival (the timeout the source would yield)."""

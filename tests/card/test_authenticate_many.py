@@ -8,9 +8,11 @@ import pytest
 
 from tests.card.conftest import NOW
 from tests.card.test_hostile import HostileChip
+from twin import reader_batch
 from twin.card import CardRegistry, mistype
+from twin.card_mac import MacKey
 from twin.clock import HOUR
-from twin.pki import CertificateAuthority
+from twin.pki import USER, CertificateAuthority
 from twin.reader import ChallengeStream, Reader
 from twin.trust_errors import TrustError
 
@@ -91,3 +93,33 @@ def test_a_challenge_source_that_repeats_itself_is_refused_as_a_replay_alike(sma
     one_by_one = _decide(small_city, "hmac", "list", False, "stuck")
     assert _decide(small_city, "hmac", "list", True, "stuck") == one_by_one
     assert sum(1 for a in one_by_one[0] if isinstance(a, tuple) and a[0] == "ReplayedChallenge") > 40
+
+
+def test_a_card_signing_with_another_key_than_its_certificate_names_is_refused_in_a_batch_too(small_city):
+    """The batch leaves a signature unchecked only when the card's signer and its certificate's check share one
+    HMAC key (`_same_key`); a card whose key differs is checked, and refused, as `authenticate` refuses it."""
+    answers = []
+    for batched in (False, True):
+        registry, reader, serials = _world(small_city, "hmac", "list")
+        ca, other = reader.ca, MacKey(b"not the card's key")
+        real = ca.card_signer
+        ca.card_signer = (lambda serial, purpose, gen, _r=real, _o=other, _s=serials[3]:
+                          _o if serial == _s else _r(serial, purpose, gen))
+        cards = [serials[0], serials[3], serials[6]]
+        pins = [registry.pins(s).user for s in cards]
+        nows = [NOW + 60.0 * k for k in range(3)]
+        source = ChallengeStream(np.random.default_rng(6))
+        if batched:
+            got = reader.authenticate_many(cards, pins, nows, source)
+        else:
+            got = []
+            for card, pin, now in zip(cards, pins, nows, strict=True):
+                try:
+                    got.append(reader.authenticate(card, pin, now, source))
+                except TrustError as err:
+                    got.append(err)
+        answers.append([a if not isinstance(a, TrustError) else (type(a).__name__, str(a)) for a in got])
+        plans = reader_batch._plan(reader, cards, pins, nows)
+        assert [p[4] for p in plans] == [True, False, True]  # the other key is not the certificate's
+    assert answers[0] == answers[1] and answers[0][1][0] == "ForgedData"
+    assert not reader_batch._same_key(real(serials[0], USER, 0), None)

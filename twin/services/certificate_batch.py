@@ -13,6 +13,9 @@ in memory (`register`) while the batch is open or its rows still wait. Open only
 service is the only writer of while the batch is open, and whose register held no document and
 the ledger no certificate fee or void refund when it opened (a scenario's own store): then a
 request key is new exactly when this batch has not issued it, and no refusal can come from the store.
+An issue may wait as its register row (`add_row`: a tuple of the document's fields) rather than as a
+`Document`, and its fee as the fields of its `FeePayment`; each object is made only when someone reads it
+(`document`, a void, a replay; the flush).
 """
 
 from __future__ import annotations
@@ -39,10 +42,10 @@ class PendingIssues:
 
     ledger: Ledger
     next_seq: int
-    issued: dict[str, Document] = field(default_factory=dict)  # every key this batch issued
+    issued: dict[str, Document | tuple] = field(default_factory=dict)  # every key this batch issued (doc or row)
     seq_of: dict[str, int] = field(default_factory=dict)  # each issued key's sequence number
-    docs: list[tuple[int, Document]] = field(default_factory=list)
-    fees: list[FeePayment | Refund] = field(default_factory=list)
+    docs: list[tuple[int, Document | tuple]] = field(default_factory=list)
+    fees: list[FeePayment | tuple | Refund] = field(default_factory=list)  # a fee as a request or its fields
     times: list[float] = field(default_factory=list)
     verdicts: dict[tuple, bool] = field(default_factory=dict)  # the ledger's verdict per request shape
     waiting: dict[str, int] = field(default_factory=dict)  # key -> index in `docs` of a document not yet written
@@ -77,20 +80,32 @@ class PendingIssues:
                                               fee_columns([fee_req], self.ledger.params) is not None)
         return verdict
 
+    def document(self, key: str) -> Document | None:
+        """The document this batch issued for a request key (made from its row if it waits as one), or None."""
+        doc = self.issued.get(key)
+        if type(doc) is tuple:
+            doc = self.issued[key] = Document(*doc)
+        return doc
+
     def add(self, doc: Document, fee_req: FeePayment | None, now: float) -> None:
         """Keep a decided issue until the next flush (flushing when enough are waiting)."""
-        key = doc.request_key
+        self.add_row(doc.request_key, doc, fee_req, now)
+
+    def add_row(self, key: str, doc: Document | tuple, fee_req: FeePayment | tuple | None, now: float) -> None:
+        """`add` of an issue given as its document or its register row (the document's fields, in order), its fee
+        as a request or the request's fields (in order; one the batch accepts)."""
+        docs, seq = self.docs, self.next_seq
         self.issued[key] = doc
-        self.seq_of[key] = self.next_seq
-        self.waiting[key] = len(self.docs)
-        self.docs.append((self.next_seq, doc))
-        self.next_seq += 1
+        self.seq_of[key] = seq
+        self.waiting[key] = waiting = len(docs)
+        docs.append((seq, doc))
+        self.next_seq = seq + 1
         if fee_req is not None:
             self.fees.append(fee_req)
             self.times.append(now)
-        if len(self.docs) == 1:
+        if not waiting:
             self.ledger.store.write_behind(self.flush)  # any other access to the store writes them first
-        if self.limit is not None and len(self.docs) >= self.limit:
+        if self.limit is not None and waiting >= self.limit - 1:
             self.flush()
 
     def void_waiting(self, voided: Document, now: float) -> bool:
@@ -120,9 +135,9 @@ class PendingIssues:
             self.seq_of[doc.request_key] = seq
             self.next_seq = seq + 1
 
-    def register(self) -> tuple[list[int], list[Document]]:
+    def register(self) -> tuple[list[int], list[Document | tuple]]:
         """The register as the store holds it once everything waiting is written, as two columns: the
-        sequence numbers and the documents, in sequence order."""
+        sequence numbers and the documents (or their rows), in sequence order."""
         seqs, docs = list(map(self.seq_of.__getitem__, self.issued)), list(self.issued.values())
         ordered = sorted(seqs)
         if seqs != ordered:  # issued in sequence order, unless told otherwise (`written`)
@@ -137,7 +152,7 @@ class PendingIssues:
         store = self.ledger.store
         if store.behind == self.flush:
             store.write_behind(None)
-        fees, times = self.fees, self.times
+        fees, times = [FeePayment(*f) if type(f) is tuple else f for f in self.fees], self.times  # rows made requests
         with self.ledger.transaction() as tx:
             results = _post_in_order(self.ledger, tx, fees, times)
             refused = [r for r in results if isinstance(r, TwinError) or r.replayed]

@@ -29,7 +29,6 @@ FRAME_SCHEMA = {"seq": _INT, "doc_no": _STR, "request_key": _STR, "resident_id":
 CHANNEL_LETTER = {"kiosk": "K", "counter": "C"}
 _NAMES = tuple(f.name for f in dataclasses.fields(Document) if f.name != "replayed")  # the register's fields
 _ROW = operator.attrgetter(*_NAMES)
-_FIELDS = tuple(map(operator.attrgetter, _NAMES))
 _INSERT = f"INSERT INTO certificate_documents (seq, {COLUMNS}) VALUES ({', '.join('?' * (len(FRAME_SCHEMA)))})"
 
 
@@ -53,10 +52,22 @@ def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
 
 def doc_no(seq: int, channel: str, now: float) -> str:
     """The document number of sequence `seq` issued at `now` on a channel."""
-    return f"{year_of(now)}-{CHANNEL_LETTER[channel]}{seq:09d}"
+    lo, hi, prefix = _prefixes
+    if not lo <= now < hi:  # another year than the last number's: its prefixes
+        year = year_of(now)
+        lo, hi, _ = _year_span
+        prefix = {ch: f"{year}-{letter}" for ch, letter in CHANNEL_LETTER.items()}
+        _prefix_span(lo, hi, prefix)
+    return f"{prefix[channel]}{seq:09d}"
+
+
+def _prefix_span(lo: float, hi: float, prefix: dict[str, str]) -> None:
+    global _prefixes
+    _prefixes = (lo, hi, prefix)
 
 
 _year_span = (0.0, 0.0, 0)  # instants surely in one JST year (a second inside it), and that year
+_prefixes: tuple[float, float, dict[str, str]] = (0.0, 0.0, {})  # the same span, and each channel's number prefix
 
 
 def year_of(now: float) -> int:
@@ -76,9 +87,9 @@ def add(tx: Tx, seq: int, doc: Document) -> None:
     tx.execute(_INSERT, (seq, *_ROW(doc)))  # every field but `replayed` (astuple copies deeply: slow)
 
 
-def add_many(tx: Tx, rows: list[tuple[int, Document]]) -> None:
-    """Write many documents' audit rows, each with its sequence number, in order."""
-    tx.executemany(_INSERT, [(seq, *_ROW(doc)) for seq, doc in rows])
+def add_many(tx: Tx, rows: list[tuple[int, Document | tuple]]) -> None:
+    """Write many documents' audit rows (a document or its row), each with its sequence number, in order."""
+    tx.executemany(_INSERT, [(seq, *(doc if type(doc) is tuple else _ROW(doc))) for seq, doc in rows])
 
 
 def void(tx: Tx, doc_no: str, reason: str) -> None:
@@ -91,9 +102,10 @@ def frame(tx: Tx) -> pl.DataFrame:
     return rows_frame(tx.query(f"SELECT seq, {COLUMNS} FROM certificate_documents ORDER BY seq"))
 
 
-def columns_frame(seqs: list[int], docs: list[Document]) -> pl.DataFrame:
-    """The register's frame from the sequence numbers and the documents as two columns (no row tuples made)."""
-    return _frame([seqs, *(list(map(get, docs)) for get in _FIELDS)])  # a field at a time
+def columns_frame(seqs: list[int], docs: list[Document | tuple]) -> pl.DataFrame:
+    """The register's frame from the sequence numbers and the documents (or their register rows) as two columns."""
+    rows = [d if type(d) is tuple else _ROW(d) for d in docs]
+    return _frame([seqs, *zip(*rows, strict=True)] if rows else [()] * len(FRAME_SCHEMA))  # a field at a time
 
 
 def rows_frame(rows: list[tuple]) -> pl.DataFrame:

@@ -137,7 +137,7 @@ class CertificateService:
     def find(self, request_key: str) -> Document | None:
         """The document a request key produced, or None."""
         if self._pending is not None:  # the store holds only what this batch issued
-            return self._pending.issued.get(request_key)
+            return self._pending.document(request_key)
         with self.ledger.store.reading() as tx:
             return register.find(tx, request_key)
 
@@ -176,7 +176,7 @@ class CertificateService:
                 raise results[0]
             seq, doc_no = register.number(tx, channel, now)
             doc = Document(doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
-                           fee_req.key if fee_req else "", identity.method, int(identity.assurance),
+                           (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance),
                            "issued", "", now)
             register.add(tx, seq, doc)
         if pending is not None:
@@ -191,21 +191,30 @@ class CertificateService:
                      fee_req: FeePayment | None, new: bool = False) -> Document:
         """The immediate path's decision, with its fee and audit row left to the batch's flush (`new`: the
         caller found the key not yet issued in this batch, nothing having been issued since)."""
-        first = None if new else pending.issued.get(request_key)
+        first = None if new else pending.document(request_key)
         if first is not None:
             _same_request(first, identity.resident_id, cert_type, copies, channel, site)
             return _replayed(first)
-        doc = Document(register.doc_no(pending.next_seq, channel, now), request_key, identity.resident_id,
-                       cert_type, copies, channel, site, window, fee, fee_req.key if fee_req else "",
-                       identity.method, int(identity.assurance), "issued", "", now)
-        pending.add(doc, fee_req, now)
-        self.events.append_fields(CertificateIssued, now, doc.doc_no, doc.resident_id, cert_type, channel, site, fee)
-        return doc
+        return Document(*self._issue_row(pending, identity, cert_type, now, request_key, channel, site, window,
+                                         copies, fee, fee_req))
+
+    def _issue_row(self, pending: PendingIssues, identity: Identity, cert_type: str, now: float, request_key: str,
+                   channel: str, site: int, window: int, copies: int, fee: int, fee_req: FeePayment | tuple | None
+                   ) -> tuple:
+        """Issue a new request key in the batch: its register row (the new document's fields), kept by the batch
+        (`fee_req`: the fee's request, or its fields in order)."""
+        doc_no = register.doc_no(pending.next_seq, channel, now)
+        rid = identity.resident_id
+        row = (doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
+               (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance), "issued", "", now)
+        pending.add_row(request_key, row, fee_req, now)
+        self.events.append_fields(CertificateIssued, now, doc_no, rid, cert_type, channel, site, fee)
+        return row
 
     def void(self, doc: Document, reason: str, now: float) -> Document:
         """Void a document that did not print and refund its fee, in one transaction."""
         pending = self._pending
-        if pending is not None and pending.issued.get(doc.request_key) == doc:
+        if pending is not None and pending.document(doc.request_key) == doc:
             voided = dataclasses.replace(doc, status="voided", reason=reason, replayed=False)
             if pending.void_waiting(voided, now):  # its row and fee still wait: so does the void
                 self.events.append(CertificateVoided(now, doc.doc_no, doc.resident_id, reason))

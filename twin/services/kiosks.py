@@ -91,14 +91,17 @@ class Kiosk:
             raise NetworkDown(f"kiosk {self.kiosk_id} could not reach the issuance server; nothing was "
                               "charged; try again or use another kiosk")
 
-    def _print(self, doc: Document, now: float, rng: np.random.Generator) -> Document:
-        """Print; if the paper runs out the document is voided and its fee refunded."""
+    def _print(self, doc: Document | tuple, now: float, rng: np.random.Generator) -> Document | tuple:
+        """Print (a document, or its register row); if the paper runs out the document is voided and its fee
+        refunded."""
         if rng.random() < self.service.params.kiosk_p_paper_out:
+            if type(doc) is tuple:  # a row: its document is made only to be voided
+                doc = Document(*doc)
             self.paper_out = True
             self.service.void(doc, "paper out", now)
             raise PaperOut(f"kiosk {self.kiosk_id} ran out of paper printing {doc.doc_no}; the document is "
                            f"voided and the fee of ¥{doc.fee_yen:,} refunded")
-        self.printed += doc.copies
+        self.printed += doc[4] if type(doc) is tuple else doc.copies  # a row's fifth field: its copies
         return doc
 
     def refill(self) -> None:

@@ -49,7 +49,11 @@ def fee_columns(requests: Sequence[object], p: LedgerParams) -> FeeColumns | Non
     """The batch as columns if it holds only fee payments that pass validation as given, else None."""
     if not requests or set(map(type, requests)) != {FeePayment}:
         return None
-    cols = tuple(zip(*map(_FIELDS, requests), strict=True))
+    return valid_fee_columns(tuple(zip(*map(_FIELDS, requests), strict=True)), p)
+
+
+def valid_fee_columns(cols: FeeColumns, p: LedgerParams) -> FeeColumns | None:
+    """Fee payments' fields as columns (`FeeColumns`), if every payment passes validation as given, else None."""
     keys, rids, fees, amounts, chans, meths, sites = cols
     if not (_only(keys, str) and _only(rids, int) and _only(fees, str) and _only(amounts, int)
             and _only(chans, str) and _only(meths, str) and _only(sites, int)):
