@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 
 GRID_FROM = 4096  # fewer points than this: the tree alone (the grid's set-up is not worth it)
 CELLS_PER_SHELTER = 4  # the grid's cells per shelter (about: a cell's list holds a few dozen)
+GRID_SHELTERS = 2048  # more shelters than this: the tree (the grid's set-up grows as shelters squared)
 
 
 def nearest(points: np.ndarray, shelters: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,10 +31,10 @@ def nearest(points: np.ndarray, shelters: np.ndarray, k: int) -> tuple[np.ndarra
 
 def _grid_worth(points: np.ndarray, shelters: np.ndarray, k: int) -> bool:
     """Whether to answer on the grid: numba loaded (its import costs ~1 s), many points, more than
-    k shelters, finite shelter coordinates, plain 2-D arrays."""
+    k shelters but not thousands (a city has hundreds), finite shelter coordinates, plain 2-D arrays."""
     return ("numba" in sys.modules and k >= 2 and points.ndim == 2 and points.shape[1] == 2
             and points.shape[0] >= GRID_FROM and shelters.ndim == 2 and shelters.shape[1] == 2
-            and shelters.shape[0] > k and bool(np.isfinite(shelters).all()))
+            and k < shelters.shape[0] <= GRID_SHELTERS and bool(np.isfinite(shelters).all()))
 
 
 def _on_grid(points: np.ndarray, shelters: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

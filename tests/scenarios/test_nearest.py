@@ -52,3 +52,5 @@ def test_few_shelters_or_points_not_in_two_dimensions_take_the_tree():
     _same(np.array([[0.2, 0.3], [5.0, 5.0]]), shelters, 3)  # not more shelters than k
     assert not near._grid_worth(np.zeros((10, 3)), np.zeros((10, 3)), 2)
     assert not near._grid_worth(np.zeros((10, 2)), np.full((10, 2), np.nan), 2)
+    assert not near._grid_worth(np.zeros((10, 2)), np.zeros((near.GRID_SHELTERS + 1, 2)), 2)
+    assert near._grid_worth(np.zeros((10, 2)), np.zeros((near.GRID_SHELTERS, 2)), 2)
