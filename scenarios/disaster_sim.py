@@ -61,8 +61,13 @@ class DisasterModel(ServiceCalls):
         self.stretch_of = {m: [self.stretch.get((m, int(w) if m == FACE else s), 1.0)
                                for s, w in enumerate(ward_of)] for m in (CARD, PAPER, FACE)}
         prepare = getattr(self.net.resolver, "prepare", None)
+        self.card_holders = None  # per person, their card's holder (a serial index's answer; -1: none)
         if prepare is not None:  # the cards of everyone who will tap one, looked up in one pass
-            prepare(ev.member_serial[np.asarray(ev.member_method) == CARD])
+            cards = np.flatnonzero(np.asarray(ev.member_method) == CARD)
+            held = prepare(ev.member_serial[cards])
+            if isinstance(held, np.ndarray) and held.shape == cards.shape:
+                self.card_holders = np.full(n, -1, dtype=np.int64)
+                self.card_holders[cards] = held
         if self.face:  # registered photos of everyone who will ask for a face check, in one pass
             face_desk.matcher.prepare(ev.member_resident[np.asarray(ev.member_method) == FACE])
         self.reader_ids: list[list[int]] = [[] for _ in range(n_s)]

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from scipy.spatial import cKDTree
 
+from scenarios.nearest import nearest
 from scenarios.streams import Streams, as_streams
 from twin.population import City
 from twin.sorted_search import stable_order
@@ -68,9 +69,9 @@ def choose_shelters(rng: np.random.Generator, xy: np.ndarray, shelters_xy: np.nd
                     decay_km: float) -> np.ndarray:
     """For each point, one of its nearest shelters, chosen with weight exp(-distance / decay)."""
     k = min(NEAREST_SHELTERS, shelters_xy.shape[0])
-    dist, idx = cKDTree(shelters_xy).query(xy, k=k)
     if k == 1:
-        return np.asarray(idx, dtype=np.int64)
+        return np.asarray(cKDTree(shelters_xy).query(xy, k=k)[1], dtype=np.int64)
+    dist, idx = nearest(xy, shelters_xy, k)  # (the tree's answers)
     w = np.exp(-(dist - dist[:, :1]) / decay_km)
     cum = np.cumsum(w, axis=1)
     pick = (rng.random(len(xy))[:, None] * cum[:, -1:] > cum).sum(axis=1)

@@ -88,7 +88,8 @@ class FirstRuns:
         holders = None
         if holders_of is not None and self.compiled:
             holders = np.full(who.size, -1, dtype=np.int64)
-            holders[card] = holders_of(who[card])
+            held = model.card_holders  # (looked up with the model: a person without a card has -1)
+            holders[card] = holders_of(who[card]) if held is None else held[member[card]]
         self.cols = (card, where, who, at, holders)  # (for the service's compiled rows and the per-part calls)
         self.card, self.at = card.tolist(), at.tolist()
         # (the Python loop's columns: lists, as it reads them)

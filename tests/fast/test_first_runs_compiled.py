@@ -26,3 +26,10 @@ def test_a_day_is_the_same_whether_its_runs_are_compiled_or_not(monkeypatch, see
     for a, b in zip(ref_rows, fast_rows, strict=True):
         assert a.equals(b) if hasattr(a, "equals") else a == b
     assert ref.kpis["evacuees"] > 300 and (fast.kpis["redirected"] > 0 or not over)
+
+
+def test_the_models_card_holders_are_the_serial_indexs_holders_of_each_persons_card():
+    p = make_params("disaster", "full", overrides={"city_seed": 1, "scale": 0.01, "engine": "fast"})
+    m, _, _ = disaster.simulate(p, Streams(disaster.as_seed_sequence(3)))
+    assert m.card_holders.tolist() == m.net.resolver.holders_of(m.ev.member_serial).tolist()
+    assert (m.card_holders >= 0).sum() > 100

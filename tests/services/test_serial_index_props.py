@@ -25,7 +25,8 @@ def test_taps_resolve_or_refuse_by_the_rule_after_any_look_ups_ahead_and_revocat
     revoked: dict[int, float] = {}
     for step in steps:
         if step[0] == "prepare":
-            index.prepare(step[1])
+            held = index.prepare(step[1])  # the holders as issued, as `holders_of` answers
+            assert held.tolist() == index.holders_of(step[1]).tolist() == [CARDS.get(s, -1) for s in step[1]]
         elif step[0] == "revoke":
             index.revoke(step[1], step[2])
             revoked[step[1]] = min(revoked.get(step[1], np.inf), step[2])

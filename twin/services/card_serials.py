@@ -62,15 +62,18 @@ class SerialIndex:
         out._revoked_at, out._revoked = self._revoked_at.copy(), dict(self._revoked)
         return out
 
-    def prepare(self, serials) -> None:
+    def prepare(self, serials) -> np.ndarray:
         """Look many serials up now in one vectorised pass, so that `resident_of` finds each one's row
-        and holder at once later (unknown serials are left out: they are refused when tapped)."""
+        and holder at once later (unknown serials are left out: they are refused when tapped); their
+        holders as `holders_of` answers them."""
         s = np.asarray(serials, dtype=np.int64)  # repeats just look the same serial up again
         if not s.size or not self._serials.size:
-            return
+            return np.full(s.size, -1, dtype=np.int64)
         pos = np.minimum(search_sorted(self._serials, s), self._serials.size - 1)
         hit = self._serials[pos] == s
-        self._seen.update(zip(s[hit].tolist(), self._residents[pos[hit]].tolist(), strict=True))
+        held = self._residents[pos]
+        self._seen.update(zip(s[hit].tolist(), held[hit].tolist(), strict=True))
+        return np.where(hit, held, -1).astype(np.int64)
 
     def __len__(self) -> int:
         return int(self._serials.size)
