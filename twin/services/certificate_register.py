@@ -52,18 +52,13 @@ def number(tx: Tx, channel: str, now: float) -> tuple[int, str]:
 
 def doc_no(seq: int, channel: str, now: float) -> str:
     """The document number of sequence `seq` issued at `now` on a channel."""
+    global _prefixes
     lo, hi, prefix = _prefixes
     if not lo <= now < hi:  # another year than the last number's: its prefixes
         year = year_of(now)
-        lo, hi, _ = _year_span
         prefix = {ch: f"{year}-{letter}" for ch, letter in CHANNEL_LETTER.items()}
-        _prefix_span(lo, hi, prefix)
+        _prefixes = (*_year_span[:2], prefix)
     return f"{prefix[channel]}{seq:09d}"
-
-
-def _prefix_span(lo: float, hi: float, prefix: dict[str, str]) -> None:
-    global _prefixes
-    _prefixes = (lo, hi, prefix)
 
 
 _year_span = (0.0, 0.0, 0)  # instants surely in one JST year (a second inside it), and that year

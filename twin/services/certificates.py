@@ -176,7 +176,7 @@ class CertificateService:
                 raise results[0]
             seq, doc_no = register.number(tx, channel, now)
             doc = Document(doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
-                           (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance),
+                           fee_req.key if fee_req else "", identity.method, int(identity.assurance),
                            "issued", "", now)
             register.add(tx, seq, doc)
         if pending is not None:
@@ -205,8 +205,9 @@ class CertificateService:
         (`fee_req`: the fee's request, or its fields in order)."""
         doc_no = register.doc_no(pending.next_seq, channel, now)
         rid = identity.resident_id
-        row = (doc_no, request_key, rid, cert_type, copies, channel, site, window, fee,
-               (fee_req[0] if type(fee_req) is tuple else fee_req.key) if fee_req else "", identity.method, int(identity.assurance), "issued", "", now)
+        fee_key = "" if not fee_req else fee_req[0] if type(fee_req) is tuple else fee_req.key  # (fields: the key first)
+        row = (doc_no, request_key, rid, cert_type, copies, channel, site, window, fee, fee_key, identity.method,
+               int(identity.assurance), "issued", "", now)
         pending.add_row(request_key, row, fee_req, now)
         self.events.append_fields(CertificateIssued, now, doc_no, rid, cert_type, channel, site, fee)
         return row
