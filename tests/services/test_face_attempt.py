@@ -125,3 +125,22 @@ def test_registered_embeddings_are_the_box_muller_normals_of_the_hashed_ids_bit_
     ids = np.array([0, 1, 2, 77, 3_700_000, 2**40, 2**64 - 1], dtype=np.uint64)
     for seed, dim in ((0, 128), (7, 9), (2**63, 8), (11, 127)):
         assert np.array_equal(_gaussians(np.uint64(seed), ids, dim), plain(np.uint64(seed), ids, dim))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), kinds=st.lists(st.sampled_from(["shift", "random", "normal", "u32"]),
+                                                       min_size=1, max_size=60))
+def test_the_day_shift_is_numpys_integers_from_1_to_400_and_takes_the_same_draws(seed, kinds):
+    from twin.services.faceid import day_shift
+
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    for kind in kinds:  # interleaved with other draws (a 32-bit draw may leave half a word buffered)
+        if kind == "shift":
+            assert day_shift(a) == int(b.integers(1, 400))
+        elif kind == "random":
+            assert a.random(3).tolist() == b.random(3).tolist()
+        elif kind == "normal":
+            assert a.standard_normal(5).tolist() == b.standard_normal(5).tolist()
+        else:
+            assert a.integers(0, 2**32, dtype=np.uint32) == b.integers(0, 2**32, dtype=np.uint32)
+    assert a.bit_generator.state == b.bit_generator.state

@@ -167,8 +167,12 @@ class FaceMatcher:
     def capture_one(self, person_id: int, rng: np.random.Generator) -> np.ndarray:
         """`capture` of a valid resident id without the column path's per-call set-up: the same draws
         and the same arithmetic, so the same bits."""
-        v = self._row(person_id) + self.noise * rng.standard_normal(self.dim) / self._root_dim
-        return v / np.sqrt(np.add.reduce(v * v))  # `np.linalg.norm(v, axis=1)` of one row
+        v = rng.standard_normal(self.dim)
+        v *= self.noise  # the same operations in place: row + noise * z / root
+        v /= self._root_dim
+        v += self._row(person_id)
+        v /= np.sqrt(np.add.reduce(v * v))  # `np.linalg.norm(v, axis=1)` of one row
+        return v
 
     def score_one(self, probe: np.ndarray, resident_id: int) -> float:
         """`score` of a 1-D float64 capture (as `capture_one` makes) against a valid resident id."""
