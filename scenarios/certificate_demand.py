@@ -21,6 +21,7 @@ import polars as pl
 from scipy.spatial import cKDTree
 
 from scenarios.certificates_params import CERT_TYPES, CertificatesParams, start_day
+from scenarios.nearest import nearest, nearest_distance
 from scenarios.scaling import integer_split
 from scenarios.streams import Streams
 from scenarios.templates import template
@@ -237,10 +238,12 @@ def _times(u: np.ndarray, p: CertificatesParams, day: np.ndarray, channel: np.nd
     return at
 
 
-def _store_tree(city: City) -> cKDTree | None:
-    """A search tree of the city's stores (None: it has none); kept per city (`template`)."""
+def _store_xy(city: City) -> np.ndarray:
+    """The city's store positions (read-only); kept per city (`template`)."""
     stores = city.facilities.filter(pl.col("kind") == "store").select("x_km", "y_km").to_numpy()
-    return cKDTree(stores) if len(stores) else None
+    stores = np.ascontiguousarray(stores, dtype=np.float64)
+    stores.flags.writeable = False
+    return stores
 
 
 def _resident_columns(res: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -279,11 +282,11 @@ def make_visits(streams: Streams, p: CertificatesParams, city: City,
     # else reads them (each query answers each point alone, so theirs are the same)
     need = np.flatnonzero((serial >= 0) & offered)
     home = home[need]
-    stores = template("store_tree", city.facilities, (), lambda: _store_tree(city))
-    d_store = stores.query(home)[0] if stores is not None else np.full(need.size, np.inf)
+    stores = template("store_xy", city.facilities, (), lambda: _store_xy(city))
+    d_store = nearest_distance(home, stores) if len(stores) else np.full(need.size, np.inf)
     kiosk, kiosk2, d_kiosk = np.full(n, -1), np.full(n, -1), np.full(need.size, np.inf)
-    if len(kiosk_xy) > 1:
-        d2, k2 = cKDTree(kiosk_xy).query(home, k=2)
+    if len(kiosk_xy) > 1:  # (on the grid when numba is loaded: `scenarios.nearest`)
+        d2, k2 = nearest(home, kiosk_xy, 2)
         d_kiosk, kiosk[need], kiosk2[need] = d2[:, 0], k2[:, 0], k2[:, 1]
     elif len(kiosk_xy):
         d_kiosk, kiosk[need] = cKDTree(kiosk_xy).query(home)

@@ -1,4 +1,5 @@
-"""Each point's nearest shelters on the compiled grid: `nearest` answers what the KD-tree answers."""
+"""Each point's nearest shelters on the compiled grid: `nearest` and `nearest_distance` answer what the
+KD-tree answers."""
 
 from __future__ import annotations
 
@@ -37,6 +38,49 @@ def test_the_grid_gives_the_trees_distances_indices_and_tie_order(seed, n_shelte
         shelters = np.round(shelters * 4 / spread) * spread / 4
         points = np.round(points * 8 / spread) * spread / 8
     _same(points, shelters, k)
+
+
+def _same_distance(points: np.ndarray, sites: np.ndarray) -> None:
+    dist = near.nearest_distance(points, sites)
+    ref = cKDTree(sites).query(points)[0]
+    assert np.array_equal(dist, ref) and dist.dtype == ref.dtype and dist.shape == ref.shape
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_sites=st.integers(1, 300), n_points=st.integers(0, 3000),
+       lattice=st.booleans(), spread=st.sampled_from([0.01, 1.0, 30.0]))
+def test_the_nearest_distance_on_the_grid_is_the_trees(seed, n_sites, n_points, lattice, spread):
+    rng = np.random.default_rng(seed)
+    sites = rng.uniform(0.0, spread, (n_sites, 2))
+    points = rng.normal(spread / 2, spread, (n_points, 2))  # some beyond the sites
+    if lattice:  # equal distances: sites and points on a coarse lattice, repeats too
+        sites = np.round(sites * 4 / spread) * spread / 4
+        points = np.round(points * 8 / spread) * spread / 8
+    _same_distance(points, sites)
+
+
+def test_a_city_sized_draw_of_nearest_distances_takes_the_grid(monkeypatch):
+    rng = np.random.default_rng(5)
+    sites = rng.uniform(0.0, 20.0, (330, 2))
+    points = np.concatenate([rng.uniform(-1.0, 21.0, (30_000, 2)), sites[:40], [[1e6, 0.0], [-5.0, 3.0]]])
+    monkeypatch.setattr(near, "GRID_FROM", 4096)
+    called = []
+    real = near._on_grid
+    monkeypatch.setattr(near, "_on_grid", lambda *a: called.append(a[2]) or real(*a))
+    _same_distance(points, sites)
+    assert called == [1]
+
+
+def test_without_numba_or_with_few_points_the_tree_answers(monkeypatch):
+    monkeypatch.setattr(near, "_on_grid", None)  # (would fail if called)
+    sites = np.array([[0.0, 0.0], [1.0, 0.0]])
+    monkeypatch.setattr(near, "GRID_FROM", 4096)
+    _same_distance(np.zeros((4095, 2)), sites)
+    monkeypatch.setattr(near, "GRID_FROM", 1)
+    monkeypatch.delitem(near.sys.modules, "numba")
+    _same_distance(np.ones((5000, 2)), sites)
+    dist, idx = near.nearest(np.ones((5000, 2)), sites, 2)
+    assert np.array_equal(idx, cKDTree(sites).query(np.ones((5000, 2)), k=2)[1])
 
 
 def test_a_city_sized_draw_takes_the_grid_and_matches_the_tree():
