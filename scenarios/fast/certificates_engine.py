@@ -289,28 +289,9 @@ class Arrivals:
         """The pending arrival is due: start its visit and schedule the next. The visit takes its first step at
         once: processes started at an instant step before anything else due then, and none is waiting now
         (the loop starts them all before it takes the next arrival)."""
-        env = self.env
         visit = self.visit(self.due)
-        # the next arrival is scheduled first, as the source's next timeout is (`schedule`, written out)
-        due = self.due = next(self.todo, -1)
-        if due < 0:
-            env.arrivals = None
-        else:
-            delay = self.at[due] - self.t0 - env.now
-            self.t = env.now + (0.0 if 0.0 > delay else delay)
-            env._seq += 1
-            self.seq = env._seq
-        # the visit's first step (`FastEnv.step`, written out)
-        env.events += 1
-        try:
-            nxt = next(visit)
-        except StopIteration:
-            return
-        if type(nxt) is float:
-            env._seq += 1
-            heapq.heappush(env._heap, (nxt, env._seq, visit))
-        else:
-            nxt.callbacks.append(visit)
+        self.schedule()  # the next arrival is scheduled first, as the source's next timeout is
+        self.env.step(visit)
 
     def schedule(self) -> None:
         """Take the next visit due and schedule its arrival (the timeout the source would yield)."""

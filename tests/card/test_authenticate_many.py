@@ -54,20 +54,25 @@ def _rows(registry: CardRegistry, serials: list[int]) -> tuple[list, list[str], 
     return cards, pins, nows
 
 
+def _answers(reader, cards, pins, nows, source, batched: bool) -> list:
+    """Each row's identity, or its refusal as (kind, message): in one call, or one call per row."""
+    if batched:
+        got = reader.authenticate_many(cards, pins, nows, source)
+    else:
+        got = []
+        for card, pin, now in zip(cards, pins, nows, strict=True):
+            try:
+                got.append(reader.authenticate(card, pin, now, source))
+            except TrustError as err:
+                got.append(err)
+    return [a if not isinstance(a, TrustError) else (type(a).__name__, str(a)) for a in got]
+
+
 def _decide(city, key_mode: str, revocation: str, batched: bool, source_kind: str) -> tuple:
     registry, reader, serials = _world(city, key_mode, revocation)
     cards, pins, nows = _rows(registry, serials)
     source = StuckSource() if source_kind == "stuck" else ChallengeStream(np.random.default_rng(6))
-    if batched:
-        answers = reader.authenticate_many(cards, pins, nows, source)
-    else:
-        answers = []
-        for card, pin, now in zip(cards, pins, nows, strict=True):
-            try:
-                answers.append(reader.authenticate(card, pin, now, source))
-            except TrustError as err:
-                answers.append(err)
-    shown = [a if not isinstance(a, TrustError) else (type(a).__name__, str(a)) for a in answers]
+    shown = _answers(reader, cards, pins, nows, source, batched)
     state = (registry.tries[: len(registry)].tolist(), sorted(reader._used_set), sorted(reader._seen_set),
              list(reader._outstanding.items()), reader.verifier.held)
     return shown, [repr(e) for e in registry.events], state
@@ -108,17 +113,7 @@ def test_a_card_signing_with_another_key_than_its_certificate_names_is_refused_i
         cards = [serials[0], serials[3], serials[6]]
         pins = [registry.pins(s).user for s in cards]
         nows = [NOW + 60.0 * k for k in range(3)]
-        source = ChallengeStream(np.random.default_rng(6))
-        if batched:
-            got = reader.authenticate_many(cards, pins, nows, source)
-        else:
-            got = []
-            for card, pin, now in zip(cards, pins, nows, strict=True):
-                try:
-                    got.append(reader.authenticate(card, pin, now, source))
-                except TrustError as err:
-                    got.append(err)
-        answers.append([a if not isinstance(a, TrustError) else (type(a).__name__, str(a)) for a in got])
+        answers.append(_answers(reader, cards, pins, nows, ChallengeStream(np.random.default_rng(6)), batched))
         plans = reader_batch._plan(reader, cards, pins, nows)
         assert [p[4] for p in plans] == [True, False, True]  # the other key is not the certificate's
     assert answers[0] == answers[1] and answers[0][1][0] == "ForgedData"
