@@ -9,6 +9,8 @@ and takes the fee in cash into the ward's drawer (or from the wallet).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from twin.errors import TwinError, ValidationError
@@ -22,6 +24,8 @@ from twin.services.certificate_rules import (
 )
 from twin.services.certificates import CertificateService, Document
 from twin.services.param_dicts import require_int
+
+_COPIES = [f.name for f in dataclasses.fields(Document)].index("copies")  # where a register row holds them
 
 KIOSK_METHOD = "jpki_user_cert"  # the only identity a kiosk accepts
 SITE_KINDS = ("store", "public")
@@ -101,7 +105,7 @@ class Kiosk:
             self.service.void(doc, "paper out", now)
             raise PaperOut(f"kiosk {self.kiosk_id} ran out of paper printing {doc.doc_no}; the document is "
                            f"voided and the fee of ¥{doc.fee_yen:,} refunded")
-        self.printed += doc[4] if type(doc) is tuple else doc.copies  # a row's fifth field: its copies
+        self.printed += doc[_COPIES] if type(doc) is tuple else doc.copies
         return doc
 
     def refill(self) -> None:
